@@ -1,0 +1,203 @@
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
+import { TallyError } from '../errors.ts';
+
+export const HEAD_BYTES = 64 * 1024;
+export const delimiterCandidates = [',', ';', '\t', '|'] as const;
+export type Delimiter = (typeof delimiterCandidates)[number];
+
+export function isGzip(buf: Uint8Array): boolean {
+  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+}
+
+/**
+ * The head of a gzip file, decompressed as far as the compressed head allows. A head of
+ * 64 KiB of gzip can inflate to a lot; more than 64 MiB of output is refused rather than
+ * held in memory.
+ */
+export function gunzipHead(buf: Buffer): Buffer {
+  try {
+    const out = gunzipSync(buf, {
+      finishFlush: zlibConstants.Z_SYNC_FLUSH,
+      maxOutputLength: 64 * 1024 * 1024,
+    });
+    return out.subarray(0, HEAD_BYTES);
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new TallyError(
+        'DECOMPRESSED_TOO_LARGE',
+        'The first 64 KiB of the gzip file decompress to more than 64 MiB; this is not a revenue export.',
+      );
+    }
+    throw new TallyError(
+      'INVALID_CSV',
+      `The file starts like gzip but cannot be decompressed (${(error as Error).message}).`,
+    );
+  }
+}
+
+/** Length of `buf` without a UTF-8 sequence cut off at its end. */
+function completeUtf8Length(buf: Uint8Array): number {
+  const n = buf.length;
+  for (let back = 1; back <= 3 && back <= n; back++) {
+    const b = buf[n - back]!;
+    if ((b & 0xc0) === 0x80) continue; // continuation byte, look further back
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > back ? n - back : n;
+  }
+  return n;
+}
+
+/**
+ * Decodes the head of an upload as UTF-8 text (BOM removed). Throws INVALID_CSV for
+ * binary data (NUL bytes), UTF-16 and text that is not valid UTF-8.
+ */
+export function decodeHead(head: Buffer): string {
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+    throw new TallyError(
+      'INVALID_CSV',
+      'The file is UTF-16 text. Save or export it as UTF-8 CSV and upload it again.',
+    );
+  }
+  if (head.includes(0)) {
+    throw new TallyError(
+      'INVALID_CSV',
+      'The file is binary (it contains NUL bytes), not CSV text. Upload a CSV export (optionally gzip-compressed).',
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(
+      head.subarray(0, completeUtf8Length(head)),
+    );
+  } catch {
+    throw new TallyError(
+      'INVALID_CSV',
+      'The file is not UTF-8 text. Export it as UTF-8 CSV (in Excel: "CSV UTF-8") and upload it again.',
+    );
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+export interface HeadRecords {
+  records: string[][];
+  /** false when the text ended inside the last record (the head was cut mid-record). */
+  lastComplete: boolean;
+}
+
+/**
+ * A small RFC 4180 reader for the head only (≤ 64 KiB, once per upload): quoted fields may
+ * hold delimiters, doubled quotes and newlines; blank lines are skipped as csv-parse does.
+ */
+export function readRecords(text: string, delimiter: string, maxRecords: number): HeadRecords {
+  const records: string[][] = [];
+  const d = delimiter.charCodeAt(0);
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  let fieldStarted = false;
+  let i = 0;
+  const n = text.length;
+  while (i < n && records.length < maxRecords) {
+    const c = text.charCodeAt(i);
+    if (quoted) {
+      if (c === 34) {
+        if (text.charCodeAt(i + 1) === 34) {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+        i++;
+        continue;
+      }
+      field += text[i];
+      i++;
+      continue;
+    }
+    if (c === 34 && field === '' && !fieldStarted) {
+      quoted = true;
+      fieldStarted = true;
+      i++;
+      continue;
+    }
+    if (c === d) {
+      record.push(field);
+      field = '';
+      fieldStarted = false;
+      i++;
+      continue;
+    }
+    if (c === 10 || c === 13) {
+      if (record.length > 0 || field !== '' || fieldStarted) {
+        record.push(field);
+        records.push(record);
+      }
+      record = [];
+      field = '';
+      fieldStarted = false;
+      i += c === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
+      continue;
+    }
+    field += text[i];
+    fieldStarted = true;
+    i++;
+  }
+  if (records.length < maxRecords && (record.length > 0 || field !== '' || fieldStarted)) {
+    record.push(field);
+    records.push(record);
+    return { records, lastComplete: false };
+  }
+  return { records, lastComplete: true };
+}
+
+/** Per line, how many times `ch` occurs outside quotes; blank lines skipped. */
+function countPerLine(text: string, ch: number, maxLines: number): number[] {
+  const counts: number[] = [];
+  let quoted = false;
+  let count = 0;
+  let nonBlank = false;
+  for (let i = 0; i < text.length && counts.length < maxLines; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      quoted = !quoted;
+      nonBlank = true;
+    } else if (quoted) {
+      continue;
+    } else if (c === 10 || c === 13) {
+      if (nonBlank) counts.push(count);
+      count = 0;
+      nonBlank = false;
+    } else {
+      if (c === ch) count++;
+      nonBlank = true;
+    }
+  }
+  if (nonBlank && counts.length < maxLines) counts.push(count);
+  return counts;
+}
+
+/**
+ * Picks the delimiter whose count on the header line is non-zero and repeats on the most
+ * following lines (a decimal comma in a `;` file shows up on data lines only, so it loses);
+ * ties go to the larger header count, then to the order `,` `;` tab `|`.
+ */
+export function detectDelimiter(text: string): Delimiter {
+  let best: Delimiter = ',';
+  let bestScore = -1;
+  let bestHeaderCount = 0;
+  for (const candidate of delimiterCandidates) {
+    const counts = countPerLine(text, candidate.charCodeAt(0), 50);
+    // The last line of a head may be cut short; judge it only when it is the only data line.
+    const data = counts.length > 2 ? counts.slice(1, -1) : counts.slice(1);
+    const headerCount = counts[0] ?? 0;
+    if (headerCount === 0) continue;
+    const agreeing = data.filter((c) => c === headerCount).length;
+    const score = data.length === 0 ? 1 : agreeing / data.length;
+    if (score > bestScore || (score === bestScore && headerCount > bestHeaderCount)) {
+      best = candidate;
+      bestScore = score;
+      bestHeaderCount = headerCount;
+    }
+  }
+  return best;
+}

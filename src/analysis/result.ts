@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/**
+ * The analysis result, exactly CONTRACT.md §5 `RevenueAnalysis` (schemaVersion 1).
+ * Money is a number rounded half away from zero to 2 decimals; shares are fractions of
+ * the currency's net revenue rounded to 4 decimals. `analyzeCsvStream` validates its
+ * result against this schema before returning it, so a drift fails loudly in tests.
+ */
+const money = z.number().finite();
+const count = z.number().int().nonnegative();
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+const isoMonth = z.string().regex(/^\d{4}-\d{2}$/);
+
+export const rankedSchema = z
+  .object({
+    key: z.string(),
+    revenue: money,
+    transactions: count,
+    share: z.number().finite(),
+  })
+  .strict();
+
+export const currencyAnalysisSchema = z
+  .object({
+    currency: z.string().nullable(),
+    totals: z
+      .object({
+        revenue: money,
+        refunds: money,
+        transactions: count,
+        customers: count.nullable(),
+        averageOrderValue: money,
+        firstDate: isoDate,
+        lastDate: isoDate,
+      })
+      .strict(),
+    monthly: z.array(
+      z
+        .object({
+          month: isoMonth,
+          revenue: money,
+          transactions: count,
+          customers: count.nullable(),
+          newCustomers: count.nullable(),
+          growthPct: z.number().finite().nullable(),
+        })
+        .strict(),
+    ),
+    topCustomers: z.array(rankedSchema).max(20).nullable(),
+    byProduct: z.array(rankedSchema).max(50).nullable(),
+    byRegion: z.array(rankedSchema).max(50).nullable(),
+    concentration: z
+      .object({ top10Share: z.number().finite(), hhi: z.number().finite() })
+      .strict()
+      .nullable(),
+    cohorts: z
+      .array(
+        z
+          .object({
+            cohort: isoMonth,
+            customers: count,
+            retention: z.array(z.number().finite()),
+          })
+          .strict(),
+      )
+      .nullable(),
+  })
+  .strict();
+
+export const revenueAnalysisSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    input: z
+      .object({
+        filename: z.string(),
+        bytes: count,
+        delimiter: z.string(),
+        columns: z.record(z.string(), z.string()),
+      })
+      .strict(),
+    rows: z
+      .object({
+        total: count,
+        valid: count,
+        rejected: count,
+        rejectedSamples: z
+          .array(z.object({ line: z.number().int().positive(), reason: z.string() }).strict())
+          .max(100),
+      })
+      .strict(),
+    currencies: z.array(currencyAnalysisSchema),
+  })
+  .strict();
+
+export type RevenueAnalysis = z.infer<typeof revenueAnalysisSchema>;
+export type CurrencyAnalysis = z.infer<typeof currencyAnalysisSchema>;
+export type Ranked = z.infer<typeof rankedSchema>;

@@ -1,0 +1,87 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { revenueAnalysisSchema, type RevenueAnalysis } from '../../analysis/result.ts';
+import { cancelJob } from '../../db/jobs/cancel-job.ts';
+import { findJobResult, findJobStatusRow } from '../../db/jobs/find-job.ts';
+import { listJobs } from '../../db/jobs/list-jobs.ts';
+import { finalJobStates, jobStates } from '../../db/schema.ts';
+import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
+import { authedProcedure, router } from './trpc.ts';
+
+export const MAX_WAIT_MS = 25_000;
+
+const jobIdInput = z.object({ jobId: z.uuid({ error: 'jobId must be a UUID' }) });
+
+const notFound = () =>
+  new TRPCError({ code: 'NOT_FOUND', message: 'No such job (or it belongs to someone else).' });
+
+export const jobsRouter = router({
+  /**
+   * The job's status. With `waitMs` it is a long poll: it answers as soon as `version`
+   * differs from `knownVersion`, or after `waitMs`, whichever comes first.
+   */
+  status: authedProcedure
+    .input(
+      jobIdInput.extend({
+        waitMs: z.number().int().min(0).max(MAX_WAIT_MS).optional(),
+        knownVersion: z.number().int().min(0).optional(),
+      }),
+    )
+    .query(async ({ ctx, input, signal }): Promise<JobStatus> => {
+      const deadline = Date.now() + (input.waitMs ?? 0);
+      for (;;) {
+        const row = await findJobStatusRow(ctx.db.kysely, ctx.owner, input.jobId);
+        if (!row) throw notFound();
+        const remaining = deadline - Date.now();
+        const unchanged = input.knownVersion !== undefined && row.version === input.knownVersion;
+        if (!unchanged || remaining <= 0 || signal?.aborted || finalJobStates.has(row.state)) {
+          return toJobStatus(row);
+        }
+        await ctx.changes.waitForChange(input.jobId, remaining, signal);
+      }
+    }),
+
+  /** The analysis of a completed job. */
+  result: authedProcedure.input(jobIdInput).query(async ({ ctx, input }): Promise<RevenueAnalysis> => {
+    const row = await findJobResult(ctx.db.kysely, ctx.owner, input.jobId);
+    if (!row) throw notFound();
+    if (row.state !== 'completed') {
+      throw new TRPCError({
+        code: 'PRECONDITION_FAILED',
+        message: `The job is ${row.state}; its result exists once it is completed.`,
+      });
+    }
+    // Stored results were validated before they were written; parsing again keeps the
+    // declared output type honest if an older schema version is ever read back.
+    return revenueAnalysisSchema.parse(row.result);
+  }),
+
+  /** The owner's jobs, newest first. */
+  list: authedProcedure
+    .input(
+      z
+        .object({
+          limit: z.number().int().min(1).max(100).default(20),
+          cursor: z.uuid().nullish(),
+          state: z.enum(jobStates).optional(),
+        })
+        .default({ limit: 20 }),
+    )
+    .query(async ({ ctx, input }): Promise<{ items: JobStatus[]; nextCursor: string | null }> => {
+      const page = await listJobs(ctx.db.kysely, ctx.owner, {
+        limit: input.limit,
+        cursor: input.cursor ?? undefined,
+        state: input.state,
+      });
+      return { items: page.rows.map(toJobStatus), nextCursor: page.nextCursor };
+    }),
+
+  /** Cancels a queued or running job; a finished job is returned unchanged. */
+  cancel: authedProcedure.input(jobIdInput).mutation(async ({ ctx, input }): Promise<JobStatus> => {
+    const exists = await cancelJob(ctx.db.kysely, ctx.owner, input.jobId);
+    if (!exists) throw notFound();
+    const row = await findJobStatusRow(ctx.db.kysely, ctx.owner, input.jobId);
+    if (!row) throw notFound();
+    return toJobStatus(row);
+  }),
+});

@@ -1,0 +1,32 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { Db } from '../../db/database.ts';
+import { TallyError } from '../../errors.ts';
+import type { Authenticate } from '../auth.ts';
+import type { JobChangeListener } from '../job-change-listener.ts';
+
+/** Everything a procedure needs; `authorization` is resolved to an owner by `authedProcedure`. */
+export interface Context {
+  db: Db;
+  changes: JobChangeListener;
+  authenticate: Authenticate;
+  authorization: string | undefined;
+}
+
+const t = initTRPC.context<Context>().create({
+  // No transformer: plain JSON, so curl and any HTTP client can read the answers.
+  isDev: false, // never send stack traces to clients
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Resolves the bearer token to an owner and narrows the context to carry it. */
+export const authedProcedure = t.procedure.use(({ ctx, next }) => {
+  try {
+    const owner = ctx.authenticate(ctx.authorization);
+    return next({ ctx: { ...ctx, owner } });
+  } catch (error) {
+    if (error instanceof TallyError) throw new TRPCError({ code: 'UNAUTHORIZED', message: error.message });
+    throw error;
+  }
+});

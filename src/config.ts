@@ -1,0 +1,93 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * All configuration comes from environment variables and is validated once, at start-up.
+ * A bad value stops the process with a message naming the variable, before anything
+ * listens or connects.
+ */
+const GiB = 1024 ** 3;
+
+const intFromEnv = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+
+const tokenPair = z
+  .string()
+  .regex(/^[A-Za-z0-9._@-]{1,64}:[^\s,]{16,}$/, 'each entry must be owner:token, with a token of 16+ characters');
+
+const envSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: intFromEnv(3000, 0, 65535),
+  MAX_UPLOAD_BYTES: intFromEnv(GiB, 1),
+  /** Bound on what a gzip upload may inflate to: a zip bomb fails the job instead of the disk. */
+  MAX_DECOMPRESSED_BYTES: intFromEnv(8 * GiB, 1),
+  /** Largest single CSV record; one unclosed quote otherwise reads the whole file into one record. */
+  MAX_RECORD_BYTES: intFromEnv(1024 * 1024, 1024),
+  API_TOKENS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const entries = v.split(',').map((e) => e.trim());
+      const tokens = new Map<string, string>();
+      for (const entry of entries) {
+        const parsed = tokenPair.safeParse(entry);
+        if (!parsed.success) {
+          ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid entry' });
+          return z.NEVER;
+        }
+        const at = entry.indexOf(':');
+        tokens.set(entry.slice(at + 1), entry.slice(0, at));
+      }
+      return tokens; // token → owner
+    }),
+  WORKER_CONCURRENCY: intFromEnv(2, 1, 256),
+  /** pg-boss: seconds without a heartbeat before a running job is handed to another worker. */
+  JOB_HEARTBEAT_SECONDS: intFromEnv(30, 10, 3600),
+  /** pg-boss: hard cap on one attempt's run time. */
+  JOB_EXPIRE_SECONDS: intFromEnv(3600, 60),
+  JOB_RETRY_LIMIT: intFromEnv(3, 0, 100),
+  /** Stored upload bytes of finished jobs are deleted after this many hours; results stay. */
+  FILE_RETENTION_HOURS: intFromEnv(24, 0),
+  SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0),
+  SPOOL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spool')),
+  DATA_DIR: z.string().min(1).default('.data'),
+  DB_POOL_MAX: intFromEnv(10, 1, 1000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = Readonly<z.output<typeof envSchema>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const config = parsed.data;
+  if (!isLoopback(config.HOST) && !config.API_TOKENS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  API_TOKENS: required when HOST (${config.HOST}) is not a loopback address; ` +
+        'set API_TOKENS=owner:token[,owner:token…] or listen on 127.0.0.1',
+    );
+  }
+  return Object.freeze(config);
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

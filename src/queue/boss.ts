@@ -1,0 +1,60 @@
+import { PgBoss } from 'pg-boss';
+import type { Logger } from '../logger.ts';
+
+export const ANALYSIS_QUEUE = 'tally-analysis';
+export const BOSS_SCHEMA = 'pgboss';
+
+/** What travels through pg-boss: only the id. Our `jobs` row is the record of everything else. */
+export interface AnalysisJobData {
+  jobId: string;
+}
+
+export interface BossSettings {
+  heartbeatSeconds: number;
+  expireInSeconds: number;
+  retryLimit: number;
+  /** Run pg-boss maintenance (expiry, retention) from this instance. */
+  supervise: boolean;
+  poolMax?: number;
+}
+
+/**
+ * One pg-boss instance per process. LISTEN/NOTIFY is on so a worker starts a new job
+ * within milliseconds of the upload's commit instead of at its next poll; polling stays
+ * as the floor if the listener connection drops.
+ */
+export async function startBoss(connectionString: string, settings: BossSettings, log: Logger): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString,
+    schema: BOSS_SCHEMA,
+    application_name: 'tally-boss',
+    max: settings.poolMax ?? 4,
+    useListenNotify: true,
+    supervise: settings.supervise,
+    // Expired/heartbeat-lost jobs are noticed at the next supervise pass: keep it short so a
+    // dead worker's job returns to the queue within seconds of its heartbeat deadline.
+    superviseIntervalSeconds: 5,
+    migrate: true,
+    schedule: false,
+  });
+  boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
+  boss.on('warning', (warning) => log.warn({ warning }, 'pg-boss warning'));
+  await boss.start();
+  const queueOptions = {
+    notify: true,
+    heartbeatSeconds: settings.heartbeatSeconds,
+    expireInSeconds: settings.expireInSeconds,
+    retryLimit: settings.retryLimit,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 60,
+    // pg-boss rows are transport: our jobs table is the record, so finished rows can go soon.
+    deleteAfterSeconds: 24 * 3600,
+  };
+  if (await boss.getQueue(ANALYSIS_QUEUE)) {
+    await boss.updateQueue(ANALYSIS_QUEUE, queueOptions);
+  } else {
+    await boss.createQueue(ANALYSIS_QUEUE, queueOptions);
+  }
+  return boss;
+}

@@ -1,0 +1,32 @@
+import type { PgBoss } from 'pg-boss';
+import { ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
+import { runAnalysisJob, type WorkerDeps } from './run-analysis-job.ts';
+
+/**
+ * Starts `concurrency` pg-boss workers on the analysis queue, each taking one job at a time.
+ *
+ * pg-boss with LISTEN/NOTIFY wakes a worker ~2 ms after a job is sent, but after each job
+ * it waits out `notifyPollingIntervalSeconds` before fetching again, even with a backlog:
+ * a queue of small jobs would drain at one job per interval per worker. Each worker
+ * therefore notifies itself when its handler ends, so it fetches again at once and only
+ * sleeps when the queue is empty.
+ */
+export async function startWorkers(boss: PgBoss, deps: WorkerDeps, concurrency: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < concurrency; i++) {
+    const self = { id: '' };
+    self.id = await boss.work<AnalysisJobData>(
+      ANALYSIS_QUEUE,
+      { batchSize: 1, localConcurrency: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+      async ([job]) => {
+        try {
+          if (job) await runAnalysisJob(deps, job);
+        } finally {
+          boss.notifyWorker(self.id);
+        }
+      },
+    );
+    ids.push(self.id);
+  }
+  return ids;
+}
