@@ -98,6 +98,8 @@ export class RevenueAggregator {
   private lastCurrencyTotals: CurrencyTotals | undefined;
   private lastToken = '';
   private lastTokenCurrency: string | null | undefined = null;
+  /** The exact value when an amount came back as `BIG`. */
+  private bigValue = 0n;
 
   constructor(setup: AggregatorSetup) {
     const { header, columns, options, delimiter } = setup;
@@ -148,9 +150,7 @@ export class RevenueAggregator {
         else if (e === 2) this.secondOver12 = true;
       }
       if (this.decideDecimal) {
-        const e = decimalEvidence(
-          record[this.fromQuantity ? this.unitPriceIdx : this.amountIdx]!,
-        );
+        const e = decimalEvidence(record[this.fromQuantity ? this.unitPriceIdx : this.amountIdx]!);
         if (e === 1) this.commaVotes++;
         else if (e === 2) this.dotVotes++;
       }
@@ -193,6 +193,7 @@ export class RevenueAggregator {
       const text = record[this.amountIdx]!;
       const micro = parseAmount(text, this.decimalComma);
       if (micro !== micro) this.reject(record, endLine, this.badAmount('amount', text));
+      else if (micro === BIG) this.bigValue = bigAmount;
       return micro;
     }
     const qText = record[this.quantityIdx]!;
@@ -211,10 +212,10 @@ export class RevenueAggregator {
     // q and p are micro-units; q × p is in 10⁻¹² and is rounded back to micro-units.
     if (q !== BIG && p !== BIG) {
       const product = Math.abs(q) * Math.abs(p);
-      if (product < Number.MAX_SAFE_INTEGER) {
+      if (product < Number.MAX_SAFE_INTEGER - MICRO) {
         const rounded = product + MICRO / 2;
         const micro = (rounded - (rounded % MICRO)) / MICRO;
-        if (micro <= FAST_LIMIT) return (q < 0) !== (p < 0) && micro !== 0 ? -micro : micro;
+        if (micro <= FAST_LIMIT) return q < 0 !== p < 0 && micro !== 0 ? -micro : micro;
       }
     }
     const qb = q === BIG ? qBig : BigInt(q);
@@ -223,17 +224,13 @@ export class RevenueAggregator {
     const neg = prod < 0n;
     const abs = neg ? -prod : prod;
     const microBig = (abs + BigInt(MICRO / 2)) / BigInt(MICRO);
-    setBig(neg ? -microBig : microBig);
+    this.bigValue = neg ? -microBig : microBig;
     return BIG;
   }
 
   private process(record: string[], endLine: number): void {
     if (record.length !== this.width) {
-      this.reject(
-        record,
-        endLine,
-        `expected ${this.width} fields as in the header, found ${record.length}`,
-      );
+      this.reject(record, endLine, `expected ${this.width} fields as in the header, found ${record.length}`);
       return;
     }
     const dateText = record[this.dateIdx]!;
@@ -255,7 +252,7 @@ export class RevenueAggregator {
     }
     const micro = this.amountOf(record, endLine);
     if (micro !== micro) return;
-    const big = micro === BIG ? bigAmount : 0n;
+    const big = micro === BIG ? this.bigValue : 0n;
 
     // Currency: column, else options.currency, else a code or symbol in the amount text.
     const token = amountCurrencyToken;
@@ -355,19 +352,9 @@ export class RevenueAggregator {
   private totalsOf(currency: string | null): CurrencyTotals {
     let totals = this.currencies.get(currency);
     if (totals === undefined) {
-      totals = new CurrencyTotals(
-        currency,
-        this.customerIdx >= 0,
-        this.productIdx >= 0,
-        this.regionIdx >= 0,
-      );
+      totals = new CurrencyTotals(currency, this.customerIdx >= 0, this.productIdx >= 0, this.regionIdx >= 0);
       this.currencies.set(currency, totals);
     }
     return totals;
   }
-}
-
-let bigScratch = 0n;
-function setBig(v: bigint): void {
-  bigScratch = v;
 }

@@ -38,9 +38,7 @@ export function normalizeHeaderName(name: string): string {
     .trim()
     .toLowerCase();
   s = s.replace(/\s*\([^()]*\)\s*$/, '');
-  return s
-    .replace(/[\s_-]+/g, ' ')
-    .trim();
+  return s.replace(/[\s_-]+/g, ' ').trim();
 }
 
 export interface ColumnMap {

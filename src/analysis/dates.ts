@@ -19,7 +19,7 @@ export function daysFromCivil(y: number, m: number, d: number): number {
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;
   const mp = m > 2 ? m - 3 : m + 9;
-  const doy = ((153 * mp + 2) / 5 | 0) + d - 1;
+  const doy = (((153 * mp + 2) / 5) | 0) + d - 1;
   const doe = yoe * 365 + ((yoe / 4) | 0) - ((yoe / 100) | 0) + doy;
   return era * 146097 + doe - 719468;
 }

@@ -66,9 +66,7 @@ export function decodeHead(head: Buffer): string {
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(
-      head.subarray(0, completeUtf8Length(head)),
-    );
+    text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, completeUtf8Length(head)));
   } catch {
     throw new TallyError(
       'INVALID_CSV',

@@ -144,7 +144,14 @@ function parseNumberBody(s: string, decimalComma: boolean, negative: boolean): n
       intPart = intPart * 10 + (c - Ch.Zero);
       intDigits++;
       run++;
-    } else if (c === groupChar || c === Ch.Quote || c === Ch.Space || c === 0xa0 || c === 0x202f || c === 0x2009) {
+    } else if (
+      c === groupChar ||
+      c === Ch.Quote ||
+      c === Ch.Space ||
+      c === 0xa0 ||
+      c === 0x202f ||
+      c === 0x2009
+    ) {
       // Every group after the first is exactly three digits; one separator kind per number.
       if (run === 0 || (grouped ? run !== 3 : run > 3)) return NaN;
       if (grouped && c !== groupSep) return NaN;

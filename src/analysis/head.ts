@@ -1,0 +1,64 @@
+import { TallyError } from '../errors.ts';
+import { quoteList, resolveColumns } from './columns.ts';
+import type { ColumnMap } from './columns.ts';
+import { parseDate } from './dates.ts';
+import { HEAD_BYTES, decodeHead, detectDelimiter, gunzipHead, isGzip, readRecords } from './dialect.ts';
+import { parseAmount } from './money.ts';
+import type { ColumnRole, JobOptions } from './options.ts';
+
+export interface HeadInfo {
+  delimiter: string;
+  header: string[];
+  /** role → header name as it appears in the file. */
+  columns: Partial<Record<ColumnRole, string>>;
+}
+
+export interface HeadAnalysis extends HeadInfo {
+  columnMap: ColumnMap;
+}
+
+function looksLikeData(cell: string): boolean {
+  const t = cell.trim();
+  if (t === '') return true;
+  return parseDate(t, 'MDY') === parseDate(t, 'MDY') || parseAmount(t, false) === parseAmount(t, false);
+}
+
+/** `inspectHead` plus the role → field index map the aggregator needs. */
+export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
+  const bytes = isGzip(head) ? gunzipHead(head) : head;
+  const text = decodeHead(bytes);
+  if (text.trim() === '') {
+    throw new TallyError('INVALID_CSV', 'The file is empty: expected a header row and data rows.');
+  }
+  const delimiter = options.delimiter ?? detectDelimiter(text);
+  const { records, lastComplete } = readRecords(text, delimiter, 1);
+  const header = records[0];
+  if (header === undefined) {
+    throw new TallyError('INVALID_CSV', 'The file has no header row.');
+  }
+  if (!lastComplete && bytes.length >= HEAD_BYTES) {
+    throw new TallyError(
+      'INVALID_CSV',
+      'The first row is longer than 64 KiB; expected a header row naming the columns.',
+    );
+  }
+  const cells = header.map((h) => h.trim());
+  if (cells.every(looksLikeData)) {
+    throw new TallyError(
+      'INVALID_CSV',
+      `The first row looks like data, not a header row: ${quoteList(cells, 10)}. Add a header row naming the columns (for example Date, Amount, Customer).`,
+    );
+  }
+  const columnMap = resolveColumns(header, options);
+  return { delimiter, header, columns: columnMap.names, columnMap };
+}
+
+/**
+ * Checks the head of an upload (first ≤ 64 KiB, decompressed; a gzip head is decompressed
+ * here too) and answers the delimiter, the header and the role of each recognised column.
+ * Throws TallyError INVALID_CSV with a message a person can act on.
+ */
+export function inspectHead(head: Buffer, options: JobOptions): HeadInfo {
+  const { delimiter, header, columns } = analyzeHead(head, options);
+  return { delimiter, header, columns };
+}
