@@ -19,7 +19,10 @@ const intFromEnv = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
 
 const tokenPair = z
   .string()
-  .regex(/^[A-Za-z0-9._@-]{1,64}:[^\s,]{16,}$/, 'each entry must be owner:token, with a token of 16+ characters');
+  .regex(
+    /^[A-Za-z0-9._@-]{1,64}:[^\s,]{16,}$/,
+    'each entry must be owner:token, with a token of 16+ characters',
+  );
 
 const envSchema = z.object({
   DATABASE_URL: z

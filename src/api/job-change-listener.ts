@@ -35,7 +35,10 @@ export class JobChangeListener {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'tally-listen' });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: 'tally-listen',
+    });
     client.on('error', (error) => {
       this.log.warn({ err: error }, 'job change listener lost its connection; reconnecting');
       this.#dropAndRetry(client);

@@ -41,7 +41,6 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     requestTimeout: 0,
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
-    disableRequestLogging: false,
   });
   const authenticate = createAuthenticator(deps.config.API_TOKENS);
 
@@ -51,11 +50,14 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     else request.log.info({ code: body.error.code, status }, 'request refused');
     // A refused upload's body may be mostly unread: close the connection rather than
     // reading gigabytes nobody wants.
-    if (request.method === 'POST' && request.url.startsWith('/api/jobs')) void reply.header('connection', 'close');
+    if (request.method === 'POST' && request.url.startsWith('/api/jobs'))
+      void reply.header('connection', 'close');
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url}.` } }),
+    reply
+      .code(404)
+      .send({ error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url}.` } }),
   );
 
   app.get('/healthz', async (_request, reply) => {
@@ -63,7 +65,9 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
       await deps.db.pool.query('select 1');
       return await reply.send({ ok: true });
     } catch {
-      return reply.code(503).send({ ok: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'database unreachable' } });
+      return reply
+        .code(503)
+        .send({ ok: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'database unreachable' } });
     }
   });
 
@@ -88,7 +92,8 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
         authorization: req.headers.authorization,
       }),
       onError: ({ error, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') deps.log.error({ err: error, path }, 'tRPC procedure failed');
+        if (error.code === 'INTERNAL_SERVER_ERROR')
+          deps.log.error({ err: error, path }, 'tRPC procedure failed');
       },
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>);

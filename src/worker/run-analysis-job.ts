@@ -78,7 +78,8 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
     write
       .then((stillOurs) => {
         written = current;
-        if (!stillOurs) abort.abort(new AttemptSuperseded('the job was cancelled or taken over by another attempt'));
+        if (!stillOurs)
+          abort.abort(new AttemptSuperseded('the job was cancelled or taken over by another attempt'));
       })
       .catch((error: unknown) => log.warn({ err: error }, 'progress write failed; will retry'))
       .finally(() => (checking = false));
@@ -106,7 +107,8 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
       bytesProcessed: claimed.bytes,
       rowsProcessed: result.rows.total,
     });
-    if (won) log.info({ ms: Math.round(performance.now() - started), rows: result.rows.total }, 'job completed');
+    if (won)
+      log.info({ ms: Math.round(performance.now() - started), rows: result.rows.total }, 'job completed');
     else log.warn('result discarded: the job was cancelled or taken over by a newer attempt');
   } catch (error) {
     if (abort.signal.reason instanceof AttemptSuperseded) {
@@ -138,7 +140,9 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
       state: 'queued',
       code: error instanceof TallyError ? error.code : 'TRANSIENT',
       message: `Attempt ${claimed.attempts} failed (${message}); retrying.`,
-    }).catch((e: unknown) => log.warn({ err: e }, 'could not hand the job back; the next attempt will take it over'));
+    }).catch((e: unknown) =>
+      log.warn({ err: e }, 'could not hand the job back; the next attempt will take it over'),
+    );
     throw error;
   } finally {
     clearInterval(timer);

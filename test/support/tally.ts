@@ -21,7 +21,12 @@ export interface TestTally extends Tally {
  * `env` overrides configuration exactly as environment variables would.
  */
 export async function startTestTally(
-  opts: { role?: Role; env?: Record<string, string>; workerHooks?: WorkerHooks; database?: TestDatabase } = {},
+  opts: {
+    role?: Role;
+    env?: Record<string, string>;
+    workerHooks?: WorkerHooks;
+    database?: TestDatabase;
+  } = {},
 ): Promise<TestTally> {
   const database = opts.database ?? (await createTestDatabase());
   const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'tally-spool-test-'));

@@ -37,7 +37,11 @@ export async function recordUpload(
     if (input.idempotencyKey !== undefined) {
       const holder = await claimIdempotencyKey(trx, input.owner, input.idempotencyKey, jobId);
       if (holder !== undefined) {
-        const job = await trx.selectFrom('jobs').select('state').where('id', '=', holder).executeTakeFirstOrThrow();
+        const job = await trx
+          .selectFrom('jobs')
+          .select('state')
+          .where('id', '=', holder)
+          .executeTakeFirstOrThrow();
         return { jobId: holder, state: job.state, created: false };
       }
     }

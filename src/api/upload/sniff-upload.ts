@@ -44,7 +44,12 @@ function gunzipHead(compressed: Buffer): Promise<Buffer> {
     gunzip.on('error', (error: NodeJS.ErrnoException) => {
       // A head cut mid-stream ends early ("unexpected end of file"): what came out is the head.
       if (error.code === 'Z_BUF_ERROR' && size > 0) return done();
-      reject(new TallyError('INVALID_CSV', `The file looks like gzip but cannot be decompressed: ${error.message}.`));
+      reject(
+        new TallyError(
+          'INVALID_CSV',
+          `The file looks like gzip but cannot be decompressed: ${error.message}.`,
+        ),
+      );
     });
     gunzip.end(compressed);
   });

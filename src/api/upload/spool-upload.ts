@@ -96,7 +96,9 @@ export async function spoolUpload(
     };
     touch();
     req.on('data', touch);
-    req.on('aborted', () => fail(new TallyError('BAD_REQUEST', 'The client closed the connection mid-upload.')));
+    req.on('aborted', () =>
+      fail(new TallyError('BAD_REQUEST', 'The client closed the connection mid-upload.')),
+    );
     req.on('error', (e) => fail(e));
 
     bb.on('file', (name, stream, info) => {
@@ -173,7 +175,12 @@ async function writeFilePart(
   });
   // 'wx' + 0600: a fresh private file, never an existing path; the name is ours, not the client's.
   await pipeline(stream, meter, createWriteStream(tempPath, { flags: 'wx', mode: 0o600 }));
-  return { bytes, sha256: hash.digest('hex'), head: Buffer.concat(headParts), truncated: stream.truncated === true };
+  return {
+    bytes,
+    sha256: hash.digest('hex'),
+    head: Buffer.concat(headParts),
+    truncated: stream.truncated === true,
+  };
 }
 
 function tooLarge(max: number): TallyError {

@@ -29,7 +29,10 @@ export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps)
 
   app.post('/api/jobs', async (request, reply) => {
     if (!deps.accepting()) {
-      throw new TallyError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry the upload in a moment.');
+      throw new TallyError(
+        'SERVICE_UNAVAILABLE',
+        'The server is shutting down; retry the upload in a moment.',
+      );
     }
     const owner = deps.authenticate(request.headers.authorization);
     const contentType = request.headers['content-type'] ?? '';
@@ -54,10 +57,17 @@ export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps)
       const sniffed = await sniffUpload(spooled.head, options);
       const recorded = await recordUpload(deps, { owner, idempotencyKey, spooled, sniffed, options });
       request.log.info(
-        { jobId: recorded.jobId, bytes: spooled.bytes, created: recorded.created, compression: sniffed.compression },
+        {
+          jobId: recorded.jobId,
+          bytes: spooled.bytes,
+          created: recorded.created,
+          compression: sniffed.compression,
+        },
         recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
       );
-      return await reply.code(recorded.created ? 202 : 200).send({ jobId: recorded.jobId, state: recorded.state });
+      return await reply
+        .code(recorded.created ? 202 : 200)
+        .send({ jobId: recorded.jobId, state: recorded.state });
     } finally {
       await fs.rm(spooled.path, { force: true });
     }

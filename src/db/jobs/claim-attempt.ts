@@ -19,7 +19,11 @@ export interface ClaimedJob {
  * Returns undefined when the job is already final (cancelled while queued, or finished by
  * an earlier attempt whose pg-boss completion was lost): there is nothing to run.
  */
-export function claimAttempt(db: Kysely<Database>, jobId: string, token: string): Promise<ClaimedJob | undefined> {
+export function claimAttempt(
+  db: Kysely<Database>,
+  jobId: string,
+  token: string,
+): Promise<ClaimedJob | undefined> {
   return db
     .updateTable('jobs')
     .set({

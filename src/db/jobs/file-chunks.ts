@@ -10,30 +10,37 @@ import type { Database } from '../schema.ts';
  */
 export const FILE_CHUNK_BYTES = 1024 * 1024;
 
-export async function storeFileChunks(trx: Kysely<Database>, jobId: string, filePath: string): Promise<number> {
+export async function storeFileChunks(
+  trx: Kysely<Database>,
+  jobId: string,
+  filePath: string,
+): Promise<number> {
   let seq = 0;
   // Buffers go to PostgreSQL as binary bind parameters: no hex encoding on the way in.
-  for await (const chunk of createReadStream(filePath, { highWaterMark: FILE_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
-    await sql`insert into job_file_chunks (job_id, seq, data) values (${jobId}, ${seq}, ${chunk})`.execute(trx);
+  for await (const chunk of createReadStream(filePath, {
+    highWaterMark: FILE_CHUNK_BYTES,
+  }) as AsyncIterable<Buffer>) {
+    await sql`insert into job_file_chunks (job_id, seq, data) values (${jobId}, ${seq}, ${chunk})`.execute(
+      trx,
+    );
     seq += 1;
   }
   return seq;
 }
 
 /**
- * Streams a job's stored bytes in order, one chunk ahead. Results come back in binary
- * format (`binary: true`), which halves the bytes on the wire compared with bytea's hex
- * text form and skips decoding it.
+ * Streams a job's stored bytes in order, one chunk ahead.
+ *
+ * Results come back in bytea's hex text form. pg's `binary: true` would halve the bytes on
+ * the wire, but pg 8 decodes every field as UTF-8 before handing binary values over, which
+ * corrupts any non-UTF-8 byte (every gzip upload): measured, not assumed.
  */
 export async function* readFileChunks(pool: pg.Pool, jobId: string): AsyncGenerator<Buffer> {
   const fetchChunk = async (seq: number): Promise<Buffer | undefined> => {
-    // `binary` is a pg Query option its type definitions leave out.
-    const query: pg.QueryConfig & { binary: boolean } = {
-      text: 'select data from job_file_chunks where job_id = $1 and seq = $2',
-      values: [jobId, seq],
-      binary: true,
-    };
-    const res = await pool.query<{ data: Buffer }>(query);
+    const res = await pool.query<{ data: Buffer }>(
+      'select data from job_file_chunks where job_id = $1 and seq = $2',
+      [jobId, seq],
+    );
     return res.rows[0]?.data;
   };
   let seq = 0;

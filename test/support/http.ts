@@ -1,0 +1,71 @@
+/** Small helpers for talking to a real Tally server over real HTTP in tests. */
+
+export interface UploadOptions {
+  filename?: string;
+  options?: unknown;
+  headers?: Record<string, string>;
+}
+
+export async function postCsv(
+  baseUrl: string,
+  content: string | Uint8Array<ArrayBuffer>,
+  opts: UploadOptions = {},
+): Promise<{ status: number; body: any }> {
+  const form = new FormData();
+  if (opts.options !== undefined) {
+    form.append('options', typeof opts.options === 'string' ? opts.options : JSON.stringify(opts.options));
+  }
+  form.append('file', new Blob([content]), opts.filename ?? 'revenue.csv');
+  const res = await fetch(`${baseUrl}/api/jobs`, { method: 'POST', body: form, headers: opts.headers ?? {} });
+  return { status: res.status, body: await res.json() };
+}
+
+/** GET a tRPC query the way curl would: no client library. */
+export async function trpcQuery(
+  baseUrl: string,
+  path: string,
+  input: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
+  const url = `${baseUrl}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`;
+  const res = await fetch(url, { headers });
+  return { status: res.status, body: await res.json() };
+}
+
+export async function trpcMutation(
+  baseUrl: string,
+  path: string,
+  input: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${baseUrl}/trpc/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(input),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Polls jobs.status until the job is final (or the deadline passes). */
+export async function waitForFinal(
+  baseUrl: string,
+  jobId: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let knownVersion: number | undefined;
+  while (Date.now() < deadline) {
+    const { body } = await trpcQuery(
+      baseUrl,
+      'jobs.status',
+      { jobId, waitMs: 2000, ...(knownVersion === undefined ? {} : { knownVersion }) },
+      headers,
+    );
+    const status = body.result?.data;
+    if (!status) throw new Error(`status failed: ${JSON.stringify(body)}`);
+    if (['completed', 'failed', 'cancelled'].includes(status.state)) return status;
+    knownVersion = status.version;
+  }
+  throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms`);
+}
