@@ -30,8 +30,10 @@ export interface ApiServer {
 
 export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
   let accepting = true;
+  // Typed as Fastify's base logger so the app keeps Fastify's default generics.
+  const loggerInstance: FastifyBaseLogger = deps.log;
   const app: FastifyInstance = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
+    loggerInstance,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();

@@ -18,5 +18,5 @@ export async function migrateToLatest(db: Kysely<Database>, log?: Logger): Promi
     if (r.status === 'Success') log?.info({ migration: r.migrationName }, 'migration applied');
     if (r.status === 'Error') log?.error({ migration: r.migrationName }, 'migration failed');
   }
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error('migration failed', { cause: error });
 }

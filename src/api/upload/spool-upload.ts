@@ -79,7 +79,9 @@ export async function spoolUpload(
       req.unpipe(bb);
       bb.removeAllListeners();
       bb.on('error', () => undefined); // late parser errors after we gave up are expected
-      void fs.rm(tempPath, { force: true }).finally(() => reject(error));
+      void fs
+        .rm(tempPath, { force: true })
+        .finally(() => reject(error instanceof Error ? error : new Error(String(error))));
     };
     const touch = () => {
       clearTimeout(idleTimer);
