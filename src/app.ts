@@ -9,6 +9,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
 import type { WorkerHooks } from './worker/run-analysis-job.ts';
+import { startMaintenance, type Maintenance } from './worker/maintenance.ts';
 import { startWorkers } from './worker/start-workers.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -19,6 +20,8 @@ export interface Tally {
   db: Db;
   boss: PgBoss;
   app: FastifyInstance | undefined;
+  /** Housekeeping (file retention, abandoned jobs); undefined for an api-only process. */
+  maintenance: Maintenance | undefined;
   /** Graceful stop: no new uploads or claims, running jobs finish or return to the queue. */
   close(): Promise<void>;
 }
@@ -66,7 +69,9 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     api = await buildServer({ config, db, boss, changes, log, plugins: opts.plugins ?? [] });
     url = await api.app.listen({ host: config.HOST, port: config.PORT });
   }
+  let maintenance: Maintenance | undefined;
   if (runsWorkers) {
+    maintenance = startMaintenance({ db, log, fileRetentionHours: config.FILE_RETENTION_HOURS });
     await startWorkers(
       boss,
       {
@@ -85,6 +90,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   const close = () =>
     (closing ??= (async () => {
       api?.stopAccepting();
+      maintenance?.stop();
       // Stop claiming and let running jobs finish within the grace period; pg-boss hands
       // whatever is still running back to the queue when it stops.
       const stopBoss = boss.stop({ graceful: true, timeout: config.SHUTDOWN_GRACE_MS, close: true });
@@ -94,5 +100,5 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       await db.close();
     })());
 
-  return { url, db, boss, app: api?.app, close };
+  return { url, db, boss, app: api?.app, maintenance, close };
 }

@@ -54,6 +54,13 @@ const envSchema = z.object({
       }
       return tokens; // token → owner
     }),
+  /** An upload sending nothing for this long is cut off (408). */
+  UPLOAD_IDLE_TIMEOUT_MS: intFromEnv(30_000, 100),
+  /** After UPLOAD_RATE_GRACE_MS, an upload averaging less than this is cut off (408). */
+  UPLOAD_MIN_BYTES_PER_SECOND: intFromEnv(1024, 0),
+  UPLOAD_RATE_GRACE_MS: intFromEnv(10_000, 0),
+  /** Uploads one owner may start per minute. */
+  UPLOAD_RATE_LIMIT_PER_MINUTE: intFromEnv(120, 1),
   WORKER_CONCURRENCY: intFromEnv(2, 1, 256),
   /** pg-boss: seconds without a heartbeat before a running job is handed to another worker. */
   JOB_HEARTBEAT_SECONDS: intFromEnv(30, 10, 3600),

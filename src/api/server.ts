@@ -73,12 +73,11 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     }
   });
 
-  registerUploadRoute(app, {
+  await registerUploadRoute(app, {
     db: deps.db,
     boss: deps.boss,
     config: deps.config,
     authenticate,
-    uploadIdleTimeoutMs: 30_000,
     accepting: () => accepting,
   });
 

@@ -24,8 +24,15 @@ export interface SpooledUpload {
 
 export interface SpoolLimits {
   maxFileBytes: number;
-  /** Cut a body that sends nothing for this long (a stalled or trickling client). */
+  /** Cut a body that sends nothing for this long (a stalled client). */
   idleTimeoutMs: number;
+  /**
+   * Cut a body slower than this on average once `rateGraceMs` have passed: a client
+   * trickling one byte a second would otherwise hold a connection and a temp file forever
+   * while never tripping the idle timer.
+   */
+  minBytesPerSecond: number;
+  rateGraceMs: number;
 }
 
 /**
@@ -70,12 +77,12 @@ export async function spoolUpload(
     let fileDone: Promise<{ bytes: number; sha256: string; head: Buffer; truncated: boolean }> | undefined;
     let filename = 'upload.csv';
     let optionsText: string | undefined;
-    let idleTimer: NodeJS.Timeout | undefined;
+    let watchdog: NodeJS.Timeout | undefined;
 
     const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
-      clearTimeout(idleTimer);
+      clearInterval(watchdog);
       req.unpipe(bb);
       bb.removeAllListeners();
       bb.on('error', () => undefined); // late parser errors after we gave up are expected
@@ -83,21 +90,34 @@ export async function spoolUpload(
         .rm(tempPath, { force: true })
         .finally(() => reject(error instanceof Error ? error : new Error(String(error))));
     };
-    const touch = () => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(
-        () =>
+    const startedAt = Date.now();
+    let lastDataAt = startedAt;
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      lastDataAt = Date.now();
+      received += chunk.length;
+    });
+    watchdog = setInterval(
+      () => {
+        const now = Date.now();
+        if (now - lastDataAt >= limits.idleTimeoutMs) {
+          fail(
+            new TallyError('REQUEST_TIMEOUT', `The upload stalled: no data for ${Math.round((now - lastDataAt) / 1000)} s.`),
+          );
+        } else if (
+          now - startedAt >= limits.rateGraceMs &&
+          (received * 1000) / (now - startedAt) < limits.minBytesPerSecond
+        ) {
           fail(
             new TallyError(
               'REQUEST_TIMEOUT',
-              `The upload stalled: no data for ${Math.round(limits.idleTimeoutMs / 1000)} s.`,
+              `The upload is too slow (under ${limits.minBytesPerSecond} bytes/s); check the connection and try again.`,
             ),
-          ),
-        limits.idleTimeoutMs,
-      );
-    };
-    touch();
-    req.on('data', touch);
+          );
+        }
+      },
+      Math.min(1000, limits.idleTimeoutMs),
+    );
     req.on('aborted', () =>
       fail(new TallyError('BAD_REQUEST', 'The client closed the connection mid-upload.')),
     );
@@ -145,7 +165,7 @@ export async function spoolUpload(
         if (settled) return;
         if (file.truncated) return fail(tooLarge(limits.maxFileBytes));
         settled = true;
-        clearTimeout(idleTimer);
+        clearInterval(watchdog);
         resolve({ path: tempPath, filename, optionsText, ...file });
       }, fail);
     });

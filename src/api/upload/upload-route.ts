@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { jobOptionsSchema, type JobOptions } from '../../analysis/options.ts';
@@ -13,9 +14,16 @@ import { spoolUpload } from './spool-upload.ts';
 export interface UploadRouteDeps {
   db: Db;
   boss: PgBoss;
-  config: Pick<Config, 'MAX_UPLOAD_BYTES' | 'SPOOL_DIR'>;
+  config: Pick<
+    Config,
+    | 'MAX_UPLOAD_BYTES'
+    | 'SPOOL_DIR'
+    | 'UPLOAD_IDLE_TIMEOUT_MS'
+    | 'UPLOAD_MIN_BYTES_PER_SECOND'
+    | 'UPLOAD_RATE_GRACE_MS'
+    | 'UPLOAD_RATE_LIMIT_PER_MINUTE'
+  >;
   authenticate: Authenticate;
-  uploadIdleTimeoutMs: number;
   /** Whether new uploads are taken (false while shutting down). */
   accepting: () => boolean;
 }
@@ -23,11 +31,27 @@ export interface UploadRouteDeps {
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 /** POST /api/jobs: multipart upload → spooled temp file → one transaction → 202. */
-export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps): void {
+export async function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps): Promise<void> {
   // Leave multipart bodies unread: busboy streams them in the handler.
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
+  // Per owner, not per IP: many users may share one NAT, and one token may upload from many hosts.
+  await app.register(rateLimit, { global: false });
+  const ownerOrIp = (request: { headers: { authorization?: string | undefined }; ip: string }) => {
+    try {
+      return `owner:${deps.authenticate(request.headers.authorization)}`;
+    } catch {
+      return `ip:${request.ip}`;
+    }
+  };
 
-  app.post('/api/jobs', async (request, reply) => {
+  const rateLimitConfig = {
+    max: deps.config.UPLOAD_RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: ownerOrIp,
+    errorResponseBuilder: (_req: unknown, ctx: { after: string }) =>
+      new TallyError('RATE_LIMITED', `Too many uploads; try again in ${ctx.after}.`),
+  };
+  app.post('/api/jobs', { config: { rateLimit: rateLimitConfig } }, async (request, reply) => {
     if (!deps.accepting()) {
       throw new TallyError(
         'SERVICE_UNAVAILABLE',
@@ -50,7 +74,9 @@ export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps)
 
     const spooled = await spoolUpload(request.raw, request.headers, deps.config.SPOOL_DIR, {
       maxFileBytes: deps.config.MAX_UPLOAD_BYTES,
-      idleTimeoutMs: deps.uploadIdleTimeoutMs,
+      idleTimeoutMs: deps.config.UPLOAD_IDLE_TIMEOUT_MS,
+      minBytesPerSecond: deps.config.UPLOAD_MIN_BYTES_PER_SECOND,
+      rateGraceMs: deps.config.UPLOAD_RATE_GRACE_MS,
     });
     try {
       const options = parseOptions(spooled.optionsText);
