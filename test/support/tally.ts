@@ -26,6 +26,8 @@ export async function startTestTally(
     env?: Record<string, string>;
     workerHooks?: WorkerHooks;
     database?: TestDatabase;
+    /** Where log lines go (to assert on them); silent by default. */
+    logStream?: NodeJS.WritableStream;
   } = {},
 ): Promise<TestTally> {
   const database = opts.database ?? (await createTestDatabase());
@@ -39,7 +41,7 @@ export async function startTestTally(
     WORKER_CONCURRENCY: '2',
     ...opts.env,
   });
-  const log = createLogger(config.LOG_LEVEL, { test: true });
+  const log = createLogger(config.LOG_LEVEL, { test: true }, opts.logStream);
   const tally = await startTally({
     role: opts.role ?? 'all',
     config,
