@@ -6,7 +6,7 @@ export default defineConfig({
     // One real PostgreSQL for the run (DATABASE_URL → Testcontainers → embedded), one
     // database per test file cloned from a migrated template.
     globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 60_000,
+    testTimeout: 90_000,
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default'],

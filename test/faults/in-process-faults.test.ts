@@ -1,0 +1,261 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { claimAttempt } from '../../src/db/jobs/claim-attempt.ts';
+import { finishAttempt } from '../../src/db/jobs/finish-attempt.ts';
+import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
+import { failingSource, generateCsv, throttledSource } from '../support/sources.ts';
+import { startTestTally, type TestTally } from '../support/tally.ts';
+
+// Fast, deterministic versions of the faults: real PostgreSQL, real HTTP, real pg-boss,
+// with the fault injected through the worker's explicit test hooks.
+
+const running: TestTally[] = [];
+const pools: pg.Pool[] = [];
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.end()));
+  await Promise.all(running.splice(0).map((t) => t.stop()));
+});
+async function start(...args: Parameters<typeof startTestTally>) {
+  const t = await startTestTally(...args);
+  running.push(t);
+  return t;
+}
+function sqlFor(t: TestTally) {
+  const pool = new pg.Pool({ connectionString: t.database.url, max: 2 });
+  pools.push(pool);
+  return pool;
+}
+async function waitUntil<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
+describe('cancel', () => {
+  it('stops a running job within a second or two and ends it cancelled', async () => {
+    const tally = await start({
+      workerHooks: { wrapSource: throttledSource(2048, 20) },
+      env: { FILE_RETENTION_HOURS: '0' },
+    });
+    const sql = sqlFor(tally);
+    const { csv } = generateCsv(20_000); // ~600 KB at ~100 KB/s: ~6 s if left alone
+    const { body } = await postCsv(tally.url, csv);
+    await waitUntil(async () => {
+      const { rows } = await sql.query('select bytes_processed from jobs where id = $1', [body.jobId]);
+      return rows[0]?.bytes_processed > 0 ? true : undefined;
+    });
+    const cancelledAt = Date.now();
+    const res = await trpcMutation(tally.url, 'jobs.cancel', { jobId: body.jobId });
+    expect(res.body.result.data.state).toBe('cancelled');
+
+    // The worker notices at its next progress write and stops reading: bytes stop moving.
+    let last = -1;
+    const stoppedAt = await waitUntil(async () => {
+      const { rows } = await sql.query('select bytes_processed from jobs where id = $1', [body.jobId]);
+      const now = Number(rows[0].bytes_processed);
+      const stable = now === last;
+      last = now;
+      await sleep(300);
+      return stable ? Date.now() : undefined;
+    });
+    expect(stoppedAt - cancelledAt).toBeLessThan(2_500);
+    const status = await waitForFinal(tally.url, body.jobId);
+    expect(status).toMatchObject({ state: 'cancelled', error: { code: 'CANCELLED' } });
+    expect(status.progress.bytesProcessed).toBeLessThan(Buffer.byteLength(csv));
+    // pg-boss was told the attempt is over: nothing stays active.
+    await waitUntil(async () => {
+      const { rows } = await sql.query(`select state from pgboss.job where id = $1`, [body.jobId]);
+      return rows[0]?.state === 'completed' ? true : undefined;
+    });
+    // Its file is released: the retention sweep (retention 0 h) removes the bytes.
+    await tally.maintenance?.runOnce();
+    const chunks = await sql.query('select count(*)::int as n from job_file_chunks where job_id = $1', [
+      body.jobId,
+    ]);
+    expect(chunks.rows[0].n).toBe(0);
+  });
+});
+
+describe('stale attempts are fenced off by the attempt token', () => {
+  it('refuses the late write of an attempt that lost the job, keeping the other result', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reachedFinish!: () => void;
+    const atFinish = new Promise<void>((r) => (reachedFinish = r));
+    const tally = await start({
+      workerHooks: {
+        beforeFinish: async () => {
+          reachedFinish();
+          await held; // attempt A is "cut off" here, its analysis done but not written
+        },
+      },
+      env: { WORKER_CONCURRENCY: '1' },
+    });
+    const sql = sqlFor(tally);
+    const { csv, revenueCents } = generateCsv(100);
+    const { body } = await postCsv(tally.url, csv);
+    await atFinish;
+
+    // Meanwhile "another worker" takes the job over (what pg-boss does after a lost
+    // heartbeat) and finishes it with its own result.
+    const otherToken = '00000000-0000-4000-8000-00000000000b';
+    const claimed = await claimAttempt(tally.db.kysely, body.jobId, otherToken);
+    expect(claimed?.attempts).toBe(2);
+    const theirs = { marker: 'written by the attempt that owns the job' };
+    expect(
+      await finishAttempt(tally.db.kysely, body.jobId, otherToken, {
+        state: 'completed',
+        result: theirs,
+        bytesProcessed: 1,
+        rowsProcessed: 1,
+      }),
+    ).toBe(true);
+
+    release(); // attempt A comes back and tries to write
+    await waitUntil(async () => {
+      const { rows } = await sql.query(`select state from pgboss.job where id = $1`, [body.jobId]);
+      return rows[0]?.state === 'completed' ? true : undefined;
+    });
+    const { rows } = await sql.query('select state, result, attempts from jobs where id = $1', [body.jobId]);
+    expect(rows[0]).toEqual({ state: 'completed', result: theirs, attempts: 2 });
+    expect(revenueCents).toBeGreaterThan(0);
+  });
+});
+
+describe('transient errors', () => {
+  it('retries, then fails with RETRIES_EXHAUSTED and a final state the client sees', async () => {
+    const tally = await start({
+      workerHooks: { wrapSource: failingSource(0) },
+      env: { JOB_RETRY_LIMIT: '1' },
+    });
+    const { csv } = generateCsv(50);
+    const { body } = await postCsv(tally.url, csv);
+    const status = await waitForFinal(tally.url, body.jobId, {}, 40_000);
+    expect(status).toMatchObject({ state: 'failed', attempts: 2, error: { code: 'RETRIES_EXHAUSTED' } });
+    expect(status.error.message).toMatch(/Connection terminated unexpectedly/);
+  });
+
+  it('recovers when a retry succeeds', async () => {
+    let calls = 0;
+    const tally = await start({
+      workerHooks: { wrapSource: (id, src) => (++calls === 1 ? failingSource(0)(id, src) : src) },
+    });
+    const { csv, revenueCents } = generateCsv(50);
+    const { body } = await postCsv(tally.url, csv);
+    const status = await waitForFinal(tally.url, body.jobId, {}, 40_000);
+    expect(status).toMatchObject({ state: 'completed', attempts: 2, error: null });
+    const result = await trpcQuery(tally.url, 'jobs.result', { jobId: body.jobId });
+    expect(result.body.result.data.currencies[0].totals.revenue).toBe(revenueCents / 100);
+  });
+});
+
+describe('idempotency', () => {
+  it('makes one job for the same key, also when sent concurrently', async () => {
+    const tally = await start({ role: 'api' });
+    const sql = sqlFor(tally);
+    const { csv } = generateCsv(10);
+    const headers = { 'idempotency-key': 'order-export-2024-01' };
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () => postCsv(tally.url, csv, { headers })),
+    );
+    const ids = new Set(responses.map((r) => r.body.jobId));
+    expect(ids.size).toBe(1);
+    expect(responses.filter((r) => r.status === 202)).toHaveLength(1);
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(7);
+    const again = await postCsv(tally.url, csv, { headers });
+    expect(again).toMatchObject({ status: 200, body: { jobId: [...ids][0] } });
+    const { rows } = await sql.query('select count(*)::int as n from jobs');
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('makes a new job once the key is older than 24 h', async () => {
+    const tally = await start({ role: 'api' });
+    const sql = sqlFor(tally);
+    const headers = { 'idempotency-key': 'k-old' };
+    const first = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n', { headers });
+    await sql.query(`update idempotency_keys set created_at = now() - interval '25 hours'`);
+    const second = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n', { headers });
+    expect(second.status).toBe(202);
+    expect(second.body.jobId).not.toBe(first.body.jobId);
+  });
+});
+
+describe('retention', () => {
+  it('deletes stored files of jobs finished longer ago than FILE_RETENTION_HOURS; results stay', async () => {
+    const tally = await start({ env: { FILE_RETENTION_HOURS: '24' } });
+    const sql = sqlFor(tally);
+    const old = await postCsv(tally.url, generateCsv(10).csv);
+    const recent = await postCsv(tally.url, generateCsv(10).csv);
+    await waitForFinal(tally.url, old.body.jobId);
+    await waitForFinal(tally.url, recent.body.jobId);
+    // Backdate instead of sleeping a day.
+    await sql.query(`update jobs set finished_at = now() - interval '25 hours' where id = $1`, [
+      old.body.jobId,
+    ]);
+    const pass = await tally.maintenance?.runOnce();
+    expect(pass?.filesDeleted).toBe(1);
+    const { rows } = await sql.query(
+      `select id, file_deleted_at is not null as deleted, result is not null as has_result,
+              (select count(*)::int from job_file_chunks c where c.job_id = jobs.id) as chunks
+         from jobs order by id`,
+    );
+    expect(rows).toEqual([
+      { id: old.body.jobId, deleted: true, has_result: true, chunks: 0 },
+      { id: recent.body.jobId, deleted: false, has_result: true, chunks: 1 },
+    ]);
+  });
+
+  it('gives a final state to a job pg-boss has given up on', async () => {
+    const tally = await start({ role: 'api' });
+    const sql = sqlFor(tally);
+    const { body } = await postCsv(tally.url, generateCsv(10).csv);
+    // The state a worker killed on its last attempt leaves: our row running, pg-boss failed.
+    await sql.query(`update jobs set state = 'running', attempts = 3 where id = $1`, [body.jobId]);
+    await sql.query(`update pgboss.job set state = 'failed' where id = $1`, [body.jobId]);
+    const worker = await start({ role: 'worker', database: tally.database });
+    await worker.maintenance?.runOnce();
+    const status = await waitForFinal(tally.url, body.jobId);
+    expect(status).toMatchObject({ state: 'failed', error: { code: 'RETRIES_EXHAUSTED' } });
+  });
+});
+
+describe('many jobs, many workers', () => {
+  it('processes 200 jobs on 8 worker instances: each once, none left active', async () => {
+    const api = await start({ role: 'api', env: { UPLOAD_RATE_LIMIT_PER_MINUTE: '1000' } });
+    const sql = sqlFor(api);
+    const workers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        start({
+          role: 'worker',
+          database: api.database,
+          env: { WORKER_CONCURRENCY: '2', DB_POOL_MAX: '4' },
+        }),
+      ),
+    );
+    expect(workers).toHaveLength(8);
+    const { csv } = generateCsv(5);
+    const ids: string[] = [];
+    for (let batch = 0; batch < 10; batch++) {
+      const res = await Promise.all(Array.from({ length: 20 }, () => postCsv(api.url, csv)));
+      ids.push(...res.map((r) => r.body.jobId as string));
+    }
+    expect(new Set(ids).size).toBe(200);
+    await waitUntil(async () => {
+      const { rows } = await sql.query(`select count(*)::int as n from jobs where state = 'completed'`);
+      return rows[0].n === 200 ? true : undefined;
+    }, 60_000);
+    const { rows } = await sql.query(
+      `select count(*)::int as jobs, max(attempts) as max_attempts, min(attempts) as min_attempts from jobs`,
+    );
+    expect(rows[0]).toEqual({ jobs: 200, max_attempts: 1, min_attempts: 1 });
+    const active = await sql.query(
+      `select count(*)::int as n from pgboss.job where state in ('active', 'created', 'retry')`,
+    );
+    expect(active.rows[0].n).toBe(0);
+  });
+});
