@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres.ts';
 import { createLogger } from './logger.ts';
 import { webUiPlugin } from './api/web-ui.ts';
+import { stopOnSignals } from './lifecycle.ts';
 
 const roles: readonly Role[] = ['all', 'api', 'worker'];
 
@@ -45,30 +46,11 @@ async function main(): Promise<void> {
   const tally = await startTally({ role, config, databaseUrl, log, plugins: [webUiPlugin] });
   log.info({ url: tally.url, ms: Math.round(performance.now() - started) }, 'tally started');
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    const hardStop = setTimeout(() => {
-      log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_GRACE_MS + 15_000);
-    hardStop.unref();
-    tally
-      .close()
-      .then(() => embedded?.stop())
-      .then(() => {
-        log.info('stopped');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals(tally, {
+    log,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    ...(embedded ? { afterClose: embedded.stop } : {}),
+  });
 }
 
 main().catch((error: unknown) => {

@@ -17,7 +17,9 @@ export async function startWorkers(boss: PgBoss, deps: WorkerDeps, concurrency: 
     const self = { id: '' };
     self.id = await boss.work<AnalysisJobData>(
       ANALYSIS_QUEUE,
-      { batchSize: 1, localConcurrency: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+      // Retries of heartbeat-lost jobs send no NOTIFY: the notify-mode poll bounds how
+      // long they wait for a worker, so it is 2 s rather than pg-boss's 30 s default.
+      { batchSize: 1, localConcurrency: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 },
       async ([job]) => {
         try {
           if (job) await runAnalysisJob(deps, job);
