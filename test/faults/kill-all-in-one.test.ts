@@ -1,0 +1,91 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
+import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
+import { generateCsv } from '../support/sources.ts';
+
+// kill -9 of the whole all-in-one `npm start` (its embedded PostgreSQL included) while a
+// job runs and an upload is half sent; then start it again on the same data directory.
+
+const children: ChildTally[] = [];
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.exited));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe('kill -9 of the all-in-one process', () => {
+  it('keeps every accepted job, and a cut-off upload leaves nothing behind', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tally-kill-data-'));
+    const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'tally-kill-spool-'));
+    dirs.push(dataDir, spoolDir);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = {
+      DATA_DIR: dataDir,
+      SPOOL_DIR: spoolDir,
+      PORT: String(port),
+      WORKER_CONCURRENCY: '1',
+      JOB_HEARTBEAT_SECONDS: '10',
+      DATABASE_URL: '',
+    };
+    const first = spawnTally('src/main.ts', [], env, { group: true });
+    children.push(first);
+    await first.waitForLog(/tally started/, 60_000);
+
+    const { csv, revenueCents } = generateCsv(200_000);
+    const gz = new Uint8Array(gzipSync(csv));
+    const accepted: string[] = [];
+    for (let i = 0; i < 3; i++)
+      accepted.push((await postCsv(url, gz, { filename: `big-${i}.csv.gz` })).body.jobId);
+
+    // A fourth upload, cut off halfway.
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.on('error', () => undefined);
+    const boundary = 'cutoff';
+    socket.write(
+      `POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 10000000\r\n\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\n${csv.slice(0, 500_000)}`,
+    );
+    // Wait until a job is mid-run and the cut-off upload is being spooled.
+    for (;;) {
+      const list = await trpcQuery(url, 'jobs.list', {});
+      const runningNow = list.body.result.data.items.some(
+        (j: { state: string; progress: { bytesProcessed: number } }) =>
+          j.state === 'running' && j.progress.bytesProcessed > 0,
+      );
+      if (runningNow && (await readdir(spoolDir)).length > 0) break;
+      await sleep(20);
+    }
+    first.kill('SIGKILL'); // the process group: Node and its PostgreSQL
+    await first.exited;
+    socket.destroy();
+    expect((await readdir(spoolDir)).length).toBe(1); // the dead upload's temp file, for now
+
+    const second = spawnTally('src/main.ts', [], env, { group: true });
+    children.push(second);
+    await second.waitForLog(/tally started/, 60_000);
+    // Temp files of dead uploads are swept at start-up.
+    expect(await readdir(spoolDir)).toEqual([]);
+
+    for (const jobId of accepted) {
+      const status = await waitForFinal(url, jobId, {}, 90_000);
+      expect(status.state).toBe('completed');
+      const result = await trpcQuery(url, 'jobs.result', { jobId });
+      expect(result.body.result.data.currencies[0].totals.revenue).toBe(revenueCents / 100);
+    }
+    // The cut-off upload never became a job.
+    const list = await trpcQuery(url, 'jobs.list', { limit: 100 });
+    expect(list.body.result.data.items.map((j: { id: string }) => j.id).sort()).toEqual([...accepted].sort());
+
+    second.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+});
