@@ -40,7 +40,7 @@ function ranked(totals: KeyedTotals, limit: number, net: bigint): Ranked[] {
     return {
       key: totals.keys[id]!,
       revenue: microToMoney(revenue),
-      transactions: totals.tx[id]!,
+      transactions: totals.transactions(id),
       share: ratio(revenue, net, 4),
     };
   });
@@ -118,7 +118,7 @@ export function analyzeCurrency(t: CurrencyTotals): CurrencyAnalysis {
       return {
         key: customers.keys[id]!,
         revenue: microToMoney(revenue),
-        transactions: customers.tx[id]!,
+        transactions: customers.transactions(id),
         share: ratio(revenue, net, 4),
       };
     });

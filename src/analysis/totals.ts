@@ -1,50 +1,61 @@
 import { FAST_LIMIT, MoneySum } from './money.ts';
 
 /**
- * Net revenue and transaction count per distinct key (customer, product, region) in
- * growable typed arrays: memory grows with distinct keys, never with rows. Sums are exact:
- * a key's number partial spills into a BigInt map before it could pass 2^53.
+ * Net revenue and transaction count per distinct key (customer, product, region): memory
+ * grows with distinct keys, never with rows. Sums are exact: a key's number partial spills
+ * into a BigInt map before it could pass 2^53.
+ *
+ * Per-key state sits side by side in one Float64Array (`stride` slots per id: revenue,
+ * transactions, then subclass fields). Measured on the 1M-row bench (50k customers): with
+ * separate typed arrays per field each row paid a cache miss per array, and customers cost
+ * ~1.4 µs per row; one array of records brings that to ~0.5 µs.
  */
 export class KeyedTotals {
   readonly ids = new Map<string, number>();
   readonly keys: string[] = [];
-  lo = new Float64Array(256);
-  tx = new Uint32Array(256);
+  data: Float64Array;
   private spill: Map<number, bigint> | undefined;
+
+  constructor(readonly stride = 2) {
+    this.data = new Float64Array(256 * stride);
+  }
 
   get size(): number {
     return this.keys.length;
-  }
-
-  protected grow(capacity: number): void {
-    const lo = new Float64Array(capacity);
-    lo.set(this.lo);
-    this.lo = lo;
-    const tx = new Uint32Array(capacity);
-    tx.set(this.tx);
-    this.tx = tx;
   }
 
   idOf(key: string): number {
     let id = this.ids.get(key);
     if (id === undefined) {
       id = this.keys.length;
-      if (id === this.lo.length) this.grow(id * 2);
+      const base = id * this.stride;
+      if (base + this.stride > this.data.length) {
+        const data = new Float64Array(this.data.length * 2);
+        data.set(this.data);
+        this.data = data;
+      }
       this.ids.set(key, id);
       this.keys.push(key);
+      this.created(base);
     }
     return id;
   }
 
+  /** Hook for subclasses keeping more per-key state; `base` is the id's first slot. */
+  protected created(_base: number): void {}
+
+  /** Adds one transaction of `micro` (|micro| ≤ 2^52) to key `id`. */
   add(id: number, micro: number): void {
-    const v = this.lo[id]! + micro;
+    const data = this.data;
+    const base = id * this.stride;
+    const v = data[base]! + micro;
     if (v > FAST_LIMIT || v < -FAST_LIMIT) {
       this.addBig(id, BigInt(v));
-      this.lo[id] = 0;
+      data[base] = 0;
     } else {
-      this.lo[id] = v;
+      data[base] = v;
     }
-    this.tx[id]!++;
+    data[base + 1]!++;
   }
 
   /** Adds to the exact sum without counting a transaction. */
@@ -53,49 +64,68 @@ export class KeyedTotals {
     this.spill.set(id, (this.spill.get(id) ?? 0n) + micro);
   }
 
+  /** Counts one transaction without an amount (the amount went through `addBig`). */
+  countTransaction(id: number): void {
+    this.data[id * this.stride + 1]!++;
+  }
+
+  transactions(id: number): number {
+    return this.data[id * this.stride + 1]!;
+  }
+
   total(id: number): bigint {
-    return (this.spill?.get(id) ?? 0n) + BigInt(this.lo[id]!);
+    return (this.spill?.get(id) ?? 0n) + BigInt(this.data[id * this.stride]!);
   }
 
   /** For ranking only: the total as a float (exact below 2^53 micro-units). */
   approx(id: number): number {
+    const lo = this.data[id * this.stride]!;
     const s = this.spill?.get(id);
-    return s === undefined ? this.lo[id]! : this.lo[id]! + Number(s);
+    return s === undefined ? lo : lo + Number(s);
   }
 }
 
-const NONE = -2147483648;
+const NONE = -1e9;
+/** Months before a customer's first-seen month that its bit window still covers. */
+const WINDOW_BEFORE = 8;
 
 /**
  * Customer totals plus the months each customer bought in, for cohorts and monthly
- * customer counts: the first month seen in an Int32Array, further distinct months in a
- * small array only for customers who come back (most rows repeat the last month, which
- * `last` answers without a lookup).
+ * customer counts. Per id, next to the sums: first month seen, last month seen (most rows
+ * repeat it and stop there) and a 32-bit set of months from first−8 to first+23; months
+ * outside that window go to a small array. Keeping it all in one record mattered: a
+ * separate array of month lists cost ~0.3 µs per row in cache misses on the 1M-row bench.
  */
 export class CustomerTotals extends KeyedTotals {
-  first = new Int32Array(256).fill(NONE);
-  last = new Int32Array(256).fill(NONE);
+  // Dense: one slot pushed per id (writing past the end of an empty array would turn it
+  // into a dictionary).
   readonly more: (number[] | undefined)[] = [];
 
-  protected override grow(capacity: number): void {
-    super.grow(capacity);
-    const first = new Int32Array(capacity).fill(NONE);
-    first.set(this.first);
-    this.first = first;
-    const last = new Int32Array(capacity).fill(NONE);
-    last.set(this.last);
-    this.last = last;
+  constructor() {
+    super(6);
+  }
+
+  protected override created(base: number): void {
+    this.data[base + 2] = NONE;
+    this.data[base + 3] = NONE;
+    this.data[base + 4] = 0;
+    this.more.push(undefined);
   }
 
   addMonth(id: number, month: number): void {
-    if (this.last[id] === month) return;
-    this.last[id] = month;
-    const first = this.first[id]!;
+    const data = this.data;
+    const base = id * 6;
+    if (data[base + 3] === month) return;
+    data[base + 3] = month;
+    let first = data[base + 2]!;
     if (first === NONE) {
-      this.first[id] = month;
+      data[base + 2] = first = month;
+    }
+    const bit = month - first + WINDOW_BEFORE;
+    if (bit >= 0 && bit < 32) {
+      data[base + 4] = data[base + 4]! | (1 << bit);
       return;
     }
-    if (first === month) return;
     const more = this.more[id];
     if (more === undefined) {
       this.more[id] = [month];
@@ -105,10 +135,17 @@ export class CustomerTotals extends KeyedTotals {
   }
 
   /** Distinct months of a customer, unsorted. */
-  monthsOf(id: number): readonly number[] {
+  monthsOf(id: number): number[] {
+    const base = id * 6;
+    const first = this.data[base + 2]!;
+    const bits = this.data[base + 4]! | 0;
+    const months: number[] = [];
+    for (let bit = 0; bit < 32; bit++) {
+      if ((bits & (1 << bit)) !== 0) months.push(first - WINDOW_BEFORE + bit);
+    }
     const more = this.more[id];
-    const first = this.first[id]!;
-    return more === undefined ? [first] : [first, ...more];
+    if (more !== undefined) months.push(...more);
+    return months;
   }
 }
 

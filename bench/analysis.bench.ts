@@ -1,0 +1,242 @@
+/**
+ * Analysis throughput: how close the full analysis gets to csv-parse alone.
+ *
+ *   npx tsx bench/analysis.bench.ts              # 1,000,000 rows (~80 MB), 5 runs each
+ *   npx tsx bench/analysis.bench.ts --rows 20000 --runs 3   # quick smoke
+ *
+ * Target: analyzeCsvStream ≥ 0.7 × csv-parse alone (rows/s). `runAnalysisBench` returns
+ * the figures for bench/run.ts.
+ */
+import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import Papa from 'papaparse';
+import { Parser } from 'csv-parse';
+import { inferSchema, initParser } from 'udsv';
+import { analyzeCsvStream, createCsvPushApi, csvParseOptions } from '../src/worker/analyze-stream.ts';
+import { benchFile } from './lib/revenue-csv.ts';
+
+export interface Measurement {
+  name: string;
+  medianMs: number;
+  runsMs: number[];
+  rows: number;
+  rowsPerSec: number;
+  mbPerSec: number;
+}
+
+export interface AnalysisBenchResult {
+  file: { path: string; bytes: number; rows: number };
+  runs: number;
+  measurements: Measurement[];
+  /** (c) / (b): full analysis rows/s over csv-parse alone rows/s. */
+  ratio: number;
+  target: number;
+  pass: boolean;
+  peakRssMb: { beforeAnalysis: number; afterAnalysis: number; end: number };
+  analysis: { valid: number; rejected: number; currencies: number };
+}
+
+const SLICE = 64 * 1024;
+const peakRssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** (a): the file's bytes through a read stream; counts line feeds so rows/s compares. */
+async function readOnly(path: string): Promise<number> {
+  let lines = 0;
+  for await (const chunk of createReadStream(path)) {
+    const buf = chunk as Buffer;
+    for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
+  }
+  return lines - 1;
+}
+
+/** (b): csv-parse push API, raw arrays, reading info.lines per record — what (c) does. */
+async function csvParseOnly(path: string): Promise<number> {
+  const api = createCsvPushApi(csvParseOptions(',', 1024 * 1024));
+  let records = 0;
+  let lines = 0;
+  const push = (): void => {
+    records++;
+    lines = api.info.lines;
+  };
+  const noop = (): void => {};
+  let lastYield = performance.now();
+  for await (const chunk of createReadStream(path)) {
+    const buf = chunk as Buffer;
+    for (let off = 0; off < buf.length; off += SLICE) {
+      const err = api.parse(buf.subarray(off, off + SLICE), false, push, noop);
+      if (err) throw err;
+      if (performance.now() - lastYield > 15) {
+        await yieldToLoop();
+        lastYield = performance.now();
+      }
+    }
+  }
+  const err = api.parse(undefined, true, push, noop);
+  if (err) throw err;
+  if (lines < records) throw new Error('line count went wrong');
+  return records - 1;
+}
+
+/** csv-parse through its Transform stream with `info: true` (the documented way to get lines). */
+async function csvParseStreamInfo(path: string): Promise<number> {
+  const parser = new Parser({ ...csvParseOptions(',', 1024 * 1024), info: true });
+  let records = 0;
+  createReadStream(path).pipe(parser);
+  for await (const rec of parser as AsyncIterable<{ info: { lines: number } }>) {
+    if (rec.info.lines > 0) records++;
+  }
+  return records - 1;
+}
+
+/** Same, raw arrays, reading parser.info.lines per record. */
+async function csvParseStreamRaw(path: string): Promise<number> {
+  const parser = new Parser(csvParseOptions(',', 1024 * 1024));
+  let records = 0;
+  let lines = 0;
+  createReadStream(path).pipe(parser);
+  for await (const _rec of parser as AsyncIterable<string[]>) {
+    records++;
+    lines = parser.info.lines;
+  }
+  if (lines < records) throw new Error('line count went wrong');
+  return records - 1;
+}
+
+async function udsvOnly(path: string): Promise<number> {
+  const decoder = new StringDecoder('utf8');
+  let parser: ReturnType<typeof initParser> | null = null;
+  let records = 0;
+  const onRow = (): void => {
+    records++;
+  };
+  for await (const chunk of createReadStream(path)) {
+    const s = decoder.write(chunk as Buffer);
+    parser ??= initParser(inferSchema(s));
+    parser.chunk<string[]>(s, parser.stringArrs, onRow);
+  }
+  parser?.end();
+  return records;
+}
+
+function papaOnly(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let records = 0;
+    Papa.parse(createReadStream(path), {
+      chunk: (results: Papa.ParseResult<string[]>) => {
+        records += results.data.length;
+      },
+      complete: () => resolve(records - 1),
+      error: (e: Error) => reject(e),
+    });
+  });
+}
+
+async function measure(
+  name: string,
+  runs: number,
+  bytes: number,
+  fn: () => Promise<number>,
+): Promise<Measurement> {
+  const runsMs: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    rows = await fn();
+    runsMs.push(performance.now() - t0);
+  }
+  const sorted = [...runsMs].sort((a, b) => a - b);
+  const medianMs = sorted[Math.floor(sorted.length / 2)]!;
+  return {
+    name,
+    medianMs: Math.round(medianMs),
+    runsMs: runsMs.map(Math.round),
+    rows,
+    rowsPerSec: Math.round((rows / medianMs) * 1000),
+    mbPerSec: Math.round((bytes / 1e6 / medianMs) * 1000 * 10) / 10,
+  };
+}
+
+export async function runAnalysisBench(
+  opts: { rows?: number; runs?: number; log?: (line: string) => void; competitors?: boolean } = {},
+): Promise<AnalysisBenchResult> {
+  const rows = opts.rows ?? 1_000_000;
+  const runs = opts.runs ?? 5;
+  const log = opts.log ?? (() => {});
+  const t0 = performance.now();
+  const file = await benchFile(rows);
+  if (file.generated) log(`generated ${file.path} in ${Math.round(performance.now() - t0)} ms`);
+  log(`file: ${file.path} (${(file.bytes / 1e6).toFixed(1)} MB, ${rows} rows), median of ${runs} runs`);
+
+  const measurements: Measurement[] = [];
+  const run = async (name: string, fn: () => Promise<number>): Promise<Measurement> => {
+    const m = await measure(name, runs, file.bytes, fn);
+    measurements.push(m);
+    log(
+      `${name.padEnd(44)} ${String(m.medianMs).padStart(6)} ms  ${String(m.rowsPerSec).padStart(9)} rows/s  ${String(m.mbPerSec).padStart(6)} MB/s`,
+    );
+    return m;
+  };
+
+  await run('(a) read file', () => readOnly(file.path));
+  const b = await run('(b) csv-parse alone (push API, raw arrays)', () => csvParseOnly(file.path));
+  const beforeAnalysis = peakRssMb();
+  let analysis = { valid: 0, rejected: 0, currencies: 0 };
+  const c = await run('(c) analyzeCsvStream (file stream)', async () => {
+    const result = await analyzeCsvStream(createReadStream(file.path), {
+      filename: 'bench.csv',
+      bytes: file.bytes,
+      options: {},
+    });
+    analysis = {
+      valid: result.rows.valid,
+      rejected: result.rows.rejected,
+      currencies: result.currencies.length,
+    };
+    return result.rows.total;
+  });
+  const afterAnalysis = peakRssMb();
+  if (opts.competitors !== false) {
+    await run('csv-parse Transform stream, raw + info.lines', () => csvParseStreamRaw(file.path));
+    await run('csv-parse Transform stream, info: true', () => csvParseStreamInfo(file.path));
+    await run('udsv parse only (string arrays)', () => udsvOnly(file.path));
+    await run('papaparse parse only (stream, chunk)', () => papaOnly(file.path));
+  }
+  const ratio = Math.round((c.rowsPerSec / b.rowsPerSec) * 1000) / 1000;
+  const target = 0.7;
+  const pass = ratio >= target;
+  log(`ratio (c)/(b) = ${ratio} → ${pass ? 'PASS' : 'FAIL'} (target ≥ ${target})`);
+  const end = peakRssMb();
+  log(`peak RSS: ${beforeAnalysis} MB before (c), ${afterAnalysis} MB after (c), ${end} MB at end`);
+  log(`analysis: ${analysis.valid} valid, ${analysis.rejected} rejected, ${analysis.currencies} currencies`);
+  return {
+    file: { path: file.path, bytes: file.bytes, rows },
+    runs,
+    measurements,
+    ratio,
+    target,
+    pass,
+    peakRssMb: { beforeAnalysis, afterAnalysis, end },
+    analysis,
+  };
+}
+
+function argValue(name: string): number | undefined {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
+  return v;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const result = await runAnalysisBench({
+    rows: argValue('--rows'),
+    runs: argValue('--runs'),
+    competitors: !process.argv.includes('--no-competitors'),
+    log: (line) => console.log(line),
+  });
+  if (process.argv.includes('--json')) console.log(JSON.stringify(result, null, 2));
+  process.exitCode = result.pass ? 0 : 1;
+}
