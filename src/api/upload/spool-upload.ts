@@ -211,11 +211,14 @@ function tooLarge(max: number): TallyError {
   });
 }
 
-/** The client's filename is data: no path parts, no control characters, bounded length. */
+/**
+ * The client's filename is data, shown back to its owner; it never becomes a path (spool
+ * files are named by us). It is kept as sent, minus control characters (PostgreSQL text
+ * cannot hold NUL) and cut to a bounded length.
+ */
 export function sanitizeFilename(raw: string | undefined): string {
-  const base = (raw ?? '').split(/[/\\]/).pop() ?? '';
   // eslint-disable-next-line no-control-regex
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const clean = (raw ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
   return truncate(clean, MAX_FILENAME_CHARS) || 'upload.csv';
 }
 
