@@ -179,4 +179,3 @@ describe('files that are not what they claim', () => {
     expect(status.error.message).toMatch(/quote/);
   });
 });
-});
