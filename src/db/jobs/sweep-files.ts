@@ -6,7 +6,11 @@ import type { Database } from '../schema.ts';
  * results and status rows stay. Cancelled and failed jobs' bytes go the same way.
  * Returns how many jobs' files were deleted.
  */
-export async function sweepFinishedFiles(db: Kysely<Database>, retentionHours: number, limit = 500): Promise<number> {
+export async function sweepFinishedFiles(
+  db: Kysely<Database>,
+  retentionHours: number,
+  limit = 500,
+): Promise<number> {
   const { rows } = await sql<{ id: string }>`
     with expired as (
       select id from jobs
