@@ -112,7 +112,7 @@ export class RevenueAggregator {
     this.regionIdx = ix.region;
     this.currencyIdx = ix.currency;
     this.fromQuantity = columns.amountFromQuantity;
-    this.defaultCurrency = options.currency ?? null;
+    this.defaultCurrency = options.currency?.toUpperCase() ?? null;
 
     const dateFormat = options.dateFormat;
     this.decideOrder = dateFormat !== 'MDY' && dateFormat !== 'DMY';

@@ -1,0 +1,182 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { TallyError } from '../../src/errors.ts';
+import { normalizeHeaderName, resolveColumns } from '../../src/analysis/columns.ts';
+import { decodeHead, detectDelimiter, readRecords } from '../../src/analysis/dialect.ts';
+import { inspectHead } from '../../src/analysis/head.ts';
+import type { JobOptions } from '../../src/analysis/options.ts';
+
+const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+function invalid(head: Buffer | string, options: JobOptions = {}): string {
+  try {
+    inspectHead(typeof head === 'string' ? buf(head) : head, options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TallyError);
+    expect((error as TallyError).code).toBe('INVALID_CSV');
+    expect((error as TallyError).status).toBe(422);
+    return (error as TallyError).message;
+  }
+  throw new Error('expected INVALID_CSV');
+}
+
+describe('detectDelimiter', () => {
+  it.each([
+    ['date,amount\n2024-01-01,5\n', ','],
+    ['date;amount\n2024-01-01;5\n', ';'],
+    ['date\tamount\n2024-01-01\t5\n', '\t'],
+    ['date|amount\n2024-01-01|5\n', '|'],
+    // decimal commas in a ";" file: "," appears on data lines only
+    ['Datum;Betrag;Kunde\n01.02.2024;1.234,56;A\n02.02.2024;99,90;B\n', ';'],
+    // commas inside quotes do not count
+    ['date;note;amount\n2024-01-01;"a, b, c";5\n2024-01-02;"d, e";6\n', ';'],
+    // a quoted newline does not end the record
+    ['date,note,amount\n2024-01-01,"two\nlines",5\n2024-01-02,x,6\n', ','],
+    // header-only file: the most frequent candidate
+    ['a;b;c', ';'],
+    // more delimiters in the header than ";" but inconsistent on data lines
+    ['date;amount,with,commas\n2024-01-01;5\n2024-01-02;6\n', ';'],
+    // the last (possibly cut) line does not decide
+    ['date,amount\n2024-01-01,5\n2024-01-02,6\n2024-01-0', ','],
+    ['single', ','],
+  ])('%j → %j', (text, delimiter) => {
+    expect(detectDelimiter(text)).toBe(delimiter);
+  });
+});
+
+describe('readRecords (head only)', () => {
+  it('reads RFC 4180 quoting and skips blank lines', () => {
+    const { records, lastComplete } = readRecords(
+      '\r\na,"b ""x"", y",c\r\n\r\n1,"two\r\nlines",3\n4,5',
+      ',',
+      10,
+    );
+    expect(records).toEqual([
+      ['a', 'b "x", y', 'c'],
+      ['1', 'two\r\nlines', '3'],
+      ['4', '5'],
+    ]);
+    expect(lastComplete).toBe(false);
+  });
+});
+
+describe('normalizeHeaderName and resolveColumns', () => {
+  it.each([
+    ['Created_At', 'created at'],
+    ['  ORDER-DATE ', 'order date'],
+    ['Customer   Email', 'customer email'],
+    ['Created (UTC)', 'created'],
+    ['\uFEFFDate', 'date'],
+    ['Total$', 'total$'],
+  ])('%j → %j', (name, normalized) => {
+    expect(normalizeHeaderName(name)).toBe(normalized);
+  });
+
+  it('takes the first name in the table order, not the first header', () => {
+    // "paid at" is listed after "created at", "transaction date" after "invoice date"
+    const map = resolveColumns(
+      ['Paid At', 'Transaction-Date', 'Invoice_Date', 'Gross', 'Amount', 'Email', 'Customer ID'],
+      {},
+    );
+    expect(map.names).toEqual({
+      date: 'Invoice_Date',
+      amount: 'Amount',
+      customer: 'Customer ID',
+    });
+    expect(map.index.date).toBe(2);
+    expect(map.amountFromQuantity).toBe(false);
+  });
+
+  it('falls back to quantity × unit price', () => {
+    const map = resolveColumns(['Date', 'Qty', 'Price', 'SKU', 'Market', 'Currency Code'], {});
+    expect(map.amountFromQuantity).toBe(true);
+    expect(map.names).toEqual({
+      date: 'Date',
+      quantity: 'Qty',
+      unitPrice: 'Price',
+      product: 'SKU',
+      region: 'Market',
+      currency: 'Currency Code',
+    });
+  });
+
+  it('lets options.columns override and removes the mapped header from guessing', () => {
+    const map = resolveColumns(['Date', 'When', 'Total', 'Net'], {
+      columns: { date: 'When', amount: 'net' },
+    });
+    expect(map.names).toEqual({ date: 'When', amount: 'Net' });
+  });
+
+  it('the first of two identical headers wins', () => {
+    expect(resolveColumns(['date', 'Date', 'amount'], {}).index.date).toBe(0);
+  });
+});
+
+describe('inspectHead', () => {
+  it('answers delimiter, header and columns', () => {
+    expect(inspectHead(buf('\uFEFFOrder,Created at,Total,Email\r\n1,2024-01-01,5,a@b.c\r\n'), {})).toEqual({
+      delimiter: ',',
+      header: ['Order', 'Created at', 'Total', 'Email'],
+      columns: { date: 'Created at', amount: 'Total', customer: 'Email' },
+    });
+  });
+
+  it('uses options.delimiter over detection', () => {
+    // detection would pick ";" (two per line, consistent)
+    const info = inspectHead(buf('date|amount;x;y\n2024-01-01|5;6;7\n'), {
+      delimiter: '|',
+      columns: { amount: 'amount;x;y' },
+    });
+    expect(info.header).toEqual(['date', 'amount;x;y']);
+  });
+
+  it('accepts a head cut in the middle of a line and of a UTF-8 character', () => {
+    const full = buf('date,amount,customer\n2024-01-01,5,Müller\n');
+    const cut = full.subarray(0, full.indexOf(0xbc)); // inside "ü" (c3 bc)
+    expect(inspectHead(cut, {}).columns).toEqual({ date: 'date', amount: 'amount', customer: 'customer' });
+  });
+
+  it('decompresses a gzip head', () => {
+    const head = gzipSync(buf('date,amount\n2024-01-01,5\n'));
+    expect(inspectHead(head, {}).header).toEqual(['date', 'amount']);
+  });
+
+  it('names the headers it found when no amount column exists', () => {
+    expect(invalid('Order,When,Total$\n1,2024-01-01,5\n', { columns: { date: 'When' } })).toBe(
+      'No amount column found (nor quantity and unit price). Headers: "Order", "When", "Total$". Map one with options.columns.amount.',
+    );
+  });
+
+  it('names the headers it found when no date column exists', () => {
+    expect(invalid('Order,When,Total\n1,2024-01-01,5\n')).toBe(
+      'No date column found. Headers: "Order", "When", "Total". Map one with options.columns.date.',
+    );
+  });
+
+  it('refuses a mapped column that is not in the header', () => {
+    expect(invalid('date,amount\n', { columns: { customer: 'Client' } })).toBe(
+      'options.columns.customer is "Client", but the header has no such column. Headers: "date", "amount".',
+    );
+  });
+
+  it.each([
+    ['binary (NUL bytes)', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x08]), /binary/],
+    ['UTF-16', Buffer.from('\uFEFFdate,amount\n', 'utf16le'), /UTF-16/],
+    ['Latin-1', Buffer.from([0x64, 0x61, 0x74, 0x65, 0x2c, 0xe9, 0x74, 0xe9, 0x0a]), /not UTF-8/],
+    ['empty', Buffer.alloc(0), /empty/],
+    ['blank lines only', buf('\r\n\r\n  \n'), /empty/],
+    ['data without a header', buf('2024-01-01,12.50,\n2024-01-02,13.00,\n'), /looks like data/],
+    ['a broken gzip head', Buffer.from([0x1f, 0x8b, 0x08, 0xff, 0xff]), /gzip/],
+  ])('refuses %s', (_what, head, message) => {
+    expect(invalid(head)).toMatch(message);
+  });
+
+  it('refuses a first row longer than the whole head', () => {
+    const head = buf(`date,amount,${'x'.repeat(70_000)}`).subarray(0, 65_536);
+    expect(invalid(head)).toMatch(/longer than 64 KiB/);
+  });
+
+  it('decodeHead strips the BOM', () => {
+    expect(decodeHead(buf('\uFEFFa,b'))).toBe('a,b');
+  });
+});
