@@ -1,3 +1,4 @@
+import { isTransientDbError } from '../db/transient-errors.ts';
 import { TallyError, type ErrorCode } from '../errors.ts';
 
 export interface ErrorBody {
@@ -28,6 +29,14 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
         },
       },
     };
+  }
+  if (isTransientDbError(error)) {
+    return toErrorResponse(
+      new TallyError(
+        'SERVICE_UNAVAILABLE',
+        'The database is unavailable for a moment; retry the upload shortly.',
+      ),
+    );
   }
   const fastifyCode = (error as { code?: string } | null)?.code;
   const mapped = fastifyCode ? FASTIFY_CODES[fastifyCode] : undefined;

@@ -26,6 +26,10 @@ export function createDb(
   // An idle client whose server went away emits 'error' on the pool; without a listener
   // that would crash the process. The next checkout reconnects.
   pool.on('error', (error) => opts.onError?.(error));
+  // pg-pool listens for errors only on idle clients. A client checked out by kysely (in a
+  // query or a transaction) whose connection is cut emits 'error' with no listener, which
+  // would crash the process; the query itself still rejects, so logging here is enough.
+  pool.on('connect', (client) => client.on('error', (error) => opts.onError?.(error)));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     pool,

@@ -5,6 +5,7 @@ import { cancelJob } from '../../db/jobs/cancel-job.ts';
 import { findJobResult, findJobStatusRow } from '../../db/jobs/find-job.ts';
 import { listJobs } from '../../db/jobs/list-jobs.ts';
 import { finalJobStates, jobStates } from '../../db/schema.ts';
+import { isTransientDbError } from '../../db/transient-errors.ts';
 import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
 import { authedProcedure, router } from './trpc.ts';
 
@@ -30,7 +31,15 @@ export const jobsRouter = router({
     .query(async ({ ctx, input, signal }): Promise<JobStatus> => {
       const deadline = Date.now() + (input.waitMs ?? 0);
       for (;;) {
-        const row = await findJobStatusRow(ctx.db.kysely, ctx.owner, input.jobId);
+        const row = await findJobStatusRow(ctx.db.kysely, ctx.owner, input.jobId).catch(
+          async (error: unknown) => {
+            // A long poll rides out a cut connection: re-read until its deadline.
+            if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
+            await new Promise((r) => setTimeout(r, 200));
+            return 'retry' as const;
+          },
+        );
+        if (row === 'retry') continue;
         if (!row) throw notFound();
         const remaining = deadline - Date.now();
         const unchanged = input.knownVersion !== undefined && row.version === input.knownVersion;

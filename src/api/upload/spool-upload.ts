@@ -102,7 +102,10 @@ export async function spoolUpload(
         const now = Date.now();
         if (now - lastDataAt >= limits.idleTimeoutMs) {
           fail(
-            new TallyError('REQUEST_TIMEOUT', `The upload stalled: no data for ${Math.round((now - lastDataAt) / 1000)} s.`),
+            new TallyError(
+              'REQUEST_TIMEOUT',
+              `The upload stalled: no data for ${Math.round((now - lastDataAt) / 1000)} s.`,
+            ),
           );
         } else if (
           now - startedAt >= limits.rateGraceMs &&
