@@ -1,0 +1,240 @@
+import { authHeaders, type ClientContext } from './context.ts';
+import { TallyApiError } from './errors.ts';
+import type { JobState, UploadOptions } from './types.ts';
+
+const SLICE_BYTES = 64 * 1024;
+
+export interface UploadProgress {
+  /** File bytes sent so far (multipart framing not counted). */
+  loaded: number;
+  /** The file's size. */
+  total: number;
+  /** 0..100, whole numbers. */
+  percent: number;
+}
+
+export interface UploadCsvOptions {
+  /** Column mapping and format options (CONTRACT.md §5); omitted = detect from the file. */
+  options?: UploadOptions;
+  /** Same key within 24 h returns the first job instead of creating another. */
+  idempotencyKey?: string;
+  onUploadProgress?: (progress: UploadProgress) => void;
+  signal?: AbortSignal;
+  /** Name sent for a Blob that has none (a File's own name wins). */
+  filename?: string;
+}
+
+export interface UploadResult {
+  jobId: string;
+  state: JobState;
+  /** True when the Idempotency-Key matched an earlier upload (HTTP 200) and no new job was made. */
+  reused: boolean;
+}
+
+/**
+ * POST /api/jobs as multipart/form-data. Browsers use XMLHttpRequest, the only browser API
+ * that reports upload progress; Node (or any caller that passed its own fetch) streams the
+ * body through fetch and counts file bytes as the HTTP layer pulls them, so progress
+ * follows the socket rather than a buffered copy and memory stays flat for any size.
+ */
+export async function uploadCsv(
+  ctx: ClientContext,
+  file: Blob,
+  opts: UploadCsvOptions = {},
+): Promise<UploadResult> {
+  opts.signal?.throwIfAborted();
+  const filename = (file as Partial<File>).name || opts.filename || 'upload.csv';
+  const headers: Record<string, string> = { ...authHeaders(ctx) };
+  if (opts.idempotencyKey !== undefined) headers['idempotency-key'] = opts.idempotencyKey;
+  const url = `${ctx.baseUrl}/api/jobs`;
+  const report = progressReporter(file.size, opts.onUploadProgress);
+
+  const { status, text } =
+    typeof XMLHttpRequest === 'function' && !ctx.customFetch
+      ? await sendWithXhr(url, headers, multipartForm(file, filename, opts.options), report, opts.signal)
+      : await sendWithFetch(ctx, url, headers, file, filename, opts.options, report, opts.signal);
+
+  const body = parseJson(text);
+  if (status === 200 || status === 202) {
+    const ok = body as { jobId?: unknown; state?: unknown } | undefined;
+    if (typeof ok?.jobId !== 'string') {
+      throw new TallyApiError(status, 'BAD_RESPONSE', 'The server accepted the upload but sent no job id.');
+    }
+    report(file.size);
+    return { jobId: ok.jobId, state: (ok.state as JobState | undefined) ?? 'queued', reused: status === 200 };
+  }
+  const err = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)
+    ?.error;
+  throw new TallyApiError(
+    status,
+    typeof err?.code === 'string' ? err.code : `HTTP_${status}`,
+    typeof err?.message === 'string' ? err.message : `The upload failed with HTTP ${status}.`,
+    err?.details,
+  );
+}
+
+function progressReporter(total: number, onProgress: UploadCsvOptions['onUploadProgress']) {
+  let last = -1;
+  return (loaded: number) => {
+    const clamped = Math.min(total, Math.max(0, loaded));
+    if (!onProgress || clamped === last) return;
+    last = clamped;
+    onProgress({ loaded: clamped, total, percent: total === 0 ? 100 : Math.floor((clamped / total) * 100) });
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The options part goes first: the server can then read it before the file streams past. */
+function multipartForm(file: Blob, filename: string, options: UploadOptions | undefined): FormData {
+  const form = new FormData();
+  if (options !== undefined) form.append('options', JSON.stringify(options));
+  form.append('file', file, filename);
+  return form;
+}
+
+function sendWithXhr(
+  url: string,
+  headers: Record<string, string>,
+  form: FormData,
+  report: (loaded: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    const onAbort = () => xhr.abort();
+    const done = () => signal?.removeEventListener('abort', onAbort);
+    xhr.open('POST', url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (e) => {
+      // e.loaded counts the multipart framing too; scale it onto the file's bytes.
+      const fileBytes = (form.get('file') as Blob).size;
+      if (e.lengthComputable && e.total > 0) report(Math.round((e.loaded / e.total) * fileBytes));
+    };
+    xhr.onload = () => {
+      done();
+      resolve({ status: xhr.status, text: xhr.responseText });
+    };
+    xhr.onerror = () => {
+      done();
+      reject(new TallyApiError(0, 'NETWORK_ERROR', 'The upload could not reach the Tally server.'));
+    };
+    xhr.ontimeout = xhr.onerror;
+    xhr.onabort = () => {
+      done();
+      reject(
+        (signal?.reason as Error | undefined) ?? new DOMException('The upload was aborted.', 'AbortError'),
+      );
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    xhr.send(form);
+  });
+}
+
+async function sendWithFetch(
+  ctx: ClientContext,
+  url: string,
+  headers: Record<string, string>,
+  file: Blob,
+  filename: string,
+  options: UploadOptions | undefined,
+  report: (loaded: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<{ status: number; text: string }> {
+  const boundary = `----tally-${crypto.randomUUID()}`;
+  const encoder = new TextEncoder();
+  let head = '';
+  if (options !== undefined) {
+    head +=
+      `--${boundary}\r\nContent-Disposition: form-data; name="options"\r\n` +
+      `Content-Type: application/json\r\n\r\n${JSON.stringify(options)}\r\n`;
+  }
+  head +=
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoteFilename(filename)}"\r\n` +
+    `Content-Type: ${file.type || 'text/csv'}\r\n\r\n`;
+  const headBytes = encoder.encode(head);
+  const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
+
+  const reader = file.stream().getReader();
+  let pending: Uint8Array | undefined; // rest of a chunk larger than SLICE_BYTES
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        controller.enqueue(headBytes);
+      },
+      // Called only when the HTTP layer wants more: `sent` trails the socket by one chunk.
+      // An in-memory Blob streams as one chunk: slice it, or progress jumps from 0 to 100.
+      async pull(controller) {
+        let chunk = pending;
+        if (!chunk) {
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.enqueue(tail);
+            controller.close();
+            return;
+          }
+          chunk = value;
+        }
+        pending = chunk.byteLength > SLICE_BYTES ? chunk.subarray(SLICE_BYTES) : undefined;
+        const slice = pending ? chunk.subarray(0, SLICE_BYTES) : chunk;
+        sent += slice.byteLength;
+        report(sent);
+        controller.enqueue(slice);
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+
+  let response: Response;
+  try {
+    response = await ctx.fetch(url, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        // A declared length (rather than chunked encoding) lets undici read a refusal the
+        // server sends mid-body (401, 413) and close the connection: with chunked
+        // encoding the same refusal surfaced as EPIPE about half the time.
+        'content-length': String(headBytes.byteLength + file.size + tail.byteLength),
+      },
+      body,
+      duplex: 'half', // required by fetch for a streamed request body
+      signal,
+    } as RequestInit);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw new TallyApiError(
+      0,
+      'NETWORK_ERROR',
+      `The upload could not reach the Tally server: ${describe(error)}`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
+  }
+  return { status: response.status, text: await response.text() };
+}
+
+/** As browsers do (WHATWG multipart/form-data encoding): escape quotes and line breaks. */
+function quoteFilename(name: string): string {
+  return name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,332 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTallyClient,
+  JobFailedError,
+  JobTimeoutError,
+  TallyApiError,
+  type JobStatus,
+  type UploadProgress,
+} from '../../src/client/index.ts';
+import { startTestTally, type TestTally } from '../support/tally.ts';
+import { countingFetch, delay } from './support.ts';
+
+// Five rows by hand; line 6 ("oops") is rejected, the others are valid:
+//   revenue  = 100.00 + 1250.50 - 20.00 + 75.25 = 1405.75
+//   refunds  = 20.00; transactions = 4 (a refund is a transaction); customers = alice, bob, carol = 3
+//   AOV      = 1405.75 / 4 = 351.4375 → 351.44
+//   monthly  = 2024-01: 100.00 + 1250.50 = 1350.50; 2024-02: -20.00 + 75.25 = 55.25
+const CSV = [
+  'date,amount,customer',
+  '2024-01-05,100.00,alice',
+  '2024-01-20,"1,250.50",bob',
+  '2024-02-03,-20.00,alice',
+  '2024-02-14,75.25,carol',
+  '2024-03-01,oops,dave',
+].join('\n');
+
+const csvFile = (text = CSV, name = 'sales.csv') => new File([text], name, { type: 'text/csv' });
+
+let full: TestTally;
+
+beforeAll(async () => {
+  full = await startTestTally();
+});
+afterAll(async () => {
+  await full?.stop();
+});
+
+describe('against a server with workers', () => {
+  it('uploads, polls and returns the typed analysis with the hand-computed totals', async () => {
+    const counter = countingFetch();
+    const tally = createTallyClient({ baseUrl: full.url, fetch: counter.fetch });
+    const seen: JobStatus[] = [];
+    let createdId: string | undefined;
+    const analysis = await tally.runAnalysisWithPolling(csvFile(), (s) => seen.push(s), {
+      pollIntervalMs: 200,
+      maxPolls: 100,
+      onJobCreated: (id) => (createdId = id),
+    });
+
+    expect(createdId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen.at(-1)).toMatchObject({ id: createdId, state: 'completed', progress: { percent: 100 } });
+    expect(analysis.input.filename).toBe('sales.csv');
+    expect(analysis.rows).toMatchObject({ total: 5, valid: 4, rejected: 1 });
+    expect(analysis.rows.rejectedSamples).toEqual([{ line: 6, reason: expect.any(String) }]);
+    expect(analysis.currencies).toHaveLength(1);
+    const usd = analysis.currencies[0]!;
+    expect(usd.totals).toEqual({
+      revenue: 1405.75,
+      refunds: 20,
+      transactions: 4,
+      customers: 3,
+      averageOrderValue: 351.44,
+      firstDate: '2024-01-05',
+      lastDate: '2024-02-14',
+    });
+    expect(usd.monthly.map((m) => [m.month, m.revenue])).toEqual([
+      ['2024-01', 1350.5],
+      ['2024-02', 55.25],
+    ]);
+    expect(usd.topCustomers?.[0]).toMatchObject({ key: 'bob', revenue: 1250.5 });
+    // One upload, a handful of status polls, one result: no request storm.
+    expect(counter.count('jobs.result')).toBe(1);
+    expect(counter.count('jobs.status')).toBeLessThanOrEqual(100);
+  });
+
+  it('reports upload progress up to the file size, for a streamed Blob', async () => {
+    const tally = createTallyClient({ baseUrl: full.url });
+    const rows = Array.from(
+      { length: 60_000 },
+      (_, i) => `2024-01-${String((i % 28) + 1).padStart(2, '0')},1.00,c${i}`,
+    );
+    const file = new Blob([`date,amount,customer\n${rows.join('\n')}\n`]);
+    const events: UploadProgress[] = [];
+    const { jobId, state } = await tally.uploadCsv(file, { onUploadProgress: (p) => events.push(p) });
+    expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(state).toBe('queued');
+    expect(events.length).toBeGreaterThan(2);
+    expect(events.at(-1)).toEqual({ loaded: file.size, total: file.size, percent: 100 });
+    const loaded = events.map((e) => e.loaded);
+    expect(loaded).toEqual([...loaded].sort((a, b) => a - b));
+    expect(events[0]!.loaded).toBeLessThan(file.size);
+  });
+
+  it('sends options and honours the Idempotency-Key', async () => {
+    const tally = createTallyClient({ baseUrl: full.url });
+    const semicolons = 'Datum;Betrag;Kunde\n05.01.2024;1.234,50;anna\n06.01.2024;-34,50;ben\n';
+    const key = `key-${Date.now()}`;
+    const options = {
+      delimiter: ';',
+      decimalSeparator: ',',
+      columns: { date: 'Datum', amount: 'Betrag', customer: 'Kunde' },
+      currency: 'EUR',
+    } as const;
+    const first = await tally.uploadCsv(csvFile(semicolons, 'de.csv'), { options, idempotencyKey: key });
+    const again = await tally.uploadCsv(csvFile(semicolons, 'de.csv'), { options, idempotencyKey: key });
+    expect(first.reused).toBe(false);
+    expect(again).toEqual({ jobId: first.jobId, state: expect.any(String), reused: true });
+    await tally.pollJob(first.jobId, { pollIntervalMs: 200, maxPolls: 100 });
+    const analysis = await tally.trpc.jobs.result.query({ jobId: first.jobId });
+    // 1234.50 - 34.50 = 1200.00, in the currency given by the options.
+    expect(analysis.currencies.map((c) => [c.currency, c.totals.revenue])).toEqual([['EUR', 1200]]);
+  });
+
+  it('surfaces upload refusals as TallyApiError with the server’s code and status', async () => {
+    const tally = createTallyClient({ baseUrl: full.url });
+    const binary = new Blob([new Uint8Array(4096).map((_, i) => (i * 7) % 256)]);
+    await expect(tally.uploadCsv(binary)).rejects.toMatchObject({
+      name: 'TallyApiError',
+      status: 422,
+      code: 'INVALID_CSV',
+    });
+    const badOptions = tally.uploadCsv(csvFile(), { options: { delimiter: 'x' } as never });
+    await expect(badOptions).rejects.toBeInstanceOf(TallyApiError);
+    await expect(badOptions).rejects.toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+    await expect(
+      tally.uploadCsv(csvFile(), { idempotencyKey: 'spaces are not allowed' }),
+    ).rejects.toMatchObject({
+      status: 400,
+      code: 'BAD_REQUEST',
+    });
+  });
+
+  it('rejects an unknown job with a NOT_FOUND TallyApiError after one request', async () => {
+    const counter = countingFetch();
+    const tally = createTallyClient({ baseUrl: full.url, fetch: counter.fetch });
+    const error = await tally
+      .pollJob('00000000-0000-4000-8000-000000000000', { pollIntervalMs: 100, maxPolls: 5 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TallyApiError);
+    expect(error).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    expect(counter.count('jobs.status')).toBe(1);
+  });
+});
+
+describe('against an API without workers (jobs stay queued)', () => {
+  let api: TestTally;
+  beforeAll(async () => {
+    api = await startTestTally({ role: 'api' });
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  async function queuedJob(): Promise<string> {
+    const { jobId } = await createTallyClient({ baseUrl: api.url }).uploadCsv(csvFile());
+    return jobId;
+  }
+
+  it('makes exactly maxPolls status requests, then throws JobTimeoutError', async () => {
+    const jobId = await queuedJob();
+    const counter = countingFetch();
+    const tally = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const started = Date.now();
+    const error = await tally.pollJob(jobId, { pollIntervalMs: 150, maxPolls: 4 }).catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    expect(error).toBeInstanceOf(JobTimeoutError);
+    expect(error).toMatchObject({ jobId, polls: 4, lastStatus: { state: 'queued' } });
+    expect((error as JobTimeoutError).message).toMatch(/may still be running/);
+    expect(counter.count('jobs.status')).toBe(4);
+    // The first answer is immediate (no knownVersion yet); the client waits out the rest
+    // of that interval, then three long polls of 150 ms each: ≥ 4 intervals in all.
+    expect(elapsed).toBeGreaterThanOrEqual(4 * 150 - 20);
+    await delay(400);
+    expect(counter.count('jobs.status')).toBe(4);
+  });
+
+  it('counts failed attempts against the budget and retries transient failures', async () => {
+    const jobId = await queuedJob();
+    // The 1st and 2nd status requests fail before reaching the network; the rest go through.
+    const counter = countingFetch((url, n) => {
+      if (url.includes('/trpc/jobs.status') && n <= 2) throw new TypeError('fetch failed (simulated)');
+    });
+    const tally = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const seen: JobStatus[] = [];
+    const error = await tally
+      .pollJob(jobId, { pollIntervalMs: 50, maxPolls: 3, onProgress: (s) => seen.push(s) })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobTimeoutError);
+    expect(counter.count('jobs.status')).toBe(3);
+    expect(seen).toHaveLength(1); // only the third request answered
+
+    const allFail = countingFetch(() => {
+      throw new TypeError('fetch failed (simulated)');
+    });
+    const down = createTallyClient({ baseUrl: api.url, fetch: allFail.fetch });
+    const timeout = await down.pollJob(jobId, { pollIntervalMs: 20, maxPolls: 5 }).catch((e: unknown) => e);
+    expect(timeout).toBeInstanceOf(JobTimeoutError);
+    expect((timeout as JobTimeoutError).cause).toMatchObject({
+      name: 'TallyApiError',
+      code: 'NETWORK_ERROR',
+    });
+    expect(allFail.count('jobs.status')).toBe(5);
+  });
+
+  it('never makes a request when maxPolls is 0', async () => {
+    const counter = countingFetch();
+    const tally = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    await expect(tally.pollJob(await queuedJob(), { maxPolls: 0 })).rejects.toMatchObject({ polls: 0 });
+    expect(counter.urls).toHaveLength(0);
+  });
+
+  it('stops at once on abort, in the middle of a long poll, and makes no further request', async () => {
+    const jobId = await queuedJob();
+    const counter = countingFetch();
+    const tally = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const controller = new AbortController();
+    const reason = new Error('user went away');
+    const polling = tally.pollJob(jobId, { pollIntervalMs: 20_000, maxPolls: 10, signal: controller.signal });
+    // The first request answers at once; the client then sleeps out the interval. Abort then:
+    await delay(300);
+    expect(counter.count('jobs.status')).toBe(1);
+    const abortedAt = Date.now();
+    controller.abort(reason);
+    await expect(polling).rejects.toBe(reason);
+    expect(Date.now() - abortedAt).toBeLessThan(100);
+
+    // And while a long poll is in flight (knownVersion given, the server holds it):
+    const second = new AbortController();
+    const statuses: JobStatus[] = [];
+    const holding = tally.pollJob(jobId, {
+      pollIntervalMs: 400,
+      maxPolls: 50,
+      signal: second.signal,
+      onProgress: (s) => statuses.push(s),
+    });
+    await delay(600); // request 1 (immediate), sleep to 400 ms, request 2 held by the server
+    second.abort(reason);
+    await expect(holding).rejects.toBe(reason);
+    const afterAbort = counter.count('jobs.status');
+    expect(afterAbort).toBe(3);
+    await delay(900);
+    expect(counter.count('jobs.status')).toBe(afterAbort);
+    expect(statuses).toHaveLength(1);
+  });
+
+  it('rejects with JobFailedError for a cancelled job', async () => {
+    const jobId = await queuedJob();
+    const counter = countingFetch();
+    const tally = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const cancelled = await tally.trpc.jobs.cancel.mutate({ jobId });
+    expect(cancelled.state).toBe('cancelled');
+    const error = await tally
+      .pollJob(jobId, { pollIntervalMs: 10_000, maxPolls: 5 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobFailedError);
+    expect(error).toMatchObject({ jobId, code: 'CANCELLED', state: 'cancelled' });
+    expect((error as JobFailedError).message).toMatch(/cancelled/i);
+    expect(counter.count('jobs.status')).toBe(1);
+  });
+
+  it('hears a cancel within ~100 ms during a long poll, and rejects with JobFailedError', async () => {
+    const jobId = await queuedJob();
+    const counter = countingFetch();
+    const tally = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const polling = tally.pollJob(jobId, { pollIntervalMs: 300, maxPolls: 50 });
+    await delay(800); // request 1 at 0, long poll 2 at 300..600, long poll 3 from 600
+    const cancelledAt = Date.now();
+    await tally.trpc.jobs.cancel.mutate({ jobId });
+    await expect(polling).rejects.toMatchObject({ name: 'JobFailedError', code: 'CANCELLED' });
+    expect(Date.now() - cancelledAt).toBeLessThan(250);
+    expect(counter.count('jobs.status')).toBe(3);
+  });
+
+  it('writes a log line about every logIntervalMs while waiting', async () => {
+    const jobId = await queuedJob();
+    const lines: string[] = [];
+    const tally = createTallyClient({ baseUrl: api.url });
+    await expect(
+      tally.pollJob(jobId, {
+        pollIntervalMs: 100,
+        maxPolls: 8,
+        logIntervalMs: 250,
+        onLog: (l) => lines.push(l),
+      }),
+    ).rejects.toBeInstanceOf(JobTimeoutError);
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.length).toBeLessThanOrEqual(4);
+    expect(lines[0]).toMatch(new RegExp(`job ${jobId}: queued, 0% \\(0 rows\\) after .* min, \\d/8 checks`));
+  });
+});
+
+describe('against a server with auth and a small upload limit', () => {
+  let authed: TestTally;
+  const token = 'test-token-0123456789abcdef';
+  beforeAll(async () => {
+    authed = await startTestTally({ env: { API_TOKENS: `alice:${token}`, MAX_UPLOAD_BYTES: '2000' } });
+  });
+  afterAll(async () => {
+    await authed?.stop();
+  });
+
+  it('sends the bearer token on uploads and tRPC calls', async () => {
+    const tally = createTallyClient({ baseUrl: authed.url, token });
+    const analysis = await tally.runAnalysisWithPolling(csvFile(), undefined, {
+      pollIntervalMs: 200,
+      maxPolls: 100,
+    });
+    expect(analysis.currencies[0]?.totals.revenue).toBe(1405.75);
+    const list = await tally.trpc.jobs.list.query({ limit: 5 });
+    expect(list.items).toHaveLength(1);
+  });
+
+  it('surfaces 401 and 413 as TallyApiError', async () => {
+    const anonymous = createTallyClient({ baseUrl: authed.url });
+    await expect(anonymous.uploadCsv(csvFile())).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    await expect(
+      anonymous.pollJob('00000000-0000-4000-8000-000000000000', { maxPolls: 3, pollIntervalMs: 10 }),
+    ).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+
+    const tally = createTallyClient({ baseUrl: authed.url, token });
+    const big = csvFile(`${CSV}\n${'2024-01-05,1.00,x\n'.repeat(300)}`);
+    await expect(tally.uploadCsv(big)).rejects.toMatchObject({ status: 413, code: 'FILE_TOO_LARGE' });
+  });
+
+  it('aborts an upload with a signal', async () => {
+    const tally = createTallyClient({ baseUrl: authed.url, token });
+    const controller = new AbortController();
+    const reason = new Error('changed my mind');
+    controller.abort(reason);
+    await expect(tally.uploadCsv(csvFile(), { signal: controller.signal })).rejects.toBe(reason);
+  });
+});
