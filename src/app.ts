@@ -7,6 +7,8 @@ import type { Config } from './config.ts';
 import { createDb, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
+import { metricsPlugin } from './observability/metrics-plugin.ts';
+import { startMetricsServer, type MetricsServer } from './observability/metrics-server.ts';
 import { startBoss } from './queue/boss.ts';
 import type { WorkerHooks } from './worker/run-analysis-job.ts';
 import { startMaintenance, type Maintenance } from './worker/maintenance.ts';
@@ -66,7 +68,14 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     await prepareSpoolDir(config.SPOOL_DIR, log);
     changes = new JobChangeListener(opts.databaseUrl, log);
     await changes.start();
-    api = await buildServer({ config, db, boss, changes, log, plugins: opts.plugins ?? [] });
+    api = await buildServer({
+      config,
+      db,
+      boss,
+      changes,
+      log,
+      plugins: [metricsPlugin(db), ...(opts.plugins ?? [])],
+    });
     url = await api.app.listen({ host: config.HOST, port: config.PORT });
   }
   let maintenance: Maintenance | undefined;
@@ -85,6 +94,10 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       config.WORKER_CONCURRENCY,
     );
   }
+  // A worker-only process has no HTTP server; METRICS_PORT gives it /metrics and /readyz.
+  let metricsServer: MetricsServer | undefined;
+  if (!runsApi && config.METRICS_PORT !== undefined)
+    metricsServer = await startMetricsServer(db, config.HOST, config.METRICS_PORT, log);
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -97,6 +110,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       await api?.app.close(); // waits for in-flight requests (uploads) to end
       await changes?.close();
       await stopBoss;
+      await metricsServer?.close();
       await db.close();
     })());
 

@@ -74,6 +74,13 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   DB_POOL_MAX: intFromEnv(10, 1, 1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Worker-only processes: serve /metrics and /readyz on HOST:METRICS_PORT (the API serves them itself). */
+  METRICS_PORT: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(0, 'must be at least 0')
+    .max(65535, 'must be at most 65535')
+    .optional(),
 });
 
 export type Config = Readonly<z.output<typeof envSchema>>;
@@ -84,7 +91,9 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means unset (compose files write `${VAR:-}`), not an invalid value.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''),
+  );
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);

@@ -92,9 +92,11 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
         authenticate,
         authorization: req.headers.authorization,
       }),
-      onError: ({ error, path }) => {
+      onError: ({ error, path, req, input }) => {
+        // req.log carries the request id; jobId when the procedure names a job.
+        const jobId = (input as { jobId?: unknown } | undefined)?.jobId;
         if (error.code === 'INTERNAL_SERVER_ERROR')
-          deps.log.error({ err: error, path }, 'tRPC procedure failed');
+          req.log.error({ err: error, path, jobId }, 'tRPC procedure failed');
       },
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>);

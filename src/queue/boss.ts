@@ -7,6 +7,8 @@ export const BOSS_SCHEMA = 'pgboss';
 /** What travels through pg-boss: only the id. Our `jobs` row is the record of everything else. */
 export interface AnalysisJobData {
   jobId: string;
+  /** The upload request's id (Fastify's reqId): worker logs carry it next to jobId. */
+  requestId?: string;
 }
 
 export interface BossSettings {

@@ -8,6 +8,7 @@ import { attemptIsCurrent, recordProgress } from '../db/jobs/record-progress.ts'
 import type { Db } from '../db/database.ts';
 import { isInputError, TallyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { observeAttemptFinished, observeAttemptStarted } from '../observability/metrics.ts';
 import type { AnalysisJobData } from '../queue/boss.ts';
 import { analyzeCsvStream } from './analyze-stream.ts';
 
@@ -48,7 +49,8 @@ class AttemptSuperseded extends Error {
 export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>): Promise<void> {
   const { jobId } = job.data;
   const token = randomUUID();
-  const log = deps.log.child({ jobId, pgBossRetry: job.retryCount });
+  // reqId: the upload request's id (Fastify's), so one grep follows a job from API to worker.
+  const log = deps.log.child({ jobId, reqId: job.data.requestId, pgBossRetry: job.retryCount });
   const claimed = await claimAttempt(deps.db.kysely, jobId, token);
   if (!claimed) {
     log.info('job is already final (cancelled or finished by an earlier attempt); nothing to do');
@@ -56,6 +58,8 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   }
   log.info({ attempt: claimed.attempts, bytes: claimed.bytes }, 'attempt started');
   const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  observeAttemptStarted(jobId, claimed.attempts);
 
   const abort = new AbortController();
   const onPgBossAbort = () => abort.abort(job.signal.reason);
@@ -107,11 +111,13 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
       bytesProcessed: claimed.bytes,
       rowsProcessed: result.rows.total,
     });
+    observeAttemptFinished(won ? 'completed' : 'superseded', seconds(), won ? result.rows.total : 0);
     if (won)
       log.info({ ms: Math.round(performance.now() - started), rows: result.rows.total }, 'job completed');
     else log.warn('result discarded: the job was cancelled or taken over by a newer attempt');
   } catch (error) {
     if (abort.signal.reason instanceof AttemptSuperseded) {
+      observeAttemptFinished('superseded', seconds());
       log.info('attempt stopped: the job was cancelled or taken over by another attempt');
       return;
     }
@@ -122,11 +128,13 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
         message: error.message,
         details: error.details,
       });
+      observeAttemptFinished('failed', seconds());
       log.info({ code: error.code }, 'job failed on its input');
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
     if (job.retryCount >= deps.retryLimit) {
+      observeAttemptFinished('failed', seconds());
       log.error({ err: error }, 'job failed: retries exhausted');
       await finishAttempt(deps.db.kysely, jobId, token, {
         state: 'failed',
@@ -135,6 +143,7 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
       });
       return;
     }
+    observeAttemptFinished('retry', seconds());
     log.warn({ err: error }, 'attempt failed; pg-boss will retry');
     await finishAttempt(deps.db.kysely, jobId, token, {
       state: 'queued',

@@ -30,6 +30,8 @@ export async function recordUpload(
     spooled: SpooledUpload;
     sniffed: SniffResult;
     options: JobOptions;
+    /** The upload request's id, carried to the worker's logs. */
+    requestId?: string;
   },
 ): Promise<RecordedUpload> {
   const jobId = uuidv7();
@@ -56,7 +58,10 @@ export async function recordUpload(
       delimiter: input.sniffed.delimiter,
     });
     await storeFileChunks(trx, jobId, input.spooled.path);
-    const data: AnalysisJobData = { jobId };
+    const data: AnalysisJobData = {
+      jobId,
+      ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
+    };
     // Same id in pg-boss as in our table, so admins can join the two.
     await deps.boss.send(ANALYSIS_QUEUE, data, { id: jobId, db: fromKysely(trx) });
     return { jobId, state: 'queued', created: true };

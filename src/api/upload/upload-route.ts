@@ -7,6 +7,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { TallyError } from '../../errors.ts';
 import type { Authenticate } from '../auth.ts';
+import { observeUpload } from '../../observability/metrics.ts';
 import { recordUpload } from './record-upload.ts';
 import { sniffUpload } from './sniff-upload.ts';
 import { spoolUpload } from './spool-upload.ts';
@@ -81,7 +82,15 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
     try {
       const options = parseOptions(spooled.optionsText);
       const sniffed = await sniffUpload(spooled.head, options);
-      const recorded = await recordUpload(deps, { owner, idempotencyKey, spooled, sniffed, options });
+      const recorded = await recordUpload(deps, {
+        owner,
+        idempotencyKey,
+        spooled,
+        sniffed,
+        options,
+        requestId: request.id,
+      });
+      observeUpload(spooled.bytes, recorded.created);
       request.log.info(
         {
           jobId: recorded.jobId,
