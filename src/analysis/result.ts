@@ -3,7 +3,9 @@ import { z } from 'zod';
 /**
  * The analysis result, exactly CONTRACT.md §5 `RevenueAnalysis` (schemaVersion 1).
  * Money is a number rounded half away from zero to 2 decimals; shares are fractions of
- * the currency's net revenue rounded to 4 decimals. `analyzeCsvStream` validates its
+ * the currency's net revenue rounded to 4 decimals; `hhi` is the sum of squared customer
+ * shares as a fraction (0..1, not the 0..10,000 points scale); cohort `retention[k]` is the
+ * fraction of the cohort's customers buying k months after their first month (4 decimals). `analyzeCsvStream` validates its
  * result against this schema before returning it, so a drift fails loudly in tests.
  */
 const money = z.number().finite();
