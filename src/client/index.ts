@@ -11,7 +11,7 @@ import { createTrpc, type TallyTrpcClient } from './trpc.ts';
 import type { JobStatus, RevenueAnalysis } from './types.ts';
 import { uploadCsv, type UploadCsvOptions, type UploadResult } from './upload.ts';
 
-export { JobFailedError, JobTimeoutError, TallyApiError } from './errors.ts';
+export { JobFailedError, JobTimeoutError, TallyApiError, toTallyApiError } from './errors.ts';
 export { FINAL_STATES, isFinal } from './types.ts';
 export type {
   AppRouter,

@@ -1,0 +1,191 @@
+import { useId, useState } from 'react';
+import type { CurrencyAnalysis, RevenueAnalysis } from '../../../client/index.ts';
+import { formatCount, formatDay, formatMoney, formatShare } from '../format.ts';
+import { CohortTable } from './CohortTable.tsx';
+import { MonthlyChart } from './MonthlyChart.tsx';
+import { RankedTable } from './RankedTable.tsx';
+
+const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' };
+
+export function AnalysisView({ analysis }: { analysis: RevenueAnalysis }) {
+  const [index, setIndex] = useState(0);
+  const currencies = analysis.currencies;
+  const selected = currencies[Math.min(index, currencies.length - 1)];
+  const { rows, input } = analysis;
+
+  return (
+    <div className="stack" data-testid="analysis">
+      {currencies.length > 1 && (
+        <div className="card currency-switch">
+          <span id="currency-label" className="currency-switch__label">
+            Currency
+          </span>
+          <div role="group" aria-labelledby="currency-label" className="segmented">
+            {currencies.map((c, i) => (
+              <button
+                key={c.currency ?? 'unknown'}
+                type="button"
+                className="segmented__item"
+                aria-pressed={i === index}
+                onClick={() => setIndex(i)}
+              >
+                {c.currency ?? 'Unknown'}
+              </button>
+            ))}
+          </div>
+          <span className="muted small">Amounts in different currencies are never added together.</span>
+        </div>
+      )}
+
+      {selected ? (
+        <CurrencySection data={selected} />
+      ) : (
+        <section className="card">
+          <p>No valid rows.</p>
+        </section>
+      )}
+
+      <section className="card" aria-labelledby="rows-title">
+        <h2 id="rows-title">Rows</h2>
+        <p data-testid="row-summary">
+          {formatCount(rows.total)} rows read · {formatCount(rows.valid)} used ·{' '}
+          <span className={rows.rejected > 0 ? 'text-warning' : undefined}>
+            {formatCount(rows.rejected)} rejected
+          </span>
+        </p>
+        <p className="muted small">
+          {input.filename} · {DELIMITER_NAMES[input.delimiter] ?? input.delimiter}-separated · columns:{' '}
+          {Object.entries(input.columns)
+            .map(([role, name]) => `${role} = “${name}”`)
+            .join(', ')}
+        </p>
+        {rows.rejectedSamples.length > 0 && (
+          <div className="table-wrap">
+            <table className="table" data-testid="rejected-rows">
+              <caption>
+                Rejected rows
+                {rows.rejected > rows.rejectedSamples.length ? ` (first ${rows.rejectedSamples.length})` : ''}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col" className="num">
+                    Line
+                  </th>
+                  <th scope="col">Reason</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.rejectedSamples.map((r) => (
+                  <tr key={r.line}>
+                    <td className="num">{r.line}</td>
+                    <td>{r.reason}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function CurrencySection({ data }: { data: CurrencyAnalysis }) {
+  const id = useId();
+  const { totals, currency } = data;
+  const money = (v: number) => formatMoney(v, currency);
+  return (
+    <>
+      <section className="card" aria-labelledby={`${id}-headline`}>
+        <h2 id={`${id}-headline`}>Summary{currency ? ` · ${currency}` : ''}</h2>
+        <dl className="figures">
+          <Figure
+            label="Net revenue"
+            value={money(totals.revenue)}
+            raw={totals.revenue}
+            testId="net-revenue"
+            big
+          />
+          <Figure label="Refunds" value={money(totals.refunds)} raw={totals.refunds} testId="refunds" />
+          <Figure
+            label="Transactions"
+            value={formatCount(totals.transactions)}
+            raw={totals.transactions}
+            testId="transactions"
+          />
+          <Figure
+            label="Customers"
+            value={totals.customers === null ? '—' : formatCount(totals.customers)}
+            raw={totals.customers}
+            testId="customers"
+          />
+          <Figure
+            label="Average order"
+            value={money(totals.averageOrderValue)}
+            raw={totals.averageOrderValue}
+            testId="aov"
+          />
+          <Figure
+            label="Period"
+            value={`${formatDay(totals.firstDate)} – ${formatDay(totals.lastDate)}`}
+            raw={`${totals.firstDate}/${totals.lastDate}`}
+            testId="date-range"
+          />
+        </dl>
+        {data.concentration && (
+          <p className="muted small">
+            Top 10 customers bring {formatShare(data.concentration.top10Share)} of net revenue · concentration
+            index (HHI) {Math.round(data.concentration.hhi)}
+          </p>
+        )}
+      </section>
+
+      <section className="card" aria-labelledby={`${id}-monthly`}>
+        <h2 id={`${id}-monthly`}>Monthly revenue</h2>
+        <MonthlyChart monthly={data.monthly} currency={currency} />
+      </section>
+
+      <div className="grid-2">
+        {data.topCustomers && (
+          <RankedTable title="Top customers" rows={data.topCustomers} currency={currency} />
+        )}
+        {data.byProduct && <RankedTable title="Products" rows={data.byProduct} currency={currency} />}
+        {data.byRegion && <RankedTable title="Regions" rows={data.byRegion} currency={currency} />}
+      </div>
+
+      {data.cohorts && data.cohorts.length > 0 && (
+        <section className="card" aria-labelledby={`${id}-cohorts`}>
+          <h2 id={`${id}-cohorts`}>Customer cohorts</h2>
+          <p className="muted small">
+            Customers grouped by the month of their first purchase; each column is the share still buying that
+            many months later.
+          </p>
+          <CohortTable cohorts={data.cohorts} />
+        </section>
+      )}
+    </>
+  );
+}
+
+function Figure({
+  label,
+  value,
+  raw,
+  testId,
+  big = false,
+}: {
+  label: string;
+  value: string;
+  raw: number | string | null;
+  testId: string;
+  big?: boolean;
+}) {
+  return (
+    <div className={`figure${big ? ' figure--big' : ''}`}>
+      <dt>{label}</dt>
+      <dd data-testid={testId} data-value={raw ?? ''}>
+        {value}
+      </dd>
+    </div>
+  );
+}

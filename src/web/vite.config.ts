@@ -1,0 +1,23 @@
+import path from 'node:path';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+/**
+ * The web UI. `npm run build:web` writes src/web/dist, which the API serves at `/` and
+ * `/jobs/:id`. In development (`npx vite --config src/web/vite.config.ts`) the API calls
+ * go to a Tally on 127.0.0.1:3000 through the proxy below.
+ */
+const root = import.meta.dirname;
+
+export default defineConfig({
+  root,
+  plugins: [react()],
+  build: {
+    outDir: path.join(root, 'dist'),
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 1024, // recharts is most of the bundle; it is one page
+  },
+  server: {
+    proxy: { '/api': 'http://127.0.0.1:3000', '/trpc': 'http://127.0.0.1:3000' },
+  },
+});
