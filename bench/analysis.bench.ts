@@ -174,7 +174,7 @@ export async function runAnalysisBench(
     const m = await measure(name, runs, file.bytes, fn);
     measurements.push(m);
     log(
-      `${name.padEnd(44)} ${String(m.medianMs).padStart(6)} ms  ${String(m.rowsPerSec).padStart(9)} rows/s  ${String(m.mbPerSec).padStart(6)} MB/s`,
+      `${name.padEnd(56)} ${String(m.medianMs).padStart(6)} ms  ${String(m.rowsPerSec).padStart(9)} rows/s  ${String(m.mbPerSec).padStart(6)} MB/s`,
     );
     return m;
   };
