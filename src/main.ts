@@ -1,5 +1,6 @@
 /**
- * Entry point: `npm start` (everything), `npm start -- api`, `npm start -- worker`.
+ * Entry point: `npm start` (everything), `npm start -- api`, `npm start -- worker`,
+ * `npm start -- migrate` (the release step: migrations only, then exit).
  * Without DATABASE_URL, the all-in-one process runs an embedded PostgreSQL in .data/.
  */
 import { startTally, type Role } from './app.ts';
@@ -13,8 +14,14 @@ const roles: readonly Role[] = ['all', 'api', 'worker'];
 
 async function main(): Promise<void> {
   const roleArg = process.argv[2] ?? 'all';
+  // Release step (`… src/main.ts migrate`, e.g. Fly's release_command, which keeps the
+  // image's ENTRYPOINT): migrate, then exit. The script runs and exits on import.
+  if (roleArg === 'migrate') {
+    await import('./db/migrate-cli.ts');
+    return;
+  }
   if (!roles.includes(roleArg as Role)) {
-    process.stderr.write(`Unknown role "${roleArg}". Use one of: ${roles.join(', ')}.\n`);
+    process.stderr.write(`Unknown role "${roleArg}". Use one of: ${roles.join(', ')}, migrate.\n`);
     process.exit(2);
   }
   const role = roleArg as Role;
