@@ -28,7 +28,7 @@ export const formatCount = (value: number): string => count.format(value);
 
 /** A fraction (0.1234) as a percentage. */
 export function formatShare(fraction: number, digits = 1): string {
-  return `${(fraction * 100).toFixed(digits)} %`;
+  return `${(fraction * 100).toFixed(digits)}\u00a0%`;
 }
 
 export function formatBytes(bytes: number): string {

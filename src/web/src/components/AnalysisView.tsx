@@ -134,8 +134,8 @@ function CurrencySection({ data }: { data: CurrencyAnalysis }) {
         </dl>
         {data.concentration && (
           <p className="muted small">
-            Top 10 customers bring {formatShare(data.concentration.top10Share)} of net revenue · concentration
-            index (HHI) {Math.round(data.concentration.hhi)}
+            Top 10 customers bring {formatShare(data.concentration.top10Share)} of net revenue · customer
+            concentration (HHI, 0–10,000) {formatCount(Math.round(data.concentration.hhi * 10_000))}
           </p>
         )}
       </section>

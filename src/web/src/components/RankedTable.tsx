@@ -43,14 +43,11 @@ export function RankedTable({
                 </th>
                 <td className="num">{formatMoney(r.revenue, currency)}</td>
                 <td className="num">{formatCount(r.transactions)}</td>
-                <td className="num">
-                  <span className="share">
-                    <span
-                      className="share__bar"
-                      style={{ width: `${Math.max(0, Math.min(1, r.share)) * 100}%` }}
-                    />
-                    {formatShare(r.share)}
-                  </span>
+                <td
+                  className="num share"
+                  style={{ ['--share' as string]: `${Math.max(0, Math.min(1, r.share)) * 100}%` }}
+                >
+                  {formatShare(r.share)}
                 </td>
               </tr>
             ))}

@@ -62,7 +62,7 @@ export function RecentJobs({
                 <StateBadge state={job.state} />
                 <span className="muted small">
                   {formatDateTime(job.createdAt)} · {formatBytes(job.bytes)}
-                  {job.state === 'running' ? ` · ${job.progress.percent} %` : ''}
+                  {job.state === 'running' ? ` · ${job.progress.percent}\u00a0%` : ''}
                 </span>
               </a>
             </li>

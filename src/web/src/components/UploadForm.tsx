@@ -291,10 +291,11 @@ function Select({
   onChange: (value: string) => void;
   options: { value: string; label: string }[];
 }) {
+  const id = useId();
   return (
-    <label className="field">
-      <span>{label}</span>
-      <select value={value} onChange={(e) => onChange(e.target.value)}>
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
         <option value="">Detect</option>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
@@ -302,6 +303,6 @@ function Select({
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }
