@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
+import { Transform, type Writable } from 'node:stream';
 import busboy from 'busboy';
 import { TallyError } from '../../errors.ts';
 
@@ -75,6 +75,7 @@ export async function spoolUpload(
     let settled = false;
     let filesSeen = 0;
     let fileDone: Promise<{ bytes: number; sha256: string; head: Buffer; truncated: boolean }> | undefined;
+    let stopWriting: (() => void) | undefined;
     let filename = 'upload.csv';
     let optionsText: string | undefined;
     let watchdog: NodeJS.Timeout | undefined;
@@ -86,8 +87,14 @@ export async function spoolUpload(
       req.unpipe(bb);
       bb.removeAllListeners();
       bb.on('error', () => undefined); // late parser errors after we gave up are expected
-      void fs
-        .rm(tempPath, { force: true })
+      // Stop writing and wait for the write stream to close before deleting: it opens the
+      // temp file asynchronously, so deleting first could race its creation and leave the
+      // file behind (seen under load). We destroy the file stream, not busboy's part stream:
+      // busboy's part streams never emit 'close', so a pipeline on them never settles.
+      stopWriting?.();
+      void (fileDone ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => fs.rm(tempPath, { force: true }))
         .finally(() => reject(error instanceof Error ? error : new Error(String(error))));
     };
     const startedAt = Date.now();
@@ -141,7 +148,13 @@ export async function spoolUpload(
         return;
       }
       filename = sanitizeFilename(info.filename);
-      fileDone = writeFilePart(stream, tempPath, () => fail(tooLarge(limits.maxFileBytes)));
+      // 'wx' + 0600: a fresh private file, never an existing path; the name is ours, not the client's.
+      const sink = createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
+      stopWriting = () => {
+        stream.resume(); // let busboy drain the rest of the part
+        sink.destroy(new Error('upload abandoned'));
+      };
+      fileDone = writeFilePart(stream, sink, () => fail(tooLarge(limits.maxFileBytes)));
       fileDone.catch(fail);
     });
     bb.on('field', (name, value, info) => {
@@ -178,7 +191,7 @@ export async function spoolUpload(
 
 async function writeFilePart(
   stream: Readable & { truncated?: boolean },
-  tempPath: string,
+  sink: Writable,
   onLimit: () => void,
 ): Promise<{ bytes: number; sha256: string; head: Buffer; truncated: boolean }> {
   const hash = createHash('sha256');
@@ -198,8 +211,7 @@ async function writeFilePart(
       done(null, chunk);
     },
   });
-  // 'wx' + 0600: a fresh private file, never an existing path; the name is ours, not the client's.
-  await pipeline(stream, meter, createWriteStream(tempPath, { flags: 'wx', mode: 0o600 }));
+  await pipeline(stream, meter, sink);
   return {
     bytes,
     sha256: hash.digest('hex'),
