@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', '.data', 'bench/results', 'src/web/dist', 'test/fixtures'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      '.data',
+      '.tmp',
+      '.scratch*',
+      'bench/results',
+      'src/web/dist',
+      'test/fixtures',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

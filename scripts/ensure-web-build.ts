@@ -25,7 +25,9 @@ if (existsSync(built) && statSync(built).mtimeMs >= sources) process.exit(0);
 
 const vite = path.join(root, 'node_modules/.bin/vite');
 if (!existsSync(vite)) {
-  console.warn('web UI not built and Vite is not installed (production install?): the API runs without the page');
+  console.warn(
+    'web UI not built and Vite is not installed (production install?): the API runs without the page',
+  );
   process.exit(0);
 }
 console.log('building the web UI (src/web → src/web/dist)…');

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   stopOnSignals(tally, {
     log,
     graceMs: config.SHUTDOWN_GRACE_MS,
-    ...(embedded ? { afterClose: embedded.stop } : {}),
+    ...(embedded ? { afterClose: () => embedded.stop() } : {}),
   });
 }
 

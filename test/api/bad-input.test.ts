@@ -84,7 +84,7 @@ describe('uploads that go wrong on the wire', () => {
     form.append('file', new Blob(['date,amount\n2024-01-01,1\n']), 'a.csv');
     const res = await fetch(`${tally.url}/api/jobs`, { method: 'POST', body: form });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).error.message).toMatch(/too many/i);
+    expect((await res.json()).error.message).toMatch(/too many/i);
   });
 });
 
@@ -101,7 +101,7 @@ describe('hostile filenames are data', () => {
     expect(status.state).toBe('completed');
     expect(status.filename.length).toBeGreaterThan(0);
     expect(status.filename.length).toBeLessThanOrEqual(255);
-    expect(status.filename).not.toMatch(/[\u0000-\u001f]/);
+    expect([...status.filename].every((c) => c.charCodeAt(0) >= 0x20)).toBe(true);
   });
 });
 

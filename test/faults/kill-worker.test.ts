@@ -68,7 +68,7 @@ describe('kill -9 of a worker mid-job', () => {
 
     const rescuer = worker();
     await rescuer.waitForLog(/tally started/);
-    let pickedUpAt = 0;
+    let pickedUpAt: number;
     for (;;) {
       const { rows } = await sql.query('select attempts from jobs where id = $1', [body.jobId]);
       if (rows[0].attempts >= 2) {

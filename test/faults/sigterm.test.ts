@@ -96,7 +96,7 @@ describe('SIGTERM', () => {
       expect(status.state).toBe('completed');
       const result = await fetch(
         `${rescuer.url}/trpc/jobs.result?input=${encodeURIComponent(JSON.stringify({ jobId: running.body.jobId }))}`,
-      ).then((r) => r.json() as Promise<any>);
+      ).then((r) => r.json());
       expect(result.result.data.currencies[0].totals.revenue).toBe(revenueCents / 100);
     } finally {
       await rescuer.stop();

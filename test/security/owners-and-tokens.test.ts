@@ -31,7 +31,9 @@ describe('auth and owners (CONTRACT.md §6)', () => {
     const none = await postCsv(tally.url, CSV);
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe('UNAUTHORIZED');
-    const wrong = await postCsv(tally.url, CSV, { headers: { authorization: 'Bearer not-a-real-token-at-all' } });
+    const wrong = await postCsv(tally.url, CSV, {
+      headers: { authorization: 'Bearer not-a-real-token-at-all' },
+    });
     expect(wrong.status).toBe(401);
     const status = await trpcQuery(tally.url, 'jobs.list', {});
     expect(status.status).toBe(401);

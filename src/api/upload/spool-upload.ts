@@ -78,7 +78,6 @@ export async function spoolUpload(
     let stopWriting: (() => void) | undefined;
     let filename = 'upload.csv';
     let optionsText: string | undefined;
-    let watchdog: NodeJS.Timeout | undefined;
 
     const fail = (error: unknown) => {
       if (settled) return;
@@ -104,7 +103,7 @@ export async function spoolUpload(
       lastDataAt = Date.now();
       received += chunk.length;
     });
-    watchdog = setInterval(
+    const watchdog = setInterval(
       () => {
         const now = Date.now();
         if (now - lastDataAt >= limits.idleTimeoutMs) {
