@@ -3,6 +3,7 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../logger.ts';
+import { isProcessAlive } from '../lib/process-alive.ts';
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -115,21 +116,12 @@ async function clearStalePostmaster(databaseDir: string, log: Logger): Promise<v
     log.warn({ pid }, 'stopping an orphaned embedded PostgreSQL left by a previous run');
     process.kill(pid, 'SIGINT');
     const deadline = Date.now() + 30_000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
   }
   if (existsSync(pidFile)) {
     log.warn({ pidFile }, 'removing stale postmaster.pid left by a crash');
     await fs.rm(pidFile, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

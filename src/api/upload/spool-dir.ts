@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../logger.ts';
+import { isProcessAlive } from '../../lib/process-alive.ts';
 
 /**
  * Makes the private spool directory (0700) and removes temp files of uploads that died
@@ -16,19 +17,10 @@ export async function prepareSpoolDir(dir: string, log: Logger): Promise<void> {
     const match = /^(\d+)-[0-9a-f-]{36}\.part$/.exec(name);
     if (!match) continue;
     const pid = Number(match[1]);
-    if (pid === process.pid || !isAlive(pid)) {
+    if (pid === process.pid || !isProcessAlive(pid)) {
       await fs.rm(path.join(dir, name), { force: true });
       removed += 1;
     }
   }
   if (removed > 0) log.info({ removed, dir }, 'removed temp files of interrupted uploads');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
