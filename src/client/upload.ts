@@ -33,9 +33,10 @@ export interface UploadResult {
 
 /**
  * POST /api/jobs as multipart/form-data. Browsers use XMLHttpRequest, the only browser API
- * that reports upload progress; Node (or any caller that passed its own fetch) streams the
- * body through fetch and counts file bytes as the HTTP layer pulls them, so progress
- * follows the socket rather than a buffered copy and memory stays flat for any size.
+ * that reports upload progress. Node streams the body through fetch and counts file bytes
+ * as the HTTP layer pulls them, so progress follows the socket rather than a buffered
+ * copy and memory stays flat for any size. A caller's own fetch is used for the upload
+ * too (streamed in Node, a FormData body in browsers).
  */
 export async function uploadCsv(
   ctx: ClientContext,
@@ -49,10 +50,15 @@ export async function uploadCsv(
   const url = `${ctx.baseUrl}/api/jobs`;
   const report = progressReporter(file.size, opts.onUploadProgress);
 
+  const inBrowser = typeof XMLHttpRequest === 'function';
   const { status, text } =
-    typeof XMLHttpRequest === 'function' && !ctx.customFetch
+    inBrowser && !ctx.customFetch
       ? await sendWithXhr(url, headers, multipartForm(file, filename, opts.options), report, opts.signal)
-      : await sendWithFetch(ctx, url, headers, file, filename, opts.options, report, opts.signal);
+      : inBrowser
+        ? // Browsers stream request bodies only over HTTP/2: a caller's own fetch gets a plain
+          // FormData body, and progress only at the end.
+          await sendForm(ctx, url, headers, multipartForm(file, filename, opts.options), opts.signal)
+        : await sendWithFetch(ctx, url, headers, file, filename, opts.options, report, opts.signal);
 
   const body = parseJson(text);
   if (status === 200 || status === 202) {
@@ -137,6 +143,22 @@ function sendWithXhr(
   });
 }
 
+async function sendForm(
+  ctx: ClientContext,
+  url: string,
+  headers: Record<string, string>,
+  form: FormData,
+  signal: AbortSignal | undefined,
+): Promise<{ status: number; text: string }> {
+  try {
+    const response = await ctx.fetch(url, { method: 'POST', headers, body: form, signal });
+    return { status: response.status, text: await response.text() };
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw networkError(error);
+  }
+}
+
 async function sendWithFetch(
   ctx: ClientContext,
   url: string,
@@ -213,17 +235,21 @@ async function sendWithFetch(
     } as RequestInit);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    throw new TallyApiError(
-      0,
-      'NETWORK_ERROR',
-      `The upload could not reach the Tally server: ${describe(error)}`,
-      undefined,
-      {
-        cause: error,
-      },
-    );
+    throw networkError(error);
   }
   return { status: response.status, text: await response.text() };
+}
+
+function networkError(error: unknown): TallyApiError {
+  return new TallyApiError(
+    0,
+    'NETWORK_ERROR',
+    `The upload could not reach the Tally server: ${describe(error)}`,
+    undefined,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** As browsers do (WHATWG multipart/form-data encoding): escape quotes and line breaks. */
