@@ -17,7 +17,12 @@ const CHROMIUM = '/usr/bin/chromium';
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const webDir = path.join(repo, 'src', 'web');
 const distIndex = path.join(webDir, 'dist', 'index.html');
-const screenshots = path.join(repo, 'docs', 'screenshots');
+// Screenshots go to test-results/ on every run (CI keeps them as artefacts); with
+// UPDATE_SCREENSHOTS=1 they refresh the README's copies in docs/screenshots instead.
+const screenshots =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? path.join(repo, 'docs', 'screenshots')
+    : path.join(repo, 'test-results', 'screenshots');
 // ~4 s of processing in the server: long enough to watch the bar move and reload mid-job.
 const ROWS = 1_000_000;
 
