@@ -45,8 +45,6 @@ export async function runPickupBench(
   const latencies: number[] = [];
   try {
     for (let i = 0; i < opts.jobs + 10; i++) {
-      let started!: Promise<number>;
-      const jobIdHolder: { id?: string } = {};
       const recorded = await recordUpload(
         { db: tally.db, boss: tally.boss },
         {
@@ -68,12 +66,9 @@ export async function runPickupBench(
           },
           options: {},
         },
-      ).then((r) => {
-        jobIdHolder.id = r.jobId;
-        return r;
-      });
+      );
       const committedAt = performance.now();
-      started = new Promise<number>((resolve) => waiting.set(recorded.jobId, resolve));
+      const started = new Promise<number>((resolve) => waiting.set(recorded.jobId, resolve));
       const at = await Promise.race([
         started,
         new Promise<number>((r) => setTimeout(() => r(Number.NaN), 10_000)),
@@ -99,8 +94,9 @@ export async function runPickupBench(
   await boss.start();
   await boss.createQueue('bench-polling');
   const pollStarts = new Map<string, (t: number) => void>();
-  await boss.work<{ n: number }>('bench-polling', { batchSize: 1 }, async ([job]) => {
+  await boss.work<{ n: number }>('bench-polling', { batchSize: 1 }, ([job]) => {
     if (job) pollStarts.get(job.id)?.(performance.now());
+    return Promise.resolve();
   });
   const polling: number[] = [];
   for (let i = 0; i < opts.pollingJobs; i++) {
