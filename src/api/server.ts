@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
@@ -34,6 +34,12 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
   const loggerInstance: FastifyBaseLogger = deps.log;
   const app: FastifyInstance = Fastify({
     loggerInstance,
+    // Status polls, health checks and scrapes arrive many times a second per client and say
+    // nothing new: two request log lines for each would drown the lines that matter.
+    // Their errors are still logged.
+    logController: new LogController({
+      disableRequestLogging: (req) => /^\/(trpc\/jobs\.(status|list)|healthz|readyz|metrics)\b/.test(req.url),
+    }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench`: every goal of the performance issue, each printed beside a floor
+ * measured in the same run (the machines are shared and noisy: ratios, not absolutes),
+ * with PASS/FAIL, and written to bench/results/latest.json.
+ *   --quick   seconds-long smoke sizes
+ *   --only P1,P3   run some parts
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runAnalysisBench } from './analysis.bench.ts';
+import { runPickupBench } from './pickup.bench.ts';
+import { runSmallJobsBench } from './small-jobs.bench.ts';
+import { runStatusBench } from './status.bench.ts';
+import { benchServer } from './support/database.ts';
+import { printTable, type GoalResult } from './support/report.ts';
+import { argFlag, round } from './support/stats.ts';
+import { runUploadBench } from './upload.bench.ts';
+
+const MiB = 1024 * 1024;
+const quick = argFlag('--quick');
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg > 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : undefined;
+const wanted = (id: string) => !only || only.has(id);
+const log = (line: string) => console.log(line);
+
+const server = await benchServer();
+const results: GoalResult[] = [];
+const started = Date.now();
+try {
+  if (wanted('P1')) {
+    results.push(
+      ...(await runUploadBench(server, {
+        bytes: quick ? 64 * MiB : 1024 * MiB,
+        smallBytes: quick ? 8 * MiB : 100 * MiB,
+        concurrentBytes: quick ? 4 * MiB : 50 * MiB,
+        runs: quick ? 1 : 3,
+        log,
+      })),
+    );
+  }
+  if (wanted('P2')) {
+    const analysis = await runAnalysisBench({
+      rows: quick ? 50_000 : 1_000_000,
+      runs: quick ? 1 : 5,
+      log,
+      competitors: true,
+    });
+    const parse = analysis.measurements.find((m) => m.name.startsWith('(b)'));
+    const full = analysis.measurements.find((m) => m.name.startsWith('(c)'));
+    results.push({
+      id: 'P2',
+      what: `full analysis, ${analysis.file.rows.toLocaleString('en-US')} rows`,
+      value: round(full?.rowsPerSec ?? Number.NaN, 0),
+      unit: 'rows/s',
+      floor: {
+        what: 'csv-parse alone, raw arrays, rows/s',
+        value: round(parse?.rowsPerSec ?? Number.NaN, 0),
+      },
+      ratio: round(analysis.ratio),
+      goal: '≥ 0.7× floor',
+      pass: analysis.pass,
+      note: `peak RSS ${analysis.peakRssMb.end} MB (goal ≤ 256 MB); measured from a file stream, not the stored chunks`,
+    });
+  }
+  if (wanted('P3'))
+    results.push(
+      ...(await runPickupBench(server, { jobs: quick ? 30 : 300, pollingJobs: quick ? 3 : 10, log })),
+    );
+  if (wanted('P4'))
+    results.push(
+      ...(await runStatusBench(server, {
+        pollers: quick ? 100 : 1000,
+        seconds: quick ? 2 : 6,
+        rounds: quick ? 2 : 10,
+        log,
+      })),
+    );
+  if (wanted('P5'))
+    results.push(
+      ...(await runSmallJobsBench(server, {
+        jobs: quick ? 100 : 2000,
+        workerCounts: quick ? [1, 2] : [1, 2, 4],
+        log,
+      })),
+    );
+} finally {
+  await server.stop();
+}
+
+log('');
+printTable(results, log);
+const machine = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model ?? 'unknown',
+  memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+  node: process.version,
+  postgres: server.describe,
+};
+log(
+  `\nmachine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.postgres}`,
+);
+const outDir = path.join(import.meta.dirname, 'results');
+await mkdir(outDir, { recursive: true });
+await writeFile(
+  path.join(outDir, 'latest.json'),
+  `${JSON.stringify({ at: new Date().toISOString(), quick, seconds: Math.round((Date.now() - started) / 1000), machine, results }, null, 2)}\n`,
+);
+log(`written: bench/results/latest.json (${Math.round((Date.now() - started) / 1000)} s)`);

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { freePort, spawnTally, type ChildTally } from '../../test/support/child-process.ts';
+
+export { freePort, spawnTally, type ChildTally };
+
+/** Peak resident memory of a live process (VmHWM), in MiB. */
+export function peakRssMib(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+  return Math.round(kb / 1024);
+}
+
+/** Starts `npm start -- <role>` as its own process against `databaseUrl`. */
+export async function startRole(
+  role: 'api' | 'worker',
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildTally; url: string }> {
+  const port = await freePort();
+  const child = spawnTally('src/main.ts', [role], {
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    UPLOAD_RATE_LIMIT_PER_MINUTE: '1000000',
+    ...env,
+  });
+  // LOG_LEVEL=warn hides 'tally started': wait for the process to answer instead.
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (role === 'worker') {
+      await new Promise((r) => setTimeout(r, 1500)); // no port to probe: give it its start-up
+      break;
+    }
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${role} did not start:\n${child.logs.slice(-10).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, url };
+}
+
+export async function stopAll(children: ChildTally[]): Promise<void> {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => c.exited));
+}
