@@ -31,7 +31,7 @@ export const jobsRouter = router({
     .query(async ({ ctx, input, signal }): Promise<JobStatus> => {
       const deadline = Date.now() + (input.waitMs ?? 0);
       for (;;) {
-        const row = await findJobStatusRow(ctx.db.kysely, ctx.owner, input.jobId).catch(
+        const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId).catch(
           async (error: unknown) => {
             // A long poll rides out a cut connection: re-read until its deadline.
             if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
@@ -89,7 +89,7 @@ export const jobsRouter = router({
   cancel: authedProcedure.input(jobIdInput).mutation(async ({ ctx, input }): Promise<JobStatus> => {
     const exists = await cancelJob(ctx.db.kysely, ctx.owner, input.jobId);
     if (!exists) throw notFound();
-    const row = await findJobStatusRow(ctx.db.kysely, ctx.owner, input.jobId);
+    const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId);
     if (!row) throw notFound();
     return toJobStatus(row);
   }),

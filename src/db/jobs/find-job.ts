@@ -1,19 +1,28 @@
 import type { Kysely } from 'kysely';
 import { jobStatusColumns, type JobStatusRow } from '../../jobs/job-status.ts';
+import type { Db } from '../database.ts';
 import type { Database } from '../schema.ts';
 
-/** A job as its owner sees it. Another owner's job and a missing one look the same: undefined. */
-export function findJobStatusRow(
-  db: Kysely<Database>,
+const FIND_STATUS_SQL = `select ${jobStatusColumns.join(', ')} from jobs where id = $1 and owner = $2`;
+
+/**
+ * A job as its owner sees it. Another owner's job and a missing one look the same: undefined.
+ *
+ * This is the hottest query there is (every poll of every client), so it skips the query
+ * builder and runs as a named prepared statement: PostgreSQL parses and plans it once per
+ * connection, and Node does not rebuild and recompile the same SQL on every request.
+ */
+export async function findJobStatusRow(
+  db: Db,
   owner: string,
   jobId: string,
 ): Promise<JobStatusRow | undefined> {
-  return db
-    .selectFrom('jobs')
-    .select(jobStatusColumns)
-    .where('id', '=', jobId)
-    .where('owner', '=', owner)
-    .executeTakeFirst();
+  const res = await db.pool.query<JobStatusRow>({
+    name: 'tally-find-job-status',
+    text: FIND_STATUS_SQL,
+    values: [jobId, owner],
+  });
+  return res.rows[0];
 }
 
 export async function findJobResult(
