@@ -8,21 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { writeFile, rm, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { PgBoss } from 'pg-boss';
 import { recordUpload } from '../src/api/upload/record-upload.ts';
 import { startTally } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { benchServer, type BenchServer } from './support/database.ts';
-import type { GoalResult } from './support/report.ts';
-import { argFlag, percentile, round } from './support/stats.ts';
+import { runIfMain, type BenchPart } from './support/standalone.ts';
+import { percentile, round } from './support/stats.ts';
 
-export async function runPickupBench(
-  server: BenchServer,
-  opts: { jobs: number; pollingJobs: number; log?: (l: string) => void },
-): Promise<GoalResult[]> {
-  const log = opts.log ?? (() => {});
+export const runPickupBench: BenchPart = async (server, { quick, log = () => {} }) => {
+  const opts = { jobs: quick ? 30 : 300, pollingJobs: quick ? 3 : 10 };
   const database = await server.createDatabase();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tally-bench-pickup-'));
   const csv = 'date,amount\n2024-01-01,1.00\n';
@@ -134,17 +129,6 @@ export async function runPickupBench(
       pass: p99 <= 20,
     },
   ];
-}
+};
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { printTable } = await import('./support/report.ts');
-  const server = await benchServer();
-  const quick = argFlag('--quick');
-  try {
-    printTable(
-      await runPickupBench(server, { jobs: quick ? 30 : 300, pollingJobs: quick ? 3 : 10, log: console.log }),
-    );
-  } finally {
-    await server.stop();
-  }
-}
+await runIfMain(import.meta.url, runPickupBench);

@@ -17,7 +17,6 @@ import { printTable, type GoalResult } from './support/report.ts';
 import { argFlag, round } from './support/stats.ts';
 import { runUploadBench } from './upload.bench.ts';
 
-const MiB = 1024 * 1024;
 const quick = argFlag('--quick');
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg > 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : undefined;
@@ -29,15 +28,7 @@ const results: GoalResult[] = [];
 const started = Date.now();
 try {
   if (wanted('P1')) {
-    results.push(
-      ...(await runUploadBench(server, {
-        bytes: quick ? 64 * MiB : 1024 * MiB,
-        smallBytes: quick ? 8 * MiB : 100 * MiB,
-        concurrentBytes: quick ? 4 * MiB : 50 * MiB,
-        runs: quick ? 1 : 3,
-        log,
-      })),
-    );
+    results.push(...(await runUploadBench(server, { quick, log })));
   }
   if (wanted('P2')) {
     const analysis = await runAnalysisBench({
@@ -63,27 +54,9 @@ try {
       note: `peak RSS ${analysis.peakRssMb.end} MB (goal ≤ 256 MB); measured from a file stream, not the stored chunks`,
     });
   }
-  if (wanted('P3'))
-    results.push(
-      ...(await runPickupBench(server, { jobs: quick ? 30 : 300, pollingJobs: quick ? 3 : 10, log })),
-    );
-  if (wanted('P4'))
-    results.push(
-      ...(await runStatusBench(server, {
-        pollers: quick ? 100 : 1000,
-        seconds: quick ? 2 : 6,
-        rounds: quick ? 2 : 10,
-        log,
-      })),
-    );
-  if (wanted('P5'))
-    results.push(
-      ...(await runSmallJobsBench(server, {
-        jobs: quick ? 100 : 2000,
-        workerCounts: quick ? [1, 2] : [1, 2, 4],
-        log,
-      })),
-    );
+  if (wanted('P3')) results.push(...(await runPickupBench(server, { quick, log })));
+  if (wanted('P4')) results.push(...(await runStatusBench(server, { quick, log })));
+  if (wanted('P5')) results.push(...(await runSmallJobsBench(server, { quick, log })));
 } finally {
   await server.stop();
 }

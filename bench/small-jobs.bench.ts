@@ -4,13 +4,13 @@
  * time (batchSize 1, localConcurrency 10) in the same run. Then the same Tally run with
  * 1, 2 and 4 worker processes.
  */
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
-import { benchServer, type BenchServer } from './support/database.ts';
+import type { BenchServer } from './support/database.ts';
 import { startRole, stopAll, type ChildTally } from './support/processes.ts';
 import type { GoalResult } from './support/report.ts';
-import { argFlag, round } from './support/stats.ts';
+import { runIfMain, type BenchPart } from './support/standalone.ts';
+import { round } from './support/stats.ts';
 
 const CSV = `date,amount,customer\n${Array.from({ length: 40 }, (_, i) => `2024-01-${String(1 + (i % 28)).padStart(2, '0')},${i + 1}.50,c${i % 7}`).join('\n')}\n`;
 
@@ -100,11 +100,8 @@ async function tallyThroughput(
   }
 }
 
-export async function runSmallJobsBench(
-  server: BenchServer,
-  opts: { jobs: number; workerCounts: number[]; log?: (l: string) => void },
-): Promise<GoalResult[]> {
-  const log = opts.log ?? (() => {});
+export const runSmallJobsBench: BenchPart = async (server, { quick, log = () => {} }) => {
+  const opts = { jobs: quick ? 100 : 2000, workerCounts: quick ? [1, 2] : [1, 2, 4] };
   const floorDb = await server.createDatabase();
   const floor = await pgBossNoopThroughput(floorDb.url, opts.jobs).finally(() => floorDb.drop());
   log(`P5 floor: pg-boss no-op jobs one at a time: ${round(floor)} jobs/s`);
@@ -140,21 +137,6 @@ export async function runSmallJobsBench(
       pass: true,
     })),
   ];
-}
+};
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { printTable } = await import('./support/report.ts');
-  const server = await benchServer();
-  const quick = argFlag('--quick');
-  try {
-    printTable(
-      await runSmallJobsBench(server, {
-        jobs: quick ? 100 : 2000,
-        workerCounts: quick ? [1, 2] : [1, 2, 4],
-        log: console.log,
-      }),
-    );
-  } finally {
-    await server.stop();
-  }
-}
+await runIfMain(import.meta.url, runSmallJobsBench);

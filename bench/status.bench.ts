@@ -6,13 +6,11 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { Agent, request } from 'undici';
-import { benchServer, type BenchServer } from './support/database.ts';
 import { freePort, startRole, stopAll } from './support/processes.ts';
-import type { GoalResult } from './support/report.ts';
-import { argFlag, percentile, round } from './support/stats.ts';
+import { runIfMain, type BenchPart } from './support/standalone.ts';
+import { percentile, round } from './support/stats.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -39,11 +37,8 @@ async function load(url: string, pollers: number, seconds: number): Promise<{ rp
   return { rps: counted / (seconds - 0.5), p99: percentile(latencies, 99) };
 }
 
-export async function runStatusBench(
-  server: BenchServer,
-  opts: { pollers: number; seconds: number; rounds: number; log?: (l: string) => void },
-): Promise<GoalResult[]> {
-  const log = opts.log ?? (() => {});
+export const runStatusBench: BenchPart = async (server, { quick, log = () => {} }) => {
+  const opts = { pollers: quick ? 100 : 1000, seconds: quick ? 2 : 6, rounds: quick ? 2 : 10 };
   const database = await server.createDatabase();
   const api = await startRole(
     'api',
@@ -134,22 +129,6 @@ export async function runStatusBench(
     await stopAll([api.child]);
     await database.drop();
   }
-}
+};
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { printTable } = await import('./support/report.ts');
-  const server = await benchServer();
-  const quick = argFlag('--quick');
-  try {
-    printTable(
-      await runStatusBench(server, {
-        pollers: quick ? 100 : 1000,
-        seconds: quick ? 2 : 6,
-        rounds: quick ? 2 : 10,
-        log: console.log,
-      }),
-    );
-  } finally {
-    await server.stop();
-  }
-}
+await runIfMain(import.meta.url, runStatusBench);

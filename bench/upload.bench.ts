@@ -8,12 +8,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
-import { benchServer, type BenchServer } from './support/database.ts';
 import { freePort, peakRssMib, startRole, stopAll } from './support/processes.ts';
-import type { GoalResult } from './support/report.ts';
-import { argFlag, median, round } from './support/stats.ts';
+import { runIfMain, type BenchPart } from './support/standalone.ts';
+import { median, round } from './support/stats.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const MiB = 1024 * 1024;
@@ -75,17 +73,13 @@ async function bareServer(mode: 'store' | 'file', databaseUrl: string) {
   return { url: `http://127.0.0.1:${port}/`, stop: () => proc.kill() };
 }
 
-export async function runUploadBench(
-  server: BenchServer,
-  opts: {
-    bytes: number;
-    smallBytes: number;
-    concurrentBytes: number;
-    runs: number;
-    log?: (l: string) => void;
-  },
-): Promise<GoalResult[]> {
-  const log = opts.log ?? (() => {});
+export const runUploadBench: BenchPart = async (server, { quick, log = () => {} }) => {
+  const opts = {
+    bytes: quick ? 64 * MiB : 1024 * MiB,
+    smallBytes: quick ? 8 * MiB : 100 * MiB,
+    concurrentBytes: quick ? 4 * MiB : 50 * MiB,
+    runs: quick ? 1 : 3,
+  };
   const database = await server.createDatabase();
   const dispatcher = new Agent({ connections: 32 });
   const mbps = (ms: number, bytes: number) => bytes / MiB / (ms / 1000);
@@ -174,23 +168,6 @@ export async function runUploadBench(
     await dispatcher.close();
     await database.drop();
   }
-}
+};
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { printTable } = await import('./support/report.ts');
-  const server = await benchServer();
-  const quick = argFlag('--quick');
-  try {
-    printTable(
-      await runUploadBench(server, {
-        bytes: quick ? 64 * MiB : 1024 * MiB,
-        smallBytes: quick ? 8 * MiB : 100 * MiB,
-        concurrentBytes: quick ? 4 * MiB : 50 * MiB,
-        runs: quick ? 1 : 3,
-        log: console.log,
-      }),
-    );
-  } finally {
-    await server.stop();
-  }
-}
+await runIfMain(import.meta.url, runUploadBench);
