@@ -1,70 +1,45 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnTally, type ChildTally } from '../support/child-process.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { describe, expect, it } from 'vitest';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
-import { startTestTally, type TestTally } from '../support/tally.ts';
+import { useWorkerFleet } from '../support/worker-fleet.ts';
 
 // A worker cut off longer than its heartbeat (here: frozen with SIGSTOP, as a long GC
 // pause, a stalled VM or a network partition would) comes back and tries to go on. The
 // job was meanwhile given to another worker; the stale attempt's writes are refused by
 // the attempt token and logged, and the result stays the one the other worker wrote.
 
-let database: TestDatabase;
-let api: TestTally;
-let sql: pg.Pool;
-const children: ChildTally[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  api = await startTestTally({ role: 'api', database });
-  sql = new pg.Pool({ connectionString: database.url, max: 2 });
-});
-afterAll(async () => {
-  for (const c of children) {
-    c.kill('SIGCONT');
-    c.kill('SIGKILL');
-  }
-  await Promise.all(children.map((c) => c.exited));
-  await sql?.end();
-  await api?.stop();
-  await database?.drop();
-});
+const fleet = useWorkerFleet({ JOB_HEARTBEAT_SECONDS: '10', WORKER_CONCURRENCY: '1' });
 
 describe('a worker frozen past its heartbeat', () => {
   it('is fenced off when it wakes: its late writes change nothing', async () => {
-    const env = { DATABASE_URL: database.url, JOB_HEARTBEAT_SECONDS: '10', WORKER_CONCURRENCY: '1' };
-    const frozen = spawnTally('test/support/tally-process.ts', ['worker', '--throttle', '8192:10'], env);
-    children.push(frozen);
+    const frozen = fleet.worker(['--throttle', '8192:10']);
     await frozen.waitForLog(/tally started/);
 
     const { csv, revenueCents } = generateCsv(20_000); // ~600 KB: ~0.8 s at 800 KB/s
-    const { body } = await postCsv(api.url, csv);
+    const { body } = await postCsv(fleet.api.url, csv);
     for (;;) {
-      const { rows } = await sql.query('select bytes_processed from jobs where id = $1', [body.jobId]);
+      const { rows } = await fleet.sql.query('select bytes_processed from jobs where id = $1', [body.jobId]);
       if (Number(rows[0].bytes_processed) > 0) break;
       await sleep(20);
     }
     frozen.kill('SIGSTOP');
 
-    const rescuer = spawnTally('test/support/tally-process.ts', ['worker'], env);
-    children.push(rescuer);
-    const done = await waitForFinal(api.url, body.jobId, {}, 60_000);
+    fleet.worker(); // the rescuer
+    const done = await waitForFinal(fleet.api.url, body.jobId, {}, 60_000);
     expect(done).toMatchObject({ state: 'completed', attempts: 2 });
-    const before = await sql.query('select result, version, rows_processed from jobs where id = $1', [
+    const before = await fleet.sql.query('select result, version, rows_processed from jobs where id = $1', [
       body.jobId,
     ]);
 
     frozen.kill('SIGCONT'); // it wakes mid-file and carries on, holding a stale token
     await frozen.waitForLog(/cancelled or taken over|result discarded/, 30_000);
     await sleep(500);
-    const after = await sql.query('select result, version, rows_processed from jobs where id = $1', [
+    const after = await fleet.sql.query('select result, version, rows_processed from jobs where id = $1', [
       body.jobId,
     ]);
     expect(after.rows[0]).toEqual(before.rows[0]);
-    const result = await trpcQuery(api.url, 'jobs.result', { jobId: body.jobId });
+    const result = await trpcQuery(fleet.api.url, 'jobs.result', { jobId: body.jobId });
     expect(result.body.result.data.currencies[0].totals.revenue).toBe(revenueCents / 100);
   });
 });

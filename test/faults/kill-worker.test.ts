@@ -1,43 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnTally, type ChildTally } from '../support/child-process.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { describe, expect, it } from 'vitest';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
-import { startTestTally, type TestTally } from '../support/tally.ts';
+import { useWorkerFleet } from '../support/worker-fleet.ts';
 
 // Real processes, real kill -9. A worker dies mid-job; another worker finishes the job
 // with figures identical to an undisturbed run, within the heartbeat-bound pick-up time.
 
 const HEARTBEAT_SECONDS = 10;
-let database: TestDatabase;
-let api: TestTally;
-let sql: pg.Pool;
-const children: ChildTally[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  api = await startTestTally({ role: 'api', database });
-  sql = new pg.Pool({ connectionString: database.url, max: 2 });
-});
-afterAll(async () => {
-  for (const c of children) c.kill();
-  await Promise.all(children.map((c) => c.exited));
-  await sql?.end();
-  await api?.stop();
-  await database?.drop();
-});
-
-function worker(args: string[] = []): ChildTally {
-  const child = spawnTally('test/support/tally-process.ts', ['worker', ...args], {
-    DATABASE_URL: database.url,
-    JOB_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
-    WORKER_CONCURRENCY: '1',
-  });
-  children.push(child);
-  return child;
-}
+const fleet = useWorkerFleet({ JOB_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS), WORKER_CONCURRENCY: '1' });
+const worker = (args: string[] = []) => fleet.worker(args);
 
 describe('kill -9 of a worker mid-job', () => {
   it('another worker finishes the job with the undisturbed figures', async () => {
@@ -46,19 +18,19 @@ describe('kill -9 of a worker mid-job', () => {
     // The undisturbed run, for reference.
     const calm = worker();
     await calm.waitForLog(/tally started/);
-    const reference = await postCsv(api.url, csv);
-    await waitForFinal(api.url, reference.body.jobId);
-    const expected = (await trpcQuery(api.url, 'jobs.result', { jobId: reference.body.jobId })).body.result
-      .data;
+    const reference = await postCsv(fleet.api.url, csv);
+    await waitForFinal(fleet.api.url, reference.body.jobId);
+    const expected = (await trpcQuery(fleet.api.url, 'jobs.result', { jobId: reference.body.jobId })).body
+      .result.data;
     calm.kill('SIGTERM');
     expect((await calm.exited).code).toBe(0);
 
     // A slow worker (~400 KB/s) takes the job; we kill it once it is well into the file.
     const victim = worker(['--throttle', '4096:10']);
     await victim.waitForLog(/tally started/);
-    const { body } = await postCsv(api.url, csv);
+    const { body } = await postCsv(fleet.api.url, csv);
     for (;;) {
-      const { rows } = await sql.query('select bytes_processed from jobs where id = $1', [body.jobId]);
+      const { rows } = await fleet.sql.query('select bytes_processed from jobs where id = $1', [body.jobId]);
       if (Number(rows[0].bytes_processed) > 200_000) break;
       await sleep(50);
     }
@@ -70,16 +42,16 @@ describe('kill -9 of a worker mid-job', () => {
     await rescuer.waitForLog(/tally started/);
     let pickedUpAt: number;
     for (;;) {
-      const { rows } = await sql.query('select attempts from jobs where id = $1', [body.jobId]);
+      const { rows } = await fleet.sql.query('select attempts from jobs where id = $1', [body.jobId]);
       if (rows[0].attempts >= 2) {
         pickedUpAt = Date.now();
         break;
       }
       await sleep(100);
     }
-    const status = await waitForFinal(api.url, body.jobId, {}, 60_000);
+    const status = await waitForFinal(fleet.api.url, body.jobId, {}, 60_000);
     expect(status).toMatchObject({ state: 'completed', attempts: 2, error: null });
-    const actual = (await trpcQuery(api.url, 'jobs.result', { jobId: body.jobId })).body.result.data;
+    const actual = (await trpcQuery(fleet.api.url, 'jobs.result', { jobId: body.jobId })).body.result.data;
     expect(actual).toEqual(expected);
 
     // Pick-up is bounded by the heartbeat: missed for HEARTBEAT_SECONDS, noticed at the
@@ -88,7 +60,7 @@ describe('kill -9 of a worker mid-job', () => {
     expect(pickupSeconds).toBeLessThan(60);
     expect(pickupSeconds).toBeLessThan(HEARTBEAT_SECONDS + 5 + 2 + 5);
     // The victim's progress never leaked into a "completed" with partial figures.
-    const { rows } = await sql.query(
+    const { rows } = await fleet.sql.query(
       `select count(*)::int as n from jobs where state = 'completed' and id = $1`,
       [body.jobId],
     );

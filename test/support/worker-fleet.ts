@@ -1,0 +1,48 @@
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { spawnTally, type ChildTally } from './child-process.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { startTestTally, type TestTally } from './tally.ts';
+
+export interface WorkerFleet {
+  database: TestDatabase;
+  api: TestTally;
+  sql: pg.Pool;
+  /** Starts a worker as its own OS process (the hooked test entry, so `--throttle` works). */
+  worker(args?: string[]): ChildTally;
+}
+
+/**
+ * For process-level fault tests: an in-process API on a fresh database, and worker OS
+ * processes the test starts, stops and kills. Every child is killed after the file (even
+ * a stopped one: SIGCONT first), so no test leaks a process.
+ */
+export function useWorkerFleet(workerEnv: Record<string, string>): WorkerFleet {
+  const children: ChildTally[] = [];
+  const fleet = {
+    worker(args: string[] = []) {
+      const child = spawnTally('test/support/tally-process.ts', ['worker', ...args], {
+        DATABASE_URL: fleet.database.url,
+        ...workerEnv,
+      });
+      children.push(child);
+      return child;
+    },
+  } as WorkerFleet;
+  beforeAll(async () => {
+    fleet.database = await createTestDatabase();
+    fleet.api = await startTestTally({ role: 'api', database: fleet.database });
+    fleet.sql = new pg.Pool({ connectionString: fleet.database.url, max: 2 });
+  });
+  afterAll(async () => {
+    for (const c of children) {
+      c.kill('SIGCONT');
+      c.kill('SIGKILL');
+    }
+    await Promise.all(children.map((c) => c.exited));
+    await fleet.sql?.end();
+    await fleet.api?.stop();
+    await fleet.database?.drop();
+  });
+  return fleet;
+}
