@@ -61,6 +61,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     log,
   );
 
+  let draining = false;
   let changes: JobChangeListener | undefined;
   let api: Awaited<ReturnType<typeof buildServer>> | undefined;
   let url: string | undefined;
@@ -74,7 +75,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       boss,
       changes,
       log,
-      plugins: [metricsPlugin(db), ...(opts.plugins ?? [])],
+      plugins: [metricsPlugin(db, () => draining), ...(opts.plugins ?? [])],
     });
     url = await api.app.listen({ host: config.HOST, port: config.PORT });
   }
@@ -102,6 +103,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      draining = true;
       api?.stopAccepting();
       maintenance?.stop();
       // Stop claiming and let running jobs finish within the grace period; pg-boss hands

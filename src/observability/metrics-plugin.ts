@@ -10,7 +10,11 @@ import { createReadinessCheck } from './readiness.ts';
  * Both answer without a token, like /healthz: they carry counts, never job data. On a
  * public listener, keep /metrics off the internet at the proxy (docs/operations.md).
  */
-export function metricsPlugin(db: Db): (app: FastifyInstance) => void {
+export function metricsPlugin(
+  db: Db,
+  /** True once the process is shutting down: /readyz says 503 so balancers drain it. */
+  isDraining: () => boolean = () => false,
+): (app: FastifyInstance) => void {
   const readiness = createReadinessCheck(db.kysely);
   return (app) => {
     // A root hook: Fastify applies it to routes registered before it too.
@@ -32,6 +36,11 @@ export function metricsPlugin(db: Db): (app: FastifyInstance) => void {
     });
 
     app.get('/readyz', async (_request, reply) => {
+      if (isDraining()) {
+        return reply
+          .code(503)
+          .send({ ok: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'shutting down' } });
+      }
       const state = await readiness();
       return state.ready
         ? reply.send({ ok: true })
