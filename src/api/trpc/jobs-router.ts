@@ -31,14 +31,12 @@ export const jobsRouter = router({
     .query(async ({ ctx, input, signal }): Promise<JobStatus> => {
       const deadline = Date.now() + (input.waitMs ?? 0);
       for (;;) {
-        const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId).catch(
-          async (error: unknown) => {
-            // A long poll rides out a cut connection: re-read until its deadline.
-            if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
-            await new Promise((r) => setTimeout(r, 200));
-            return 'retry' as const;
-          },
-        );
+        const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId).catch(async (error: unknown) => {
+          // A long poll rides out a cut connection: re-read until its deadline.
+          if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
+          await new Promise((r) => setTimeout(r, 200));
+          return 'retry' as const;
+        });
         if (row === 'retry') continue;
         if (!row) throw notFound();
         const remaining = deadline - Date.now();
