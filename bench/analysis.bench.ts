@@ -58,7 +58,7 @@ async function readOnly(path: string): Promise<number> {
 }
 
 /** (b): csv-parse push API, raw arrays, reading info.lines per record — what (c) does. */
-async function csvParseOnly(path: string): Promise<number> {
+export async function csvParseOnly(path: string): Promise<number> {
   const api = createCsvPushApi(csvParseOptions(',', 1024 * 1024));
   let records = 0;
   let lines = 0;

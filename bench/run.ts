@@ -16,6 +16,7 @@ import { benchServer } from './support/database.ts';
 import { printTable, type GoalResult } from './support/report.ts';
 import { argFlag, round } from './support/stats.ts';
 import { runUploadBench } from './upload.bench.ts';
+import { runWorkerPathBench } from './worker-path.bench.ts';
 
 const quick = argFlag('--quick');
 const onlyArg = process.argv.indexOf('--only');
@@ -54,6 +55,7 @@ try {
       note: `peak RSS ${analysis.peakRssMb.end} MB (goal ≤ 256 MB); measured from a file stream, not the stored chunks`,
     });
   }
+  if (wanted('P2')) results.push(...(await runWorkerPathBench(server, { quick, log })));
   if (wanted('P3')) results.push(...(await runPickupBench(server, { quick, log })));
   if (wanted('P4')) results.push(...(await runStatusBench(server, { quick, log })));
   if (wanted('P5')) results.push(...(await runSmallJobsBench(server, { quick, log })));

@@ -1,0 +1,99 @@
+/**
+ * P2 through the real worker path: the benchmark file stored as a job exactly as an
+ * upload stores it (recordUpload: 1 MiB rows in PostgreSQL), then a real Tally worker
+ * reads the chunks back, analyses them and writes the result row. Timed from the
+ * attempt's claim to its final write, as the jobs table records them, beside csv-parse
+ * alone on the same file.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { sniffUpload } from '../src/api/upload/sniff-upload.ts';
+import { recordUpload } from '../src/api/upload/record-upload.ts';
+import { startTally } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { csvParseOnly } from './analysis.bench.ts';
+import { benchFile } from './lib/revenue-csv.ts';
+import type { GoalResult } from './support/report.ts';
+import { runIfMain, type BenchPart } from './support/standalone.ts';
+import { median, round } from './support/stats.ts';
+
+export const runWorkerPathBench: BenchPart = async (server, { quick, log = () => {} }) => {
+  const rows = quick ? 50_000 : 1_000_000;
+  const runs = quick ? 1 : 3;
+  const file = await benchFile(rows);
+  const database = await server.createDatabase();
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '1' });
+  const tally = await startTally({
+    role: 'worker',
+    config,
+    databaseUrl: database.url,
+    log: createLogger('silent'),
+  });
+  const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  const head = readFileSync(file.path).subarray(0, 64 * 1024);
+  const sha256 = createHash('sha256').update(readFileSync(file.path)).digest('hex');
+  const workerMs: number[] = [];
+  const parseMs: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const sniffed = await sniffUpload(head, {});
+      const { jobId } = await recordUpload(
+        { db: tally.db, boss: tally.boss },
+        {
+          owner: 'bench',
+          idempotencyKey: undefined,
+          spooled: {
+            path: file.path,
+            filename: 'bench.csv',
+            bytes: file.bytes,
+            sha256,
+            head,
+            optionsText: undefined,
+          },
+          sniffed,
+          options: {},
+        },
+      );
+      for (;;) {
+        const { rows: r } = await sql.query<{ state: string; ms: number }>(
+          `select state, extract(epoch from finished_at - started_at) * 1000 as ms from jobs where id = $1`,
+          [jobId],
+        );
+        if (r[0]?.state === 'completed') {
+          workerMs.push(Number(r[0].ms));
+          break;
+        }
+        if (r[0]?.state === 'failed') throw new Error('the benchmark job failed');
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      // The floor, on the same file in the same run: csv-parse alone, raw arrays.
+      const started = performance.now();
+      await csvParseOnly(file.path);
+      parseMs.push(performance.now() - started);
+    }
+  } finally {
+    await sql.end();
+    await tally.close();
+    await database.drop();
+  }
+  const worker = rows / (median(workerMs) / 1000);
+  const parse = rows / (median(parseMs) / 1000);
+  log(
+    `P2 worker path (stored chunks → analysis → result row): ${round(worker, 0)} rows/s; csv-parse alone ${round(parse, 0)} rows/s`,
+  );
+  const result: GoalResult = {
+    id: 'P2w',
+    what: `worker path, ${rows.toLocaleString('en-US')} rows: stored file → result row`,
+    value: round(worker, 0),
+    unit: 'rows/s',
+    floor: { what: 'csv-parse alone, raw arrays, rows/s', value: round(parse, 0) },
+    ratio: round(worker / parse),
+    goal: '≥ 0.7× floor',
+    pass: worker / parse >= 0.7,
+  };
+  return [result];
+};
+
+await runIfMain(import.meta.url, runWorkerPathBench);
