@@ -7,6 +7,7 @@ import { listJobs } from '../../db/jobs/list-jobs.ts';
 import { finalJobStates, jobStates } from '../../db/schema.ts';
 import { isTransientDbError } from '../../db/transient-errors.ts';
 import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
+import { statusCacheFor } from './status-cache.ts';
 import { authedProcedure, router } from './trpc.ts';
 
 export const MAX_WAIT_MS = 25_000;
@@ -30,8 +31,10 @@ export const jobsRouter = router({
     )
     .query(async ({ ctx, input, signal }): Promise<JobStatus> => {
       const deadline = Date.now() + (input.waitMs ?? 0);
+      const cache = statusCacheFor(ctx.changes);
+      const load = () => findJobStatusRow(ctx.db, ctx.owner, input.jobId);
       for (;;) {
-        const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId).catch(async (error: unknown) => {
+        const row = await cache.read(ctx.owner, input.jobId, load).catch(async (error: unknown) => {
           // A long poll rides out a cut connection: re-read until its deadline.
           if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
           await new Promise((r) => setTimeout(r, 200));
@@ -45,6 +48,7 @@ export const jobsRouter = router({
           return toJobStatus(row);
         }
         await ctx.changes.waitForChange(input.jobId, remaining, signal);
+        cache.invalidate(input.jobId); // re-read the row itself, whatever order wake-ups ran in
       }
     }),
 
@@ -86,6 +90,7 @@ export const jobsRouter = router({
   /** Cancels a queued or running job; a finished job is returned unchanged. */
   cancel: authedProcedure.input(jobIdInput).mutation(async ({ ctx, input }): Promise<JobStatus> => {
     const exists = await cancelJob(ctx.db.kysely, ctx.owner, input.jobId);
+    statusCacheFor(ctx.changes).invalidate(input.jobId); // read-your-writes before the NOTIFY lands
     if (!exists) throw notFound();
     const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId);
     if (!row) throw notFound();

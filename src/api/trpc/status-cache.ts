@@ -1,0 +1,59 @@
+import type { JobStatusRow } from '../../jobs/job-status.ts';
+import type { JobChangeListener } from '../job-change-listener.ts';
+
+/**
+ * Status rows held in memory between changes, so a poll that finds nothing new does not
+ * cost a round trip to PostgreSQL.
+ *
+ * Why: at 1,000 pollers the API spent ~45 % of its CPU in pg (the query's write syscall
+ * and its answer's parse) and PostgreSQL a core of its own, on the same two cores.
+ * Measured with bench/status.bench.ts: capacity 3,219 → see docs/performance.md.
+ *
+ * Correct because every change a client can see bumps `version` and NOTIFYs (the jobs
+ * trigger), and the one LISTEN connection of this process is already there for long polls:
+ * an entry is dropped on its job's notification, on any reconnect ('*'), and after TTL_MS.
+ * Its watcher is registered before the SELECT is sent, so a commit the SELECT may have
+ * missed always drops the entry. While the listener is down nothing is served from memory.
+ * A change made by another process shows once its NOTIFY arrives (~1 ms), not before.
+ */
+const TTL_MS = 2000;
+
+interface Entry {
+  owner: string;
+  row: Promise<JobStatusRow | undefined>;
+}
+
+export class StatusCache {
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(private readonly changes: JobChangeListener) {}
+
+  read(owner: string, jobId: string, load: () => Promise<JobStatusRow | undefined>) {
+    if (!this.changes.connected) return load();
+    const hit = this.#entries.get(jobId);
+    if (hit) return hit.owner === owner ? hit.row : load(); // another owner: no sharing
+    const entry: Entry = { owner, row: load() };
+    this.#entries.set(jobId, entry);
+    const drop = () => {
+      if (this.#entries.get(jobId) === entry) this.#entries.delete(jobId);
+    };
+    void this.changes.waitForChange(jobId, TTL_MS).then(drop);
+    // Missing jobs and failed reads are not kept.
+    entry.row.then((row) => row ?? drop(), drop);
+    return entry.row;
+  }
+
+  /** After this process changed the job itself: the next read goes to the database. */
+  invalidate(jobId: string): void {
+    this.#entries.delete(jobId);
+  }
+}
+
+const caches = new WeakMap<JobChangeListener, StatusCache>();
+
+/** One cache per API process (per listener: tests start several apps in one process). */
+export function statusCacheFor(changes: JobChangeListener): StatusCache {
+  let cache = caches.get(changes);
+  if (!cache) caches.set(changes, (cache = new StatusCache(changes)));
+  return cache;
+}
