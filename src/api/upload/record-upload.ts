@@ -57,7 +57,8 @@ export async function recordUpload(
       options: input.options,
       delimiter: input.sniffed.delimiter,
     });
-    await storeFileChunks(trx, jobId, input.spooled.path);
+    const { head, bytes } = input.spooled;
+    await storeFileChunks(trx, jobId, input.spooled.path, head.length === bytes ? head : undefined);
     const data: AnalysisJobData = {
       jobId,
       ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
