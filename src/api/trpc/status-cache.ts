@@ -5,9 +5,9 @@ import type { JobChangeListener } from '../job-change-listener.ts';
  * Status rows held in memory between changes, so a poll that finds nothing new does not
  * cost a round trip to PostgreSQL.
  *
- * Why: at 1,000 pollers the API spent ~45 % of its CPU in pg (the query's write syscall
- * and its answer's parse) and PostgreSQL a core of its own, on the same two cores.
- * Measured with bench/status.bench.ts: capacity 3,219 → see docs/performance.md.
+ * Why: under 1,000 pollers the API spent ~25 % of its busy time in pg (the query's write
+ * syscall and the answer's parse) and PostgreSQL competed for the same two cores.
+ * bench/status.bench.ts, closed loop: 3,219 → 4,135 req/s (floor, bare SELECT: 7,600).
  *
  * Correct because every change a client can see bumps `version` and NOTIFYs (the jobs
  * trigger), and the one LISTEN connection of this process is already there for long polls:
