@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import Papa from 'papaparse';
 import { Parser } from 'csv-parse';
 import { inferSchema, initParser } from 'udsv';
-import { analyzeCsvStream, createCsvPushApi, csvParseOptions } from '../src/worker/analyze-stream.ts';
+import { analyzeCsvStream, createCsvPushApi, csvParseOptions } from '../src/analysis/analyze-stream.ts';
 import { benchFile } from './lib/revenue-csv.ts';
 
 export interface Measurement {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
+import { analyzeCsvStream } from '../analysis/analyze-stream.ts';
+import { jobErrorRecord } from '../analysis/input-error.ts';
 import { jobOptionsSchema } from '../analysis/options.ts';
 import { claimAttempt } from '../db/jobs/claim-attempt.ts';
 import { readFileChunks } from '../db/jobs/file-chunks.ts';
@@ -10,7 +12,6 @@ import { isInputError, TallyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { observeAttemptFinished, observeAttemptStarted } from '../observability/metrics.ts';
 import type { AnalysisJobData } from '../queue/boss.ts';
-import { analyzeCsvStream } from './analyze-stream.ts';
 
 export interface WorkerDeps {
   db: Db;
@@ -122,12 +123,9 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
       return;
     }
     if (isInputError(error)) {
-      await finishAttempt(deps.db.kysely, jobId, token, {
-        state: 'failed',
-        code: error.code,
-        message: error.message,
-        details: error.details,
-      });
+      // error_message gets the content-free summary; details.help the whole explanation.
+      const { message, details } = jobErrorRecord(error);
+      await finishAttempt(deps.db.kysely, jobId, token, { state: 'failed', code: error.code, message, details });
       observeAttemptFinished('failed', seconds());
       log.info({ code: error.code }, 'job failed on its input');
       return;

@@ -6,7 +6,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { JobOptions } from '../../src/analysis/options.ts';
-import { analyzeCsvStream } from '../../src/worker/analyze-stream.ts';
+import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 
 const fixture = (name: string): string =>
   fileURLToPath(new URL(`../fixtures/analysis/${name}`, import.meta.url));

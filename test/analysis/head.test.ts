@@ -2,7 +2,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../src/errors.ts';
 import { normalizeHeaderName, resolveColumns } from '../../src/analysis/columns.ts';
-import { decodeHead, detectDelimiter, readRecords } from '../../src/analysis/dialect.ts';
+import { detectDelimiter, readRecords } from '../../src/analysis/dialect.ts';
+import { decodeHead } from '../../src/analysis/encoding.ts';
 import { inspectHead } from '../../src/analysis/head.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
 

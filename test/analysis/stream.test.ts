@@ -2,8 +2,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../src/errors.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
-import { analyzeCsvStream } from '../../src/worker/analyze-stream.ts';
-import type { AnalyzeHooks } from '../../src/worker/analyze-stream.ts';
+import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
+import type { AnalyzeHooks } from '../../src/analysis/analyze-stream.ts';
 
 /** Yields `data` in chunks of `size` bytes. */
 async function* chunks(data: Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {
