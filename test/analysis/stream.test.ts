@@ -4,6 +4,7 @@ import { TallyError } from '../../src/errors.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import type { AnalyzeHooks } from '../../src/analysis/analyze-stream.ts';
+import { jobErrorRecord } from '../../src/analysis/input-error.ts';
 
 /** Yields `data` in chunks of `size` bytes. */
 async function* chunks(data: Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {
@@ -99,8 +100,18 @@ describe('analyzeCsvStream', () => {
     const error = await failure(run('date,amount\nsoon,5\n2024-01-01,lots\n'));
     expect(error.code).toBe('NO_VALID_ROWS');
     expect(error.message).toBe(
-      'None of the 2 data rows could be read. First problems: line 2: date "soon" is not a date; line 3: amount "lots" is not a number.',
+      'None of the 2 data rows could be read. Tally took the date column "date" and the amount column "amount". ' +
+        '1 row had a date Tally could not read (numeric dates read month first (MDY), as decided from the first 1,000 rows). ' +
+        'If the dates are in another column, set options.columns.date; if they are day first (DMY), set options.dateFormat to "DMY". ' +
+        '1 row had an amount that is not a number. If the amounts are in another column, set options.columns.amount; ' +
+        'if they use a decimal comma, set options.decimalSeparator to ",". ' +
+        'First problems: line 2: date "soon" is not a date; line 3: amount "lots" is not a number.',
     );
+    // The job's error_message gets the summary: nothing from the file in it.
+    const { message, details } = jobErrorRecord(error);
+    expect(message).not.toMatch(/soon|lots|"date"|"amount"/);
+    expect(message).toMatch(/^None of the 2 data rows could be read\. 1 row had a date/);
+    expect(details).toMatchObject({ help: error.message, rejectedSamples: [{ line: 2 }, { line: 3 }] });
     const empty = await failure(run('date,amount\n\n\n'));
     expect(empty.code).toBe('NO_VALID_ROWS');
     expect(empty.message).toMatch(/no data rows/);
@@ -216,7 +227,13 @@ describe('analyzeCsvStream', () => {
     // head only if the head is larger than 1,000 rows — it is not, so MDY stays.
     const ambiguous = rows(1000, () => '01/02/2024,1\n');
     const late = await run(`date,amount\n${ambiguous}13/02/2024,1\n`);
-    expect(late.rows.rejectedSamples).toEqual([{ line: 1002, reason: 'date "13/02/2024" is not a date' }]);
+    expect(late.rows.rejectedSamples).toEqual([
+      {
+        line: 1002,
+        reason:
+          'date "13/02/2024" is not a date month first (MDY), as decided from the first 1,000 rows; set options.dateFormat to "DMY" if the file is day first (DMY)',
+      },
+    ]);
     expect(late.currencies[0]!.totals.firstDate).toBe('2024-01-02');
     const early = await run(`date,amount\n13/02/2024,1\n${ambiguous}`);
     expect(early.rows.rejected).toBe(0);
