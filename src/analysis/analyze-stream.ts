@@ -161,7 +161,7 @@ function checkMonthSpan(agg: RevenueAggregator): void {
 }
 
 /** Validates the result; a failure is a bug or an input no bound caught, never worth a retry. */
-function validated(analysis: unknown): RevenueAnalysis {
+export function validated(analysis: unknown): RevenueAnalysis {
   try {
     return revenueAnalysisSchema.parse(analysis);
   } catch (error) {

@@ -74,6 +74,11 @@ export function lineBreaksIn(record: readonly string[]): { breaks: number; crlf:
   return { breaks, crlf };
 }
 
+/**
+ * csv-parse's push API wants a `close` callback; it calls it only when it stops early (the
+ * `to`/`to_line` options, not used here) or on input that is empty to its end, and there is
+ * nothing to release then: the aggregator is simply never created.
+ */
 const noClose = (): void => undefined;
 
 export interface RecordReaderSetup {
