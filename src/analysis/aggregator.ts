@@ -234,7 +234,8 @@ export class RevenueAggregator {
       this.rejections.dateOutsideWindow++;
       this.rejectAt(
         line,
-        () => `date ${show(text)} is outside ${DATE_WINDOW_TEXT}, the dates Tally reads (a placeholder or a typo?)`,
+        () =>
+          `date ${show(text)} is outside ${DATE_WINDOW_TEXT}, the dates Tally reads (a placeholder or a typo?)`,
       );
       return NaN;
     }

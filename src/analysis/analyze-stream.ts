@@ -80,7 +80,10 @@ async function* prepend(first: Buffer[], rest: AsyncIterator<Buffer>): AsyncGene
 }
 
 /** The file's text bytes: the source itself, or its decompressed bytes when it starts like gzip. */
-async function textBytes(source: AsyncGenerator<Buffer>, maxDecompressedBytes: number): Promise<AsyncIterable<Buffer>> {
+async function textBytes(
+  source: AsyncGenerator<Buffer>,
+  maxDecompressedBytes: number,
+): Promise<AsyncIterable<Buffer>> {
   const first: Buffer[] = [];
   let length = 0;
   while (length < 2) {

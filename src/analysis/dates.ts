@@ -74,7 +74,7 @@ function daysInMonth(y: number, m: number): number {
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
-const isLetter = (c: number): boolean => ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+const isLetter = (c: number): boolean => (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
 
 // Scanner state, module-level so the hot path allocates nothing.
 let pos = 0;

@@ -57,7 +57,13 @@ export function detectEncoding(head: Uint8Array, option?: string): string {
 }
 
 /** C0 controls other than tab, LF and CR, and DEL: what text never holds and binary does. */
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 && c !== 9 && c !== 10 && c !== 13) || c === 0x7f) return true;
+  }
+  return false;
+}
 
 /**
  * Decodes the head of an upload (BOM removed). Throws INVALID_CSV for binary data: NUL or
@@ -70,7 +76,7 @@ export function decodeHead(head: Buffer, option?: string): HeadText {
   const text = new TextDecoder(encoding).decode(
     encoding === 'utf-8' ? head.subarray(0, completeUtf8Length(head)) : head,
   );
-  if (CONTROL.test(text)) {
+  if (hasControlCharacter(text)) {
     const utf16Hint =
       encoding !== 'utf-16le' && encoding !== 'utf-16be' && head.includes(0)
         ? ' If it is UTF-16 text without a byte-order mark, set options.encoding to "utf-16le" (or "utf-16be").'

@@ -59,7 +59,8 @@ export const jobOptionsSchema = z
       .string()
       .max(40)
       .refine((label) => canonicalEncoding(label) !== null, {
-        message: 'encoding must be a text encoding such as "utf-8", "windows-1252", "iso-8859-2" or "utf-16le"',
+        message:
+          'encoding must be a text encoding such as "utf-8", "windows-1252", "iso-8859-2" or "utf-16le"',
       })
       .transform((label) => canonicalEncoding(label)!)
       .optional(),

@@ -69,7 +69,10 @@ function causes(agg: RevenueAggregator, ctx: AdviceContext): string[] {
     ]);
   }
   if (r.currency > 0) {
-    out.push([r.currency, `${plural(r.currency, 'row')} were in currencies beyond the first ${MAX_CURRENCIES}.`]);
+    out.push([
+      r.currency,
+      `${plural(r.currency, 'row')} were in currencies beyond the first ${MAX_CURRENCIES}.`,
+    ]);
   }
   if (r.unclosedQuote > 0) {
     out.push([r.unclosedQuote, 'The last row opens a quote (") that is never closed.']);

@@ -125,7 +125,12 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
     if (isInputError(error)) {
       // error_message gets the content-free summary; details.help the whole explanation.
       const { message, details } = jobErrorRecord(error);
-      await finishAttempt(deps.db.kysely, jobId, token, { state: 'failed', code: error.code, message, details });
+      await finishAttempt(deps.db.kysely, jobId, token, {
+        state: 'failed',
+        code: error.code,
+        message,
+        details,
+      });
       observeAttemptFinished('failed', seconds());
       log.info({ code: error.code }, 'job failed on its input');
       return;

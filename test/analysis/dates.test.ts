@@ -145,7 +145,20 @@ describe('parseDate', () => {
 });
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const LONG = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const LONG = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 const p2 = (n: number): string => String(n).padStart(2, '0');
 
 /** Every written form of y-m-d Tally reads, with the order (and YYYYMMDD flag) it needs. */
@@ -194,17 +207,21 @@ describe('every form round-trips', () => {
   it('with any time after it, surrounding spaces and either order where the form fixes it', () => {
     const time = fc.constantFrom('', ' 0:00', ' 8:26', ' 23:59:59', ' 12:00 AM', ' 1:05:09 PM', 'T10:00:00Z');
     fc.assert(
-      fc.property(fc.integer({ min: daysFromCivil(1969, 1, 1), max: daysFromCivil(2068, 12, 31) }), time, (d, t) => {
-        const [y, m, dd] = civilFromDays(d);
-        const iso = `${y}-${p2(m)}-${p2(dd)}`;
-        for (const order of ['MDY', 'DMY'] as const) {
-          expect(parseDate(`  ${iso}${t} `, order)).toBe(d);
-          expect(parseDate(`${dd} ${MONTHS[m - 1]} ${y}${t === 'T10:00:00Z' ? '' : t}`, order)).toBe(d);
-        }
-        const mdy = `${m}/${dd}/${p2(y % 100)}${t === 'T10:00:00Z' ? '' : t}`;
-        expect(parseDate(mdy, 'MDY')).toBe(d);
-        if (m !== dd) expect(parseDate(mdy, 'DMY')).not.toBe(d);
-      }),
+      fc.property(
+        fc.integer({ min: daysFromCivil(1969, 1, 1), max: daysFromCivil(2068, 12, 31) }),
+        time,
+        (d, t) => {
+          const [y, m, dd] = civilFromDays(d);
+          const iso = `${y}-${p2(m)}-${p2(dd)}`;
+          for (const order of ['MDY', 'DMY'] as const) {
+            expect(parseDate(`  ${iso}${t} `, order)).toBe(d);
+            expect(parseDate(`${dd} ${MONTHS[m - 1]} ${y}${t === 'T10:00:00Z' ? '' : t}`, order)).toBe(d);
+          }
+          const mdy = `${m}/${dd}/${p2(y % 100)}${t === 'T10:00:00Z' ? '' : t}`;
+          expect(parseDate(mdy, 'MDY')).toBe(d);
+          if (m !== dd) expect(parseDate(mdy, 'DMY')).not.toBe(d);
+        },
+      ),
     );
   });
 });
@@ -230,7 +247,12 @@ describe('the per-file date reading', () => {
     expect(decide(['05.01.2024']).reported).toBe('DMY');
     expect(decide(['20240113']).reported).toBe('YMD');
     expect(decide(['Jan 5, 2024']).reported).toBeNull();
-    expect(decide(['13/01/2024'], 'MDY')).toEqual({ order: 'MDY', eightDigits: false, reported: 'MDY', given: true });
+    expect(decide(['13/01/2024'], 'MDY')).toEqual({
+      order: 'MDY',
+      eightDigits: false,
+      reported: 'MDY',
+      given: true,
+    });
   });
 
   it('reads YYYYMMDD only when the head is eight-digit dates throughout', () => {

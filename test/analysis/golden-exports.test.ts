@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
-import { TallyError } from '../../src/errors.ts';
+import type { TallyError } from '../../src/errors.ts';
 
 const fixture = (name: string): string =>
   fileURLToPath(new URL(`../fixtures/analysis/${name}`, import.meta.url));
@@ -32,7 +32,13 @@ describe('UCI Online Retail (CRLF, "12/1/10 8:26", quantity × UnitPrice, blank 
       delimiter: ',',
       encoding: 'utf-8',
       dateFormat: 'MDY', // no first or second part over 12: month first
-      columns: { date: 'InvoiceDate', quantity: 'Quantity', unitPrice: 'UnitPrice', customer: 'CustomerID', region: 'Country' },
+      columns: {
+        date: 'InvoiceDate',
+        quantity: 'Quantity',
+        unitPrice: 'UnitPrice',
+        customer: 'CustomerID',
+        region: 'Country',
+      },
     });
     expect(r.rows).toEqual({ total: 7, valid: 7, rejected: 0, rejectedSamples: [] });
     const gbp = r.currencies[0]!;
@@ -118,7 +124,16 @@ describe('Kaggle sales_data_sample (ORDERDATE "2/24/2003 0:00", capitals, Window
       lastDate: '2003-11-11',
     });
     expect(c.monthly.map((m) => m.month)).toEqual([
-      '2003-02', '2003-03', '2003-04', '2003-05', '2003-06', '2003-07', '2003-08', '2003-09', '2003-10', '2003-11',
+      '2003-02',
+      '2003-03',
+      '2003-04',
+      '2003-05',
+      '2003-06',
+      '2003-07',
+      '2003-08',
+      '2003-09',
+      '2003-10',
+      '2003-11',
     ]);
     expect(c.topCustomers!.map((x) => x.key)).toContain('Frères Souveniers');
     // USA 2871 + 3746.7 + 5205.27 + 3479.76 = 15302.73 → 0.6259; France 9148.01 → 0.3741
@@ -137,7 +152,14 @@ describe('European superstore (";" with decimal points, DD/MM/YYYY, 3–4 decima
       encoding: 'utf-8',
       dateFormat: 'DMY', // 18/07/2016: a first part over 12, no second part over 12
       // Customer ID before Customer Name, Region before Country in the name table
-      columns: { date: 'Order Date', amount: 'Sales', customer: 'Customer ID', product: 'Product Name', region: 'Region', quantity: 'Quantity' },
+      columns: {
+        date: 'Order Date',
+        amount: 'Sales',
+        customer: 'Customer ID',
+        product: 'Product Name',
+        region: 'Region',
+        quantity: 'Quantity',
+      },
     });
     const c = r.currencies[0]!;
     // 957.5775 + 22.368 + 1706.184 + 14.62 − 14.62 = 2686.1295 → 2686.13; AOV 537.2259 → 537.23
@@ -183,7 +205,12 @@ describe('Etsy sold order items (two-digit years, lowercase currency, trailing e
     const usd = r.currencies[0]!;
     expect(usd.currency).toBe('USD'); // "usd"
     // 18.99 + 26.10 + 18.99 + 32.00 = 96.08; Dec 2021 45.09, Jan 2022 50.99 → (50.99 − 45.09) / 45.09 → 13.08
-    expect(usd.totals).toMatchObject({ revenue: 96.08, customers: 2, firstDate: '2021-12-31', lastDate: '2022-01-16' });
+    expect(usd.totals).toMatchObject({
+      revenue: 96.08,
+      customers: 2,
+      firstDate: '2021-12-31',
+      lastDate: '2022-01-16',
+    });
     expect(usd.monthly).toEqual([
       { month: '2021-12', revenue: 45.09, transactions: 2, customers: 2, newCustomers: 2, growthPct: null },
       { month: '2022-01', revenue: 50.99, transactions: 2, customers: 1, newCustomers: 0, growthPct: 13.08 },
@@ -199,7 +226,12 @@ describe('Etsy sold order items (two-digit years, lowercase currency, trailing e
 describe('Shopify orders with line items (only the first line carries the Total; bare LF in CRLF)', () => {
   it('counts each order once, rejects the extra lines with their physical line numbers', async () => {
     const r = await analyzeFixture('shopify-line-items.csv');
-    expect(r.input.columns).toMatchObject({ date: 'Created at', amount: 'Total', customer: 'Email', product: 'Lineitem name' });
+    expect(r.input.columns).toMatchObject({
+      date: 'Created at',
+      amount: 'Total',
+      customer: 'Email',
+      product: 'Lineitem name',
+    });
     // #1001's first line spans lines 2–3 (a bare LF inside its quoted note)
     expect(r.rows).toEqual({
       total: 7,
@@ -257,7 +289,12 @@ describe('SAP SE16N table (YYYYMMDD throughout, ";" with decimal commas, leading
     const eur = r.currencies[0]!;
     expect(eur.currency).toBe('EUR');
     // 1.234,56 + 99,90 + 2.000,00 − 10,00 = 3324.46
-    expect(eur.totals).toMatchObject({ revenue: 3324.46, refunds: 10, firstDate: '2018-01-11', lastDate: '2018-03-02' });
+    expect(eur.totals).toMatchObject({
+      revenue: 3324.46,
+      refunds: 10,
+      firstDate: '2018-01-11',
+      lastDate: '2018-03-02',
+    });
     // Jan 1334.46; Feb 2000 → 665.54 / 1334.46 = 0.49873 → 49.87; Mar −10 → −2010 / 2000 → −100.5
     expect(eur.monthly.map((m) => [m.month, m.revenue, m.growthPct])).toEqual([
       ['2018-01', 1334.46, null],
@@ -275,7 +312,10 @@ describe('SAP SE16N table (YYYYMMDD throughout, ";" with decimal commas, leading
 describe('English month names mixed with ISO dates (Amazon "date/time", mapped)', () => {
   it('reads every month-name form with its time, and rejects a day that does not exist', async () => {
     const r = await analyzeFixture('month-names.csv', { columns: { date: 'date/time' } });
-    expect(r.input).toMatchObject({ dateFormat: 'YMD', columns: { date: 'date/time', amount: 'total', product: 'sku' } });
+    expect(r.input).toMatchObject({
+      dateFormat: 'YMD',
+      columns: { date: 'date/time', amount: 'total', product: 'sku' },
+    });
     expect(r.rows).toEqual({
       total: 6,
       valid: 5,
@@ -297,7 +337,9 @@ describe('Excel "Unicode text" (UTF-16LE with a BOM, tab-separated)', () => {
   it('decodes UTF-16 in the stream, characters cut across chunks included', async () => {
     const r = await analyzeFixture('excel-unicode.txt');
     expect(r.input).toMatchObject({ delimiter: '\t', encoding: 'utf-16le', dateFormat: 'YMD' });
-    expect(r.currencies.map((c) => [c.currency, c.totals.revenue, c.topCustomers!.map((x) => x.key)])).toEqual([
+    expect(
+      r.currencies.map((c) => [c.currency, c.totals.revenue, c.topCustomers!.map((x) => x.key)]),
+    ).toEqual([
       ['JPY', 80000, ['株式会社サンプル']],
       ['EUR', 1500.5, ['Müller GmbH']], // 1200.00 + 300.50
     ]);
@@ -313,9 +355,21 @@ describe('refusals the contract cannot settle', () => {
         reason:
           'date "20180112" is eight digits, read as YYYYMMDD only when the column\'s first 1,000 dates are all written so (set options.dateFormat to "YMD" to read them)',
       },
-      { line: 5, reason: 'date "1970-01-01" is outside 1990-01-01 to 2099-12-31, the dates Tally reads (a placeholder or a typo?)' },
-      { line: 6, reason: 'date "9999-12-31" is outside 1990-01-01 to 2099-12-31, the dates Tally reads (a placeholder or a typo?)' },
-      { line: 7, reason: 'date "0224-02-01" is outside 1990-01-01 to 2099-12-31, the dates Tally reads (a placeholder or a typo?)' },
+      {
+        line: 5,
+        reason:
+          'date "1970-01-01" is outside 1990-01-01 to 2099-12-31, the dates Tally reads (a placeholder or a typo?)',
+      },
+      {
+        line: 6,
+        reason:
+          'date "9999-12-31" is outside 1990-01-01 to 2099-12-31, the dates Tally reads (a placeholder or a typo?)',
+      },
+      {
+        line: 7,
+        reason:
+          'date "0224-02-01" is outside 1990-01-01 to 2099-12-31, the dates Tally reads (a placeholder or a typo?)',
+      },
     ]);
     expect(r.currencies[0]!.totals.revenue).toBe(40); // 10 + 30
     // 4 of 6 rejected: the result says what was seen and what to do
@@ -341,6 +395,7 @@ describe('refusals the contract cannot settle', () => {
     const text = 'date,amount,customer\n0001-01-15,1,x\n9999-01-15,2,y\n9999-12-15,3,z\n';
     const error = await analyzeCsvStream(
       (async function* () {
+        await Promise.resolve();
         yield Buffer.from(text);
       })(),
       { filename: 'f.csv', bytes: text.length, options: {} },

@@ -195,20 +195,30 @@ describe('inspectHead', () => {
 
   it.each([
     ['UTF-8', buf('date,amount,Kunde\n2024-01-01,5,Müller\n'), 'utf-8'],
-    ['UTF-16LE with a BOM', Buffer.from('\uFEFFdate,amount,Kunde\n2024-01-01,5,Müller\n', 'utf16le'), 'utf-16le'],
+    [
+      'UTF-16LE with a BOM',
+      Buffer.from('\uFEFFdate,amount,Kunde\n2024-01-01,5,Müller\n', 'utf16le'),
+      'utf-16le',
+    ],
     [
       'UTF-16BE with a BOM',
       Buffer.from('\uFEFFdate,amount,Kunde\n2024-01-01,5,Müller\n', 'utf16le').swap16(),
       'utf-16be',
     ],
-    ['Windows-1252 (not UTF-8)', Buffer.from('date,amount,Kunde\n2024-01-01,5,Müller\n', 'latin1'), 'windows-1252'],
+    [
+      'Windows-1252 (not UTF-8)',
+      Buffer.from('date,amount,Kunde\n2024-01-01,5,Müller\n', 'latin1'),
+      'windows-1252',
+    ],
   ])('reads %s and says which', (_what, head, encoding) => {
     expect(inspectHead(head, {}).encoding).toBe(encoding);
     expect(decodeHead(head).text).toBe('date,amount,Kunde\n2024-01-01,5,Müller\n');
   });
 
   it('reads the encoding options.encoding names, and a BOM beats it', () => {
-    const latin2 = Buffer.from([0x64, 0x61, 0x74, 0x65, 0x2c, 0x61, 0x6d, 0x6f, 0x75, 0x6e, 0x74, 0x2c, 0xb3, 0x0a]);
+    const latin2 = Buffer.from([
+      0x64, 0x61, 0x74, 0x65, 0x2c, 0x61, 0x6d, 0x6f, 0x75, 0x6e, 0x74, 0x2c, 0xb3, 0x0a,
+    ]);
     expect(decodeHead(latin2, 'iso-8859-2').text).toBe('date,amount,ł\n');
     expect(decodeHead(latin2).text).toBe('date,amount,³\n'); // windows-1252 reads 0xb3 as ³
     expect(decodeHead(buf('\uFEFFa,b'), 'windows-1252')).toEqual({ text: 'a,b', encoding: 'utf-8' });

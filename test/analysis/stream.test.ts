@@ -286,7 +286,8 @@ describe('analyzeCsvStream', () => {
       expect(c.topCustomers!.find((x) => x.revenue === 7)!.key).toBe('evil');
       expect(c.byProduct!.map((x) => x.key)).toEqual(['p']); // "\u0000" alone is blank: no key
       expect(c.byRegion!.map((x) => x.key)).toEqual(['r', 'EU']);
-      expect(JSON.stringify(r)).not.toMatch(/\\u0000|\u0000/);
+      const json = JSON.stringify(r);
+      expect(json.includes('\\u0000') || json.includes('\u0000')).toBe(false);
     });
 
     it('keeps the result small whatever the dates: out-of-window rows rejected, a span over 600 months refused', async () => {
@@ -295,7 +296,9 @@ describe('analyzeCsvStream', () => {
       const error = await failure(run(`date,amount,customer\n${years}`));
       expect(error.code).toBe('INVALID_CSV');
       // years 1, 26, 51, …: the window 1990..2099 keeps 2001 (line 82) … 2076 (line 85): 901 months
-      expect(error.message).toMatch(/^The dates run from 2001-01-15 \(line 82\) to 2076-01-15 \(line 85\): 901 months/);
+      expect(error.message).toMatch(
+        /^The dates run from 2001-01-15 \(line 82\) to 2076-01-15 \(line 85\): 901 months/,
+      );
       expect(jobErrorRecord(error).message).toBe(
         'The dates span 901 months, more than the 600 (50 years) Tally reports. Check the dates at lines 82 and 85, or map the right column with options.columns.date.',
       );
@@ -304,7 +307,8 @@ describe('analyzeCsvStream', () => {
     });
 
     it('takes at most 20 currencies and rejects rows of a 21st', async () => {
-      const codes = 'AED AUD BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF INR JPY KRW MXN NOK NZD PLN SEK USD'.split(' ');
+      const codes =
+        'AED AUD BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF INR JPY KRW MXN NOK NZD PLN SEK USD'.split(' ');
       const text = `date,amount,currency\n${codes.map((c) => `2024-01-01,1,${c}\n`).join('')}`;
       const r = await run(text);
       expect(r.currencies).toHaveLength(20);
@@ -316,10 +320,15 @@ describe('analyzeCsvStream', () => {
 
   describe('encodings in the stream', () => {
     it('reads Windows-1252 to the end, and a UTF-8 file with a stray byte after the head as UTF-8', async () => {
-      const latin = Buffer.from(`date,amount,customer\n${rows(5000, () => '2024-01-01,1.00,Müller\n')}`, 'latin1');
+      const latin = Buffer.from(
+        `date,amount,customer\n${rows(5000, () => '2024-01-01,1.00,Müller\n')}`,
+        'latin1',
+      );
       const r = await run(latin, {}, {}, 1000);
       expect(r.input.encoding).toBe('windows-1252');
-      expect(r.currencies[0]!.topCustomers).toEqual([{ key: 'Müller', revenue: 5000, transactions: 5000, share: 1 }]);
+      expect(r.currencies[0]!.topCustomers).toEqual([
+        { key: 'Müller', revenue: 5000, transactions: 5000, share: 1 },
+      ]);
 
       const head = Buffer.from(`date,amount,customer\n${rows(5000, () => '2024-01-01,1.00,Müller\n')}`);
       const stray = Buffer.concat([head, Buffer.from('2024-01-02,2.00,M\xfcller\n', 'latin1')]);
@@ -346,6 +355,8 @@ describe('analyzeCsvStream', () => {
     }
     expect(error).toBeInstanceOf(TallyError);
     expect(isInputError(error)).toBe(true);
-    expect((error as TallyError).message).toMatch(/^The analysis of this file produced figures a result cannot hold \(at input, rows/);
+    expect((error as TallyError).message).toMatch(
+      /^The analysis of this file produced figures a result cannot hold \(at input, rows/,
+    );
   });
 });
