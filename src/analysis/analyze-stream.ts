@@ -5,6 +5,7 @@ import type { RevenueAggregator } from './aggregator.ts';
 import { RecordReader } from './csv-records.ts';
 import { HEAD_BYTES, isGzip } from './dialect.ts';
 import { formatDay, monthOfDay } from './dates.ts';
+import { encodingIsProvisional } from './encoding.ts';
 import { gunzip } from './gzip-stream.ts';
 import { analyzeHead } from './head.ts';
 import type { HeadAnalysis } from './head.ts';
@@ -218,10 +219,12 @@ export async function analyzeCsvStream(
   try {
     // The head decides the dialect, the encoding and the columns (as the upload route does).
     const head = await readHead(text);
-    const headAnalysis = analyzeHead(Buffer.concat(head.chunks).subarray(0, HEAD_BYTES), input.options);
+    const headBytes = Buffer.concat(head.chunks).subarray(0, HEAD_BYTES);
+    const headAnalysis = analyzeHead(headBytes, input.options);
     const reader = new RecordReader({
       delimiter: headAnalysis.delimiter,
       encoding: headAnalysis.encoding,
+      encodingProvisional: encodingIsProvisional(headBytes, input.options.encoding),
       options: input.options,
       maxRecordBytes: hooks.maxRecordBytes ?? MiB,
     });
@@ -234,7 +237,7 @@ export async function analyzeCsvStream(
     const agg = reader.finish();
     await yieldToLoop();
     hooks.signal?.throwIfAborted();
-    return assemble(agg, headAnalysis, input);
+    return assemble(agg, { ...headAnalysis, encoding: reader.encoding }, input);
   } finally {
     await text.return?.();
   }

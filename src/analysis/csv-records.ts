@@ -3,7 +3,7 @@ import type { CsvError, Options as CsvOptions } from 'csv-parse';
 import { TallyError } from '../errors.ts';
 import { RevenueAggregator } from './aggregator.ts';
 import { resolveColumns } from './columns.ts';
-import { utf8Transcoder } from './encoding.ts';
+import { LateEncodingCheck, utf8Transcoder } from './encoding.ts';
 import { formatBytes } from './format-bytes.ts';
 import type { JobOptions } from './options.ts';
 
@@ -84,6 +84,8 @@ const noClose = (): void => undefined;
 export interface RecordReaderSetup {
   delimiter: string;
   encoding: string;
+  /** The head was plain ASCII without a BOM or option: the first non-ASCII bytes decide. */
+  encodingProvisional: boolean;
   options: JobOptions;
   maxRecordBytes: number;
 }
@@ -95,8 +97,11 @@ export interface RecordReaderSetup {
  */
 export class RecordReader {
   aggregator: RevenueAggregator | null = null;
+  /** The encoding the file is read in (`input.encoding`), final after the last `write`. */
+  encoding: string;
   private readonly api: CsvPushApi;
-  private readonly transcode: ((chunk: Uint8Array | undefined) => Buffer) | null;
+  private transcode: ((chunk: Uint8Array | undefined) => Buffer) | null;
+  private late: LateEncodingCheck | null;
   private prevLines = 0;
   private crlfCorrection = 0;
   private lastEndLine = 0;
@@ -104,7 +109,9 @@ export class RecordReader {
 
   constructor(private readonly setup: RecordReaderSetup) {
     this.api = createCsvPushApi(csvParseOptions(setup.delimiter, setup.maxRecordBytes));
+    this.encoding = setup.encoding;
     this.transcode = utf8Transcoder(setup.encoding);
+    this.late = setup.encodingProvisional ? new LateEncodingCheck() : null;
   }
 
   /** Data records read so far (valid and rejected). */
@@ -114,9 +121,29 @@ export class RecordReader {
 
   /** Parses one slice of the file; `undefined` with `end` flushes the last record. */
   write(bytes: Buffer | undefined, end: boolean): void {
-    const buf = this.transcode === null ? bytes : this.transcode(bytes);
+    const buf = this.transcoded(this.late === null ? bytes : this.checked(bytes, end), end);
     const error = this.api.parse(buf, end, this.push, noClose);
     if (error !== undefined) this.onCsvError(error);
+  }
+
+  private checked(bytes: Buffer | undefined, end: boolean): Buffer | undefined {
+    const late = this.late!;
+    const buf = late.accept(bytes, end);
+    if (late.decided) {
+      this.late = null;
+      this.encoding = late.encoding;
+      this.transcode = utf8Transcoder(late.encoding);
+    }
+    return buf;
+  }
+
+  private transcoded(bytes: Buffer | undefined, end: boolean): Buffer | undefined {
+    const transcode = this.transcode;
+    if (transcode === null) return bytes;
+    if (!end) return bytes === undefined ? undefined : transcode(bytes);
+    return bytes === undefined
+      ? transcode(undefined)
+      : Buffer.concat([transcode(bytes), transcode(undefined)]);
   }
 
   /** The aggregator after the last record; throws when the file had no header row. */

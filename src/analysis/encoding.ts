@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import { TallyError } from '../errors.ts';
 import { canonicalEncoding } from './options.ts';
 
@@ -11,11 +12,14 @@ import { canonicalEncoding } from './options.ts';
  *    the head's end does not count against it);
  * 4. otherwise Windows-1252, what Excel's plain "CSV" writes on Western systems.
  *
- * Bytes after the head are not judged again: a file whose head is valid UTF-8 is read as
- * UTF-8 to its end, and a stray non-UTF-8 byte further on becomes U+FFFD in that one cell
- * (csv-parse's own decoding) instead of failing a job that has already counted rows in
- * UTF-8. Dates and amounts are ASCII, so at worst one customer or product name shows a
- * replacement character; switching encodings mid-file would misread every cell before it.
+ * After the head (the worker's stream, `LateEncodingCheck`): when the head held non-ASCII
+ * UTF-8, the file is UTF-8 for good, and a stray non-UTF-8 byte further on becomes U+FFFD
+ * in that one cell (csv-parse's own decoding) rather than failing a job that has counted
+ * rows in UTF-8. When the head was plain ASCII, it said nothing either way: the first
+ * non-ASCII bytes decide, and if they are not UTF-8 the rest is read as Windows-1252 and
+ * reported so. Everything before them was ASCII, which both encodings read alike, so no
+ * row already counted is read differently. (Checked with Node's simdutf-backed `isAscii` /
+ * `isUtf8`: a few ms over an 80 MB file.)
  */
 export interface HeadText {
   text: string;
@@ -99,4 +103,47 @@ export function utf8Transcoder(encoding: string): ((chunk: Uint8Array | undefine
   const decoder = new TextDecoder(canonicalEncoding(encoding) ?? encoding);
   return (chunk) =>
     Buffer.from(chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true }), 'utf8');
+}
+
+/**
+ * Whether the head's verdict "UTF-8" is only provisional: no BOM, no `options.encoding`,
+ * and a head of plain ASCII (valid in every encoding Tally falls back to).
+ */
+export function encodingIsProvisional(head: Uint8Array, option?: string): boolean {
+  return option === undefined && bomEncoding(head) === null && isAscii(head);
+}
+
+/**
+ * For a file whose head was plain ASCII: watches the bytes after it until the first
+ * non-ASCII ones show whether the file is UTF-8 or Windows-1252 (see the top of this file).
+ * A sequence cut at the end of a chunk is held back until the next one completes it.
+ */
+export class LateEncodingCheck {
+  /** 'utf-8' until non-UTF-8 bytes show up; then 'windows-1252'. */
+  encoding = 'utf-8';
+  decided = false;
+  private held: Buffer | null = null;
+
+  /** The bytes to parse now (as they are: the caller transcodes once `encoding` changes). */
+  accept(chunk: Buffer | undefined, end: boolean): Buffer | undefined {
+    let buf = chunk;
+    if (this.held !== null) {
+      buf = chunk === undefined ? this.held : Buffer.concat([this.held, chunk]);
+      this.held = null;
+    }
+    if (buf === undefined || isAscii(buf)) return buf;
+    const complete = end ? buf.length : completeUtf8Length(buf);
+    const body = buf.subarray(0, complete);
+    if (!isUtf8(body)) {
+      this.encoding = 'windows-1252';
+      this.decided = true;
+      return buf;
+    }
+    if (!isAscii(body)) {
+      this.decided = true;
+      return buf;
+    }
+    this.held = Buffer.from(buf.subarray(complete));
+    return body;
+  }
 }

@@ -337,6 +337,28 @@ describe('analyzeCsvStream', () => {
       expect(u.currencies[0]!.topCustomers!.map((x) => x.key)).toEqual(['Müller', 'M\ufffdller']);
     });
 
+    it('lets the first non-ASCII bytes after a plain-ASCII head decide, even cut across chunks', async () => {
+      const ascii = `date,amount,customer\n${rows(5000, () => '2024-01-01,1.00,Muller\n')}`;
+      const tail = '2024-01-02,2.00,Müller\n2024-01-03,3.00,Zoë\n';
+      const latinBytes = Buffer.concat([Buffer.from(ascii), Buffer.from(tail, 'latin1')]);
+      const utf8Bytes = Buffer.from(ascii + tail);
+      // whole, and cut right after the first non-ASCII byte (inside "ü" for UTF-8)
+      for (const cut of [false, true]) {
+        const latin = await run(latinBytes, {}, {}, cut ? latinBytes.indexOf(0xfc) + 1 : 65_536);
+        expect(latin.input.encoding).toBe('windows-1252');
+        expect(latin.currencies[0]!.topCustomers!.map((x) => x.key)).toEqual(['Muller', 'Zoë', 'Müller']);
+        const utf8 = await run(utf8Bytes, {}, {}, cut ? utf8Bytes.indexOf(0xc3) + 1 : 65_536);
+        expect(utf8.input.encoding).toBe('utf-8');
+        expect(utf8.currencies[0]!.topCustomers!.map((x) => x.key)).toEqual(['Muller', 'Zoë', 'Müller']);
+      }
+      // A lone 1252 byte as the very last byte of the file.
+      const last = await run(
+        Buffer.concat([Buffer.from(ascii), Buffer.from('2024-01-02,2.00,Caf\xe9', 'latin1')]),
+      );
+      expect(last.input.encoding).toBe('windows-1252');
+      expect(last.currencies[0]!.topCustomers!.map((x) => x.key)).toContain('Café');
+    });
+
     it('reads UTF-16 without a BOM when options.encoding says so', async () => {
       const data = Buffer.from('date,amount,customer\n2024-01-01,1.50,Łódź\n', 'utf16le');
       await expect(run(data)).rejects.toThrow(/binary/);
