@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { spawnTally, type ChildTally } from './child-process.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -32,7 +32,7 @@ export function useWorkerFleet(workerEnv: Record<string, string>): WorkerFleet {
   beforeAll(async () => {
     fleet.database = await createTestDatabase();
     fleet.api = await startTestTally({ role: 'api', database: fleet.database });
-    fleet.sql = new pg.Pool({ connectionString: fleet.database.url, max: 2 });
+    fleet.sql = fleet.database.sql;
   });
   afterAll(async () => {
     for (const c of children) {
@@ -40,7 +40,6 @@ export function useWorkerFleet(workerEnv: Record<string, string>): WorkerFleet {
       c.kill('SIGKILL');
     }
     await Promise.all(children.map((c) => c.exited));
-    await fleet.sql?.end();
     await fleet.api?.stop();
     await fleet.database?.drop();
   });
