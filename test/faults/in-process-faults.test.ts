@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { claimAttempt } from '../../src/db/jobs/claim-attempt.ts';
+import { startAttempt } from '../../src/db/jobs/start-attempt.ts';
 import { finishAttempt } from '../../src/db/jobs/finish-attempt.ts';
 import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
 import { failingSource, generateCsv, throttledSource } from '../support/sources.ts';
@@ -97,7 +97,7 @@ describe('stale attempts are fenced off by the attempt token', () => {
     // Meanwhile "another worker" takes the job over (what pg-boss does after a lost
     // heartbeat) and finishes it with its own result.
     const otherToken = '00000000-0000-4000-8000-00000000000b';
-    const claimed = await claimAttempt(tally.db.kysely, body.jobId, otherToken);
+    const claimed = await startAttempt(tally.db.kysely, body.jobId, otherToken);
     expect(claimed?.attempts).toBe(2);
     const theirs = { marker: 'written by the attempt that owns the job' };
     expect(
@@ -133,6 +133,50 @@ describe('transient errors', () => {
     const status = await waitForFinal(tally.url, body.jobId, {}, 40_000);
     expect(status).toMatchObject({ state: 'failed', attempts: 2, error: { code: 'RETRIES_EXHAUSTED' } });
     expect(status.error.message).toMatch(/Connection terminated unexpectedly/);
+  });
+
+  it('shows a job handed back for a retry as queued from scratch: no stale progress, no error', async () => {
+    let calls = 0;
+    let fail!: () => void;
+    const faultAllowed = new Promise<void>((resolve) => (fail = resolve));
+    const tally = await start({
+      workerHooks: {
+        // Attempt 1 delivers the first 64 KB, holds until the test has seen its progress
+        // written, then fails like a dropped connection. Attempt 2 reads the file as stored.
+        wrapSource: (_id, src) =>
+          ++calls > 1
+            ? src
+            : (async function* () {
+                for await (const chunk of src) {
+                  yield chunk.subarray(0, 65_536);
+                  await faultAllowed;
+                  throw new Error('Connection terminated unexpectedly');
+                }
+              })(),
+      },
+    });
+    const { csv, revenueCents } = generateCsv(5_000); // ~150 KB
+    const { body } = await postCsv(tally.url, csv);
+    const status = async () =>
+      (await trpcQuery(tally.url, 'jobs.status', { jobId: body.jobId })).body.result.data;
+    await waitUntil(async () => (await status()).progress.bytesProcessed > 0, {
+      what: 'the first attempt to write progress',
+    });
+    fail();
+    // pg-boss retries after its 2 s retry delay: the hand-back is visible in that window.
+    const handedBack = await waitUntil(
+      async () => {
+        const s = await status();
+        return s.state === 'queued' ? s : undefined;
+      },
+      { what: 'the job to be back in the queue after the fault', intervalMs: 20 },
+    );
+    expect(handedBack).toMatchObject({ attempts: 1, error: null });
+    expect(handedBack.progress).toMatchObject({ bytesProcessed: 0, rowsProcessed: 0, percent: 0 });
+    const done = await waitForFinal(tally.url, body.jobId, {}, 40_000);
+    expect(done).toMatchObject({ state: 'completed', attempts: 2, error: null });
+    const result = await trpcQuery(tally.url, 'jobs.result', { jobId: body.jobId });
+    expect(result.body.result.data.currencies[0].totals.revenue).toBe(revenueCents / 100);
   });
 
   it('recovers when a retry succeeds', async () => {
