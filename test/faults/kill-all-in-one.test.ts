@@ -66,7 +66,7 @@ describe('kill -9 of the all-in-one process', () => {
       },
       { what: 'a job running and an upload in flight', intervalMs: 20 },
     );
-    first.kill('SIGKILL'); // the process group: Node and its PostgreSQL
+    first.kill('SIGKILL'); // Node's process group; its PostgreSQL (a group of its own) is orphaned, and the next start stops it
     await first.exited;
     socket.destroy();
     expect((await readdir(spoolDir)).length).toBe(1); // the dead upload's temp file, for now
