@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { waitUntil } from '../support/wait-until.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
 import { useWorkerFleet } from '../support/worker-fleet.ts';
@@ -19,15 +18,7 @@ describe('a worker frozen past its heartbeat', () => {
 
     const { csv, revenueCents } = generateCsv(20_000); // ~600 KB: ~0.8 s at 800 KB/s
     const { body } = await postCsv(fleet.api.url, csv);
-    await waitUntil(
-      async () => {
-        const { rows } = await fleet.sql.query('select bytes_processed from jobs where id = $1', [
-          body.jobId,
-        ]);
-        return Number(rows[0].bytes_processed) > 0;
-      },
-      { what: 'the worker to read the first bytes', intervalMs: 20 },
-    );
+    await fleet.waitForBytesProcessed(body.jobId, 0);
     frozen.kill('SIGSTOP');
 
     fleet.worker(); // the rescuer

@@ -29,15 +29,7 @@ describe('kill -9 of a worker mid-job', () => {
     const victim = worker(['--throttle', '4096:10']);
     await victim.waitForLog(/tally started/);
     const { body } = await postCsv(fleet.api.url, csv);
-    await waitUntil(
-      async () => {
-        const { rows } = await fleet.sql.query('select bytes_processed from jobs where id = $1', [
-          body.jobId,
-        ]);
-        return Number(rows[0].bytes_processed) > 200_000;
-      },
-      { what: 'the victim to be 200 KB into the file' },
-    );
+    await fleet.waitForBytesProcessed(body.jobId, 200_000);
     victim.kill('SIGKILL');
     const killedAt = Date.now();
     await victim.exited;

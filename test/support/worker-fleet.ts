@@ -3,6 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { spawnTally, type ChildTally } from './child-process.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startTestTally, type TestTally } from './tally.ts';
+import { waitUntil } from './wait-until.ts';
 
 export interface WorkerFleet {
   database: TestDatabase;
@@ -10,6 +11,8 @@ export interface WorkerFleet {
   sql: pg.Pool;
   /** Starts a worker as its own OS process (the hooked test entry, so `--throttle` works). */
   worker(args?: string[]): ChildTally;
+  /** Waits until the job's row shows more than `bytes` processed (a worker is mid-file). */
+  waitForBytesProcessed(jobId: string, bytes: number): Promise<void>;
 }
 
 /**
@@ -27,6 +30,15 @@ export function useWorkerFleet(workerEnv: Record<string, string>): WorkerFleet {
       });
       children.push(child);
       return child;
+    },
+    async waitForBytesProcessed(jobId: string, bytes: number) {
+      await waitUntil(
+        async () => {
+          const { rows } = await fleet.sql.query('select bytes_processed from jobs where id = $1', [jobId]);
+          return Number(rows[0]?.bytes_processed) > bytes;
+        },
+        { what: `job ${jobId} to be more than ${bytes} bytes in`, intervalMs: 20 },
+      );
     },
   } as WorkerFleet;
   beforeAll(async () => {

@@ -10,7 +10,8 @@ import { sql, type Kysely } from 'kysely';
 // a future message says. The owner still reads the full message through the API; a database
 // superuser can read public.jobs.
 //
-// Views cannot lose a column with CREATE OR REPLACE, so jobs and failures are re-created and
+// Views cannot lose a column with CREATE OR REPLACE, so jobs and failures are re-created (their
+// bodies repeat 0002's on purpose: a migration is frozen and never imports another) and
 // the role's grants re-applied (the same tolerant block as 0002: the role may be missing on a
 // managed PostgreSQL without CREATEROLE).
 
