@@ -32,17 +32,14 @@ export function withoutControls(text: string): string {
 
 /**
  * The key of a key cell: trimmed, control characters removed; '' for a blank cell. The hot
- * path is one scan for a character below U+00A0 that is not printable ASCII, which real
- * keys almost never hold.
+ * path is one unsigned compare per character (printable ASCII is 32..126); only other
+ * characters are looked at closely, and real keys almost never hold a control character.
  */
 export function keyOf(text: string): string {
   const t = text.trim();
   for (let i = 0; i < t.length; i++) {
     const c = t.charCodeAt(i);
-    if (c < 32 || (c >= 0x7f && c <= 0x9f)) {
-      if (c === 9 || c === 10 || c === 13) continue;
-      return withoutControls(t).trim();
-    }
+    if ((c - 32) >>> 0 >= 95 && isControl(c)) return withoutControls(t).trim();
   }
   return t;
 }
