@@ -1,21 +1,18 @@
 /**
  * P2 through the real worker path: the benchmark file stored as a job exactly as an
- * upload stores it (recordUpload: 1 MiB rows in PostgreSQL), then a real Tally worker
+ * upload stores it (staged 1 MiB rows in PostgreSQL, then the upload transaction), then a real Tally worker
  * reads the chunks back, analyses them and writes the result row. Timed from the
  * attempt's claim to its final write, as the jobs table records them, beside csv-parse
  * alone on the same file.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { sniffUpload } from '../src/api/upload/sniff-upload.ts';
-import { recordUpload } from '../src/api/upload/record-upload.ts';
 import { startTally } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { csvParseOnly } from './analysis.bench.ts';
 import { benchFile } from './lib/revenue-csv.ts';
 import type { GoalResult } from './support/report.ts';
+import { storeUpload } from './support/store-upload.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
 import { median, round } from './support/stats.ts';
 
@@ -32,30 +29,11 @@ export const runWorkerPathBench: BenchPart = async (server, { quick, log = () =>
     log: createLogger('silent'),
   });
   const sql = new pg.Pool({ connectionString: database.url, max: 2 });
-  const head = readFileSync(file.path).subarray(0, 64 * 1024);
-  const sha256 = createHash('sha256').update(readFileSync(file.path)).digest('hex');
   const workerMs: number[] = [];
   const parseMs: number[] = [];
   try {
     for (let i = 0; i < runs; i++) {
-      const sniffed = await sniffUpload(head, {});
-      const { jobId } = await recordUpload(
-        { db: tally.db, boss: tally.boss },
-        {
-          owner: 'bench',
-          idempotencyKey: undefined,
-          spooled: {
-            path: file.path,
-            filename: 'bench.csv',
-            bytes: file.bytes,
-            sha256,
-            head,
-            optionsText: undefined,
-          },
-          sniffed,
-          options: {},
-        },
-      );
+      const { jobId } = await storeUpload({ db: tally.db, boss: tally.boss }, { path: file.path });
       for (;;) {
         const { rows: r } = await sql.query<{ state: string; ms: number }>(
           `select state, extract(epoch from finished_at - started_at) * 1000 as ms from jobs where id = $1`,

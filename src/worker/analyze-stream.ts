@@ -8,6 +8,8 @@ import { RevenueAggregator } from '../analysis/aggregator.ts';
 import { resolveColumns } from '../analysis/columns.ts';
 import { HEAD_BYTES, isGzip } from '../analysis/dialect.ts';
 import { analyzeHead } from '../analysis/head.ts';
+import { formatBytes } from '../lib/format-bytes.ts';
+import { refuseNestedGzip } from '../lib/gzip-head.ts';
 import { buildAnalysis } from '../analysis/metrics.ts';
 import type { JobOptions } from '../analysis/options.ts';
 import { revenueAnalysisSchema } from '../analysis/result.ts';
@@ -123,12 +125,6 @@ async function* gunzip(source: AsyncIterable<Buffer>, maxBytes: number): AsyncGe
   }
 }
 
-function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${+(n / 1024 ** 3).toFixed(2)} GiB`;
-  if (n >= MiB) return `${+(n / MiB).toFixed(2)} MiB`;
-  return `${n} bytes`;
-}
-
 async function* prepend(first: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
   try {
     for (const b of first) yield b;
@@ -195,7 +191,8 @@ export async function analyzeCsvStream(
   }
   const firstBytes = Buffer.concat(firstChunks);
   let text: AsyncIterable<Buffer> = prepend(firstChunks, counted);
-  if (isGzip(firstBytes)) text = gunzip(text, maxDecompressedBytes);
+  const compressed = isGzip(firstBytes);
+  if (compressed) text = gunzip(text, maxDecompressedBytes);
   const textIterator = text[Symbol.asyncIterator]();
 
   try {
@@ -213,6 +210,7 @@ export async function analyzeCsvStream(
       headLength += r.value.length;
     }
     const head = Buffer.concat(headChunks);
+    if (compressed) refuseNestedGzip(head); // as the upload check does: one gzip layer only
     const headInfo = analyzeHead(head.subarray(0, HEAD_BYTES), input.options);
     const { delimiter } = headInfo;
 
