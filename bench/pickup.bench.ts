@@ -33,7 +33,11 @@ export const runPickupBench: BenchPart = async (server, { quick, log = () => {} 
   const latencies: number[] = [];
   try {
     for (let i = 0; i < opts.jobs + 10; i++) {
-      const recorded = await storeUpload({ db: tally.db, boss: tally.boss }, { content: csvBytes }, 'tiny.csv');
+      const recorded = await storeUpload(
+        { db: tally.db, boss: tally.boss },
+        { content: csvBytes },
+        'tiny.csv',
+      );
       const committedAt = performance.now();
       const started = new Promise<number>((resolve) => waiting.set(recorded.jobId, resolve));
       const at = await Promise.race([

@@ -22,9 +22,12 @@ export interface MaintenanceDeps {
  * Deletes the staged chunks of uploads that will never become jobs (cut off by a crash,
  * a kill -9, a lost host). Run at every start (API and worker) and by each pass below.
  */
-export async function sweepOrphanedUploads(deps: Omit<MaintenanceDeps, 'fileRetentionHours'>): Promise<number> {
+export async function sweepOrphanedUploads(
+  deps: Omit<MaintenanceDeps, 'fileRetentionHours'>,
+): Promise<number> {
   const swept = await sweepStagedUploads(deps.db.kysely, { leaseMs: deps.stagingLeaseMs, self: thisProcess });
-  if (swept.length > 0) deps.log.info({ stagedUploads: swept.length }, 'deleted chunks of interrupted uploads');
+  if (swept.length > 0)
+    deps.log.info({ stagedUploads: swept.length }, 'deleted chunks of interrupted uploads');
   return swept.length;
 }
 

@@ -12,10 +12,17 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 const boundary = 'receivetest';
 const headers = { 'content-type': `multipart/form-data; boundary=${boundary}` };
-const limits = { maxFileBytes: 8 * FILE_CHUNK_BYTES, idleTimeoutMs: 5000, minBytesPerSecond: 0, rateGraceMs: 1000 };
+const limits = {
+  maxFileBytes: 8 * FILE_CHUNK_BYTES,
+  idleTimeoutMs: 5000,
+  minBytesPerSecond: 0,
+  rateGraceMs: 1000,
+};
 const part = (name: string, filename: string, content: string | Buffer) =>
   Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\n\r\n`,
+    ),
     Buffer.from(content),
     Buffer.from('\r\n'),
   ]);
@@ -83,7 +90,9 @@ describe('receiveUpload', () => {
 
   it('refuses a second file and leaves nothing staged', async () => {
     const big = Buffer.alloc(FILE_CHUNK_BYTES + 10, 0x41);
-    const body = Readable.from([Buffer.concat([part('file', 'a.csv', big), part('file', 'b.csv', 'x'), end])]);
+    const body = Readable.from([
+      Buffer.concat([part('file', 'a.csv', big), part('file', 'b.csv', 'x'), end]),
+    ]);
     await expect(receive(body)).rejects.toThrow(/exactly one file/);
     expect(await stagedState()).toEqual({ staged: 0, chunks: 0 });
   });
@@ -119,7 +128,9 @@ describe('receiveUpload', () => {
 
   it('reads UTF-8 filenames and drops C1 control characters', async () => {
     const name = 'Ums\u00e4tze \u58f2\u4e0a\u0085\u009b.csv'; // C1: NEL, CSI (busboy refuses C0 in headers itself)
-    const { received } = await receive(Readable.from([Buffer.concat([part('file', name, 'date,amount\n'), end])]));
+    const { received } = await receive(
+      Readable.from([Buffer.concat([part('file', name, 'date,amount\n'), end])]),
+    );
     expect(received.filename).toBe('Ums\u00e4tze \u58f2\u4e0a.csv');
   });
 });

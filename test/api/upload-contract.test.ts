@@ -102,7 +102,11 @@ describe('the file part', () => {
   it('stores a UTF-8 filename as sent, without its C1 control characters', async () => {
     // Raw UTF-8 in the header, as browsers send it; U+0085 (NEL) is a C1 control.
     const m = multipartBody('form-data; name="file"; filename="Ums\u00e4tze \u58f2\u4e0a\u0085.csv"', GOOD);
-    const res = await fetch(`${tally.url}/api/jobs`, { method: 'POST', body: new Uint8Array(m.body), headers: m.headers });
+    const res = await fetch(`${tally.url}/api/jobs`, {
+      method: 'POST',
+      body: new Uint8Array(m.body),
+      headers: m.headers,
+    });
     expect(res.status).toBe(202);
     const { jobId } = (await res.json()) as { jobId: string };
     const { rows } = await sql.query('select filename from jobs where id = $1', [jobId]);
@@ -111,7 +115,11 @@ describe('the file part', () => {
 
   it('says what is wrong with a "file" part that has no filename', async () => {
     const m = multipartBody('form-data; name="file"', GOOD);
-    const res = await fetch(`${tally.url}/api/jobs`, { method: 'POST', body: new Uint8Array(m.body), headers: m.headers });
+    const res = await fetch(`${tally.url}/api/jobs`, {
+      method: 'POST',
+      body: new Uint8Array(m.body),
+      headers: m.headers,
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('BAD_REQUEST');

@@ -85,7 +85,9 @@ export async function receiveUpload(
       if (name === 'file') return fail(missingFilename());
       if (name !== 'options') return; // unknown fields are ignored, as browsers add their own
       if (info.valueTruncated) {
-        return fail(new TallyError('BAD_REQUEST', `The options part is larger than ${formatBytes(MAX_OPTIONS_BYTES)}.`));
+        return fail(
+          new TallyError('BAD_REQUEST', `The options part is larger than ${formatBytes(MAX_OPTIONS_BYTES)}.`),
+        );
       }
       optionsText = value;
     });
@@ -146,7 +148,11 @@ function createParser(headers: IncomingHttpHeaders, maxFileBytes: number): busbo
 }
 
 /** Why a file part is refused, if it is. */
-function refuseFilePart(name: string, filesSeen: number, filename: string | undefined): TallyError | undefined {
+function refuseFilePart(
+  name: string,
+  filesSeen: number,
+  filename: string | undefined,
+): TallyError | undefined {
   if (name !== 'file') {
     return new TallyError(
       'BAD_REQUEST',

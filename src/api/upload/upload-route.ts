@@ -67,13 +67,24 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
   const admitted = new WeakMap<FastifyRequest, Admitted>();
   // onRequest runs before Fastify parses any body: a request without a token gets its 401,
   // and a JSON body its 415, without a byte of the body being read.
-  const admitUpload = async (request: FastifyRequest) => {
+  const admit = (request: FastifyRequest): Admitted => {
     if (!deps.accepting()) {
-      throw new TallyError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry the upload in a moment.');
+      throw new TallyError(
+        'SERVICE_UNAVAILABLE',
+        'The server is shutting down; retry the upload in a moment.',
+      );
     }
     const owner = authenticateUpload(request);
     requireMultipart(request.headers['content-type']);
-    admitted.set(request, { owner, idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']) });
+    return { owner, idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']) };
+  };
+  const admitUpload = (request: FastifyRequest, _reply: unknown, done: (error?: Error) => void) => {
+    try {
+      admitted.set(request, admit(request));
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
   };
 
   app.post(

@@ -1,11 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Db } from '../../db/database.ts';
-import {
-  beginStaging,
-  discardStaging,
-  renewStaging,
-  stageChunk,
-} from '../../db/jobs/staged-uploads.ts';
+import { beginStaging, discardStaging, renewStaging, stageChunk } from '../../db/jobs/staged-uploads.ts';
 import { thisProcess } from '../../lib/process-identity.ts';
 
 /**
@@ -55,7 +50,10 @@ export class UploadStaging {
     try {
       await discardStaging(this.db.kysely, this.id);
     } catch (error) {
-      this.log.warn({ err: error, stagedUpload: this.id }, 'could not delete a refused upload’s chunks; the sweep will');
+      this.log.warn(
+        { err: error, stagedUpload: this.id },
+        'could not delete a refused upload’s chunks; the sweep will',
+      );
     }
   }
 
