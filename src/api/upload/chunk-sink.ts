@@ -54,8 +54,10 @@ export class ChunkSink extends Writable {
     const last = async () => {
       await this.inFlight;
       // A file that fits in one chunk stays in memory for the upload transaction.
-      if (this.staging.chunks > 0 && this.filled > 0)
-        await this.staging.stage(this.current.subarray(0, this.filled));
+      if (this.staging.chunks > 0) {
+        if (this.filled > 0) await this.staging.stage(this.current.subarray(0, this.filled));
+        await this.staging.flush();
+      }
     };
     last().then(() => done(), done);
   }

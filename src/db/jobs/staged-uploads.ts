@@ -5,71 +5,60 @@ import type { Database } from '../schema.ts';
 
 /**
  * Staged uploads: chunks committed as they arrive, under the id their job will get, before
- * the job exists (migration 0003). The life of one:
- *   beginStaging (with the first chunk) → stageChunk… / renewStaging… → adoptStaging in the
- *   upload's one transaction, or discardStaging on any refusal; sweepStagedUploads takes
- *   the ones whose writer died.
+ * the job exists (migration 0003). The life of one (src/api/upload/upload-staging.ts):
+ *   batches of chunks (the first inserts the staged_uploads row, each later one renews and
+ *   locks it) → insertJob adopts them in the upload's one transaction, or discardStaging
+ *   on any refusal; sweepStagedUploads takes the ones whose writer died.
  *
- * Every chunk write renews the lease and is fenced on the staged row: a staging the sweep
- * took (its writer paused past the lease) accepts no more chunks and cannot be adopted, so
- * the upload fails instead of becoming a job with a hole in its file.
+ * A staging the sweep took (its writer paused past the lease) accepts no more chunks and
+ * cannot be adopted, so the upload fails instead of becoming a job with a hole in its file.
  */
+
+/** A pool or one checked-out client: staging batches hold a client across statements. */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }>;
+}
 
 /**
- * Staged chunks are committed with synchronous_commit off, for the transaction of that
- * one statement (set_config(..., true)): they are worthless until the upload's own
- * transaction adopts them, and that commit (synchronous) flushes the WAL up to its own
- * record, so every chunk written before it is durable by the time the client hears 202.
+ * Opens a batch of staged chunks: a transaction committed with synchronous_commit off.
+ * The chunks are worthless until the upload's own transaction adopts them, and that commit
+ * (synchronous) flushes the WAL up to its own record, so every chunk written before it is
+ * durable by the time the client hears 202.
  */
-const ASYNC_COMMIT = sql`(select set_config('synchronous_commit', 'off', true))`;
+export async function beginStagingBatch(client: Queryable): Promise<void> {
+  await client.query('begin; set local synchronous_commit = off');
+}
 
-export async function beginStaging(
-  db: Kysely<Database>,
+/** The first chunk, with the staged_uploads row that says who writes it. */
+export async function insertFirstChunk(
+  client: Queryable,
   id: string,
   owner: ProcessIdentity,
-  firstChunk: Buffer,
+  data: Buffer,
 ): Promise<void> {
-  await sql`
-    with config as ${ASYNC_COMMIT},
-    staged as (
-      insert into staged_uploads (id, host, pid, instance) values (${id}, ${owner.host}, ${owner.pid}, ${owner.instance})
-      returning id
-    )
-    insert into job_file_chunks (job_id, seq, data)
-    select staged.id, 0, ${firstChunk} from staged, config
-  `.execute(db);
-}
-
-export async function stageChunk(db: Kysely<Database>, id: string, seq: number, data: Buffer): Promise<void> {
-  const res = await sql`
-    with config as ${ASYNC_COMMIT},
-    lease as (update staged_uploads set heartbeat_at = now() where id = ${id} returning id)
-    insert into job_file_chunks (job_id, seq, data)
-    select lease.id, ${seq}, ${data} from lease, config
-  `.execute(db);
-  if (res.numAffectedRows === 0n) throw stagingLost();
-}
-
-/** Keeps a slow upload's staging alive between chunks. */
-export async function renewStaging(db: Kysely<Database>, id: string): Promise<void> {
-  const res = await sql`update staged_uploads set heartbeat_at = now() where id = ${id}`.execute(db);
-  if (res.numAffectedRows === 0n) throw stagingLost();
+  await client.query(
+    `with staged as (
+       insert into staged_uploads (id, host, pid, instance) values ($1, $2, $3, $4) returning id
+     )
+     insert into job_file_chunks (job_id, seq, data) select staged.id, 0, $5 from staged`,
+    [id, owner.host, owner.pid, owner.instance, data],
+  );
 }
 
 /**
- * Inside the upload transaction: claims the staging for its job. False when the sweep
- * took it; the caller must then fail the upload (its chunks are gone).
+ * Renews the lease, and locks the staged row for the batch: the sweep skips a locked row,
+ * and a staging the sweep already took (its writer paused past the lease) takes no more
+ * chunks. Run first in every batch after the first, and by the renew timer.
  */
-export async function adoptStaging(trx: Kysely<Database>, id: string): Promise<boolean> {
-  const res = await sql`delete from staged_uploads where id = ${id}`.execute(trx);
-  return res.numAffectedRows === 1n;
+export async function renewStaging(client: Queryable, id: string): Promise<void> {
+  const res = await client.query('update staged_uploads set heartbeat_at = now() where id = $1', [id]);
+  if (res.rowCount === 0) throw stagingLost();
 }
 
-/**
- * Deletes a staging and its chunks. Two statements in one transaction, in this order: the
- * first waits for a chunk write still holding the staged row's lock, and the second, with
- * a fresh snapshot, then sees (and deletes) that chunk too.
- */
+export async function insertChunk(client: Queryable, id: string, seq: number, data: Buffer): Promise<void> {
+  await client.query('insert into job_file_chunks (job_id, seq, data) values ($1, $2, $3)', [id, seq, data]);
+}
+
 export async function discardStaging(db: Kysely<Database>, id: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`delete from staged_uploads where id = ${id}`.execute(trx);
@@ -117,7 +106,7 @@ export async function sweepStagedUploads(
   });
 }
 
-function stagingLost(): TallyError {
+export function stagingLost(): TallyError {
   return new TallyError(
     'SERVICE_UNAVAILABLE',
     'The upload was interrupted on the server (its partial file was cleaned up); send it again.',
