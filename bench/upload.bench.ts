@@ -125,7 +125,9 @@ export const runUploadBench: BenchPart = async (server, { quick, log = () => {} 
       const results = await Promise.all(
         Array.from({ length: 20 }, () => upload(`${api.url}/api/jobs`, opts.concurrentBytes, dispatcher)),
       );
-      if (results.some((r) => r.status !== 202)) throw new Error('a concurrent upload failed');
+      const failed = results.filter((r) => r.status !== 202);
+      if (failed.length > 0)
+        throw new Error(`concurrent uploads failed: ${failed.map((r) => r.status).join(', ')}`);
       concurrentRss = peakRssMib(api.child.pid);
     } finally {
       await stopAll([api.child]);

@@ -24,8 +24,9 @@ export class ChunkSink extends Writable {
   private readonly hash = createHash('sha256');
   private readonly headParts: Buffer[] = [];
   private headBytes = 0;
-  private current = Buffer.allocUnsafe(FILE_CHUNK_BYTES);
+  private current: Buffer = Buffer.allocUnsafe(FILE_CHUNK_BYTES);
   private filled = 0;
+  private spare: Buffer | undefined;
   private inFlight: Promise<void> = Promise.resolve();
 
   constructor(private readonly staging: UploadStaging) {
@@ -80,11 +81,17 @@ export class ChunkSink extends Writable {
   }
 
   private async flush(): Promise<void> {
-    const full = this.current;
-    this.current = Buffer.allocUnsafe(FILE_CHUNK_BYTES);
-    this.filled = 0;
     await this.inFlight; // at most one insert in flight; its error surfaces here
-    this.inFlight = this.staging.stage(full);
+    const full = this.current;
+    // Two buffers, used in turn: pg has sent a chunk's bytes once its insert resolves, so
+    // the buffer can take the next chunk (a fresh 1 MiB per chunk grew the API's RSS with
+    // the file size until the GC caught up).
+    this.current = this.spare ?? Buffer.allocUnsafe(FILE_CHUNK_BYTES);
+    this.spare = undefined;
+    this.filled = 0;
+    this.inFlight = this.staging.stage(full).then(() => {
+      this.spare = full;
+    });
     this.inFlight.catch(() => undefined); // observed by the next flush or _final
   }
 }
