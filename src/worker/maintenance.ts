@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.ts';
-import { failAbandonedJobs } from '../db/jobs/reconcile-jobs.ts';
+import { failAbandonedJobs } from '../db/jobs/fail-abandoned-jobs.ts';
 import { sweepFinishedFiles } from '../db/jobs/sweep-files.ts';
 import { sweepStagedUploads } from '../db/jobs/staged-uploads.ts';
 import { thisProcess } from '../lib/process-identity.ts';

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait-until.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
@@ -59,11 +60,9 @@ describe('uploads that go wrong on the wire', () => {
       // ~2.6 MB of a 5 MB body: two 1 MiB chunks are staged before the client goes.
       `--zz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\ndate,amount\n${'2024-01-01,1\n'.repeat(200_000)}`,
     );
-    for (let i = 0; i < 100 && (await stagedChunks()) < 2; i++) await sleep(50);
-    expect(await stagedChunks()).toBeGreaterThanOrEqual(2);
+    await waitUntil(async () => (await stagedChunks()) >= 2, { what: 'two chunks staged' });
     socket.destroy();
-    for (let i = 0; i < 100 && (await stagedChunks()) > 0; i++) await sleep(50);
-    expect(await stagedChunks()).toBe(0);
+    await waitUntil(async () => (await stagedChunks()) === 0, { what: 'the staged chunks deleted' });
     expect((await sql.query('select count(*)::int as n from staged_uploads')).rows[0].n).toBe(0);
     expect(await jobCount()).toBe(before);
     expect(await readdir(tally.spoolDir)).toEqual([]);

@@ -5,6 +5,7 @@ import { UploadStaging } from '../../src/api/upload/upload-staging.ts';
 import { createDb, type Db } from '../../src/db/database.ts';
 import { FILE_CHUNK_BYTES } from '../../src/db/jobs/file-chunks.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 // The receiver alone, on real busboy and a real PostgreSQL: a file larger than a chunk is
 // staged as it arrives, a small one stays in hand, and every way an upload can fail leaves
@@ -108,8 +109,7 @@ describe('receiveUpload', () => {
     const staging = new UploadStaging(db, 60_000, silent);
     const pending = receive(body, staging);
     body.write(part('file', 'a.csv', Buffer.alloc(3 * FILE_CHUNK_BYTES, 0x41)).subarray(0, -2));
-    for (let i = 0; i < 200 && staging.chunks < 2; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(staging.chunks).toBeGreaterThanOrEqual(2);
+    await waitUntil(() => staging.chunks >= 2, { what: 'two chunks staged' });
     body.emit('aborted');
     await expect(pending).rejects.toThrow(/closed the connection/);
     expect(await stagedState()).toEqual({ staged: 0, chunks: 0 });

@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sweepStagedUploads } from '../../src/db/jobs/staged-uploads.ts';
@@ -10,6 +9,7 @@ import { createDb } from '../../src/db/database.ts';
 import { thisProcess } from '../../src/lib/process-identity.ts';
 import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 // Chunks staged by an upload whose API process is killed -9 are orphans: nothing will
 // adopt them. The next start on the same host sweeps them; a staging whose writer lives
@@ -55,7 +55,7 @@ describe('orphaned staged chunks', () => {
       `POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=cut\r\nContent-Length: 10000000\r\n\r\n` +
         `--cut\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\ndate,amount\n${'2024-01-01,1.00\n'.repeat(200_000)}`,
     );
-    for (let i = 0; i < 200 && (await counts(sql)).orphans < 2; i++) await sleep(50);
+    await waitUntil(async () => (await counts(sql)).orphans >= 2, { what: 'two chunks staged' });
     first.kill('SIGKILL');
     await first.exited;
     socket.destroy();
