@@ -11,7 +11,7 @@ import { metricsPlugin } from './observability/metrics-plugin.ts';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.ts';
 import { startBoss } from './queue/boss.ts';
 import type { WorkerHooks } from './worker/run-analysis-job.ts';
-import { startMaintenance, type Maintenance } from './worker/maintenance.ts';
+import { startMaintenance, sweepOrphanedUploads, type Maintenance } from './worker/maintenance.ts';
 import { startWorkers } from './worker/start-workers.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -50,6 +50,8 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
   });
   await migrateToLatest(db.kysely, log);
+  // Staged chunks of uploads that died with this host's previous process (kill -9).
+  await sweepOrphanedUploads({ db, log, stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS });
   const boss = await startBoss(
     opts.databaseUrl,
     {
@@ -81,7 +83,12 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   }
   let maintenance: Maintenance | undefined;
   if (runsWorkers) {
-    maintenance = startMaintenance({ db, log, fileRetentionHours: config.FILE_RETENTION_HOURS });
+    maintenance = startMaintenance({
+      db,
+      log,
+      fileRetentionHours: config.FILE_RETENTION_HOURS,
+      stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS,
+    });
     await startWorkers(
       boss,
       {

@@ -59,6 +59,12 @@ const envSchema = z.object({
   /** After UPLOAD_RATE_GRACE_MS, an upload averaging less than this is cut off (408). */
   UPLOAD_MIN_BYTES_PER_SECOND: intFromEnv(1024, 0),
   UPLOAD_RATE_GRACE_MS: intFromEnv(10_000, 0),
+  /**
+   * An upload's chunks are staged in PostgreSQL as they arrive; its process renews a lease
+   * on them every third of this. A staging not renewed this long (its API host died) is
+   * swept by any process; one whose process is gone on the same host is swept at once.
+   */
+  UPLOAD_STAGING_LEASE_MS: intFromEnv(120_000, 1000),
   /** Uploads one owner may start per minute. */
   UPLOAD_RATE_LIMIT_PER_MINUTE: intFromEnv(120, 1),
   WORKER_CONCURRENCY: intFromEnv(2, 1, 256),

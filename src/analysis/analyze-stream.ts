@@ -6,6 +6,7 @@ import { RecordReader } from './csv-records.ts';
 import { HEAD_BYTES, isGzip } from './dialect.ts';
 import { formatDay, monthOfDay } from './dates.ts';
 import { encodingIsProvisional } from './encoding.ts';
+import { refuseNestedGzip } from '../lib/gzip-head.ts';
 import { gunzip } from './gzip-stream.ts';
 import { analyzeHead } from './head.ts';
 import type { HeadAnalysis } from './head.ts';
@@ -84,7 +85,7 @@ async function* prepend(first: Buffer[], rest: AsyncIterator<Buffer>): AsyncGene
 async function textBytes(
   source: AsyncGenerator<Buffer>,
   maxDecompressedBytes: number,
-): Promise<AsyncIterable<Buffer>> {
+): Promise<{ text: AsyncIterable<Buffer>; compressed: boolean }> {
   const first: Buffer[] = [];
   let length = 0;
   while (length < 2) {
@@ -94,7 +95,8 @@ async function textBytes(
     length += r.value.length;
   }
   const text = prepend(first, source);
-  return isGzip(Buffer.concat(first)) ? gunzip(text, maxDecompressedBytes) : text;
+  const compressed = isGzip(Buffer.concat(first));
+  return { text: compressed ? gunzip(text, maxDecompressedBytes) : text, compressed };
 }
 
 /** The first ≥ 64 KiB of text, as the chunks it came in; `ended` when that was the whole file. */
@@ -213,13 +215,13 @@ export async function analyzeCsvStream(
 ): Promise<RevenueAnalysis> {
   hooks.signal?.throwIfAborted();
   const counted = new CountedSource(source);
-  const text = (await textBytes(counted.chunks, hooks.maxDecompressedBytes ?? 8 * 1024 ** 3))[
-    Symbol.asyncIterator
-  ]();
+  const bytes = await textBytes(counted.chunks, hooks.maxDecompressedBytes ?? 8 * 1024 ** 3);
+  const text = bytes.text[Symbol.asyncIterator]();
   try {
     // The head decides the dialect, the encoding and the columns (as the upload route does).
     const head = await readHead(text);
     const headBytes = Buffer.concat(head.chunks).subarray(0, HEAD_BYTES);
+    if (bytes.compressed) refuseNestedGzip(headBytes); // as the upload check does: one gzip layer only
     const headAnalysis = analyzeHead(headBytes, input.options);
     const reader = new RecordReader({
       delimiter: headAnalysis.delimiter,

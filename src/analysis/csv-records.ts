@@ -4,7 +4,7 @@ import { TallyError } from '../errors.ts';
 import { RevenueAggregator } from './aggregator.ts';
 import { resolveColumns } from './columns.ts';
 import { LateEncodingCheck, utf8Transcoder } from './encoding.ts';
-import { formatBytes } from './format-bytes.ts';
+import { formatBytes } from '../lib/format-bytes.ts';
 import type { JobOptions } from './options.ts';
 
 /** The internal push API of csv-parse's Parser (what its Transform calls per chunk). */
