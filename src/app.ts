@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
+import type { ApiHooks } from './api/api-hooks.ts';
 import { buildServer } from './api/server.ts';
 import { JobChangeListener } from './api/job-change-listener.ts';
 import { prepareSpoolDir } from './api/upload/spool-dir.ts';
@@ -22,6 +23,8 @@ export interface Tally {
   db: Db;
   boss: PgBoss;
   app: FastifyInstance | undefined;
+  /** The API's LISTEN connection (undefined for a worker-only process). */
+  changes: JobChangeListener | undefined;
   /** Housekeeping (file retention, abandoned jobs); undefined for an api-only process. */
   maintenance: Maintenance | undefined;
   /** Graceful stop: no new uploads or claims, running jobs finish or return to the queue. */
@@ -35,6 +38,7 @@ export interface StartOptions {
   log: Logger;
   /** Fault-injection hooks for tests. */
   workerHooks?: WorkerHooks;
+  apiHooks?: ApiHooks;
   /** Extra Fastify plugins (the web UI). */
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
 }
@@ -75,6 +79,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       boss,
       changes,
       log,
+      ...(opts.apiHooks ? { hooks: opts.apiHooks } : {}),
       plugins: [metricsPlugin(db, () => draining), ...(opts.plugins ?? [])],
     });
     url = await api.app.listen({ host: config.HOST, port: config.PORT });
@@ -116,5 +121,5 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       await db.close();
     })());
 
-  return { url, db, boss, app: api?.app, maintenance, close };
+  return { url, db, boss, app: api?.app, changes, maintenance, close };
 }

@@ -5,6 +5,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
+import type { ApiHooks } from './api-hooks.ts';
 import { createAuthenticator } from './auth.ts';
 import { toErrorResponse } from './error-response.ts';
 import type { JobChangeListener } from './job-change-listener.ts';
@@ -18,6 +19,8 @@ export interface ServerDeps {
   boss: PgBoss;
   changes: JobChangeListener;
   log: Logger;
+  /** Fault-injection hooks for tests. */
+  hooks?: ApiHooks;
   /** Extra routes (the web UI) registered by the caller. */
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
 }
@@ -97,6 +100,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
         changes: deps.changes,
         authenticate,
         authorization: req.headers.authorization,
+        hooks: deps.hooks ?? {},
       }),
       onError: ({ error, path, req, input }) => {
         // req.log carries the request id; jobId when the procedure names a job.

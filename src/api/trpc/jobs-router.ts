@@ -32,7 +32,11 @@ export const jobsRouter = router({
     .query(async ({ ctx, input, signal }): Promise<JobStatus> => {
       const deadline = Date.now() + (input.waitMs ?? 0);
       const cache = statusCacheFor(ctx.changes);
-      const load = () => findJobStatusRow(ctx.db, ctx.owner, input.jobId);
+      const load = async () => {
+        const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId);
+        await ctx.hooks.afterStatusRead?.(input.jobId);
+        return row;
+      };
       for (;;) {
         const row = await cache.read(ctx.owner, input.jobId, load).catch(async (error: unknown) => {
           // A long poll rides out a cut connection: re-read until its deadline.

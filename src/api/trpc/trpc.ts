@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import type { Db } from '../../db/database.ts';
 import { isTransientDbError } from '../../db/transient-errors.ts';
 import { TallyError } from '../../errors.ts';
+import type { ApiHooks } from '../api-hooks.ts';
 import type { Authenticate } from '../auth.ts';
 import type { JobChangeListener } from '../job-change-listener.ts';
 
@@ -11,6 +12,7 @@ export interface Context {
   changes: JobChangeListener;
   authenticate: Authenticate;
   authorization: string | undefined;
+  hooks: ApiHooks;
 }
 
 const t = initTRPC.context<Context>().create({
