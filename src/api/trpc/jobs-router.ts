@@ -37,22 +37,31 @@ export const jobsRouter = router({
         await ctx.hooks.afterStatusRead?.(input.jobId);
         return row;
       };
-      for (;;) {
-        const row = await cache.read(ctx.owner, input.jobId, load).catch(async (error: unknown) => {
-          // A long poll rides out a cut connection: re-read until its deadline.
-          if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
-          await new Promise((r) => setTimeout(r, 200));
-          return 'retry' as const;
-        });
-        if (row === 'retry') continue;
-        if (!row) throw notFound();
-        const remaining = deadline - Date.now();
-        const unchanged = input.knownVersion !== undefined && row.version === input.knownVersion;
-        if (!unchanged || remaining <= 0 || signal?.aborted || finalJobStates.has(row.state)) {
-          return toJobStatus(row);
+      const longPoll = input.waitMs !== undefined && input.waitMs > 0 && input.knownVersion !== undefined;
+      // Subscribe, then read: a change committed after the read's snapshot NOTIFYs a
+      // subscription that already exists, so `next` returns at once and we read again.
+      const changes = longPoll ? ctx.changes.subscribe(input.jobId) : undefined;
+      try {
+        for (;;) {
+          const row = await cache.read(ctx.owner, input.jobId, load).catch(async (error: unknown) => {
+            // A long poll rides out a cut connection: re-read until its deadline.
+            if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
+            await new Promise((r) => setTimeout(r, 200));
+            return 'retry' as const;
+          });
+          if (row === 'retry') continue;
+          if (!row) throw notFound();
+          const remaining = deadline - Date.now();
+          const unchanged = row.version === input.knownVersion;
+          if (!changes || !unchanged || remaining <= 0 || signal?.aborted || finalJobStates.has(row.state)) {
+            return toJobStatus(row);
+          }
+          // No cache invalidation here: the NOTIFY that woke us dropped the entry already,
+          // so the first waiter to wake reads once and the others share that read.
+          await changes.next(remaining, signal);
         }
-        await ctx.changes.waitForChange(input.jobId, remaining, signal);
-        cache.invalidate(input.jobId); // re-read the row itself, whatever order wake-ups ran in
+      } finally {
+        changes?.close();
       }
     }),
 
