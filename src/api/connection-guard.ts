@@ -21,6 +21,8 @@ import { writeRawError } from './contract-errors.ts';
 export class ConnectionStats {
   /** Requests received and not yet answered (or abandoned). */
   openRequests = 0;
+  /** Sockets held now. */
+  sockets = 0;
 }
 
 export const connectionGuard = fp(
@@ -38,6 +40,7 @@ export const connectionGuard = fp(
       if (!victim) return false;
       silent.delete(victim);
       idle.delete(victim);
+      open.delete(victim); // now, not at its 'close': the newcomer takes its place at once
       victim.destroy();
       return true;
     };
@@ -59,8 +62,10 @@ export const connectionGuard = fp(
       }
       open.set(socket, 0);
       silent.add(socket);
+      stats.sockets = open.size;
       socket.once('close', () => {
         open.delete(socket);
+        stats.sockets = open.size;
         silent.delete(socket);
         idle.delete(socket);
       });

@@ -7,7 +7,7 @@ import type { Db } from '../db/database.ts';
 import { TallyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { operationsPlugin } from '../observability/operations-plugin.ts';
-import { setLongPollsWaiting } from '../observability/metrics.ts';
+import { setApiGauges } from '../observability/metrics.ts';
 import type { ApiHooks } from './api-hooks.ts';
 import { createAuthenticator } from './auth.ts';
 import { ConnectionStats, connectionGuard } from './connection-guard.ts';
@@ -17,7 +17,7 @@ import type { JobChangeListener } from './job-change-listener.ts';
 import { LongPollSlots } from './long-poll-slots.ts';
 import { OwnerRateLimit } from './owner-rate-limit.ts';
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
-import type { Context } from './trpc/trpc.ts';
+import { toTrpcErrorShape, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
 
 export interface ServerDeps {
@@ -109,7 +109,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
   await app.register(operationsPlugin, {
     healthDb: deps.healthDb,
     isDraining: deps.isDraining,
-    beforeScrape: () => setLongPollsWaiting(longPolls.held),
+    beforeScrape: () => setApiGauges({ longPolls: longPolls.held, connections: stats.sockets }),
   });
 
   await registerUploadRoute(app, {
@@ -121,6 +121,16 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
   });
 
   await app.register(async (trpcScope) => {
+    // Refusals before tRPC runs (the rate limit) in tRPC's error shape, which its clients read.
+    trpcScope.setErrorHandler((error, _request, reply) => {
+      const tally = toTallyError(error);
+      const headers =
+        tally.retryAfterSeconds === undefined ? {} : { 'retry-after': String(tally.retryAfterSeconds) };
+      return reply
+        .code(tally.status)
+        .headers(headers)
+        .send({ error: toTrpcErrorShape(tally) });
+    });
     // Per owner (or IP, without a valid token), before tRPC parses anything.
     const rate = new OwnerRateLimit(config.TRPC_RATE_LIMIT_PER_SECOND);
     trpcScope.addHook('onRequest', (request, _reply, done) => {

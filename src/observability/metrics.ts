@@ -108,8 +108,15 @@ export function observeHttpRequest(method: string, route: string, statusCode: nu
   httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
 }
 
-export function setLongPollsWaiting(n: number): void {
-  longPollsWaiting.set(n);
+const connectionsOpen = new Gauge({
+  name: 'tally_connections',
+  help: 'Sockets the API process holds right now (bounded by MAX_CONNECTIONS).',
+  registers: [registry],
+});
+
+export function setApiGauges(counts: { longPolls: number; connections: number }): void {
+  longPollsWaiting.set(counts.longPolls);
+  connectionsOpen.set(counts.connections);
 }
 
 export function setJobsInFlight(counts: { queued: number; running: number }): void {

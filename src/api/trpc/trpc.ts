@@ -1,7 +1,7 @@
 import { initTRPC } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import type { Db } from '../../db/database.ts';
-import type { ErrorCode } from '../../errors.ts';
+import type { ErrorCode, TallyError } from '../../errors.ts';
 import type { ApiHooks } from '../api-hooks.ts';
 import type { Authenticate } from '../auth.ts';
 import { toTallyError } from '../error-response.ts';
@@ -43,22 +43,24 @@ export interface TallyErrorData {
   details?: unknown;
 }
 
+/** A TallyError as tRPC's error shape (the body is `{"error": <this>}`). */
+export function toTrpcErrorShape(tally: TallyError, path?: string) {
+  const data: TallyErrorData = {
+    code: tally.code,
+    httpStatus: tally.status,
+    ...(path === undefined ? {} : { path }),
+    ...(tally.details === undefined ? {} : { details: tally.details }),
+  };
+  const key = TRPC_KEY_BY_STATUS[tally.status] ?? 'INTERNAL_SERVER_ERROR';
+  return { message: tally.message, code: TRPC_ERROR_CODES_BY_KEY[key], data };
+}
+
 const t = initTRPC.context<Context>().create({
   // No transformer: plain JSON, so curl and any HTTP client can read the answers.
   isDev: false, // never send stack traces to clients
   // The one place a tRPC error gets its code, status and message: procedures throw
   // TallyError (or anything else, which becomes INTERNAL) and this maps it.
-  errorFormatter: ({ error, path }) => {
-    const tally = toTallyError(error);
-    const data: TallyErrorData = {
-      code: tally.code,
-      httpStatus: tally.status,
-      ...(path === undefined ? {} : { path }),
-      ...(tally.details === undefined ? {} : { details: tally.details }),
-    };
-    const key = TRPC_KEY_BY_STATUS[tally.status] ?? 'INTERNAL_SERVER_ERROR';
-    return { message: tally.message, code: TRPC_ERROR_CODES_BY_KEY[key], data };
-  },
+  errorFormatter: ({ error, path }) => toTrpcErrorShape(toTallyError(error), path),
 });
 
 export const router = t.router;
