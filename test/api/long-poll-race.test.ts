@@ -78,4 +78,18 @@ describe('jobs.status long poll', () => {
     expect(answer.body.result.data.version).toBe(version + 1);
     expect(answer.body.result.data.progress.rowsProcessed).toBe(1);
   });
+
+  it('hears a change when its row came from the status cache', async () => {
+    const { jobId, version } = await queuedJob();
+    // A plain read puts the row in the cache; the long poll's first read is then a hit.
+    expect((await trpcQuery(tally.url, 'jobs.status', { jobId })).body.result.data.version).toBe(version);
+    const started = performance.now();
+    const longPoll = trpcQuery(tally.url, 'jobs.status', { jobId, waitMs: WAIT_MS, knownVersion: version });
+    await new Promise((r) => setTimeout(r, 200)); // it is waiting
+    await sql.query('update jobs set rows_processed = rows_processed + 1 where id = $1', [jobId]);
+    const answer = await longPoll;
+    // Woken by the NOTIFY, it must not re-read the cache's stale row and wait again.
+    expect(answer.body.result.data.version).toBe(version + 1);
+    expect(performance.now() - started).toBeLessThan(WAIT_MS / 2);
+  });
 });
