@@ -155,6 +155,17 @@ export class JobChangeListener {
     };
   }
 
+  /**
+   * Calls `onChange` synchronously, inside the notification's dispatch, each time `jobId`
+   * may have changed. Synchronous on purpose: the status cache drops its entry here, so a
+   * waiter woken by the same NOTIFY (its continuation runs after the dispatch, as a
+   * microtask) can never read the stale entry again. Returns the unwatch function.
+   */
+  watch(jobId: string, onChange: () => void): () => void {
+    this.#add(jobId, onChange);
+    return () => this.#remove(jobId, onChange);
+  }
+
   /** Resolves when `jobId` may have changed, after `timeoutMs`, or when `signal` aborts. */
   async waitForChange(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const subscription = this.subscribe(jobId);

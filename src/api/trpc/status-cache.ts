@@ -37,18 +37,25 @@ export class StatusCache {
     if (!this.changes.connected) return load();
     const hit = this.#entries.get(jobId);
     if (hit) return hit.owner === owner ? hit.row : load(); // another owner: no sharing
+    // Watch before the SELECT is sent: a commit it may miss drops the entry.
+    const unwatch = this.changes.watch(jobId, () => drop());
+    const timer = setTimeout(() => drop(), TTL_MS);
     const entry: Entry = { owner, row: load() };
     this.#entries.set(jobId, entry);
     const drop = () => {
+      clearTimeout(timer);
+      unwatch();
       if (this.#entries.get(jobId) === entry) this.#entries.delete(jobId);
     };
-    void this.changes.waitForChange(jobId, TTL_MS).then(drop);
     // Missing jobs and failed reads are not kept.
     entry.row.then((row) => row ?? drop(), drop);
     return entry.row;
   }
 
-  /** After this process changed the job itself: the next read goes to the database. */
+  /**
+   * After this process changed the job itself: the next read goes to the database. The
+   * entry's watcher and timer end on their own (its drop is a no-op for a newer entry).
+   */
   invalidate(jobId: string): void {
     this.#entries.delete(jobId);
   }
