@@ -50,7 +50,10 @@ async function untilWaiting(url: string, n: number, timeoutMs = 60_000): Promise
   for (;;) {
     const text = await (await fetch(`${url}/metrics`)).text();
     if (Number(/^tally_long_polls (\d+)/m.exec(text)?.[1]) >= n) return;
-    if (Date.now() > deadline) throw new Error(`fewer than ${n} long polls arrived`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `fewer than ${n} long polls arrived: ${/^tally_long_polls (\d+)/m.exec(text)?.[1]}, connections ${/^tally_connections (\d+)/m.exec(text)?.[1]}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -66,6 +69,9 @@ async function runHerd(databaseUrl: string, sql: pg.Pool, waiters: number, round
     LONG_POLLS_MAX: String(waiters + 100),
     MAX_CONNECTIONS: String(waiters + 1000),
     TRPC_RATE_LIMIT_PER_SECOND: '1000000',
+    // Thousands of connections arrive at once; on a loaded machine the server reads some
+    // heads more than the default 10 s after they connected (they would get 408).
+    HEADERS_TIMEOUT_MS: '120000',
   });
   try {
     const upload = async (token: string) => {
