@@ -67,6 +67,16 @@ const envSchema = z.object({
   UPLOAD_STAGING_LEASE_MS: intFromEnv(120_000, 1000),
   /** Uploads one owner may start per minute. */
   UPLOAD_RATE_LIMIT_PER_MINUTE: intFromEnv(120, 1),
+  /** tRPC requests one owner (or one IP without a valid token) may make per second; bursts to 2×. Past it: 429. */
+  TRPC_RATE_LIMIT_PER_SECOND: intFromEnv(200, 1),
+  /** jobs.status long polls one owner may hold at once. Past it: 429. */
+  LONG_POLLS_PER_OWNER: intFromEnv(1000, 1),
+  /** Long polls the process holds at once, all owners. Past it: 503. Keep below MAX_CONNECTIONS. */
+  LONG_POLLS_MAX: intFromEnv(8000, 1),
+  /** Open sockets the API holds; at the bound idle ones make room, else 503. Keep below `ulimit -n`. */
+  MAX_CONNECTIONS: intFromEnv(10_000, 16),
+  /** A connection must send its whole request head within this long (then 408 and closed). */
+  HEADERS_TIMEOUT_MS: intFromEnv(10_000, 100),
   WORKER_CONCURRENCY: intFromEnv(2, 1, 256),
   /** pg-boss: seconds without a heartbeat before a running job is handed to another worker. */
   JOB_HEARTBEAT_SECONDS: intFromEnv(30, 10, 3600),
@@ -79,6 +89,8 @@ const envSchema = z.object({
   SPOOL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spool')),
   DATA_DIR: z.string().min(1).default('.data'),
   DB_POOL_MAX: intFromEnv(10, 1, 1000),
+  /** Longest statement a request may run, lock waits included; past it the request gets 503. 0: no limit. */
+  DB_STATEMENT_TIMEOUT_MS: intFromEnv(5000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker-only processes: serve /metrics and /readyz on HOST:METRICS_PORT (the API serves them itself). */
   METRICS_PORT: z.coerce
@@ -110,6 +122,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `Invalid configuration:\n  API_TOKENS: required when HOST (${config.HOST}) is not a loopback address; ` +
         'set API_TOKENS=owner:token[,owner:token…] or listen on 127.0.0.1',
+    );
+  }
+  if (config.LONG_POLLS_MAX >= config.MAX_CONNECTIONS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  LONG_POLLS_MAX: must be below MAX_CONNECTIONS (${config.MAX_CONNECTIONS}), ` +
+        'or long polls alone could take every connection',
     );
   }
   return Object.freeze(config);
