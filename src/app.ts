@@ -3,6 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import { buildServer } from './api/server.ts';
 import { JobChangeListener } from './api/job-change-listener.ts';
 import { prepareSpoolDir } from './api/upload/spool-dir.ts';
+import { prepareSpillDir } from './analysis/spill/spill-dir.ts';
 import type { Config } from './config.ts';
 import { createDb, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -81,6 +82,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   }
   let maintenance: Maintenance | undefined;
   if (runsWorkers) {
+    await prepareSpillDir(config.SPILL_DIR, log);
     maintenance = startMaintenance({ db, log, fileRetentionHours: config.FILE_RETENTION_HOURS });
     await startWorkers(
       boss,
@@ -90,6 +92,11 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
         retryLimit: config.JOB_RETRY_LIMIT,
         maxRecordBytes: config.MAX_RECORD_BYTES,
         maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
+        spill: {
+          dir: config.SPILL_DIR,
+          thresholdKeys: config.SPILL_THRESHOLD_KEYS,
+          maxBytes: config.SPILL_MAX_BYTES,
+        },
         ...(opts.workerHooks ? { hooks: opts.workerHooks } : {}),
       },
       config.WORKER_CONCURRENCY,

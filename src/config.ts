@@ -8,6 +8,8 @@ import { z } from 'zod';
  * listens or connects.
  */
 const GiB = 1024 ** 3;
+/** See bench/cardinality.bench.ts for the measurements behind it. */
+const SPILL_THRESHOLD_DEFAULT = 250_000;
 
 const intFromEnv = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
@@ -71,6 +73,12 @@ const envSchema = z.object({
   FILE_RETENTION_HOURS: intFromEnv(24, 0),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0),
   SPOOL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spool')),
+  /** Private directory for an analysis's spilled per-key partial aggregates. */
+  SPILL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spill')),
+  /** Distinct keys (customers, products or regions of one currency) held in memory before a table spills. */
+  SPILL_THRESHOLD_KEYS: intFromEnv(SPILL_THRESHOLD_DEFAULT, 1),
+  /** Temporary disk one analysis may use for spilling; more fails the job with ANALYSIS_TOO_LARGE. */
+  SPILL_MAX_BYTES: intFromEnv(8 * GiB, 1024 * 1024),
   DATA_DIR: z.string().min(1).default('.data'),
   DB_POOL_MAX: intFromEnv(10, 1, 1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -12,6 +12,7 @@ import {
   parseAmount,
 } from './money.ts';
 import type { JobOptions } from './options.ts';
+import type { SpillSetup } from './spill/spill-store.ts';
 import { CurrencyTotals } from './totals.ts';
 
 /** Rows buffered before the slash-date order and the decimal separator are decided. */
@@ -28,6 +29,8 @@ export interface AggregatorSetup {
   columns: ColumnMap;
   options: JobOptions;
   delimiter: string;
+  /** Where per-key tables spill past their in-memory threshold (none: all in memory). */
+  spill?: SpillSetup;
 }
 
 function show(value: string): string {
@@ -77,6 +80,7 @@ export class RevenueAggregator {
   private readonly currencyIdx: number;
   private readonly fromQuantity: boolean;
   private readonly defaultCurrency: string | null;
+  private readonly spill: SpillSetup | undefined;
 
   private order: SlashOrder;
   private decimalComma: boolean;
@@ -113,6 +117,7 @@ export class RevenueAggregator {
     this.currencyIdx = ix.currency;
     this.fromQuantity = columns.amountFromQuantity;
     this.defaultCurrency = options.currency?.toUpperCase() ?? null;
+    this.spill = setup.spill;
 
     const dateFormat = options.dateFormat;
     this.decideOrder = dateFormat !== 'MDY' && dateFormat !== 'DMY';
@@ -362,7 +367,13 @@ export class RevenueAggregator {
   private totalsOf(currency: string | null): CurrencyTotals {
     let totals = this.currencies.get(currency);
     if (totals === undefined) {
-      totals = new CurrencyTotals(currency, this.customerIdx >= 0, this.productIdx >= 0, this.regionIdx >= 0);
+      totals = new CurrencyTotals(
+        currency,
+        this.customerIdx >= 0,
+        this.productIdx >= 0,
+        this.regionIdx >= 0,
+        this.spill,
+      );
       this.currencies.set(currency, totals);
     }
     return totals;

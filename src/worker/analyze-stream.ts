@@ -8,10 +8,11 @@ import { RevenueAggregator } from '../analysis/aggregator.ts';
 import { resolveColumns } from '../analysis/columns.ts';
 import { HEAD_BYTES, isGzip } from '../analysis/dialect.ts';
 import { analyzeHead } from '../analysis/head.ts';
-import { buildAnalysis } from '../analysis/metrics.ts';
+import { buildAnalysis } from '../analysis/build-analysis.ts';
 import type { JobOptions } from '../analysis/options.ts';
 import { revenueAnalysisSchema } from '../analysis/result.ts';
 import type { RevenueAnalysis } from '../analysis/result.ts';
+import type { SpillSetup } from '../analysis/spill/spill-store.ts';
 
 export interface AnalyzeInput {
   filename: string;
@@ -36,6 +37,8 @@ export interface AnalyzeHooks {
   maxRecordBytes?: number;
   /** Largest decompressed size of a gzip upload (default 8 GiB). */
   maxDecompressedBytes?: number;
+  /** Where per-key tables spill past their threshold; the caller owns (and removes) the store. */
+  spill?: SpillSetup;
 }
 
 const MiB = 1024 * 1024;
@@ -245,6 +248,7 @@ export async function analyzeCsvStream(
         columns: resolveColumns(record, input.options),
         options: input.options,
         delimiter,
+        ...(hooks.spill ? { spill: hooks.spill } : {}),
       });
     };
     const close = (): void => {};
@@ -328,12 +332,19 @@ export async function analyzeCsvStream(
     }
     await yieldToLoop();
     signal?.throwIfAborted();
-    const analysis = buildAnalysis(agg, {
-      filename: input.filename,
-      bytes: input.bytes,
-      delimiter,
-      columns: resolveColumns(header, input.options).names,
-    });
+    const analysis = await buildAnalysis(
+      agg,
+      {
+        filename: input.filename,
+        bytes: input.bytes,
+        delimiter,
+        columns: resolveColumns(header, input.options).names,
+      },
+      async () => {
+        await yieldToLoop();
+        signal?.throwIfAborted();
+      },
+    );
     return revenueAnalysisSchema.parse(analysis);
   } finally {
     await textIterator.return?.();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
 import { jobOptionsSchema } from '../analysis/options.ts';
+import { FileSpillStore } from '../analysis/spill/file-spill-store.ts';
 import { claimAttempt } from '../db/jobs/claim-attempt.ts';
 import { readFileChunks } from '../db/jobs/file-chunks.ts';
 import { finishAttempt } from '../db/jobs/finish-attempt.ts';
@@ -18,6 +19,8 @@ export interface WorkerDeps {
   retryLimit: number;
   maxRecordBytes: number;
   maxDecompressedBytes: number;
+  /** Spilling of per-key tables (SPILL_DIR, SPILL_THRESHOLD_KEYS, SPILL_MAX_BYTES); none: all in memory. */
+  spill?: { dir: string; thresholdKeys: number; maxBytes: number };
   /** How often progress is written (and cancellation noticed). */
   progressIntervalMs?: number;
   /** Test hooks for fault injection; never set in production. */
@@ -89,6 +92,8 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
       .finally(() => (checking = false));
   }, deps.progressIntervalMs ?? 250);
 
+  // One private spill directory per attempt, removed in `finally` on every outcome.
+  const spillStore = deps.spill ? new FileSpillStore(deps.spill.dir, deps.spill.maxBytes) : undefined;
   try {
     const options = jobOptionsSchema.parse(claimed.options);
     const stored = readFileChunks(deps.db.pool, jobId);
@@ -99,6 +104,7 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
         signal: abort.signal,
         maxRecordBytes: deps.maxRecordBytes,
         maxDecompressedBytes: deps.maxDecompressedBytes,
+        ...(spillStore ? { spill: { store: spillStore, thresholdKeys: deps.spill!.thresholdKeys } } : {}),
         onProgress: (p) => {
           latest = p;
         },
@@ -154,6 +160,7 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
     );
     throw error;
   } finally {
+    spillStore?.close();
     clearInterval(timer);
     job.signal.removeEventListener('abort', onPgBossAbort);
   }
