@@ -221,7 +221,9 @@ async function analyze(thresholdKeys: number | undefined) {
   const store = new FileSpillStore(spillRoot, 1024 ** 3);
   try {
     const result: RevenueAnalysis = await analyzeCsvStream(
-      [Buffer.from(csv)],
+      (async function* () {
+        yield Buffer.from(csv);
+      })(),
       { filename: 'hc.csv', bytes: csv.length, options: {} },
       thresholdKeys === undefined ? {} : { spill: { store, thresholdKeys } },
     );
