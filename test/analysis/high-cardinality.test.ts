@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSpillStore } from '../../src/analysis/spill/file-spill-store.ts';
 import type { RevenueAnalysis } from '../../src/analysis/result.ts';
@@ -221,9 +222,7 @@ async function analyze(thresholdKeys: number | undefined) {
   const store = new FileSpillStore(spillRoot, 1024 ** 3);
   try {
     const result: RevenueAnalysis = await analyzeCsvStream(
-      (async function* () {
-        yield Buffer.from(csv);
-      })(),
+      Readable.from([Buffer.from(csv)]),
       { filename: 'hc.csv', bytes: csv.length, options: {} },
       thresholdKeys === undefined ? {} : { spill: { store, thresholdKeys } },
     );
