@@ -1,4 +1,5 @@
 import { FAST_LIMIT, MoneySum } from './money.ts';
+import { KeyIndex } from './key-index.ts';
 import { PARTITIONS, partitionOf } from './spill/key-hash.ts';
 import { RecordReader, RecordWriter } from './spill/record-codec.ts';
 import type { SpillRun, SpillSetup } from './spill/spill-store.ts';
@@ -27,8 +28,8 @@ export type Pause = () => Promise<void>;
  * Ids handed out by `idOf` stay valid until the next `idOf` call.
  */
 export class KeyedTotals {
-  readonly ids = new Map<string, number>();
   readonly keys: string[] = [];
+  private readonly index = new KeyIndex(this.keys);
   data: Float64Array;
   private spill: Map<number, bigint> | undefined;
   private readonly runs: SpillRun[] = [];
@@ -52,9 +53,12 @@ export class KeyedTotals {
   }
 
   idOf(key: string): number {
-    let id = this.ids.get(key);
-    if (id === undefined) {
-      if (this.spillSetup !== undefined && this.keys.length >= this.spillSetup.thresholdKeys) this.flush();
+    let id = this.index.find(key);
+    if (id < 0) {
+      if (this.spillSetup !== undefined && this.keys.length >= this.spillSetup.thresholdKeys) {
+        this.flush();
+        this.index.find(key); // again, on the empty index, for `insert`
+      }
       id = this.keys.length;
       const base = id * this.stride;
       if (base + this.stride > this.data.length) {
@@ -62,8 +66,8 @@ export class KeyedTotals {
         data.set(this.data);
         this.data = data;
       }
-      this.ids.set(key, id);
       this.keys.push(key);
+      this.index.insert(id);
       this.created(base);
     }
     return id;
@@ -155,11 +159,11 @@ export class KeyedTotals {
   protected flush(): void {
     const setup = this.spillSetup!;
     const n = this.keys.length;
-    const keys = this.keys;
     const partOf = new Uint8Array(n);
     const starts = new Int32Array(PARTITIONS + 1);
+    const hashes = this.index.hashes;
     for (let id = 0; id < n; id++) {
-      const p = partitionOf(keys[id]!, this.level);
+      const p = partitionOf(hashes[id]!, this.level);
       partOf[id] = p;
       starts[p + 1]!++;
     }
@@ -209,7 +213,7 @@ export class KeyedTotals {
   }
 
   protected clear(): void {
-    this.ids.clear();
+    this.index.clear();
     this.keys.length = 0;
     this.data.fill(0);
     this.spill = undefined;
@@ -245,9 +249,15 @@ export class CustomerTotals extends KeyedTotals {
 
   protected override writeRecord(w: RecordWriter, id: number): void {
     super.writeRecord(w, id);
-    const months = this.monthsOf(id);
-    w.u16(months.length);
-    for (const m of months) w.i32(m);
+    const base = id * 6;
+    const first = this.data[base + 2]! - WINDOW_BEFORE;
+    let bits = this.data[base + 4]! | 0;
+    const more = this.more[id];
+    let n = more?.length ?? 0;
+    for (let b = bits; b !== 0; b &= b - 1) n++;
+    w.u16(n);
+    for (let bit = 0; bits !== 0; bit++, bits >>>= 1) if ((bits & 1) !== 0) w.i32(first + bit);
+    if (more !== undefined) for (const m of more) w.i32(m);
   }
 
   protected override readRecord(r: RecordReader): number {

@@ -2,20 +2,17 @@
 export const PARTITIONS = 128;
 
 /**
- * FNV-1a over UTF-16 code units with a per-level seed, so a partition that is still too
- * large when merged splits again on independent bits at the next level.
+ * The partition of a key at spill `level`, from its 32-bit hash (`hashKey`): level 0 takes
+ * the low 7 bits; a partition still too large when merged splits at the next level on
+ * the hash re-mixed with the level, so its keys spread again instead of landing together.
  */
-export function partitionOf(key: string, level: number): number {
-  let h = (0x811c9dc5 ^ Math.imul(level + 1, 0x9e3779b9)) >>> 0;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  // Final avalanche (murmur3 fmix32): FNV's low bits alone split similar keys poorly.
+export function partitionOf(hash: number, level: number): number {
+  if (level === 0) return hash & (PARTITIONS - 1);
+  let h = hash ^ Math.imul(level, 0x9e3779b9);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return (h >>> 0) % PARTITIONS;
+  return h & (PARTITIONS - 1);
 }
