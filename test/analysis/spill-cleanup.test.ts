@@ -150,7 +150,7 @@ describe('spill files', () => {
   it('start-up sweep: removes the directories of dead processes, keeps living ones', async () => {
     const root = await spillRoot();
     // A pid that surely belongs to no process now: a child that has exited.
-    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
     const deadDir = path.join(root, `${dead}-${randomUUID()}`);
     await mkdir(deadDir, { mode: 0o700 });
     await writeFile(path.join(deadDir, 'run-0.bin'), Buffer.alloc(4096), { mode: 0o600 });
