@@ -28,7 +28,7 @@ export class TopKeys {
       if (v < w - Math.abs(w) * 2 ** -40 - 2) return;
     }
     const entry: TopEntry = {
-      key: table.keys[id]!,
+      key: table.keyOf(id),
       revenue: table.total(id),
       transactions: table.transactions(id),
     };

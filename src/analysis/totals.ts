@@ -28,11 +28,12 @@ export type Pause = () => Promise<void>;
  * Ids handed out by `idOf` stay valid until the next `idOf` call.
  */
 export class KeyedTotals {
-  readonly keys: string[] = [];
-  private readonly index = new KeyIndex(this.keys);
+  private readonly index = new KeyIndex();
   data: Float64Array;
   private spill: Map<number, bigint> | undefined;
   private readonly runs: SpillRun[] = [];
+  /** Byte view of the key units while a flush writes them. */
+  private unitBytes = Buffer.alloc(0);
 
   constructor(
     readonly stride = 2,
@@ -44,7 +45,7 @@ export class KeyedTotals {
 
   /** Keys held in memory now (all distinct keys unless the table has spilled). */
   get size(): number {
-    return this.keys.length;
+    return this.index.count;
   }
 
   /** Has any part of this table been written to the spill store? */
@@ -53,24 +54,28 @@ export class KeyedTotals {
   }
 
   idOf(key: string): number {
-    let id = this.index.find(key);
+    const index = this.index;
+    let id = index.find(key);
     if (id < 0) {
-      if (this.spillSetup !== undefined && this.keys.length >= this.spillSetup.thresholdKeys) {
+      if (this.spillSetup !== undefined && index.count >= this.spillSetup.thresholdKeys) {
         this.flush();
-        this.index.find(key); // again, on the empty index, for `insert`
+        index.find(key); // again, on the empty index, for `insert`
       }
-      id = this.keys.length;
+      id = index.insert();
       const base = id * this.stride;
       if (base + this.stride > this.data.length) {
         const data = new Float64Array(this.data.length * 2);
         data.set(this.data);
         this.data = data;
       }
-      this.keys.push(key);
-      this.index.insert(id);
       this.created(base);
     }
     return id;
+  }
+
+  /** The key of `id`. */
+  keyOf(id: number): string {
+    return this.index.keyOf(id);
   }
 
   /** Hook for subclasses keeping more per-key state; `base` is the id's first slot. */
@@ -128,10 +133,10 @@ export class KeyedTotals {
    */
   async visit(fn: (table: this, id: number) => void, pause: Pause): Promise<void> {
     if (this.runs.length === 0) {
-      for (let id = 0; id < this.keys.length; id++) fn(this, id);
+      for (let id = 0; id < this.index.count; id++) fn(this, id);
       return;
     }
-    if (this.keys.length > 0) this.flush();
+    if (this.index.count > 0) this.flush();
     const store = this.spillSetup!.store;
     try {
       for (let part = 0; part < PARTITIONS; part++) {
@@ -158,7 +163,7 @@ export class KeyedTotals {
   /** Writes every key in memory as one run and empties the table. */
   protected flush(): void {
     const setup = this.spillSetup!;
-    const n = this.keys.length;
+    const n = this.index.count;
     const partOf = new Uint8Array(n);
     const starts = new Int32Array(PARTITIONS + 1);
     const hashes = this.index.hashes;
@@ -174,6 +179,7 @@ export class KeyedTotals {
 
     const w = writer;
     w.reset();
+    this.unitBytes = Buffer.from(this.index.units.buffer);
     const bounds = new Int32Array(PARTITIONS + 1);
     let part = 0;
     for (let i = 0; i < n; i++) {
@@ -181,13 +187,15 @@ export class KeyedTotals {
       this.writeRecord(w, order[i]!);
     }
     while (part < PARTITIONS) bounds[++part] = w.length;
+    this.unitBytes = Buffer.alloc(0);
     this.runs.push(setup.store.write(w.bytes(), bounds));
     this.clear();
   }
 
   protected writeRecord(w: RecordWriter, id: number): void {
     const base = id * this.stride;
-    w.key(this.keys[id]!);
+    const starts = this.index.starts;
+    w.units(this.unitBytes, starts[id]!, starts[id + 1]!);
     w.f64(this.data[base]!);
     w.f64(this.data[base + 1]!);
     w.big(this.spill?.get(id));
@@ -214,7 +222,6 @@ export class KeyedTotals {
 
   protected clear(): void {
     this.index.clear();
-    this.keys.length = 0;
     this.data.fill(0);
     this.spill = undefined;
   }

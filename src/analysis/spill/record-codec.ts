@@ -1,6 +1,6 @@
 /**
  * Binary encoding of spilled per-key records (little-endian), pure and allocation-light:
- *   u32 key byte length, key (UTF-8), f64 number part of the sum (|v| ≤ 2^53),
+ *   u32 key length in UTF-16 code units, the key's code units (UTF-16LE), f64 number part of the sum (|v| ≤ 2^53),
  *   f64 transactions, u16 length of the BigInt part's decimal text (0: none) + its text,
  *   then whatever the table adds (customers: u16 month count, i32 months).
  */
@@ -26,11 +26,13 @@ export class RecordWriter {
     return this.buf.subarray(0, this.length);
   }
 
-  key(key: string): void {
-    this.ensure(4 + key.length * 3);
-    const n = this.buf.write(key, this.length + 4, 'utf8');
+  /** A key as code units `[start, end)` of `units` (a byte view of a Uint16Array), copied as they are. */
+  units(units: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(4 + n * 2);
     this.buf.writeUInt32LE(n, this.length);
-    this.length += 4 + n;
+    units.copy(this.buf, this.length + 4, start * 2, end * 2);
+    this.length += 4 + n * 2;
   }
 
   f64(v: number): void {
@@ -72,10 +74,10 @@ export class RecordReader {
   }
 
   key(): string {
-    const n = this.buf.readUInt32LE(this.at);
+    const n = this.buf.readUInt32LE(this.at) * 2;
     const start = this.at + 4;
     this.at = start + n;
-    return this.buf.toString('utf8', start, start + n);
+    return this.buf.toString('utf16le', start, start + n);
   }
 
   f64(): number {
