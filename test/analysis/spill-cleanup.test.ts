@@ -3,11 +3,11 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postCsv, trpcMutation, waitForFinal } from '../support/http.ts';
 import { throttledSource } from '../support/sources.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 // The spill directory on every path of a real worker (real PostgreSQL, HTTP, pg-boss):
 // success, input failure (ANALYSIS_TOO_LARGE), a transient failure mid-analysis, cancel,
@@ -54,16 +54,6 @@ async function listTree(root: string): Promise<{ name: string; mode: number; dir
       for (const e of await listTree(full)) out.push({ ...e, name: path.join(name, e.name) });
   }
   return out;
-}
-
-async function waitUntil<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
 }
 
 describe('spill files', () => {
@@ -136,14 +126,20 @@ describe('spill files', () => {
     });
     const { body } = await postCsv(tally.url, distinctCustomersCsv(30_000));
     // Wait until the analysis has written spill runs.
-    const tree = await waitUntil(async () => {
-      const t = await listTree(root);
-      return t.some((e) => !e.dir) ? t : undefined;
-    });
+    const tree = await waitUntil(
+      async () => {
+        const t = await listTree(root);
+        return t.some((e) => !e.dir) ? t : undefined;
+      },
+      { what: 'spill runs on disk', intervalMs: 25 },
+    );
     for (const e of tree) expect(e.mode).toBe(e.dir ? 0o700 : 0o600);
     const res = await trpcMutation(tally.url, 'jobs.cancel', { jobId: body.jobId });
     expect(res.body.result.data.state).toBe('cancelled');
-    await waitUntil(async () => ((await readdir(root)).length === 0 ? true : undefined), 10_000);
+    await waitUntil(async () => (await readdir(root)).length === 0, {
+      what: 'the spill directory to be emptied',
+      timeoutMs: 10_000,
+    });
     expect(await readdir(root)).toEqual([]);
   });
 
