@@ -9,28 +9,30 @@ export type Pause = () => Promise<void>;
 
 /**
  * Net revenue and transaction count per distinct key (customer, product, region). Sums are
- * exact: a key's number partial spills into a BigInt map before it could pass 2^53.
+ * exact: a key's number partial moves into a BigInt map before it could pass 2^53.
  *
  * Per-key state sits side by side in one Float64Array (`stride` slots per id: revenue,
  * transactions, then subclass fields): one cache miss per row instead of one per field.
  * On the 1M-row bench (50k customers) the customer column alone cost ~1.1 µs per row with
  * a typed array per field plus a per-customer month list; records and the month bit
  * window below took the whole analysis from 0.61 to ~0.69 of csv-parse's speed. What is
- * left is the lookup of a fresh string in a 50k-entry Map (~0.45 µs, cache misses); an
- * open-addressing table over Int32Array with our own string hash measured the same.
+ * left is the lookup of a fresh string in a 50k-entry table (~0.45 µs, cache misses): a
+ * Map and the open-addressing `KeyIndex` measured the same there; spilling needs the
+ * latter (see key-index.ts).
  *
  * Bounded memory (with a `SpillSetup`): when a new key would make the table hold more
  * than `thresholdKeys`, the whole table is written out as one run of partial aggregates,
  * grouped by a hash partition of the key, and the table starts empty. `visit` then merges
  * partition by partition: every key of a partition is in that partition in every run, so
  * one partition's merge yields exact per-key totals while holding ~1/128 of the keys. A
- * partition still over the threshold spills again at the next level (another hash seed).
+ * partition still over the threshold spills again at the next level (re-mixed hash bits).
  * Ids handed out by `idOf` stay valid until the next `idOf` call.
  */
 export class KeyedTotals {
   private readonly index = new KeyIndex();
   data: Float64Array;
-  private spill: Map<number, bigint> | undefined;
+  /** BigInt parts of sums that passed 2^52 (rare). */
+  private bigParts: Map<number, bigint> | undefined;
   private readonly runs: SpillRun[] = [];
   /** Byte view of the key units while a flush writes them. */
   private unitBytes = Buffer.alloc(0);
@@ -97,8 +99,8 @@ export class KeyedTotals {
 
   /** Adds to the exact sum without counting a transaction. */
   addBig(id: number, micro: bigint): void {
-    this.spill ??= new Map();
-    this.spill.set(id, (this.spill.get(id) ?? 0n) + micro);
+    this.bigParts ??= new Map();
+    this.bigParts.set(id, (this.bigParts.get(id) ?? 0n) + micro);
   }
 
   /** Counts one transaction without an amount (the amount went through `addBig`). */
@@ -111,18 +113,18 @@ export class KeyedTotals {
   }
 
   total(id: number): bigint {
-    return (this.spill?.get(id) ?? 0n) + BigInt(this.data[id * this.stride]!);
+    return (this.bigParts?.get(id) ?? 0n) + BigInt(this.data[id * this.stride]!);
   }
 
   /** The total when it is a plain number (no BigInt part), else NaN. Exact. */
   smallTotal(id: number): number {
-    return this.spill?.has(id) === true ? NaN : this.data[id * this.stride]!;
+    return this.bigParts?.has(id) === true ? NaN : this.data[id * this.stride]!;
   }
 
   /** For ranking only: the total as a float (exact below 2^53 micro-units). */
   approx(id: number): number {
     const lo = this.data[id * this.stride]!;
-    const s = this.spill?.get(id);
+    const s = this.bigParts?.get(id);
     return s === undefined ? lo : lo + Number(s);
   }
 
@@ -198,7 +200,7 @@ export class KeyedTotals {
     w.units(this.unitBytes, starts[id]!, starts[id + 1]!);
     w.f64(this.data[base]!);
     w.f64(this.data[base + 1]!);
-    w.big(this.spill?.get(id));
+    w.big(this.bigParts?.get(id));
   }
 
   /** Adds one spilled record to this table; returns its id for subclasses. */
@@ -223,7 +225,7 @@ export class KeyedTotals {
   protected clear(): void {
     this.index.clear();
     this.data.fill(0);
-    this.spill = undefined;
+    this.bigParts = undefined;
   }
 }
 

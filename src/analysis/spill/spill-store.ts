@@ -1,4 +1,12 @@
 /**
+ * Why spill in-process rather than hand the grouping to PostgreSQL (measured on the shared
+ * 2-vCPU dev VM, load ~15, 64 MiB file, 842,928 rows, 664k customers, 110k products):
+ * `\copy` into an unlogged table 5.0 s, GROUP BY currency, customer (sum, count, distinct
+ * months) 7.4 s, GROUP BY product 2.1 s: 14.5 s on top of the parse, which Node must still
+ * do (the contract's dates and amounts are not PostgreSQL's). The whole in-process
+ * analysis of that file, spilling, took 5.2–7.6 s of CPU against 3.7–3.9 s for a file of
+ * the same size with 100k customers: spilling costs ~1.5–3 s, not ~15.
+ *
  * Where spilled per-key partial aggregates go. The aggregation logic (totals.ts) only
  * talks to this interface; the file-backed implementation is `file-spill-store.ts`.
  *
