@@ -29,7 +29,7 @@ export type Pause = () => Promise<void>;
  * Ids handed out by `idOf` stay valid until the next `idOf` call.
  */
 export class KeyedTotals {
-  private readonly index = new KeyIndex();
+  private index = new KeyIndex();
   data: Float64Array;
   /** BigInt parts of sums that passed 2^52 (rare). */
   private bigParts: Map<number, bigint> | undefined;
@@ -139,16 +139,20 @@ export class KeyedTotals {
       return;
     }
     if (this.index.count > 0) this.flush();
+    this.release();
     const store = this.spillSetup!.store;
+    // One table for every partition, cleared in between: its arrays reach one partition's
+    // size once instead of growing again (and leaving garbage) 128 times.
+    const merged = this.child();
     try {
       for (let part = 0; part < PARTITIONS; part++) {
         if (this.runs.every((run) => run.bounds[part] === run.bounds[part + 1])) continue;
-        const merged = this.child();
         for (const run of this.runs) {
           const reader = new RecordReader(store.read(run, part));
           while (!reader.done) merged.readRecord(reader);
         }
         await merged.visit(fn, pause);
+        merged.clear();
         await pause();
       }
     } finally {
@@ -220,6 +224,12 @@ export class KeyedTotals {
     const big = r.big();
     if (big !== 0n) this.addBig(id, big);
     return id;
+  }
+
+  /** Gives back the arrays sized for `thresholdKeys` (the merge needs ~1/128 of them). */
+  protected release(): void {
+    this.index = new KeyIndex();
+    this.data = new Float64Array(256 * this.stride);
   }
 
   protected clear(): void {
