@@ -12,8 +12,9 @@ const GiB = 1024 ** 3;
  * Keys per in-memory table before it spills (bench/cardinality.bench.ts, shared 2-vCPU VM):
  * at 250k the 1 GiB file with 10M customers and 1M products peaked at 369 MiB RSS (goal
  * ≤ 384) and ran at 0.52× the CPU-time speed of a same-size 100k-customer file, which never
- * spills (150 MiB). On a 64 MiB / 625k-customer file 100k and 50k keys were no smaller in
- * RSS (V8's heap and buffers dominate there) and spill more often.
+ * spills (150 MiB). A lower threshold saves little: on a 64 MiB / 625k-customer file (with
+ * the earlier Map-based table) 250k, 100k and 50k keys peaked at 364, 303 and 312 MiB, V8's
+ * heap and buffers dominating, and 50k spilled twice the bytes.
  */
 const SPILL_THRESHOLD_DEFAULT = 250_000;
 
