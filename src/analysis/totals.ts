@@ -170,7 +170,11 @@ export class KeyedTotals {
   protected flush(): void {
     const setup = this.spillSetup!;
     const n = this.index.count;
-    const partOf = new Uint8Array(n);
+    // Scratch arrays kept across flushes: fresh ones per flush were ~1.3 MB of malloc churn.
+    if (scratch.partOf.length < n) scratch.partOf = new Uint8Array(n);
+    if (scratch.order.length < n) scratch.order = new Int32Array(n);
+    const partOf = scratch.partOf;
+    const order = scratch.order;
     const starts = new Int32Array(PARTITIONS + 1);
     const hashes = this.index.hashes;
     for (let id = 0; id < n; id++) {
@@ -179,7 +183,6 @@ export class KeyedTotals {
       starts[p + 1]!++;
     }
     for (let p = 0; p < PARTITIONS; p++) starts[p + 1]! += starts[p]!;
-    const order = new Int32Array(n);
     const next = starts.slice();
     for (let id = 0; id < n; id++) order[next[partOf[id]!]!++] = id;
 
@@ -241,6 +244,7 @@ export class KeyedTotals {
 
 /** One encoding buffer for all flushes (they are synchronous): no 10 MB buffer per flush. */
 const writer = new RecordWriter();
+const scratch = { partOf: new Uint8Array(0), order: new Int32Array(0) };
 
 const NONE = -1e9;
 /** Months before a customer's first-seen month that its bit window still covers. */

@@ -26,6 +26,7 @@ export class FileSpillStore implements SpillStore {
   liveBytes = 0;
   /** Bytes ever written (for logs and tests). */
   bytesWritten = 0;
+  private scratch = Buffer.alloc(0);
 
   constructor(
     spillRoot: string,
@@ -65,7 +66,11 @@ export class FileSpillStore implements SpillStore {
     const { file, bounds } = run as FileRun;
     const start = bounds[part]!;
     const length = bounds[part + 1]! - start;
-    const buf = Buffer.allocUnsafe(length);
+    // One growing scratch buffer for every read (a merge consumes a segment before it
+    // reads the next): per-read buffers of varying size fragmented the allocator.
+    if (this.scratch.length < length)
+      this.scratch = Buffer.allocUnsafe(Math.max(length, this.scratch.length * 2));
+    const buf = this.scratch.subarray(0, length);
     if (length === 0) return buf;
     const fd = openSync(file, 'r');
     try {
@@ -92,6 +97,7 @@ export class FileSpillStore implements SpillStore {
     if (this.made) rmSync(this.dir, { recursive: true, force: true });
     this.made = false;
     this.liveBytes = 0;
+    this.scratch = Buffer.alloc(0);
   }
 }
 

@@ -21,7 +21,7 @@ export interface SpillRun {
 export interface SpillStore {
   /** Stores `bytes` as one run; throws TallyError ANALYSIS_TOO_LARGE past the configured size. */
   write(bytes: Uint8Array, bounds: Int32Array): SpillRun;
-  /** The bytes of partition `part` of `run`. */
+  /** The bytes of partition `part` of `run`: valid until the next `read`. */
   read(run: SpillRun, part: number): Buffer;
   remove(run: SpillRun): void;
 }
