@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { statSync } from 'node:fs';
 import { FileSpillStore } from '../../src/analysis/spill/file-spill-store.ts';
-import { analyzeCsvStream } from '../../src/worker/analyze-stream.ts';
+import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 
 const [file, spillRoot, threshold] = process.argv.slice(2);
 if (file === undefined || spillRoot === undefined || threshold === undefined) {

@@ -1,6 +1,7 @@
 import type { RevenueAggregator } from './aggregator.ts';
 import { formatDay, formatMonth, monthOfDay } from './dates.ts';
 import { divRound, microToMoney, ratio } from './money.ts';
+import type { DateFormat } from './options.ts';
 import type { CurrencyAnalysis, Ranked, RevenueAnalysis } from './result.ts';
 import { SquareSum } from './square-sum.ts';
 import { TopKeys, type TopEntry } from './top-keys.ts';
@@ -134,6 +135,8 @@ export interface ResultMeta {
   bytes: number;
   delimiter: string;
   columns: Record<string, string>;
+  encoding: string;
+  dateFormat: DateFormat | null;
 }
 
 /**
@@ -163,6 +166,8 @@ export async function buildAnalysis(
       bytes: meta.bytes,
       delimiter: meta.delimiter,
       columns: meta.columns,
+      encoding: meta.encoding,
+      dateFormat: meta.dateFormat,
     },
     rows: {
       total: agg.total,

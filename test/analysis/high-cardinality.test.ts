@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSpillStore } from '../../src/analysis/spill/file-spill-store.ts';
 import type { RevenueAnalysis } from '../../src/analysis/result.ts';
-import { analyzeCsvStream } from '../../src/worker/analyze-stream.ts';
+import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 
 // A high-cardinality file analysed with the spill threshold lowered so the tables really
 // spill (and, at threshold 8, spill again while merging a partition), compared figure by
