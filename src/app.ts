@@ -4,6 +4,7 @@ import type { ApiHooks } from './api/api-hooks.ts';
 import { buildServer, type ApiServer } from './api/server.ts';
 import { JobChangeListener } from './api/job-change-listener.ts';
 import { prepareSpoolDir } from './api/upload/spool-dir.ts';
+import { prepareSpillDir } from './analysis/spill/spill-dir.ts';
 import type { Config } from './config.ts';
 import { createDb, createHealthDb, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -105,6 +106,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   }
   let maintenance: Maintenance | undefined;
   if (runsWorkers) {
+    await prepareSpillDir(config.SPILL_DIR, log);
     maintenance = startMaintenance({
       db,
       log,
@@ -119,6 +121,11 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
         retryLimit: config.JOB_RETRY_LIMIT,
         maxRecordBytes: config.MAX_RECORD_BYTES,
         maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
+        spill: {
+          dir: config.SPILL_DIR,
+          thresholdKeys: config.SPILL_THRESHOLD_KEYS,
+          maxBytes: config.SPILL_MAX_BYTES,
+        },
         ...(opts.workerHooks ? { hooks: opts.workerHooks } : {}),
       },
       config.WORKER_CONCURRENCY,

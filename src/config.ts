@@ -8,6 +8,15 @@ import { z } from 'zod';
  * listens or connects.
  */
 const GiB = 1024 ** 3;
+/**
+ * Keys per in-memory table before it spills (bench/cardinality.bench.ts, shared 2-vCPU VM):
+ * at 250k the 1 GiB file with 10M customers and 1M products peaked at 369 MiB RSS (goal
+ * ≤ 384) and ran at 0.52× the CPU-time speed of a same-size 100k-customer file, which never
+ * spills (150 MiB). A lower threshold saves little: on a 64 MiB / 625k-customer file (with
+ * the earlier Map-based table) 250k, 100k and 50k keys peaked at 364, 303 and 312 MiB, V8's
+ * heap and buffers dominating, and 50k spilled twice the bytes.
+ */
+const SPILL_THRESHOLD_DEFAULT = 250_000;
 
 const intFromEnv = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
@@ -87,6 +96,12 @@ const envSchema = z.object({
   FILE_RETENTION_HOURS: intFromEnv(24, 0),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0),
   SPOOL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spool')),
+  /** Private directory for an analysis's spilled per-key partial aggregates. */
+  SPILL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spill')),
+  /** Distinct keys (customers, products or regions of one currency) held in memory before a table spills. */
+  SPILL_THRESHOLD_KEYS: intFromEnv(SPILL_THRESHOLD_DEFAULT, 1),
+  /** Temporary disk one analysis may use for spilling; more fails the job with ANALYSIS_TOO_LARGE. */
+  SPILL_MAX_BYTES: intFromEnv(8 * GiB, 1024 * 1024),
   DATA_DIR: z.string().min(1).default('.data'),
   DB_POOL_MAX: intFromEnv(10, 1, 1000),
   /** Longest statement a request may run, lock waits included; past it the request gets 503. 0: no limit. */

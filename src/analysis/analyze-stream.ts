@@ -12,11 +12,12 @@ import { analyzeHead } from './head.ts';
 import type { HeadAnalysis } from './head.ts';
 import { fileError } from './input-error.ts';
 import { MAX_MONTHS } from './limits.ts';
-import { buildAnalysis } from './metrics.ts';
+import { buildAnalysis } from './build-analysis.ts';
 import type { JobOptions } from './options.ts';
 import { adviceFor, mostRowsRejected, noValidRows } from './rejection-advice.ts';
 import { revenueAnalysisSchema } from './result.ts';
 import type { RevenueAnalysis } from './result.ts';
+import type { SpillSetup } from './spill/spill-store.ts';
 
 export { createCsvPushApi, csvParseOptions } from './csv-records.ts';
 
@@ -43,6 +44,8 @@ export interface AnalyzeHooks {
   maxRecordBytes?: number;
   /** Largest decompressed size of a gzip upload (default 8 GiB). */
   maxDecompressedBytes?: number;
+  /** Where per-key tables spill past their threshold; the caller owns (and removes) the store. */
+  spill?: SpillSetup;
 }
 
 const MiB = 1024 * 1024;
@@ -180,18 +183,32 @@ export function validated(analysis: unknown): RevenueAnalysis {
   }
 }
 
-function assemble(agg: RevenueAggregator, head: HeadAnalysis, input: AnalyzeInput): RevenueAnalysis {
+async function assemble(
+  agg: RevenueAggregator,
+  head: HeadAnalysis,
+  input: AnalyzeInput,
+  signal: AbortSignal | undefined,
+): Promise<RevenueAnalysis> {
   const ctx = { columns: head.columns, delimiter: head.delimiter, encoding: head.encoding };
   if (agg.valid === 0) throw noValidRows(agg, ctx);
   checkMonthSpan(agg);
-  const analysis = buildAnalysis(agg, {
-    filename: input.filename,
-    bytes: input.bytes,
-    delimiter: head.delimiter,
-    columns: head.columns,
-    encoding: head.encoding,
-    dateFormat: agg.dateReading.reported,
-  });
+  // Between partitions of a spilled table's merge: a turn of the event loop, a cancel check.
+  const pause = async (): Promise<void> => {
+    await yieldToLoop();
+    signal?.throwIfAborted();
+  };
+  const analysis = await buildAnalysis(
+    agg,
+    {
+      filename: input.filename,
+      bytes: input.bytes,
+      delimiter: head.delimiter,
+      columns: head.columns,
+      encoding: head.encoding,
+      dateFormat: agg.dateReading.reported,
+    },
+    pause,
+  );
   return validated({
     ...analysis,
     rows: mostRowsRejected(agg) ? { ...analysis.rows, advice: adviceFor(agg, ctx).help } : analysis.rows,
@@ -229,6 +246,7 @@ export async function analyzeCsvStream(
       encodingProvisional: encodingIsProvisional(headBytes, input.options.encoding),
       options: input.options,
       maxRecordBytes: hooks.maxRecordBytes ?? MiB,
+      ...(hooks.spill ? { spill: hooks.spill } : {}),
     });
     const feeder = new SliceFeeder(reader, counted, hooks);
     for (const chunk of head.chunks) await feeder.chunk(chunk);
@@ -239,7 +257,7 @@ export async function analyzeCsvStream(
     const agg = reader.finish();
     await yieldToLoop();
     hooks.signal?.throwIfAborted();
-    return assemble(agg, { ...headAnalysis, encoding: reader.encoding }, input);
+    return await assemble(agg, { ...headAnalysis, encoding: reader.encoding }, input, hooks.signal);
   } finally {
     await text.return?.();
   }
