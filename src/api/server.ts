@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { createAuthenticator } from './auth.ts';
+import { registerCors } from './cors.ts';
 import { toErrorResponse } from './error-response.ts';
 import type { JobChangeListener } from './job-change-listener.ts';
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
@@ -50,7 +51,12 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
   });
-  const authenticate = createAuthenticator(deps.config.API_TOKENS);
+  await registerCors(app, deps.config.CORS_ORIGINS); // before any route, so every route gets its hook
+  const authenticate = createAuthenticator({
+    apiTokens: deps.config.API_TOKENS,
+    signingKeys: deps.config.TOKEN_SIGNING_KEYS,
+    issuer: deps.config.TOKEN_ISSUER,
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = toErrorResponse(error);

@@ -37,13 +37,25 @@ const databaseAvailability = t.middleware(async ({ next }) => {
   return result;
 });
 
-/** Resolves the bearer token to an owner and narrows the context to carry it. */
-export const authedProcedure = t.procedure.use(databaseAvailability).use(({ ctx, next }) => {
-  try {
-    const owner = ctx.authenticate(ctx.authorization);
+/**
+ * Resolves the bearer token to an owner and narrows the context to carry it. Queries
+ * need the `read` scope, mutations `upload`; a token bound to one job is checked against
+ * the `jobId` of the raw input (the input is parsed after this middleware).
+ */
+export const authedProcedure = t.procedure
+  .use(databaseAvailability)
+  .use(async ({ ctx, next, type, getRawInput }) => {
+    const raw = (await getRawInput().catch(() => undefined)) as { jobId?: unknown } | undefined;
+    let owner: string;
+    try {
+      owner = await ctx.authenticate(ctx.authorization, {
+        scope: type === 'mutation' ? 'upload' : 'read',
+        jobId: typeof raw?.jobId === 'string' ? raw.jobId : undefined,
+      });
+    } catch (error) {
+      if (error instanceof TallyError && (error.code === 'UNAUTHORIZED' || error.code === 'FORBIDDEN'))
+        throw new TRPCError({ code: error.code, message: error.message, cause: error });
+      throw error;
+    }
     return next({ ctx: { ...ctx, owner } });
-  } catch (error) {
-    if (error instanceof TallyError) throw new TRPCError({ code: 'UNAUTHORIZED', message: error.message });
-    throw error;
-  }
-});
+  });

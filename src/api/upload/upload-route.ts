@@ -37,9 +37,9 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
   // Per owner, not per IP: many users may share one NAT, and one token may upload from many hosts.
   await app.register(rateLimit, { global: false });
-  const ownerOrIp = (request: { headers: { authorization?: string | undefined }; ip: string }) => {
+  const ownerOrIp = async (request: { headers: { authorization?: string | undefined }; ip: string }) => {
     try {
-      return `owner:${deps.authenticate(request.headers.authorization)}`;
+      return `owner:${await deps.authenticate(request.headers.authorization, { scope: 'upload' })}`;
     } catch {
       return `ip:${request.ip}`;
     }
@@ -59,7 +59,7 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
         'The server is shutting down; retry the upload in a moment.',
       );
     }
-    const owner = deps.authenticate(request.headers.authorization);
+    const owner = await deps.authenticate(request.headers.authorization, { scope: 'upload' });
     const contentType = request.headers['content-type'] ?? '';
     if (!/^multipart\/form-data\s*;/i.test(contentType)) {
       throw new TallyError(
