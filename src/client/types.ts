@@ -39,11 +39,11 @@ type Resolved<T> = T extends infer O ? { [K in keyof O]: O[K] } : never;
 function typeOf<T>(): T {
   return undefined as T;
 }
-const appRouterType = /* @__PURE__ */ typeOf<ClientView<ServerRouter>>();
-const uploadOptionsType = /* @__PURE__ */ typeOf<Resolved<JobOptions>>();
+const _appRouter = /* @__PURE__ */ typeOf<ClientView<ServerRouter>>();
+const _uploadOptions = /* @__PURE__ */ typeOf<Resolved<JobOptions>>();
 
 /** The server's router as a client sees it (context-free): for `createTRPCClient<AppRouter>`. */
-export type AppRouter = typeof appRouterType;
+export type AppRouter = typeof _appRouter;
 
 type Outputs = inferRouterOutputs<AppRouter>;
 type Inputs = inferRouterInputs<AppRouter>;
@@ -60,7 +60,7 @@ export type JobListInput = Inputs['jobs']['list'];
  * The `options` part of an upload. Uploads go through the multipart route, not tRPC, so
  * this one type comes from the server's options schema rather than from the router.
  */
-export type UploadOptions = typeof uploadOptionsType;
+export type UploadOptions = typeof _uploadOptions;
 
 /** States after which a job never changes again. */
 export const FINAL_STATES: ReadonlySet<JobState> = new Set<JobState>(['completed', 'failed', 'cancelled']);

@@ -37,10 +37,11 @@ describe('createTokenProvider (fake clock)', () => {
 
   it('retries on the next call after a failed refresh', async () => {
     let fail = true;
-    const provider = createTokenProvider(async () => {
-      if (fail) throw new Error('token route down');
-      return { token: 'ok', expiresAt: new Date(Date.now() + 60_000).toISOString() };
-    });
+    const provider = createTokenProvider(() =>
+      fail
+        ? Promise.reject(new Error('token route down'))
+        : Promise.resolve({ token: 'ok', expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+    );
     await expect(provider()).rejects.toThrow(/token route down/);
     fail = false;
     expect(await provider()).toBe('ok');
