@@ -24,7 +24,12 @@ type ProceduresOf<T> = T extends infer O
   ? { [K in keyof O]: O[K] extends AnyTRPCProcedure ? O[K] : ProceduresOf<O[K]> }
   : never;
 type RootTypes<R extends AnyTRPCRouter> = R['_def']['_config']['$types'];
-type ClientView<R extends AnyTRPCRouter> = TRPCBuiltRouter<
+
+/*
+ * Types only: these functions are never called for their value. Their return types are
+ * written inline, not as aliases, so that tsc prints what they resolve to.
+ */
+function clientView<R extends AnyTRPCRouter>(): TRPCBuiltRouter<
   {
     ctx: object;
     meta: RootTypes<R>['meta'];
@@ -32,15 +37,14 @@ type ClientView<R extends AnyTRPCRouter> = TRPCBuiltRouter<
     transformer: RootTypes<R>['transformer'];
   },
   ProceduresOf<R['_def']['record']>
->;
-type Resolved<T> = T extends infer O ? { [K in keyof O]: O[K] } : never;
-
-/** Types only: never called, and its value is never read (all imports are `import type`). */
-function typeOf<T>(): T {
-  return undefined as T;
+> {
+  return undefined as never;
 }
-const _appRouter = /* @__PURE__ */ typeOf<ClientView<ServerRouter>>();
-const _uploadOptions = /* @__PURE__ */ typeOf<Resolved<JobOptions>>();
+function resolved<T>(): T extends infer O ? { [K in keyof O]: O[K] } : never {
+  return undefined as never;
+}
+const _appRouter = /* @__PURE__ */ clientView<ServerRouter>();
+const _uploadOptions = /* @__PURE__ */ resolved<JobOptions>();
 
 /** The server's router as a client sees it (context-free): for `createTRPCClient<AppRouter>`. */
 export type AppRouter = typeof _appRouter;
