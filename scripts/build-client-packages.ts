@@ -8,7 +8,7 @@
  * `--pack` then writes the tarballs into dist/packages/. `--sizes` prints bundle sizes.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +18,6 @@ import { dts } from 'rollup-plugin-dts';
 import { measureBundleSizes, printBundleSizes } from './client-bundle-sizes.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const clientDist = path.join(root, 'packages/client/dist');
-const tokensDist = path.join(root, 'packages/tokens/dist');
 const ALLOWED_IMPORTS: Record<string, readonly string[]> = {
   client: ['@trpc/client', '@trpc/server', 'react', './index.js'],
   tokens: ['jose'],
@@ -35,7 +33,7 @@ const reactEntryImportsIndex = {
   },
 };
 
-async function buildJs(): Promise<void> {
+async function buildJs(clientDist: string, tokensDist: string): Promise<void> {
   const common = { bundle: true, format: 'esm', target: 'es2022', logLevel: 'warning' } as const;
   await build({
     ...common,
@@ -66,7 +64,7 @@ function tsSpecifiersToDts(): Plugin {
   };
 }
 
-async function buildDts(): Promise<void> {
+async function buildDts(clientDist: string, tokensDist: string): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'tally-dts-'));
   try {
     const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
@@ -131,32 +129,52 @@ function checkImports(pkg: string, file: string, code: string): void {
   }
 }
 
-async function pack(): Promise<string[]> {
-  const out = path.join(root, 'dist/packages');
-  await mkdir(out, { recursive: true });
+async function pack(stage: string, destination: string): Promise<string[]> {
+  await mkdir(destination, { recursive: true });
   const files: string[] = [];
-  for (const dir of ['packages/client', 'packages/tokens']) {
-    const json = execFileSync('npm', ['pack', '--json', '--pack-destination', out], {
-      cwd: path.join(root, dir),
+  for (const name of ['client', 'tokens']) {
+    const json = execFileSync('npm', ['pack', '--json', '--pack-destination', destination], {
+      cwd: path.join(stage, name),
       encoding: 'utf8',
     });
     const [info] = JSON.parse(json) as { filename: string }[];
-    if (info) files.push(path.join(out, info.filename));
+    if (info) files.push(path.join(destination, info.filename));
   }
   return files;
 }
 
-export async function buildClientPackages(opts: { pack?: boolean } = {}): Promise<string[]> {
-  await rm(clientDist, { recursive: true, force: true });
-  await rm(tokensDist, { recursive: true, force: true });
-  await buildJs();
-  await buildDts();
-  return opts.pack ? pack() : [];
+export interface BuildOptions {
+  /**
+   * Where the package folders (client/, tokens/) are built: default packages/. Tests build
+   * into their own temporary folder, so two test files never share a dist/.
+   */
+  stage?: string;
+  /** Write the tarballs here (npm run pack:client: dist/packages). */
+  packTo?: string;
+}
+
+/** Builds both packages; returns the tarballs' paths when `packTo` is given. */
+export async function buildClientPackages(opts: BuildOptions = {}): Promise<string[]> {
+  const stage = opts.stage ?? path.join(root, 'packages');
+  for (const name of ['client', 'tokens']) {
+    await rm(path.join(stage, name, 'dist'), { recursive: true, force: true });
+    await mkdir(path.join(stage, name), { recursive: true });
+    if (stage !== path.join(root, 'packages'))
+      await cp(path.join(root, 'packages', name, 'package.json'), path.join(stage, name, 'package.json'));
+  }
+  const clientDist = path.join(stage, 'client/dist');
+  const tokensDist = path.join(stage, 'tokens/dist');
+  await buildJs(clientDist, tokensDist);
+  await buildDts(clientDist, tokensDist);
+  return opts.packTo ? pack(stage, opts.packTo) : [];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const tarballs = await buildClientPackages({ pack: process.argv.includes('--pack') });
+  const tarballs = await buildClientPackages(
+    process.argv.includes('--pack') ? { packTo: path.join(root, 'dist/packages') } : {},
+  );
   for (const t of tarballs)
     console.log(`packed ${path.relative(root, t)} (${(await readFile(t)).byteLength} bytes)`);
-  if (process.argv.includes('--sizes')) printBundleSizes(await measureBundleSizes());
+  if (process.argv.includes('--sizes'))
+    printBundleSizes(await measureBundleSizes(path.join(root, 'packages/client/dist')));
 }

@@ -36,10 +36,12 @@ const SERVER_DEPENDENCIES = [
 const SECRET = 'k1:4d9e2b7c1a8f3e6d0b5c9a2f7e4d1c8b3a6f0e9d';
 
 let consumer: string;
+let stage: string;
 let installSeconds = 0;
 
 beforeAll(async () => {
-  const tarballs = await buildClientPackages({ pack: true });
+  stage = await mkdtemp(path.join(os.tmpdir(), 'tally-packages-'));
+  const tarballs = await buildClientPackages({ stage, packTo: stage });
   expect(tarballs.map((t) => path.basename(t)).sort()).toEqual([
     'tally-client-0.1.0.tgz',
     'tally-tokens-0.1.0.tgz',
@@ -62,6 +64,7 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(async () => {
   if (consumer) await rm(consumer, { recursive: true, force: true });
+  if (stage) await rm(stage, { recursive: true, force: true });
 });
 
 describe('the published client packages, installed into an outside project', () => {
@@ -112,7 +115,7 @@ describe('the published client packages, installed into an outside project', () 
   });
 
   it('stay within the bundle budget (minified + gzipped, over the tRPC client alone)', async () => {
-    const sizes = await measureBundleSizes();
+    const sizes = await measureBundleSizes(path.join(stage, 'client/dist'));
     printBundleSizes(sizes);
     expect(sizes.client).toBeGreaterThan(sizes.floor);
     expect(sizes.client - sizes.floor).toBeLessThanOrEqual(BUDGET_OVER_FLOOR.client);
