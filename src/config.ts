@@ -1,6 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { RESERVED_OWNERS } from './auth/scopes.ts';
+import { parseSigningKeys } from './auth/signing-keys.ts';
+import { estimateEntropyBits } from './auth/token-entropy.ts';
 
 /**
  * All configuration comes from environment variables and is validated once, at start-up.
@@ -33,6 +36,65 @@ const tokenPair = z
     'each entry must be owner:token, with a token of 16+ characters',
   );
 
+/** 16 random hex digits score ~50 bits by `estimateEntropyBits`; 16 identical characters 0. */
+const MIN_API_TOKEN_ENTROPY_BITS = 40;
+
+const parseApiTokens = (v: string | undefined, ctx: z.RefinementCtx) => {
+  if (v === undefined || v.trim() === '') return undefined;
+  const entries = v.split(',').map((e) => e.trim());
+  const tokens = new Map<string, string>();
+  // Messages name owners, never tokens.
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  for (const entry of entries) {
+    const parsed = tokenPair.safeParse(entry);
+    if (!parsed.success) return fail(parsed.error.issues[0]?.message ?? 'invalid entry');
+    const at = entry.indexOf(':');
+    const owner = entry.slice(0, at);
+    const token = entry.slice(at + 1);
+    if (RESERVED_OWNERS.has(owner))
+      return fail(`owner "${owner}" is reserved for auth-off mode (the loopback default); pick another name`);
+    if (estimateEntropyBits(token) < MIN_API_TOKEN_ENTROPY_BITS)
+      return fail(
+        `the token of owner "${owner}" looks like a placeholder (too few different characters); use random bytes, e.g. \`openssl rand -hex 24\``,
+      );
+    const other = tokens.get(token);
+    if (other !== undefined)
+      return fail(`owners "${other}" and "${owner}" have the same token; give each owner its own`);
+    tokens.set(token, owner);
+  }
+  return tokens; // token → owner
+};
+
+/** Exact origins (scheme://host[:port]) whose pages may call the API from a browser. */
+const parseCorsOrigins = (v: string | undefined, ctx: z.RefinementCtx) => {
+  if (v === undefined || v.trim() === '') return [] as string[];
+  const origins: string[] = [];
+  for (const entry of v
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === undefined || origin !== entry || entry.includes('*')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}" is not an exact origin; write scheme://host[:port] with no path, slash or wildcard (e.g. https://app.example.com)`,
+      });
+      return z.NEVER;
+    }
+    origins.push(origin);
+  }
+  return origins;
+};
+
 const envSchema = z.object({
   DATABASE_URL: z
     .string()
@@ -45,24 +107,27 @@ const envSchema = z.object({
   MAX_DECOMPRESSED_BYTES: intFromEnv(8 * GiB, 1),
   /** Largest single CSV record; one unclosed quote otherwise reads the whole file into one record. */
   MAX_RECORD_BYTES: intFromEnv(1024 * 1024, 1024),
-  API_TOKENS: z
+  API_TOKENS: z.string().optional().transform(parseApiTokens),
+  /**
+   * Browser tokens: `kid:secret[,kid:secret…]`, HS256, secrets of 32+ bytes. The first key
+   * is the one a backend signs with; all verify (rotation). Unset: no browser tokens.
+   */
+  TOKEN_SIGNING_KEYS: z
     .string()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v.trim() === '') return undefined;
-      const entries = v.split(',').map((e) => e.trim());
-      const tokens = new Map<string, string>();
-      for (const entry of entries) {
-        const parsed = tokenPair.safeParse(entry);
-        if (!parsed.success) {
-          ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid entry' });
-          return z.NEVER;
-        }
-        const at = entry.indexOf(':');
-        tokens.set(entry.slice(at + 1), entry.slice(0, at));
+      try {
+        return parseSigningKeys(v);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
       }
-      return tokens; // token → owner
     }),
+  /** When set, browser tokens must carry it as `iss`. */
+  TOKEN_ISSUER: z.string().min(1).optional(),
+  /** Origins allowed to call the API from a browser (CORS); unset = same origin only. */
+  CORS_ORIGINS: z.string().optional().transform(parseCorsOrigins),
   /** An upload sending nothing for this long is cut off (408). */
   UPLOAD_IDLE_TIMEOUT_MS: intFromEnv(30_000, 100),
   /** After UPLOAD_RATE_GRACE_MS, an upload averaging less than this is cut off (408). */
@@ -133,10 +198,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const config = parsed.data;
-  if (!isLoopback(config.HOST) && !config.API_TOKENS) {
+  if (!isLoopback(config.HOST) && !config.API_TOKENS && !config.TOKEN_SIGNING_KEYS) {
     throw new ConfigError(
       `Invalid configuration:\n  API_TOKENS: required when HOST (${config.HOST}) is not a loopback address; ` +
-        'set API_TOKENS=owner:token[,owner:token…] or listen on 127.0.0.1',
+        'set API_TOKENS=owner:token[,owner:token…] (or TOKEN_SIGNING_KEYS for browser tokens) or listen on 127.0.0.1',
     );
   }
   if (config.LONG_POLLS_MAX >= config.MAX_CONNECTIONS) {

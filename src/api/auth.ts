@@ -1,30 +1,86 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Scope } from '../auth/scopes.ts';
+import type { SigningKey } from '../auth/signing-keys.ts';
+import { createBrowserTokenVerifier, type Principal } from '../auth/verify-browser-token.ts';
 import { TallyError } from '../errors.ts';
 
-/** The owner every job gets when auth is off (server on loopback, no API_TOKENS). */
+/** The owner every job gets when auth is off (server on loopback, no API_TOKENS or keys). */
 export const LOCAL_OWNER = 'local';
 
-export type Authenticate = (authorization: string | undefined) => string;
+/** What one request needs: a scope and, for calls about one job, that job's id. */
+export interface Access {
+  scope: Scope;
+  /** The job the call is about; undefined for calls over all of the owner's jobs (upload, list). */
+  jobId?: string | undefined;
+}
+
+/** Resolves `Authorization: Bearer …` to the owner, or throws 401 UNAUTHORIZED / 403 FORBIDDEN. */
+export type Authenticate = (authorization: string | undefined, access: Access) => Promise<string>;
+
+export interface AuthOptions {
+  /** API_TOKENS: token → owner (server-to-server, every scope). */
+  apiTokens?: ReadonlyMap<string, string> | undefined;
+  /** TOKEN_SIGNING_KEYS: browser tokens (JWT, HS256) signed with any of these verify. */
+  signingKeys?: readonly SigningKey[] | undefined;
+  /** TOKEN_ISSUER: when set, browser tokens must carry it as `iss`. */
+  issuer?: string | undefined;
+}
+
+// Three base64url segments, the first a JSON header ("{" encodes to "ey").
+const JWT_SHAPE = /^ey[\w-]+\.[\w-]+\.[\w-]+$/;
 
 /**
- * Maps `Authorization: Bearer <token>` to the token's owner. Tokens are compared as SHA-256
- * digests with timingSafeEqual, against every known token, so the time taken says nothing
- * about which token or how much of it matched.
+ * Auth is on as soon as API keys or signing keys are configured. API keys are compared
+ * as SHA-256 digests with timingSafeEqual against every known key, so the time taken
+ * says nothing about which key or how much of it matched. A presented token that is no
+ * API key but has a JWT's shape is verified as a browser token.
  */
-export function createAuthenticator(tokens: ReadonlyMap<string, string> | undefined): Authenticate {
-  if (!tokens) return () => LOCAL_OWNER;
-  const known = [...tokens].map(([token, owner]) => ({ digest: sha256(token), owner }));
-  return (authorization) => {
+export function createAuthenticator(opts: AuthOptions): Authenticate {
+  const { apiTokens, signingKeys } = opts;
+  if (!apiTokens && !signingKeys?.length) return () => Promise.resolve(LOCAL_OWNER);
+  const known = [...(apiTokens ?? [])].map(([token, owner]) => ({ digest: sha256(token), owner }));
+  const verify = signingKeys?.length
+    ? createBrowserTokenVerifier(signingKeys, { issuer: opts.issuer })
+    : undefined;
+
+  return async (authorization, access) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match?.[1]) {
-      throw new TallyError('UNAUTHORIZED', 'Send an API token as "Authorization: Bearer <token>".');
+      throw new TallyError(
+        'UNAUTHORIZED',
+        'Send an API key or a browser token as "Authorization: Bearer <token>".',
+      );
     }
-    const presented = sha256(match[1]);
+    const presented = match[1];
+    const digest = sha256(presented);
     let owner: string | undefined;
-    for (const k of known) if (timingSafeEqual(k.digest, presented)) owner = k.owner;
-    if (owner === undefined) throw new TallyError('UNAUTHORIZED', 'The API token is not valid.');
-    return owner;
+    for (const k of known) if (timingSafeEqual(k.digest, digest)) owner = k.owner;
+    if (owner !== undefined) return owner;
+    if (!verify || !JWT_SHAPE.test(presented))
+      throw new TallyError('UNAUTHORIZED', 'The API token is not valid.');
+    const principal = await verify(presented);
+    authorize(principal, access);
+    return principal.owner;
   };
+}
+
+/** A browser token may do only what its scopes (and job binding) say: else 403. */
+export function authorize(principal: Principal, access: Access): void {
+  if (!principal.scopes.has(access.scope)) {
+    throw new TallyError(
+      'FORBIDDEN',
+      `This token may not ${access.scope === 'upload' ? 'upload or cancel jobs' : 'read jobs'} ` +
+        `(its scopes: ${[...principal.scopes].join(', ')}); mint one with the "${access.scope}" scope.`,
+    );
+  }
+  if (principal.jobId !== undefined && access.jobId !== principal.jobId) {
+    throw new TallyError(
+      'FORBIDDEN',
+      access.jobId === undefined
+        ? 'This token is bound to one job; it cannot upload or list jobs.'
+        : 'This token is bound to another job.',
+    );
+  }
 }
 
 function sha256(s: string): Buffer {

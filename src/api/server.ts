@@ -12,6 +12,7 @@ import type { ApiHooks } from './api-hooks.ts';
 import { createAuthenticator } from './auth.ts';
 import { ConnectionStats, connectionGuard } from './connection-guard.ts';
 import { contractErrorOptions, contractErrorsPlugin } from './contract-errors.ts';
+import { registerCors } from './cors.ts';
 import { toErrorResponse, toTallyError } from './error-response.ts';
 import type { JobChangeListener } from './job-change-listener.ts';
 import { LongPollSlots } from './long-poll-slots.ts';
@@ -84,7 +85,12 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     keepAliveTimeout: 65_000,
     ...contractErrorOptions,
   });
-  const authenticate = createAuthenticator(config.API_TOKENS);
+  await registerCors(app, config.CORS_ORIGINS); // before any route, so every route gets its hook
+  const authenticate = createAuthenticator({
+    apiTokens: config.API_TOKENS,
+    signingKeys: config.TOKEN_SIGNING_KEYS,
+    issuer: config.TOKEN_ISSUER,
+  });
   const longPolls = new LongPollSlots({
     perOwner: config.LONG_POLLS_PER_OWNER,
     total: config.LONG_POLLS_MAX,
@@ -133,19 +139,13 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     });
     // Per owner (or IP, without a valid token), before tRPC parses anything.
     const rate = new OwnerRateLimit(config.TRPC_RATE_LIMIT_PER_SECOND);
-    trpcScope.addHook('onRequest', (request, _reply, done) => {
-      let key: string;
-      try {
-        key = `owner:${authenticate(request.headers.authorization)}`;
-      } catch {
-        key = `ip:${request.ip}`;
-      }
-      try {
-        rate.take(key);
-        done();
-      } catch (error) {
-        done(error as Error);
-      }
+    trpcScope.addHook('onRequest', async (request) => {
+      // The owner of a valid reading token (the procedure checks scopes again); else the IP.
+      const key = await authenticate(request.headers.authorization, { scope: 'read' }).then(
+        (owner) => `owner:${owner}`,
+        () => `ip:${request.ip}`,
+      );
+      rate.take(key); // throws RATE_LIMITED
     });
     await trpcScope.register(fastifyTRPCPlugin, {
       prefix: '/trpc',

@@ -4,7 +4,7 @@
  *   const tally = createTallyClient({ baseUrl: 'http://127.0.0.1:3000' });
  *   const analysis = await tally.runAnalysisWithPolling(await fs.openAsBlob('sales.csv'), (s) => …);
  */
-import type { ClientContext } from './context.ts';
+import type { ClientContext, TokenProvider } from './context.ts';
 import { toTallyApiError } from './errors.ts';
 import { pollJob, type PollJobOptions } from './poll-job.ts';
 import { createTrpc, type TallyTrpcClient } from './trpc.ts';
@@ -25,14 +25,19 @@ export type {
   UploadOptions,
 } from './types.ts';
 export type { PollJobOptions } from './poll-job.ts';
+export type { TokenProvider } from './context.ts';
+export { createTokenProvider, type IssuedToken, type TokenProviderOptions } from './token-provider.ts';
 export type { UploadCsvOptions, UploadProgress, UploadResult } from './upload.ts';
 export type { TallyTrpcClient } from './trpc.ts';
 
 export interface TallyClientOptions {
   /** e.g. `http://127.0.0.1:3000`; '' in a page served by Tally itself (same origin). */
   baseUrl: string;
-  /** API token, sent as `Authorization: Bearer <token>` when auth is on. */
-  token?: string;
+  /**
+   * Sent as `Authorization: Bearer <token>` when auth is on: an API key, a browser token,
+   * or a provider called before every request (to refresh short-lived browser tokens).
+   */
+  token?: string | TokenProvider;
   /** A fetch to use instead of the global one (for tRPC calls and, then, uploads too). */
   fetch?: typeof globalThis.fetch;
 }
@@ -57,7 +62,7 @@ export interface TallyClient {
 export function createTallyClient(options: TallyClientOptions): TallyClient {
   const ctx: ClientContext = {
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
-    token: options.token,
+    token: typeof options.token === 'function' ? options.token : () => options.token as string | undefined,
     // Bound, so a browser's fetch is not called with a foreign `this`.
     fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
     customFetch: options.fetch !== undefined,

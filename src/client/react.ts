@@ -1,5 +1,11 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { createTallyClient, JobFailedError, type JobStatus, type TallyClient } from './index.ts';
+import {
+  createTallyClient,
+  JobFailedError,
+  type JobStatus,
+  type TallyClient,
+  type TokenProvider,
+} from './index.ts';
 
 export interface UseJobStatusOptions {
   /** At most one status request starts per interval. Default 5000. */
@@ -10,7 +16,8 @@ export interface UseJobStatusOptions {
   client?: TallyClient;
   /** Default '' (the page's own origin). Ignored when `client` is given. */
   baseUrl?: string;
-  token?: string;
+  /** A token or a provider; keep a provider's identity stable (module scope or useMemo). */
+  token?: string | TokenProvider;
 }
 
 export interface JobStatusState {

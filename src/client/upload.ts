@@ -45,7 +45,7 @@ export async function uploadCsv(
 ): Promise<UploadResult> {
   opts.signal?.throwIfAborted();
   const filename = (file as Partial<File>).name || opts.filename || 'upload.csv';
-  const headers: Record<string, string> = { ...authHeaders(ctx) };
+  const headers: Record<string, string> = { ...(await authHeaders(ctx)) };
   if (opts.idempotencyKey !== undefined) headers['idempotency-key'] = opts.idempotencyKey;
   const url = `${ctx.baseUrl}/api/jobs`;
   const report = progressReporter(file.size, opts.onUploadProgress);

@@ -24,6 +24,7 @@ export interface Context {
 const TRPC_KEY_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   408: 'TIMEOUT',
   409: 'CONFLICT',
@@ -65,9 +66,17 @@ const t = initTRPC.context<Context>().create({
 
 export const router = t.router;
 
-/** Resolves the bearer token to an owner and narrows the context to carry it. */
-export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
-  // `authenticate` throws TallyError UNAUTHORIZED; the formatter makes it a 401.
-  const owner = ctx.authenticate(ctx.authorization);
+/**
+ * Resolves the bearer token to an owner and narrows the context to carry it. Queries
+ * need the `read` scope, mutations `upload`; a token bound to one job is checked against
+ * the `jobId` of the raw input (the input is parsed after this middleware). `authenticate`
+ * throws TallyError UNAUTHORIZED / FORBIDDEN; the formatter makes them a 401 / 403.
+ */
+export const authedProcedure = t.procedure.use(async ({ ctx, next, type, getRawInput }) => {
+  const raw = (await getRawInput().catch(() => undefined)) as { jobId?: unknown } | undefined;
+  const owner = await ctx.authenticate(ctx.authorization, {
+    scope: type === 'mutation' ? 'upload' : 'read',
+    jobId: typeof raw?.jobId === 'string' ? raw.jobId : undefined,
+  });
   return next({ ctx: { ...ctx, owner } });
 });

@@ -46,15 +46,14 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
   // Per owner, not per IP: many users may share one NAT, and one token may upload from many hosts.
   await app.register(rateLimit, { global: false });
-  const ownerOrIp = (request: FastifyRequest) => {
-    try {
-      return `owner:${authenticateUpload(request)}`;
-    } catch {
-      return `ip:${request.ip}`;
-    }
-  };
-  // The one place the upload route asks who is calling.
-  const authenticateUpload = (request: FastifyRequest) => deps.authenticate(request.headers.authorization);
+  const ownerOrIp = (request: FastifyRequest) =>
+    authenticateUpload(request).then(
+      (owner) => `owner:${owner}`,
+      () => `ip:${request.ip}`,
+    );
+  // The one place the upload route asks who is calling: a token with the `upload` scope.
+  const authenticateUpload = (request: FastifyRequest) =>
+    deps.authenticate(request.headers.authorization, { scope: 'upload' });
 
   const rateLimitConfig = {
     max: deps.config.UPLOAD_RATE_LIMIT_PER_MINUTE,
@@ -67,24 +66,19 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
   const admitted = new WeakMap<FastifyRequest, Admitted>();
   // onRequest runs before Fastify parses any body: a request without a token gets its 401,
   // and a JSON body its 415, without a byte of the body being read.
-  const admit = (request: FastifyRequest): Admitted => {
+  const admit = async (request: FastifyRequest): Promise<Admitted> => {
     if (!deps.accepting()) {
       throw new TallyError(
         'SERVICE_UNAVAILABLE',
         'The server is shutting down; retry the upload in a moment.',
       );
     }
-    const owner = authenticateUpload(request);
+    const owner = await authenticateUpload(request);
     requireMultipart(request.headers['content-type']);
     return { owner, idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']) };
   };
-  const admitUpload = (request: FastifyRequest, _reply: unknown, done: (error?: Error) => void) => {
-    try {
-      admitted.set(request, admit(request));
-      done();
-    } catch (error) {
-      done(error as Error);
-    }
+  const admitUpload = async (request: FastifyRequest) => {
+    admitted.set(request, await admit(request));
   };
 
   app.post(

@@ -1,0 +1,27 @@
+import cors from '@fastify/cors';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * CORS for the API (`POST /api/jobs`, `/trpc`) from the exact origins in CORS_ORIGINS.
+ * Tokens travel in `Authorization`, never in cookies, so credentials are off and no
+ * answer ever carries a wildcard. A request from an origin not listed gets no CORS
+ * header at all (its preflight is a 404), so the browser refuses it. With no origins
+ * configured the plugin is not registered: same origin only, as before.
+ */
+export async function registerCors(app: FastifyInstance, origins: readonly string[]): Promise<void> {
+  if (origins.length === 0) return;
+  const allowed = new Set(origins);
+  await app.register(cors, {
+    origin: (origin, callback) =>
+      callback(null, origin !== undefined && allowed.has(origin) ? origin : false),
+    methods: ['GET', 'POST'],
+    // What the client sends: the token, the upload's Idempotency-Key, and JSON or
+    // multipart bodies (content-type). Anything else is refused in the preflight.
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
+    exposedHeaders: ['retry-after'],
+    credentials: false,
+    // Chromium caps the preflight cache at 2 h; 10 min keeps a config change quick to land.
+    maxAge: 600,
+    strictPreflight: true,
+  });
+}

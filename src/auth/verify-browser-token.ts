@@ -1,0 +1,96 @@
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { TallyError } from '../errors.ts';
+import { JOB_CLAIM, RESERVED_OWNERS, SCOPES, TOKEN_AUDIENCE, type Scope } from './scopes.ts';
+import type { SigningKey } from './signing-keys.ts';
+
+/** Who a request speaks for and what it may do. */
+export interface Principal {
+  owner: string;
+  scopes: ReadonlySet<Scope>;
+  /** Set for a token bound to one job. */
+  jobId: string | undefined;
+}
+
+/**
+ * Clocks of the minting backend and of Tally differ a little; a few seconds of slack on
+ * `exp`/`nbf` keeps a fresh token from being refused, without keeping an expired one
+ * alive for long.
+ */
+export const CLOCK_TOLERANCE_SECONDS = 5;
+
+export type VerifyBrowserToken = (token: string) => Promise<Principal>;
+
+const unauthorized = (message: string) => new TallyError('UNAUTHORIZED', message);
+
+/**
+ * Verifies an HS256 browser token against the configured keys, by its `kid`, with no
+ * database lookup. Every refusal is a 401 whose message says what is wrong and never
+ * quotes the token.
+ */
+export function createBrowserTokenVerifier(
+  keys: readonly SigningKey[],
+  opts: { audience?: string; issuer?: string | undefined } = {},
+): VerifyBrowserToken {
+  const byId = new Map(keys.map((k) => [k.id, new TextEncoder().encode(k.secret)]));
+  const audience = opts.audience ?? TOKEN_AUDIENCE;
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = header.kid === undefined ? undefined : byId.get(header.kid);
+          if (!key) throw unauthorized('The token is signed with a key this server does not know (kid).');
+          return key;
+        },
+        {
+          algorithms: ['HS256'],
+          audience,
+          ...(opts.issuer ? { issuer: opts.issuer } : {}),
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+          requiredClaims: ['sub', 'exp', 'iat'],
+        },
+      ));
+    } catch (error) {
+      throw refusal(error);
+    }
+    return principalOf(payload);
+  };
+}
+
+function refusal(error: unknown): TallyError {
+  if (error instanceof TallyError) return error;
+  if (error instanceof errors.JWTExpired) return unauthorized('The token has expired; fetch a new one.');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf' || error.claim === 'iat')
+      return unauthorized(
+        'The token is not valid yet (nbf/iat in the future); check the clock of its issuer.',
+      );
+    if (error.claim === 'aud') return unauthorized('The token is meant for another audience (aud).');
+    if (error.claim === 'iss')
+      return unauthorized('The token comes from an issuer this server does not accept.');
+    return unauthorized(`The token lacks a valid "${error.claim}" claim.`);
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return unauthorized('The token signature does not verify.');
+  if (error instanceof errors.JOSEAlgNotAllowed) return unauthorized('The token must be signed with HS256.');
+  return unauthorized('The token is malformed.');
+}
+
+function principalOf(payload: JWTPayload): Principal {
+  const owner = payload.sub ?? '';
+  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(owner) || RESERVED_OWNERS.has(owner))
+    throw unauthorized('The token names no valid owner (sub).');
+  const raw = payload.scope;
+  const scopes = new Set(
+    (typeof raw === 'string' ? raw.split(' ') : []).filter((s): s is Scope =>
+      (SCOPES as readonly string[]).includes(s),
+    ),
+  );
+  if (scopes.size === 0)
+    throw unauthorized(`The token has no scope (expected some of: ${SCOPES.join(', ')}).`);
+  const job = payload[JOB_CLAIM];
+  if (job !== undefined && typeof job !== 'string')
+    throw unauthorized(`The token's "${JOB_CLAIM}" claim is not a job id.`);
+  return { owner, scopes, jobId: job };
+}
