@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'NO_VALID_ROWS'
   | 'DECOMPRESSED_TOO_LARGE'
   | 'FILE_MISSING'
+  | 'FILE_EXPIRED'
   | 'CANCELLED'
   | 'RETRIES_EXHAUSTED'
   | 'RATE_LIMITED'
@@ -31,6 +32,8 @@ const STATUS: Record<ErrorCode, number> = {
   NO_VALID_ROWS: 422,
   DECOMPRESSED_TOO_LARGE: 422,
   FILE_MISSING: 500,
+  // 410 Gone: the job exists, its stored bytes were deleted by retention and will not return.
+  FILE_EXPIRED: 410,
   CANCELLED: 409,
   RETRIES_EXHAUSTED: 500,
   RATE_LIMITED: 429,

@@ -1,4 +1,5 @@
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/database.ts';
 import { isTransientDbError } from '../../db/transient-errors.ts';
 import { TallyError } from '../../errors.ts';
@@ -8,6 +9,8 @@ import type { JobChangeListener } from '../job-change-listener.ts';
 /** Everything a procedure needs; `authorization` is resolved to an owner by `authedProcedure`. */
 export interface Context {
   db: Db;
+  /** Mutations that make jobs (jobs.rerun) queue them in the same transaction. */
+  boss: PgBoss;
   changes: JobChangeListener;
   authenticate: Authenticate;
   authorization: string | undefined;
