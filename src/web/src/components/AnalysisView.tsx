@@ -5,8 +5,6 @@ import { CohortTable } from './CohortTable.tsx';
 import { MonthlyChart } from './MonthlyChart.tsx';
 import { RankedTable } from './RankedTable.tsx';
 
-const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' };
-
 export function AnalysisView({ analysis }: { analysis: RevenueAnalysis }) {
   const [index, setIndex] = useState(0);
   const currencies = analysis.currencies;
@@ -53,12 +51,7 @@ export function AnalysisView({ analysis }: { analysis: RevenueAnalysis }) {
             {formatCount(rows.rejected)} rejected
           </span>
         </p>
-        <p className="muted small">
-          {input.filename} · {DELIMITER_NAMES[input.delimiter] ?? input.delimiter}-separated · columns:{' '}
-          {Object.entries(input.columns)
-            .map(([role, name]) => `${role} = “${name}”`)
-            .join(', ')}
-        </p>
+        <p className="muted small">{input.filename}</p>
         {rows.rejectedSamples.length > 0 && (
           <div className="table-wrap">
             <table className="table" data-testid="rejected-rows">
