@@ -107,8 +107,7 @@ export const jobsRouter = router({
    */
   rerun: authedProcedure
     .input(jobIdInput.extend({ options: jobOptionsSchema.default({}) }))
-    .mutation(
-      ({ ctx, input }): Promise<RerunJob> =>
-        rerunJob(ctx, { owner: ctx.owner, jobId: input.jobId, options: input.options }),
+    .mutation(({ ctx, input }): Promise<RerunJob> =>
+      rerunJob(ctx, { owner: ctx.owner, jobId: input.jobId, options: input.options }),
     ),
 });
