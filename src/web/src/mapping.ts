@@ -145,23 +145,20 @@ export type Refusal =
   { kind: 'missing'; role: 'date' | 'amount' } | { kind: 'unknown-column'; role: Role } | { kind: 'other' };
 
 /**
- * Reads the refusal's message. Brittle by nature, so it matches loosely ("no date column",
- * "No column holds the date", "options.columns.date is …") and falls back to `other`, where
- * the page shows the server's message as it is.
+ * Reads the refusal's message. Brittle by nature, so it matches loosely ("No date column
+ * found", "no column holds the date", "options.columns.date is …" / "… names a column the
+ * header does not have") and falls back to `other`, where the page shows the server's
+ * message as it is.
  */
 export function classifyRefusal(message: string): Refusal {
-  const mapped = /options\.columns\.(\w+)/.exec(message)?.[1];
-  if (mapped && ROLES.some((r) => r.role === mapped) && /no such column|not (found|in)/i.test(message)) {
-    return { kind: 'unknown-column', role: mapped as Role };
-  }
   for (const role of ['date', 'amount'] as const) {
-    if (
-      new RegExp(`no ${role} column|no column (holds|for|looks like) (the |a |an )?${role}`, 'i').test(
-        message,
-      )
-    ) {
-      return { kind: 'missing', role };
-    }
+    const missing = new RegExp(
+      `\\bno ${role} column|\\bno column (holds|for|looks like) (the |a |an )?${role}`,
+      'i',
+    );
+    if (missing.test(message)) return { kind: 'missing', role };
   }
+  const mapped = /options\.columns\.(\w+)/.exec(message)?.[1];
+  if (mapped && ROLES.some((r) => r.role === mapped)) return { kind: 'unknown-column', role: mapped as Role };
   return { kind: 'other' };
 }

@@ -176,15 +176,21 @@ export function JobView({
           <RerunForm jobId={jobId} filename={status.filename} navigate={navigate} />
         </section>
       )}
-      {analysis && status && (
-        <FileReading
-          jobId={jobId}
-          filename={status.filename}
-          reading={readingOf(analysis)}
-          navigate={navigate}
+      {analysis && (
+        <AnalysisView
+          analysis={analysis}
+          afterSummary={
+            status && (
+              <FileReading
+                jobId={jobId}
+                filename={status.filename}
+                reading={readingOf(analysis)}
+                navigate={navigate}
+              />
+            )
+          }
         />
       )}
-      {analysis && <AnalysisView analysis={analysis} />}
     </div>
   );
 }
