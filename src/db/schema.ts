@@ -1,8 +1,8 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /** Row types of Tally's own tables, as kysely sees them. Migrations own the DDL. */
-export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const jobStates = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobState = (typeof jobStates)[number];
 export const finalJobStates: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -10,6 +10,31 @@ type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | str
 /** bigint columns: pg returns int8 as string; we parse them to number in one place (database.ts). */
 type BigIntColumn = ColumnType<number, number | bigint, number | bigint>;
 
+/**
+ * The life of a job, and who writes each step. `jobs` is the record clients and admins read;
+ * pg-boss's row (same id) is only transport, deleted by its own retention.
+ *
+ *   queued ──startAttempt──▶ running ──finishAttempt──▶ completed | failed
+ *     ▲                        │  │
+ *     └──finishAttempt(queued)─┘  └──cancelJob──▶ cancelled   (cancelJob also takes queued jobs)
+ *
+ * - The upload route inserts the row `queued` with its file chunks and the pg-boss entry, in
+ *   one transaction (src/api/upload/record-upload.ts).
+ * - pg-boss hands the job to a worker (`SKIP LOCKED`); the worker's `startAttempt` sets
+ *   `running`, bumps `attempts` and takes a fresh `attempt_token`, which fences off any
+ *   older attempt still alive (pg-boss delivers at least once).
+ * - While running, `recordProgress` writes `bytes_processed`/`rows_processed` a few times a
+ *   second under that token; `finishAttempt` writes the result and the final state in one
+ *   statement under the token. A transient error hands the job back (`queued`, progress 0)
+ *   and pg-boss retries it; the last attempt ends `failed` with RETRIES_EXHAUSTED.
+ * - `cancelJob` (the owner) ends a queued or running job `cancelled` and clears the token, so
+ *   the running attempt's next write matches nothing and it stops.
+ * - `failAbandonedJobs` (maintenance) fails rows pg-boss gave up on after a worker died on
+ *   its last attempt. The retention sweep deletes a finished job's chunks after
+ *   FILE_RETENTION_HOURS; the row and its result stay.
+ * Every change a client can see bumps `version` and NOTIFYs (trigger in 0001_jobs.ts), which
+ * wakes long polls on every API host.
+ */
 export interface JobsTable {
   id: string;
   owner: string;

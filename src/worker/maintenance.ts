@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.ts';
-import { failAbandonedJobs } from '../db/jobs/reconcile-jobs.ts';
+import { failAbandonedJobs } from '../db/jobs/fail-abandoned-jobs.ts';
 import { sweepFinishedFiles } from '../db/jobs/sweep-files.ts';
 import type { Logger } from '../logger.ts';
 

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
 import { jobOptionsSchema } from '../analysis/options.ts';
-import { claimAttempt } from '../db/jobs/claim-attempt.ts';
+import type { RevenueAnalysis } from '../analysis/result.ts';
+import type { Db } from '../db/database.ts';
 import { readFileChunks } from '../db/jobs/file-chunks.ts';
 import { finishAttempt } from '../db/jobs/finish-attempt.ts';
-import { attemptIsCurrent, recordProgress } from '../db/jobs/record-progress.ts';
-import type { Db } from '../db/database.ts';
-import { isInputError, TallyError } from '../errors.ts';
+import { startAttempt, type StartedAttempt } from '../db/jobs/start-attempt.ts';
+import { isInputError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { observeAttemptFinished, observeAttemptStarted } from '../observability/metrics.ts';
 import type { AnalysisJobData } from '../queue/boss.ts';
 import { analyzeCsvStream } from './analyze-stream.ts';
+import { AttemptSuperseded, startProgressWriter, type Progress } from './progress-writer.ts';
 
 export interface WorkerDeps {
   db: Db;
@@ -31,14 +32,21 @@ export interface WorkerHooks {
   beforeFinish?: (jobId: string) => void | Promise<void>;
 }
 
-/** Why an attempt stopped early without an error of its own. */
-class AttemptSuperseded extends Error {
-  override readonly name = 'AttemptSuperseded';
+/** One attempt in flight: what its steps share. */
+interface Attempt {
+  deps: WorkerDeps;
+  job: Job<AnalysisJobData>;
+  jobId: string;
+  token: string;
+  started: StartedAttempt;
+  log: Logger;
+  startedAt: number;
 }
 
 /**
- * One attempt at one job: claim it under a fresh attempt token, stream its stored file
+ * One attempt at one job: start it under a fresh attempt token, stream its stored file
  * through the analysis, and write the result and final state in one guarded statement.
+ * (The life of a job, and who writes each state: src/db/schema.ts.)
  *
  * Outcomes, and what pg-boss is told:
  * - completed, or failed on bad input (retrying cannot help): handler returns → pg-boss completes;
@@ -49,112 +57,123 @@ class AttemptSuperseded extends Error {
 export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>): Promise<void> {
   const { jobId } = job.data;
   const token = randomUUID();
-  // reqId: the upload request's id (Fastify's), so one grep follows a job from API to worker.
+  // reqId: the upload request's id, so one grep follows a job from API to worker.
   const log = deps.log.child({ jobId, reqId: job.data.requestId, pgBossRetry: job.retryCount });
-  const claimed = await claimAttempt(deps.db.kysely, jobId, token);
-  if (!claimed) {
+  const started = await startAttempt(deps.db.kysely, jobId, token);
+  if (!started) {
     log.info('job is already final (cancelled or finished by an earlier attempt); nothing to do');
     return;
   }
-  log.info({ attempt: claimed.attempts, bytes: claimed.bytes }, 'attempt started');
-  const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
-  observeAttemptStarted(jobId, claimed.attempts);
+  log.info({ attempt: started.attempts, bytes: started.bytes }, 'attempt started');
+  observeAttemptStarted(jobId, started.attempts);
+  const attempt: Attempt = { deps, job, jobId, token, started, log, startedAt: performance.now() };
 
   const abort = new AbortController();
   const onPgBossAbort = () => abort.abort(job.signal.reason);
   job.signal.addEventListener('abort', onPgBossAbort, { once: true });
-
-  // Progress lives in memory and is written at most every interval: one UPDATE per job a
-  // few times a second, however many rows fly by. The same write tells us whether we
-  // still own the job (cancel, or a newer attempt, clears our token).
-  let latest = { bytesProcessed: 0, rowsProcessed: 0 };
-  let written = latest;
-  let checking = false;
-  const timer = setInterval(() => {
-    if (checking) return;
-    checking = true;
-    const current = latest;
-    const write =
-      current === written
-        ? attemptIsCurrent(deps.db.kysely, jobId, token)
-        : recordProgress(deps.db.kysely, jobId, token, current);
-    write
-      .then((stillOurs) => {
-        written = current;
-        if (!stillOurs)
-          abort.abort(new AttemptSuperseded('the job was cancelled or taken over by another attempt'));
-      })
-      .catch((error: unknown) => log.warn({ err: error }, 'progress write failed; will retry'))
-      .finally(() => (checking = false));
-  }, deps.progressIntervalMs ?? 250);
-
+  const progress = startProgressWriter({
+    db: deps.db,
+    log,
+    jobId,
+    token,
+    intervalMs: deps.progressIntervalMs ?? 250,
+    abort,
+  });
   try {
-    const options = jobOptionsSchema.parse(claimed.options);
-    const stored = readFileChunks(deps.db.pool, jobId);
-    const result = await analyzeCsvStream(
-      deps.hooks?.wrapSource?.(jobId, stored) ?? stored,
-      { filename: claimed.filename, bytes: claimed.bytes, options },
-      {
-        signal: abort.signal,
-        maxRecordBytes: deps.maxRecordBytes,
-        maxDecompressedBytes: deps.maxDecompressedBytes,
-        onProgress: (p) => {
-          latest = p;
-        },
-      },
-    );
+    const result = await analyzeStoredFile(attempt, abort.signal, progress.update);
     await deps.hooks?.beforeFinish?.(jobId);
-    const won = await finishAttempt(deps.db.kysely, jobId, token, {
-      state: 'completed',
-      result,
-      bytesProcessed: claimed.bytes,
-      rowsProcessed: result.rows.total,
-    });
-    observeAttemptFinished(won ? 'completed' : 'superseded', seconds(), won ? result.rows.total : 0);
-    if (won)
-      log.info({ ms: Math.round(performance.now() - started), rows: result.rows.total }, 'job completed');
-    else log.warn('result discarded: the job was cancelled or taken over by a newer attempt');
+    await writeResult(attempt, result);
   } catch (error) {
     if (abort.signal.reason instanceof AttemptSuperseded) {
-      observeAttemptFinished('superseded', seconds());
+      observeAttemptFinished('superseded', secondsSince(attempt));
       log.info('attempt stopped: the job was cancelled or taken over by another attempt');
       return;
     }
-    if (isInputError(error)) {
-      await finishAttempt(deps.db.kysely, jobId, token, {
-        state: 'failed',
-        code: error.code,
-        message: error.message,
-        details: error.details,
-      });
-      observeAttemptFinished('failed', seconds());
-      log.info({ code: error.code }, 'job failed on its input');
-      return;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    if (job.retryCount >= deps.retryLimit) {
-      observeAttemptFinished('failed', seconds());
-      log.error({ err: error }, 'job failed: retries exhausted');
-      await finishAttempt(deps.db.kysely, jobId, token, {
-        state: 'failed',
-        code: 'RETRIES_EXHAUSTED',
-        message: `The job failed ${job.retryCount + 1} times; last error: ${message}`,
-      });
-      return;
-    }
-    observeAttemptFinished('retry', seconds());
-    log.warn({ err: error }, 'attempt failed; pg-boss will retry');
-    await finishAttempt(deps.db.kysely, jobId, token, {
-      state: 'queued',
-      code: error instanceof TallyError ? error.code : 'TRANSIENT',
-      message: `Attempt ${claimed.attempts} failed (${message}); retrying.`,
-    }).catch((e: unknown) =>
-      log.warn({ err: e }, 'could not hand the job back; the next attempt will take it over'),
-    );
-    throw error;
+    await settleFailedAttempt(attempt, error); // throws when pg-boss should retry
   } finally {
-    clearInterval(timer);
+    progress.stop();
     job.signal.removeEventListener('abort', onPgBossAbort);
   }
+}
+
+/** Streams the job's stored chunks through the analysis. */
+function analyzeStoredFile(
+  { deps, jobId, started }: Attempt,
+  signal: AbortSignal,
+  onProgress: (p: Progress) => void,
+): Promise<RevenueAnalysis> {
+  const options = jobOptionsSchema.parse(started.options);
+  const stored = readFileChunks(deps.db.pool, jobId);
+  return analyzeCsvStream(
+    deps.hooks?.wrapSource?.(jobId, stored) ?? stored,
+    { filename: started.filename, bytes: started.bytes, options },
+    {
+      signal,
+      maxRecordBytes: deps.maxRecordBytes,
+      maxDecompressedBytes: deps.maxDecompressedBytes,
+      onProgress,
+    },
+  );
+}
+
+async function writeResult(attempt: Attempt, result: RevenueAnalysis): Promise<void> {
+  const { deps, jobId, token, started, log } = attempt;
+  const won = await finishAttempt(deps.db.kysely, jobId, token, {
+    state: 'completed',
+    result,
+    bytesProcessed: started.bytes,
+    rowsProcessed: result.rows.total,
+  });
+  observeAttemptFinished(
+    won ? 'completed' : 'superseded',
+    secondsSince(attempt),
+    won ? result.rows.total : 0,
+  );
+  if (won)
+    log.info(
+      { ms: Math.round(performance.now() - attempt.startedAt), rows: result.rows.total },
+      'job completed',
+    );
+  else log.warn('result discarded: the job was cancelled or taken over by a newer attempt');
+}
+
+/**
+ * An attempt that threw: the input's fault fails the job at once (retrying cannot fix it);
+ * anything else is handed back to pg-boss for another attempt (by rethrowing), or, on the
+ * last one, fails the job with RETRIES_EXHAUSTED.
+ */
+async function settleFailedAttempt(attempt: Attempt, error: unknown): Promise<void> {
+  const { deps, job, jobId, token, started, log } = attempt;
+  if (isInputError(error)) {
+    await finishAttempt(deps.db.kysely, jobId, token, {
+      state: 'failed',
+      code: error.code,
+      message: error.message,
+      details: error.details,
+    });
+    observeAttemptFinished('failed', secondsSince(attempt));
+    log.info({ code: error.code }, 'job failed on its input');
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (job.retryCount >= deps.retryLimit) {
+    observeAttemptFinished('failed', secondsSince(attempt));
+    log.error({ err: error }, 'job failed: retries exhausted');
+    await finishAttempt(deps.db.kysely, jobId, token, {
+      state: 'failed',
+      code: 'RETRIES_EXHAUSTED',
+      message: `The job failed ${job.retryCount + 1} times; last error: ${message}`,
+    });
+    return;
+  }
+  observeAttemptFinished('retry', secondsSince(attempt));
+  log.warn({ err: error, attempt: started.attempts }, 'attempt failed; pg-boss will retry');
+  await finishAttempt(deps.db.kysely, jobId, token, { state: 'queued' }).catch((e: unknown) =>
+    log.warn({ err: e }, 'could not hand the job back; the next attempt will take it over'),
+  );
+  throw error;
+}
+
+function secondsSince(attempt: Attempt): number {
+  return (performance.now() - attempt.startedAt) / 1000;
 }

@@ -11,6 +11,7 @@ import { startBoss } from '../../src/queue/boss.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { withDatabase } from '../support/global-setup.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 // The admin SQL of CONTRACT.md §7, used the way an operator would: connected as a login
 // role that was only granted tally_readonly, running the ready queries copied straight
@@ -31,7 +32,9 @@ async function readyQueries(): Promise<Map<string, string>> {
 
 const good = (n: number) =>
   `date,amount,customer\n${Array.from({ length: n }, (_, i) => `2024-01-${String((i % 28) + 1).padStart(2, '0')},${i + 1}.50,c${i % 7}`).join('\n')}\n`;
-const noValidRows = 'date,amount\nnot a date,abc\nalso not,xyz\n';
+// The cells quote what an export may hold; they reach the owner's error message, never the admin views.
+const SECRET_CELL = 'SSN 123-45-6789';
+const noValidRows = `date,amount\n${SECRET_CELL},abc\nalso not,${SECRET_CELL}\n`;
 
 let tally: TestTally;
 let owner: pg.Pool;
@@ -64,7 +67,7 @@ beforeAll(async () => {
         })(),
     },
   });
-  owner = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+  owner = tally.database.sql;
   await owner.query(`create role ${readerRole} login password 'reader-pw' in role tally_readonly`);
   const u = new URL(tally.database.url);
   u.username = readerRole;
@@ -85,10 +88,13 @@ beforeAll(async () => {
   ]);
   for (const id of Object.values(ids)) await waitForFinal(tally.url, id);
   ids.stalled = await upload('date,amount,customer\n2024-03-01,7,stall-me\n');
-  for (let state = ''; state !== 'running';) {
-    const { body } = await trpcQuery(tally.url, 'jobs.status', { jobId: ids.stalled });
-    state = body.result.data.state;
-  }
+  await waitUntil(
+    async () => {
+      const { body } = await trpcQuery(tally.url, 'jobs.status', { jobId: ids.stalled });
+      return body.result.data.state === 'running';
+    },
+    { what: 'the stalled job to be running' },
+  );
   // Backdate instead of sleeping: the state a worker that hangs for ten minutes leaves.
   await owner.query(`update jobs set updated_at = now() - interval '10 minutes' where id = $1`, [
     ids.stalled,
@@ -103,7 +109,6 @@ afterAll(async () => {
   releaseStall();
   await reader?.end();
   await owner?.query(`drop role if exists ${readerRole}`);
-  await owner?.end();
   await tally?.stop();
 });
 
@@ -157,6 +162,24 @@ describe('tally_readonly reads the admin views', () => {
       await expect(reader.query(`select ${column} from tally_admin.jobs`)).rejects.toMatchObject({
         code: '42703', // undefined_column
       });
+  });
+
+  it("reads no cell of any file: the owner's error message quotes it, no admin view does", async () => {
+    const mine = await trpcQuery(tally.url, 'jobs.status', { jobId: ids.bad1 });
+    expect(JSON.stringify(mine.body.result.data.error)).toContain(SECRET_CELL); // the owner is told
+    const { rows: views } = await reader.query(
+      `select table_name from information_schema.views where table_schema = 'tally_admin'`,
+    );
+    expect(views.map((v) => v.table_name).sort()).toEqual(['failures', 'jobs', 'queue_health']);
+    for (const { table_name } of views) {
+      const { rows } = await reader.query(`select * from tally_admin.${table_name}`);
+      expect(rows.length, table_name).toBeGreaterThan(0);
+      expect(JSON.stringify(rows), table_name).not.toContain(SECRET_CELL);
+    }
+    const { rows } = await reader.query('select error_hint from tally_admin.failures where id = $1', [
+      ids.bad1,
+    ]);
+    expect(rows[0].error_hint).toMatch(/no row had a readable date and amount/);
   });
 
   it('cannot read our tables, the file bytes, idempotency keys or pg-boss', async () => {

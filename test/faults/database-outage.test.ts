@@ -8,6 +8,7 @@ import { startTally, type Tally } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/db/embedded-postgres.ts';
 import { createLogger } from '../../src/logger.ts';
+import { waitUntil } from '../support/wait-until.ts';
 import { freePort } from '../support/child-process.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { generateCsv, throttledSource } from '../support/sources.ts';
@@ -59,11 +60,13 @@ describe('database outages', () => {
     // 1. Connections killed under a running job and a long-polling client.
     const { csv, revenueCents } = generateCsv(30_000);
     const { body } = await postCsv(url, csv);
-    for (;;) {
-      const status = await trpcQuery(url, 'jobs.status', { jobId: body.jobId });
-      if (status.body.result.data.progress.bytesProcessed > 0) break;
-      await sleep(50);
-    }
+    await waitUntil(
+      async () => {
+        const status = await trpcQuery(url, 'jobs.status', { jobId: body.jobId });
+        return status.body.result.data.progress.bytesProcessed > 0;
+      },
+      { what: 'the job to make progress' },
+    );
     const longPoll = trpcQuery(url, 'jobs.status', { jobId: body.jobId, waitMs: 20_000, knownVersion: 0 });
     for (let i = 0; i < 3; i++) {
       await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity

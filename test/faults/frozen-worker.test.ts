@@ -18,11 +18,7 @@ describe('a worker frozen past its heartbeat', () => {
 
     const { csv, revenueCents } = generateCsv(20_000); // ~600 KB: ~0.8 s at 800 KB/s
     const { body } = await postCsv(fleet.api.url, csv);
-    for (;;) {
-      const { rows } = await fleet.sql.query('select bytes_processed from jobs where id = $1', [body.jobId]);
-      if (Number(rows[0].bytes_processed) > 0) break;
-      await sleep(20);
-    }
+    await fleet.waitForBytesProcessed(body.jobId, 0);
     frozen.kill('SIGSTOP');
 
     fleet.worker(); // the rescuer

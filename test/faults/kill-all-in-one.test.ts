@@ -2,9 +2,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait-until.ts';
 import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
@@ -55,16 +55,18 @@ describe('kill -9 of the all-in-one process', () => {
         `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\n${csv.slice(0, 500_000)}`,
     );
     // Wait until a job is mid-run and the cut-off upload is being spooled.
-    for (;;) {
-      const list = await trpcQuery(url, 'jobs.list', {});
-      const runningNow = list.body.result.data.items.some(
-        (j: { state: string; progress: { bytesProcessed: number } }) =>
-          j.state === 'running' && j.progress.bytesProcessed > 0,
-      );
-      if (runningNow && (await readdir(spoolDir)).length > 0) break;
-      await sleep(20);
-    }
-    first.kill('SIGKILL'); // the process group: Node and its PostgreSQL
+    await waitUntil(
+      async () => {
+        const list = await trpcQuery(url, 'jobs.list', {});
+        const runningNow = list.body.result.data.items.some(
+          (j: { state: string; progress: { bytesProcessed: number } }) =>
+            j.state === 'running' && j.progress.bytesProcessed > 0,
+        );
+        return runningNow && (await readdir(spoolDir)).length > 0;
+      },
+      { what: 'a job running and an upload in flight', intervalMs: 20 },
+    );
+    first.kill('SIGKILL'); // Node's process group; its PostgreSQL (a group of its own) is orphaned, and the next start stops it
     await first.exited;
     socket.destroy();
     expect((await readdir(spoolDir)).length).toBe(1); // the dead upload's temp file, for now

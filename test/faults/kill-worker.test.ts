@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait-until.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
 import { useWorkerFleet } from '../support/worker-fleet.ts';
@@ -29,26 +29,20 @@ describe('kill -9 of a worker mid-job', () => {
     const victim = worker(['--throttle', '4096:10']);
     await victim.waitForLog(/tally started/);
     const { body } = await postCsv(fleet.api.url, csv);
-    for (;;) {
-      const { rows } = await fleet.sql.query('select bytes_processed from jobs where id = $1', [body.jobId]);
-      if (Number(rows[0].bytes_processed) > 200_000) break;
-      await sleep(50);
-    }
+    await fleet.waitForBytesProcessed(body.jobId, 200_000);
     victim.kill('SIGKILL');
     const killedAt = Date.now();
     await victim.exited;
 
     const rescuer = worker();
     await rescuer.waitForLog(/tally started/);
-    let pickedUpAt: number;
-    for (;;) {
-      const { rows } = await fleet.sql.query('select attempts from jobs where id = $1', [body.jobId]);
-      if (rows[0].attempts >= 2) {
-        pickedUpAt = Date.now();
-        break;
-      }
-      await sleep(100);
-    }
+    const pickedUpAt = await waitUntil(
+      async () => {
+        const { rows } = await fleet.sql.query('select attempts from jobs where id = $1', [body.jobId]);
+        return rows[0].attempts >= 2 && Date.now();
+      },
+      { what: 'the rescuer to take the job over (attempt 2)', timeoutMs: 60_000, intervalMs: 100 },
+    );
     const status = await waitForFinal(fleet.api.url, body.jobId, {}, 60_000);
     expect(status).toMatchObject({ state: 'completed', attempts: 2, error: null });
     const actual = (await trpcQuery(fleet.api.url, 'jobs.result', { jobId: body.jobId })).body.result.data;
@@ -57,13 +51,6 @@ describe('kill -9 of a worker mid-job', () => {
     // Pick-up is bounded by the heartbeat: missed for HEARTBEAT_SECONDS, noticed at the
     // next supervise pass (5 s), retried after the retry delay (2 s).
     const pickupSeconds = (pickedUpAt - killedAt) / 1000;
-    expect(pickupSeconds).toBeLessThan(60);
     expect(pickupSeconds).toBeLessThan(HEARTBEAT_SECONDS + 5 + 2 + 5);
-    // The victim's progress never leaked into a "completed" with partial figures.
-    const { rows } = await fleet.sql.query(
-      `select count(*)::int as n from jobs where state = 'completed' and id = $1`,
-      [body.jobId],
-    );
-    expect(rows[0].n).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait-until.ts';
 import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { postCsv, waitForFinal } from '../support/http.ts';
@@ -15,12 +15,11 @@ let child: ChildTally | undefined;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  sql = database.sql;
 });
 afterAll(async () => {
   child?.kill();
   await child?.exited;
-  await sql?.end();
   await database?.drop();
 });
 
@@ -60,13 +59,15 @@ describe('SIGTERM', () => {
 
     const { csv, revenueCents } = generateCsv(40_000); // ~3 s through the throttled worker
     const running = await postCsv(url, csv);
-    for (;;) {
-      const { rows } = await sql.query('select bytes_processed from jobs where id = $1', [
-        running.body.jobId,
-      ]);
-      if (Number(rows[0].bytes_processed) > 0) break;
-      await sleep(50);
-    }
+    await waitUntil(
+      async () => {
+        const { rows } = await sql.query('select bytes_processed from jobs where id = $1', [
+          running.body.jobId,
+        ]);
+        return Number(rows[0].bytes_processed) > 0;
+      },
+      { what: 'the running job to read its first bytes' },
+    );
     const inFlight = await startSlowUpload(port, generateCsv(10).csv);
 
     const signalledAt = Date.now();

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { anyTestFailed } from './failures.ts';
 
 export interface TestDatabase {
   url: string;
   name: string;
+  /** A small pool on this database for the test's own SQL, opened on first use, closed by drop. */
+  readonly sql: pg.Pool;
+  /** Drops the database, unless a test of this file failed: then it is kept and named on stderr. */
   drop(): Promise<void>;
 }
 
@@ -19,10 +23,24 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await adminQuery(adminUrl, `create database ${name} template ${template}`);
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
+  const url = u.toString();
+  let pool: pg.Pool | undefined;
   return {
-    url: u.toString(),
+    url,
     name,
-    drop: () => adminQuery(adminUrl, `drop database if exists ${name} with (force)`),
+    get sql() {
+      pool ??= new pg.Pool({ connectionString: url, max: 2 });
+      return pool;
+    },
+    drop: async () => {
+      await pool?.end();
+      pool = undefined;
+      if (anyTestFailed()) {
+        process.stderr.write(`[tally tests] a test failed: keeping database ${name} for inspection\n`);
+        return;
+      }
+      await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
+    },
   };
 }
 

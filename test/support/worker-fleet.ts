@@ -1,8 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { spawnTally, type ChildTally } from './child-process.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startTestTally, type TestTally } from './tally.ts';
+import { waitUntil } from './wait-until.ts';
 
 export interface WorkerFleet {
   database: TestDatabase;
@@ -10,6 +11,8 @@ export interface WorkerFleet {
   sql: pg.Pool;
   /** Starts a worker as its own OS process (the hooked test entry, so `--throttle` works). */
   worker(args?: string[]): ChildTally;
+  /** Waits until the job's row shows more than `bytes` processed (a worker is mid-file). */
+  waitForBytesProcessed(jobId: string, bytes: number): Promise<void>;
 }
 
 /**
@@ -28,11 +31,20 @@ export function useWorkerFleet(workerEnv: Record<string, string>): WorkerFleet {
       children.push(child);
       return child;
     },
+    async waitForBytesProcessed(jobId: string, bytes: number) {
+      await waitUntil(
+        async () => {
+          const { rows } = await fleet.sql.query('select bytes_processed from jobs where id = $1', [jobId]);
+          return Number(rows[0]?.bytes_processed) > bytes;
+        },
+        { what: `job ${jobId} to be more than ${bytes} bytes in`, intervalMs: 20 },
+      );
+    },
   } as WorkerFleet;
   beforeAll(async () => {
     fleet.database = await createTestDatabase();
     fleet.api = await startTestTally({ role: 'api', database: fleet.database });
-    fleet.sql = new pg.Pool({ connectionString: fleet.database.url, max: 2 });
+    fleet.sql = fleet.database.sql;
   });
   afterAll(async () => {
     for (const c of children) {
@@ -40,7 +52,6 @@ export function useWorkerFleet(workerEnv: Record<string, string>): WorkerFleet {
       c.kill('SIGKILL');
     }
     await Promise.all(children.map((c) => c.exited));
-    await fleet.sql?.end();
     await fleet.api?.stop();
     await fleet.database?.drop();
   });

@@ -1,11 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
-export type AttemptOutcome =
+export type AttemptEnd =
   | { state: 'completed'; result: unknown; bytesProcessed: number; rowsProcessed: number }
   | { state: 'failed'; code: string; message: string; details?: unknown }
-  /** Hand the job back to the queue (transient error, shutdown): progress resets on the next claim. */
-  | { state: 'queued'; code: string; message: string };
+  /** Hand the job back to the queue (transient error, shutdown) for pg-boss to retry. */
+  | { state: 'queued' };
 
 /**
  * Ends an attempt in ONE statement guarded by its token: the result and the final state
@@ -16,7 +16,7 @@ export async function finishAttempt(
   db: Kysely<Database>,
   jobId: string,
   token: string,
-  outcome: AttemptOutcome,
+  outcome: AttemptEnd,
 ): Promise<boolean> {
   const base = db
     .updateTable('jobs')
@@ -49,12 +49,17 @@ export async function finishAttempt(
       });
       break;
     case 'queued':
-      // Keep the last error visible while the job waits for its retry.
+      // A queued job shows what the next attempt will start from: no progress, no error.
+      // (It used to keep the failed attempt's 81 % and a code outside the contract.) The
+      // failed attempt's error is in the worker's log; `attempts` shows that one ran.
       query = base.set({
         state: 'queued',
         attempt_token: null,
-        error_code: outcome.code,
-        error_message: outcome.message,
+        bytes_processed: 0,
+        rows_processed: 0,
+        error_code: null,
+        error_message: null,
+        error_details: null,
       });
       break;
   }

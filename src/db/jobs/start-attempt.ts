@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
-export interface ClaimedJob {
+export interface StartedAttempt {
   id: string;
   filename: string;
   bytes: number;
@@ -19,11 +19,11 @@ export interface ClaimedJob {
  * Returns undefined when the job is already final (cancelled while queued, or finished by
  * an earlier attempt whose pg-boss completion was lost): there is nothing to run.
  */
-export function claimAttempt(
+export function startAttempt(
   db: Kysely<Database>,
   jobId: string,
   token: string,
-): Promise<ClaimedJob | undefined> {
+): Promise<StartedAttempt | undefined> {
   return db
     .updateTable('jobs')
     .set({

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `npm test` runs this first (the `pretest` script): it provisions what npm cannot install and
+# the suite needs, the same way .ci/run does, so a fresh clone's `npm install && npm test` is
+# green with no other step. Where it cannot install something itself it says in one line what
+# to run, and stops before the suite starts (a red run that names its cause beats 5 minutes of
+# tests ending in "Chromium is missing").
+set -euo pipefail
+
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>22||(a===22&&b>=12)?1:0)')
+if [ "$node_ok" != 1 ]; then
+  echo "npm test: Node $(node -v) is too old; Tally needs 22.12 or later (e.g. npm install -g --prefix /usr/local node@24)." >&2
+  exit 1
+fi
+
+# The browser tests drive Debian's Chromium through playwright-core (playwright's own browser
+# download cannot run here: only the npm registry and Debian's packages are reachable).
+CHROMIUM=/usr/bin/chromium
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "npm test: installing Chromium for the browser tests (apt-get install chromium)…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+  else
+    echo "npm test: the browser tests need Chromium at $CHROMIUM: run 'sudo apt-get install -y chromium' and try again." >&2
+    exit 1
+  fi
+fi
