@@ -239,4 +239,51 @@ describe('jobs.rerun', () => {
     }
     expect(await jobCount()).toBe(jobs);
   });
+
+  it('copies a file that takes longer than the requests’ statement timeout', async () => {
+    // Requests run under DB_STATEMENT_TIMEOUT_MS; a copy takes time in proportion to the file.
+    // Made slow deterministically: another session holds a lock the copy must wait for.
+    const slow = await startTestTally({ env: { DB_STATEMENT_TIMEOUT_MS: '500' } });
+    const pool = new pg.Pool({ connectionString: slow.database.url, max: 2 });
+    try {
+      const upload = await postCsv(slow.url, AMBIGUOUS_DATES);
+      expect(upload.status).toBe(202);
+      const oldId = upload.body.jobId as string;
+      await waitForFinal(slow.url, oldId);
+      const locker = await pool.connect();
+      let res: Awaited<ReturnType<typeof trpcMutation>>;
+      try {
+        await locker.query('begin');
+        await locker.query('lock table job_file_chunks in share mode'); // blocks INSERT
+        const pending = trpcMutation(slow.url, 'jobs.rerun', {
+          jobId: oldId,
+          options: { dateFormat: 'DMY' },
+        });
+        // Once the copy waits on the lock, hold it twice the statement timeout.
+        await expect
+          .poll(
+            async () =>
+              (
+                await pool.query(
+                  `select count(*)::int as n from pg_stat_activity
+                    where datname = current_database() and wait_event_type = 'Lock'`,
+                )
+              ).rows[0].n,
+            { timeout: 10_000 },
+          )
+          .toBe(1);
+        await new Promise((r) => setTimeout(r, 1000));
+        await locker.query('commit');
+        res = await pending;
+      } finally {
+        locker.release();
+      }
+      expect(res.status).toBe(200);
+      const done = await waitForFinal(slow.url, res.body.result.data.jobId);
+      expect(done.state).toBe('completed');
+    } finally {
+      await pool.end();
+      await slow.stop();
+    }
+  });
 });

@@ -124,7 +124,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
   it('uploads a CSV, shows the processing bar moving, resumes after a reload, and shows exact totals', async () => {
     const page = await newPage();
     await page.goto(base);
-    await expect.poll(() => page.getByRole('heading', { name: 'Analyse a revenue export' }).count()).toBe(1);
+    await eventually(() => page.getByRole('heading', { name: 'Analyse a revenue export' }).count()).toBe(1);
 
     // Keyboard: the file input inside the drop zone is reachable with Tab.
     let reached = false;
@@ -137,22 +137,20 @@ describe('web UI against `src/main.ts` in a child process', () => {
     expect(reached).toBe(true);
 
     await page.getByTestId('file-input').setInputFiles(fixture.path);
-    await expect.poll(() => page.getByTestId('dropzone').textContent()).toContain('revenue-export.csv');
+    await eventually(() => page.getByTestId('dropzone').textContent()).toContain('revenue-export.csv');
     // The mapping selects offer the file's own header names, read in the browser.
     await page.getByText('Column mapping and format options').click();
     const amountOptions = () =>
       page.getByLabel('Amount', { exact: true }).locator('option').allTextContents();
-    await expect
-      .poll(amountOptions)
-      .toEqual([
-        'Detect',
-        'order_date',
-        'customer_email',
-        'product',
-        'billing_country',
-        'currency',
-        'amount',
-      ]);
+    await eventually(amountOptions).toEqual([
+      'Detect',
+      'order_date',
+      'customer_email',
+      'product',
+      'billing_country',
+      'currency',
+      'amount',
+    ]);
     mkdirSync(screenshots, { recursive: true });
     await page.screenshot({ path: path.join(screenshots, 'upload.png'), fullPage: true });
     await page.getByRole('button', { name: 'Analyse' }).click();
@@ -176,7 +174,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
 
     await page.reload();
     // The same job, watched again from its URL: still running, and the bar keeps moving.
-    await expect.poll(() => page.getByTestId('job').getAttribute('data-state')).toMatch(/running|completed/);
+    await eventually(() => page.getByTestId('job').getAttribute('data-state')).toMatch(/running|completed/);
     const afterReload = new Set<number>();
     while ((await page.getByTestId('analysis').count()) === 0 && Date.now() < deadline + 30_000) {
       const now = await progressValue(page);
@@ -192,9 +190,9 @@ describe('web UI against `src/main.ts` in a child process', () => {
     const usdCents = fixture.centsByCurrency.get('USD')!;
     const eurCents = fixture.centsByCurrency.get('EUR')!;
     expect(usdCents).toBeGreaterThan(eurCents);
-    await expect
-      .poll(() => page.getByTestId('net-revenue').getAttribute('data-value'))
-      .toBe(String(Number(usdCents) / 100));
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value')).toBe(
+      String(Number(usdCents) / 100),
+    );
     const shown = await page.getByTestId('net-revenue').textContent();
     expect(shown).toBe(
       new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(Number(usdCents) / 100),
@@ -209,9 +207,9 @@ describe('web UI against `src/main.ts` in a child process', () => {
 
     // Currency switch: EUR's own figures.
     await page.getByRole('button', { name: 'EUR' }).click();
-    await expect
-      .poll(() => page.getByTestId('net-revenue').getAttribute('data-value'))
-      .toBe(String(Number(eurCents) / 100));
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value')).toBe(
+      String(Number(eurCents) / 100),
+    );
     await page.getByRole('button', { name: 'USD' }).click();
 
     expect(await page.locator('[data-testid=monthly-chart] .recharts-bar-rectangle').count()).toBe(18);
@@ -239,7 +237,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
     expect(jobUrl, 'needs the job of the first test').toBeDefined();
     const page = await newPage(390, 844);
     await page.goto(jobUrl);
-    await expect.poll(() => page.getByTestId('net-revenue').count(), { timeout: 20_000 }).toBe(1);
+    await eventually(() => page.getByTestId('net-revenue').count(), { timeout: 20_000 }).toBe(1);
     await page.waitForTimeout(300); // the chart measures its container after layout
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
@@ -255,7 +253,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}\?maxPolls=1&pollMs=200$/, { timeout: 30_000 });
 
     const timeout = page.getByTestId('timeout');
-    await expect.poll(() => timeout.count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => timeout.count(), { timeout: 10_000 }).toBe(1);
     expect(await timeout.textContent()).toMatch(
       /stopped checking after 1 status check.*may still be running/,
     );
@@ -264,7 +262,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
     // Cancel it, then "Keep watching": one more check finds it cancelled.
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await page.getByRole('button', { name: 'Keep watching' }).click();
-    await expect.poll(() => page.getByTestId('cancelled').count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => page.getByTestId('cancelled').count(), { timeout: 10_000 }).toBe(1);
     expect(await timeout.count()).toBe(0);
     await page.close();
   });
@@ -279,7 +277,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
       buffer: Buffer.from('date,amount\nsoon,12.00\n'),
     });
     await page.getByRole('button', { name: 'Analyse' }).click();
-    await expect.poll(() => page.getByTestId('failed').count(), { timeout: 20_000 }).toBe(1);
+    await eventually(() => page.getByTestId('failed').count(), { timeout: 20_000 }).toBe(1);
     expect(await page.getByTestId('failed').textContent()).toContain('NO_VALID_ROWS');
 
     await page.goto(base);
@@ -290,7 +288,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
     });
     await page.getByRole('button', { name: 'Analyse' }).click();
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => alert.count(), { timeout: 10_000 }).toBe(1);
     expect(await alert.textContent()).toMatch(/csv/i);
     expect(page.url()).toBe(`${base}/`);
     await page.close();
@@ -327,7 +325,7 @@ describe('fixing a mapping without uploading again', () => {
     await page.getByRole('button', { name: 'Analyse' }).click();
 
     const request = page.getByTestId('mapping-request');
-    await expect.poll(() => request.count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => request.count(), { timeout: 10_000 }).toBe(1);
     const words = (await request.textContent()) ?? '';
     expect(words).toMatch(/couldn’t tell which column of “bank-export\.csv” holds the date/);
     expect(words).not.toMatch(/options\.columns|INVALID_CSV|Map one with/);
@@ -348,9 +346,9 @@ describe('fixing a mapping without uploading again', () => {
     await date.selectOption('Fecha cobro');
     await page.getByRole('button', { name: 'Analyse' }).click();
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, { timeout: 30_000 });
-    await expect
-      .poll(() => page.getByTestId('net-revenue').getAttribute('data-value'), { timeout: 20_000 })
-      .toBe('120');
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value'), {
+      timeout: 20_000,
+    }).toBe('120');
     expect(await page.getByTestId('reading-column-date').textContent()).toBe('“Fecha cobro”');
     await page.close();
   });
@@ -364,16 +362,20 @@ describe('fixing a mapping without uploading again', () => {
       buffer: Buffer.from(WRONG_DATE_COLUMN),
     });
     await page.getByRole('button', { name: 'Analyse' }).click();
-    await expect.poll(() => page.getByTestId('failed').count(), { timeout: 20_000 }).toBe(1);
+    await eventually(() => page.getByTestId('failed').count(), { timeout: 20_000 }).toBe(1);
     const failedUrl = page.url();
     const failedId = failedUrl.split('/').pop()!;
 
     // The failed job offers the form, with the columns of the file this tab uploaded.
     const form = page.getByTestId('failed-rerun');
     const date = form.getByLabel('Date', { exact: true });
-    await expect
-      .poll(() => date.locator('option').allTextContents())
-      .toEqual(['Detect', 'Date', 'Fecha cobro', 'Amount', 'Customer']);
+    await eventually(() => date.locator('option').allTextContents()).toEqual([
+      'Detect',
+      'Date',
+      'Fecha cobro',
+      'Amount',
+      'Customer',
+    ]);
     await date.selectOption('Fecha cobro');
     await page.screenshot({ path: path.join(screenshots, 'rerun-failed.png'), fullPage: true });
     await form.getByRole('button', { name: 'Re-run with these settings' }).click();
@@ -386,9 +388,9 @@ describe('fixing a mapping without uploading again', () => {
     );
     const rerunId = page.url().split('/').pop()!;
     expect(rerunId).not.toBe(failedId);
-    await expect
-      .poll(() => page.getByTestId('net-revenue').getAttribute('data-value'), { timeout: 20_000 })
-      .toBe('160.75');
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value'), {
+      timeout: 20_000,
+    }).toBe('160.75');
     expect(await page.getByTestId('reading-column-date').textContent()).toBe('“Fecha cobro”');
     expect(await page.getByTestId('rerun-of').count()).toBe(1);
     expect(await page.getByTestId('recent-jobs').getByRole('link').first().getAttribute('href')).toBe(
@@ -404,7 +406,7 @@ describe('fixing a mapping without uploading again', () => {
 
     // The old job: still failed, with its own message.
     await page.getByTestId('rerun-of').getByRole('link').click();
-    await expect.poll(() => page.getByTestId('failed').count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => page.getByTestId('failed').count(), { timeout: 10_000 }).toBe(1);
     expect(page.url()).toBe(failedUrl);
     expect(await page.getByTestId('failed').textContent()).toContain('NO_VALID_ROWS');
 
@@ -412,16 +414,16 @@ describe('fixing a mapping without uploading again', () => {
     // (it is only read in the browser; the re-run still uses the stored copy).
     await page.reload();
     const again = page.getByTestId('failed-rerun');
-    await expect.poll(() => again.getByTestId('rerun-file-input').count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => again.getByTestId('rerun-file-input').count(), { timeout: 10_000 }).toBe(1);
     expect(await again.getByLabel('Date', { exact: true }).evaluate((el) => el.tagName)).toBe('INPUT');
     await again.getByTestId('rerun-file-input').setInputFiles({
       name: 'payments.csv',
       mimeType: 'text/csv',
       buffer: Buffer.from(WRONG_DATE_COLUMN),
     });
-    await expect
-      .poll(() => again.getByLabel('Date', { exact: true }).locator('option').allTextContents())
-      .toContain('Fecha cobro');
+    await eventually(() =>
+      again.getByLabel('Date', { exact: true }).locator('option').allTextContents(),
+    ).toContain('Fecha cobro');
     await page.close();
   });
 });
@@ -448,9 +450,9 @@ describe('a result with a huge month series', () => {
     const { jobId } = (await upload.json()) as { jobId: string };
     const page = await newPage();
     await page.goto(`${base}/jobs/${jobId}`);
-    await expect
-      .poll(() => page.getByTestId('net-revenue').getAttribute('data-value'), { timeout: 30_000 })
-      .toBe(String(cents / 100));
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value'), {
+      timeout: 30_000,
+    }).toBe(String(cents / 100));
     const result = (await apiResult(jobId)).currencies[0];
     expect(result.monthly).toHaveLength(MONTHS);
 
@@ -488,7 +490,7 @@ describe('Content-Security-Policy and frame protection', () => {
     });
     const response = await page.goto(`${base}/`);
     await page.goto(`${base}/jobs/0190a4d2-0000-7000-8000-000000000000`);
-    await expect.poll(() => page.getByText('Job not found').count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => page.getByText('Job not found').count(), { timeout: 10_000 }).toBe(1);
     for (const headers of [response!.headers(), ...assets]) {
       expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
       expect(headers['content-security-policy']).toContain("script-src 'self'");
@@ -507,7 +509,7 @@ describe('Content-Security-Policy and frame protection', () => {
     const framed = page.frames().find((f) => f !== page.mainFrame());
     expect(framed, 'the iframe exists').toBeDefined();
     // Blocked: the frame ends on the browser's error page, never on the app.
-    await expect.poll(() => framed!.url(), { timeout: 10_000 }).toMatch(/^chrome-error:/);
+    await eventually(() => framed!.url(), { timeout: 10_000 }).toMatch(/^chrome-error:/);
     expect(await framed!.getByText('Analyse a revenue export').count()).toBe(0);
     await page.close();
   });
@@ -518,11 +520,9 @@ describe('Content-Security-Policy and frame protection', () => {
     const seen: string[] = [];
     const page = await newPage(1280, 900, seen);
     await page.goto(base);
-    await expect
-      .poll(() => page.getByRole('heading', { name: 'Analyse a revenue export' }).count(), {
-        timeout: 10_000,
-      })
-      .toBe(1);
+    await eventually(() => page.getByRole('heading', { name: 'Analyse a revenue export' }).count(), {
+      timeout: 10_000,
+    }).toBe(1);
     await page.evaluate(() => {
       const script = document.createElement('script');
       script.textContent = 'window.__inlineRan = true';
@@ -531,7 +531,7 @@ describe('Content-Security-Policy and frame protection', () => {
       img.src = 'https://example.invalid/pixel.png';
       document.body.append(img);
     });
-    await expect.poll(() => seen.length, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    await eventually(() => seen.length, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
     expect(
       await page.evaluate(() => (window as unknown as { __inlineRan?: boolean }).__inlineRan),
     ).toBeUndefined();
@@ -545,6 +545,14 @@ async function apiResult(jobId: string): Promise<any> {
   const res = await fetch(`${base}/trpc/jobs.result?input=${encodeURIComponent(JSON.stringify({ jobId }))}`);
   const body = (await res.json()) as { result: { data: unknown } };
   return body.result.data;
+}
+
+/**
+ * expect.poll with a deadline that suits a page on a shared 2-core machine (vitest's 1 s
+ * default failed a first page load while other suites ran).
+ */
+function eventually<T>(fn: () => T | Promise<T>, opts: { timeout?: number } = {}) {
+  return expect.poll(fn, { timeout: 15_000, ...opts });
 }
 
 async function progressValue(page: Page): Promise<number | undefined> {

@@ -40,7 +40,7 @@ export async function rerunJob(
   return deps.db.kysely.transaction().execute(async (trx) => {
     const old = await trx
       .selectFrom('jobs')
-      .select(['id', 'file_deleted_at'])
+      .select(['id', 'bytes', 'file_deleted_at'])
       .where('id', '=', input.jobId)
       .where('owner', '=', input.owner)
       .forKeyShare()
@@ -56,6 +56,14 @@ export async function rerunJob(
              ${JSON.stringify(input.options)}::jsonb, coalesce(${input.options.delimiter ?? null}, delimiter), id
         from jobs where id = ${input.jobId}
     `.execute(trx);
+    // Requests run under a short statement_timeout (a locked table must not hold them
+    // forever), but this copy takes time in proportion to the file: 256 MiB took 6.4 s on
+    // this 2-core machine under load (~40 MiB/s). Its own bound: 30 s + 10 MiB/s, 4× headroom.
+    const { rows } = await sql<{ previous: string }>`
+      select current_setting('statement_timeout') as previous`.execute(trx);
+    const setTimeoutLocal = (value: string) =>
+      sql`select set_config('statement_timeout', ${value}, true)`.execute(trx);
+    await setTimeoutLocal(String(copyTimeoutMs(old.bytes)));
     const copied = await sql`
       insert into job_file_chunks (job_id, seq, data)
       select ${jobId}, seq, data from job_file_chunks where job_id = ${input.jobId}
@@ -67,6 +75,7 @@ export async function rerunJob(
         'The stored file of this job could not be found, so it cannot be re-run. Upload the file again.',
       );
     }
+    await setTimeoutLocal(rows[0]?.previous ?? '0');
     const data: AnalysisJobData = { jobId };
     await deps.boss.send(ANALYSIS_QUEUE, data, { id: jobId, db: fromKysely(trx) });
     return { jobId, state: 'queued', rerunOf: input.jobId };
@@ -80,4 +89,8 @@ function fileExpired(deletedAt: Date): TallyError {
       'so it cannot be re-run. Upload the file again with the options you want.',
     { fileDeletedAt: deletedAt.toISOString() },
   );
+}
+
+export function copyTimeoutMs(bytes: number): number {
+  return 30_000 + Math.ceil(bytes / (10 * 1024 * 1024)) * 1000;
 }
