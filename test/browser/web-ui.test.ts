@@ -260,7 +260,12 @@ describe('web UI against `src/main.ts` in a child process', () => {
     expect(await page.getByRole('alert').filter({ hasText: 'Still not finished' }).count()).toBe(1);
 
     // Cancel it, then "Keep watching": one more check finds it cancelled.
-    await page.getByRole('button', { name: 'Cancel job' }).click();
+    // Keep watching once the cancel has been answered (a person cannot click within the
+    // same millisecond; the single allowed poll must not race the cancel's commit).
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/trpc/jobs.cancel')),
+      page.getByRole('button', { name: 'Cancel job' }).click(),
+    ]);
     await page.getByRole('button', { name: 'Keep watching' }).click();
     await eventually(() => page.getByTestId('cancelled').count(), { timeout: 10_000 }).toBe(1);
     expect(await timeout.count()).toBe(0);
