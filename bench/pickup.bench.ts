@@ -58,6 +58,7 @@ export const runPickupBench: BenchPart = async (server, { quick, log = () => {} 
             delimiter: ',',
             header: ['date', 'amount'],
             columns: { date: 'date', amount: 'amount' },
+            encoding: 'utf-8',
           },
           options: {},
         },

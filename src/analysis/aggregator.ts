@@ -1,11 +1,16 @@
-import { decideSlashOrder, monthOfDay, parseDate, slashEvidence } from './dates.ts';
-import type { SlashOrder } from './dates.ts';
 import type { ColumnMap } from './columns.ts';
+import { DateEvidence, dateProblem } from './date-order.ts';
+import type { DateReading } from './date-order.ts';
+import { monthOfDay, parseDate } from './dates.ts';
+import { keyOf, withoutControls } from './keys.ts';
+import { DATE_WINDOW_TEXT, FIRST_DAY, LAST_DAY, MAX_CURRENCIES } from './limits.ts';
 import {
   BIG,
   FAST_LIMIT,
+  MAX_AMOUNT_MICRO,
   MICRO,
   amountCurrencyToken,
+  amountProblem,
   bigAmount,
   currencyOfToken,
   decimalEvidence,
@@ -14,13 +19,24 @@ import {
 import type { JobOptions } from './options.ts';
 import { CurrencyTotals } from './totals.ts';
 
-/** Rows buffered before the slash-date order and the decimal separator are decided. */
+/** Rows buffered before the date reading and the decimal separator are decided. */
 export const DECIDE_ROWS = 1000;
 export const MAX_SAMPLES = 100;
 
 export interface RejectedRow {
   line: number;
   reason: string;
+}
+
+/** Why rows were rejected, counted for the summary of a job most of whose rows were. */
+export interface RejectionCounts {
+  fields: number;
+  date: number;
+  dateOutsideWindow: number;
+  amount: number;
+  amountEmpty: number;
+  currency: number;
+  unclosedQuote: number;
 }
 
 export interface AggregatorSetup {
@@ -30,41 +46,41 @@ export interface AggregatorSetup {
   delimiter: string;
 }
 
-function show(value: string): string {
+/** A cell value in a reason: quoted, cut at 60 characters. */
+export function show(value: string): string {
   const v = value.length > 60 ? `${value.slice(0, 57)}...` : value;
   return JSON.stringify(v);
 }
 
-/** Number of physical line breaks inside a record's fields (CRLF, LF or CR each count one). */
-export function lineBreaksIn(record: readonly string[]): number {
-  let breaks = 0;
-  for (const field of record) {
-    for (let i = 0; i < field.length; i++) {
-      const c = field.charCodeAt(i);
-      if (c === 10) breaks++;
-      else if (c === 13) {
-        breaks++;
-        if (field.charCodeAt(i + 1) === 10) i++;
-      }
-    }
-  }
-  return breaks;
-}
-
 /**
  * The one-pass aggregator: fed parsed records (arrays of strings) with the physical line
- * their last field ends on, it keeps per-currency totals whose size depends on distinct
- * customers, products, regions and months only. Pure: no I/O, no timers.
+ * they start on, it keeps per-currency totals whose size depends on distinct customers,
+ * products, regions and months only. Pure: no I/O, no timers.
  *
- * The first `DECIDE_ROWS` rows are buffered when the slash-date order or the decimal
- * separator still has to be decided from the head of the file (CONTRACT.md §5).
+ * The first `DECIDE_ROWS` rows are buffered until the date reading (day/month order,
+ * `YYYYMMDD`) and the decimal separator are decided from the head of the file (CONTRACT.md
+ * §5), then every row is read the same way.
  */
 export class RevenueAggregator {
   total = 0;
   valid = 0;
   rejected = 0;
   readonly samples: RejectedRow[] = [];
+  readonly rejections: RejectionCounts = {
+    fields: 0,
+    date: 0,
+    dateOutsideWindow: 0,
+    amount: 0,
+    amountEmpty: 0,
+    currency: 0,
+    unclosedQuote: 0,
+  };
   readonly currencies = new Map<string | null, CurrencyTotals>();
+  /** Earliest and latest valid day over all currencies, with the line of a row on each. */
+  firstDay = Infinity;
+  firstDayLine = 0;
+  lastDay = -Infinity;
+  lastDayLine = 0;
 
   private readonly width: number;
   private readonly dateIdx: number;
@@ -77,21 +93,20 @@ export class RevenueAggregator {
   private readonly currencyIdx: number;
   private readonly fromQuantity: boolean;
   private readonly defaultCurrency: string | null;
+  private readonly options: JobOptions;
 
-  private order: SlashOrder;
+  private reading: DateReading;
   private decimalComma: boolean;
-  private buffer: { record: string[]; endLine: number }[] | null = null;
-  private readonly decideOrder: boolean;
+  private buffer: { record: string[]; line: number }[] | null = [];
+  private readonly dateEvidence = new DateEvidence();
   private readonly decideDecimal: boolean;
-  private firstOver12 = false;
-  private secondOver12 = false;
   private commaVotes = 0;
   private dotVotes = 0;
 
   private lastDateText = '';
   private lastDateDay = NaN;
-  private lastDay = NaN;
-  private lastMonth = 0;
+  private cachedDay = NaN;
+  private cachedMonth = 0;
   private readonly currencyTexts: string[] = [];
   private readonly currencyTextTotals: CurrencyTotals[] = [];
   private lastToken = '';
@@ -113,46 +128,33 @@ export class RevenueAggregator {
     this.currencyIdx = ix.currency;
     this.fromQuantity = columns.amountFromQuantity;
     this.defaultCurrency = options.currency?.toUpperCase() ?? null;
-
-    const dateFormat = options.dateFormat;
-    this.decideOrder = dateFormat !== 'MDY' && dateFormat !== 'DMY';
-    this.order = dateFormat === 'DMY' ? 'DMY' : 'MDY';
+    this.options = options;
+    this.reading = new DateEvidence().decide(options.dateFormat);
     // The contract asks for a decimal comma in `;` files written that way; tab and `|`
     // exports from the same (European) tools get the same treatment. A `,` file keeps `.`.
     this.decideDecimal = options.decimalSeparator === undefined && delimiter !== ',';
     this.decimalComma = options.decimalSeparator === ',';
-    if (this.decideOrder || this.decideDecimal) this.buffer = [];
   }
 
-  get slashOrder(): SlashOrder {
-    return this.order;
+  /** How dates are read (decided once the head has been seen). */
+  get dateReading(): DateReading {
+    return this.reading;
   }
 
   get usesDecimalComma(): boolean {
     return this.decimalComma;
   }
 
-  /** One data record (not the header). `endLine` is the physical line its last field ends on. */
-  add(record: string[], endLine: number): void {
+  /** One data record (not the header). `line` is the physical line it starts on. */
+  add(record: string[], line: number): void {
     this.total++;
     const buffer = this.buffer;
     if (buffer === null) {
-      this.process(record, endLine);
+      this.process(record, line);
       return;
     }
-    buffer.push({ record, endLine });
-    if (record.length === this.width) {
-      if (this.decideOrder) {
-        const e = slashEvidence(record[this.dateIdx]!);
-        if (e === 1) this.firstOver12 = true;
-        else if (e === 2) this.secondOver12 = true;
-      }
-      if (this.decideDecimal) {
-        const e = decimalEvidence(record[this.fromQuantity ? this.unitPriceIdx : this.amountIdx]!);
-        if (e === 1) this.commaVotes++;
-        else if (e === 2) this.dotVotes++;
-      }
-    }
+    buffer.push({ record, line });
+    if (record.length === this.width) this.collectEvidence(record);
     if (buffer.length >= DECIDE_ROWS) this.flush();
   }
 
@@ -161,53 +163,122 @@ export class RevenueAggregator {
     if (this.buffer !== null) this.flush();
   }
 
-  private flush(): void {
-    const buffer = this.buffer!;
-    this.buffer = null;
-    if (this.decideOrder) this.order = decideSlashOrder(this.firstOver12, this.secondOver12);
-    if (this.decideDecimal) this.decimalComma = this.commaVotes > this.dotVotes;
-    for (const { record, endLine } of buffer) this.process(record, endLine);
+  /** A record csv-parse could not finish (a quote never closed before the end of the file). */
+  rejectUnclosedQuote(line: number): void {
+    this.total++;
+    this.rejections.unclosedQuote++;
+    this.rejectAt(line, 'a quote (") opened in this row is never closed before the end of the file');
   }
 
-  private reject(record: readonly string[], endLine: number, reason: string): void {
-    this.rejected++;
-    if (this.samples.length < MAX_SAMPLES) {
-      this.samples.push({ line: endLine - lineBreaksIn(record), reason });
+  private collectEvidence(record: readonly string[]): void {
+    this.dateEvidence.add(record[this.dateIdx]!);
+    if (this.decideDecimal) {
+      const e = decimalEvidence(record[this.fromQuantity ? this.unitPriceIdx : this.amountIdx]!);
+      if (e === 1) this.commaVotes++;
+      else if (e === 2) this.dotVotes++;
     }
   }
 
-  private badAmount(role: string, text: string): string {
-    if (text.trim() === '') return `${role} is empty`;
-    const hint =
-      !this.decimalComma && /^\D*\d{1,3}(\.\d{3})*,\d{1,2}\D*$/.test(text.trim())
-        ? ' (decimal comma? set options.decimalSeparator to ",")'
-        : '';
-    return `${role} ${show(text)} is not a number${hint}`;
+  private flush(): void {
+    const buffer = this.buffer!;
+    this.buffer = null;
+    this.reading = this.dateEvidence.decide(this.options.dateFormat);
+    if (this.decideDecimal) this.decimalComma = this.commaVotes > this.dotVotes;
+    for (const { record, line } of buffer) this.process(record, line);
   }
 
-  /** Micro-units of one amount text, NaN if invalid, BIG with `bigAmount` set. */
-  private amountOf(record: readonly string[], endLine: number): number {
+  private rejectAt(line: number, reason: string | (() => string)): void {
+    this.rejected++;
+    if (this.samples.length < MAX_SAMPLES) {
+      this.samples.push({ line, reason: typeof reason === 'string' ? reason : reason() });
+    }
+  }
+
+  private process(record: string[], line: number): void {
+    if (record.length !== this.width) {
+      this.rejections.fields++;
+      this.rejectAt(line, `expected ${this.width} fields as in the header, found ${record.length}`);
+      return;
+    }
+    const day = this.dayOf(record, line);
+    if (day !== day) return;
+    const micro = this.amountOf(record, line);
+    if (micro !== micro) return;
+    const totals = this.totalsOf(record, line);
+    if (totals === null) return;
+    this.valid++;
+    const month = this.countRow(totals, day, line, micro);
+    this.countKeys(totals, record, month, micro);
+  }
+
+  /** The row's day, or NaN after rejecting the row. */
+  private dayOf(record: readonly string[], line: number): number {
+    // Exports are usually in date order, so the previous row's date text is the cache. A
+    // Map from text to day was tried and was slower than parsing: every field is a fresh
+    // string, and hashing it for the lookup (~80 ns) costs more than the char scan (~30 ns).
+    const text = record[this.dateIdx]!;
+    let day: number;
+    if (text === this.lastDateText) {
+      day = this.lastDateDay;
+    } else {
+      day = parseDate(text, this.reading.order, this.reading.eightDigits);
+      this.lastDateText = text;
+      this.lastDateDay = day;
+    }
+    if (day !== day) {
+      this.rejections.date++;
+      this.rejectAt(line, () => dateProblem(text, this.reading, show));
+      return NaN;
+    }
+    if (day < FIRST_DAY || day > LAST_DAY) {
+      this.rejections.dateOutsideWindow++;
+      this.rejectAt(
+        line,
+        () =>
+          `date ${show(text)} is outside ${DATE_WINDOW_TEXT}, the dates Tally reads (a placeholder or a typo?)`,
+      );
+      return NaN;
+    }
+    return day;
+  }
+
+  private rejectAmount(line: number, role: string, text: string): void {
+    if (text.trim() === '') {
+      this.rejections.amountEmpty++;
+      this.rejectAt(line, `${role} is empty`);
+      return;
+    }
+    this.rejections.amount++;
+    this.rejectAt(line, () => `${role} ${show(text)} ${amountProblem(text, this.decimalComma)}`);
+  }
+
+  /** Micro-units of the row's amount (BIG with `bigValue` set), or NaN after rejecting it. */
+  private amountOf(record: readonly string[], line: number): number {
     if (!this.fromQuantity) {
       const text = record[this.amountIdx]!;
       const micro = parseAmount(text, this.decimalComma);
-      if (micro !== micro) this.reject(record, endLine, this.badAmount('amount', text));
+      if (micro !== micro) this.rejectAmount(line, 'amount', text);
       else if (micro === BIG) this.bigValue = bigAmount;
       return micro;
     }
     const qText = record[this.quantityIdx]!;
     const q = parseAmount(qText, this.decimalComma);
     if (q !== q) {
-      this.reject(record, endLine, this.badAmount('quantity', qText));
+      this.rejectAmount(line, 'quantity', qText);
       return NaN;
     }
     const qBig = q === BIG ? bigAmount : 0n;
     const pText = record[this.unitPriceIdx]!;
     const p = parseAmount(pText, this.decimalComma); // leaves the price's currency token
     if (p !== p) {
-      this.reject(record, endLine, this.badAmount('unit price', pText));
+      this.rejectAmount(line, 'unit price', pText);
       return NaN;
     }
-    // q and p are micro-units; q × p is in 10⁻¹² and is rounded back to micro-units.
+    return this.product(q, qBig, p, line);
+  }
+
+  /** q × p of two micro-unit amounts, rounded back to micro-units (10⁻¹² → 10⁻⁶). */
+  private product(q: number, qBig: bigint, p: number, line: number): number {
     if (q !== BIG && p !== BIG) {
       const product = Math.abs(q) * Math.abs(p);
       if (product < Number.MAX_SAFE_INTEGER - MICRO) {
@@ -222,40 +293,20 @@ export class RevenueAggregator {
     const neg = prod < 0n;
     const abs = neg ? -prod : prod;
     const microBig = (abs + BigInt(MICRO / 2)) / BigInt(MICRO);
+    if (microBig >= MAX_AMOUNT_MICRO) {
+      this.rejections.amount++;
+      this.rejectAt(line, 'quantity × unit price is 10^15 or more, beyond the amounts Tally reads');
+      return NaN;
+    }
     this.bigValue = neg ? -microBig : microBig;
     return BIG;
   }
 
-  private process(record: string[], endLine: number): void {
-    if (record.length !== this.width) {
-      this.reject(record, endLine, `expected ${this.width} fields as in the header, found ${record.length}`);
-      return;
-    }
-    // Exports are usually in date order, so the previous row's date text is the cache. A
-    // Map from text to day was tried and was slower than parsing: every field is a fresh
-    // string, and hashing it for the lookup (~80 ns) costs more than the char scan (~30 ns).
-    const dateText = record[this.dateIdx]!;
-    let day: number;
-    if (dateText === this.lastDateText) {
-      day = this.lastDateDay;
-    } else {
-      day = parseDate(dateText, this.order);
-      this.lastDateText = dateText;
-      this.lastDateDay = day;
-    }
-    if (day !== day) {
-      this.reject(
-        record,
-        endLine,
-        dateText.trim() === '' ? 'date is empty' : `date ${show(dateText)} is not a date`,
-      );
-      return;
-    }
-    const micro = this.amountOf(record, endLine);
-    if (micro !== micro) return;
-    const big = micro === BIG ? this.bigValue : 0n;
-
-    // Currency: column, else options.currency, else a code or symbol in the amount text.
+  /**
+   * The totals of the row's currency: its currency column, else options.currency, else a
+   * code or symbol in the amount text. Null after rejecting the row.
+   */
+  private totalsOf(record: readonly string[], line: number): CurrencyTotals | null {
     const token = amountCurrencyToken;
     let tokenCurrency: string | null = null;
     if (token !== '') {
@@ -264,37 +315,70 @@ export class RevenueAggregator {
         this.lastTokenCurrency = currencyOfToken(token);
       }
       if (this.lastTokenCurrency === undefined) {
-        this.reject(record, endLine, `amount ${show(this.amountTextOf(record))} is not a number`);
-        return;
+        this.rejections.amount++;
+        this.rejectAt(line, () => `amount ${show(this.amountTextOf(record))} is not a number`);
+        return null;
       }
       tokenCurrency = this.lastTokenCurrency;
     }
-    let totals: CurrencyTotals;
     const currencyText = this.currencyIdx >= 0 ? record[this.currencyIdx]! : '';
-    if (tokenCurrency === null) {
-      // A few distinct currency texts per file: a linear scan with === beats hashing.
-      const texts = this.currencyTexts;
-      let i = 0;
-      while (i < texts.length && texts[i] !== currencyText) i++;
-      if (i < texts.length) {
-        totals = this.currencyTextTotals[i]!;
-      } else {
-        totals = this.totalsOf(this.currencyOf(currencyText, null));
-        if (texts.length < 16) {
-          texts.push(currencyText);
-          this.currencyTextTotals.push(totals);
-        }
-      }
-    } else {
-      totals = this.totalsOf(this.currencyOf(currencyText, tokenCurrency));
+    if (tokenCurrency !== null) return this.totalsFor(this.currencyOf(currencyText, tokenCurrency), line);
+    // A few distinct currency texts per file: a linear scan with === beats hashing.
+    const texts = this.currencyTexts;
+    let i = 0;
+    while (i < texts.length && texts[i] !== currencyText) i++;
+    if (i < texts.length) return this.currencyTextTotals[i]!;
+    const totals = this.totalsFor(this.currencyOf(currencyText, null), line);
+    if (totals !== null && texts.length < 16) {
+      texts.push(currencyText);
+      this.currencyTextTotals.push(totals);
     }
+    return totals;
+  }
 
-    this.valid++;
-    if (day !== this.lastDay) {
-      this.lastDay = day;
-      this.lastMonth = monthOfDay(day);
+  private currencyOf(columnText: string, tokenCurrency: string | null): string | null {
+    const fromColumn = keyOf(columnText);
+    if (fromColumn !== '') return currencyOfToken(fromColumn) ?? fromColumn.toUpperCase();
+    return this.defaultCurrency ?? tokenCurrency;
+  }
+
+  private amountTextOf(record: readonly string[]): string {
+    return this.fromQuantity ? record[this.unitPriceIdx]! : record[this.amountIdx]!;
+  }
+
+  private totalsFor(currency: string | null, line: number): CurrencyTotals | null {
+    let totals = this.currencies.get(currency);
+    if (totals === undefined) {
+      if (this.currencies.size >= MAX_CURRENCIES) {
+        this.rejections.currency++;
+        this.rejectAt(
+          line,
+          () =>
+            `currency ${show(withoutControls(currency ?? ''))} would be the ${MAX_CURRENCIES + 1}st in this file; Tally reads at most ${MAX_CURRENCIES}`,
+        );
+        return null;
+      }
+      totals = new CurrencyTotals(currency, this.customerIdx >= 0, this.productIdx >= 0, this.regionIdx >= 0);
+      this.currencies.set(currency, totals);
     }
-    const month = this.lastMonth;
+    return totals;
+  }
+
+  /** Adds a valid row to its currency's totals and month; returns the month. */
+  private countRow(totals: CurrencyTotals, day: number, line: number, micro: number): number {
+    if (day !== this.cachedDay) {
+      this.cachedDay = day;
+      this.cachedMonth = monthOfDay(day);
+    }
+    if (day < this.firstDay) {
+      this.firstDay = day;
+      this.firstDayLine = line;
+    }
+    if (day > this.lastDay) {
+      this.lastDay = day;
+      this.lastDayLine = line;
+    }
+    const month = this.cachedMonth;
     if (day < totals.minDay) totals.minDay = day;
     if (day > totals.maxDay) totals.maxDay = day;
     totals.transactions++;
@@ -305,14 +389,20 @@ export class RevenueAggregator {
       if (micro < 0) totals.refunds.add(-micro);
       monthTotals.revenue.add(micro);
     } else {
+      const big = this.bigValue;
       totals.revenue.addBig(big);
       if (big < 0n) totals.refunds.addBig(-big);
       monthTotals.revenue.addBig(big);
     }
+    return month;
+  }
 
+  /** Customer, product and region of a valid row; a blank key is no key (CONTRACT.md §5). */
+  private countKeys(totals: CurrencyTotals, record: readonly string[], month: number, micro: number): void {
+    const big = micro === BIG ? this.bigValue : 0n;
     const customers = totals.customers;
     if (customers !== null) {
-      const key = record[this.customerIdx]!.trim();
+      const key = keyOf(record[this.customerIdx]!);
       if (key !== '') {
         const id = customers.idOf(key);
         if (micro !== BIG) customers.add(id, micro);
@@ -325,7 +415,7 @@ export class RevenueAggregator {
     }
     const products = totals.products;
     if (products !== null) {
-      const key = record[this.productIdx]!.trim();
+      const key = keyOf(record[this.productIdx]!);
       if (key !== '') {
         const id = products.idOf(key);
         if (micro !== BIG) products.add(id, micro);
@@ -337,7 +427,7 @@ export class RevenueAggregator {
     }
     const regions = totals.regions;
     if (regions !== null) {
-      const key = record[this.regionIdx]!.trim();
+      const key = keyOf(record[this.regionIdx]!);
       if (key !== '') {
         const id = regions.idOf(key);
         if (micro !== BIG) regions.add(id, micro);
@@ -347,24 +437,5 @@ export class RevenueAggregator {
         }
       }
     }
-  }
-
-  private currencyOf(columnText: string, tokenCurrency: string | null): string | null {
-    const fromColumn = columnText.trim();
-    if (fromColumn !== '') return currencyOfToken(fromColumn) ?? fromColumn.toUpperCase();
-    return this.defaultCurrency ?? tokenCurrency;
-  }
-
-  private amountTextOf(record: readonly string[]): string {
-    return this.fromQuantity ? record[this.unitPriceIdx]! : record[this.amountIdx]!;
-  }
-
-  private totalsOf(currency: string | null): CurrencyTotals {
-    let totals = this.currencies.get(currency);
-    if (totals === undefined) {
-      totals = new CurrencyTotals(currency, this.customerIdx >= 0, this.productIdx >= 0, this.regionIdx >= 0);
-      this.currencies.set(currency, totals);
-    }
-    return totals;
   }
 }

@@ -1,11 +1,15 @@
-import { TallyError } from '../errors.ts';
+import { fileError } from './input-error.ts';
+import { withoutControls } from './keys.ts';
 import { columnRoles } from './options.ts';
 import type { ColumnRole, JobOptions } from './options.ts';
 
 /**
- * Header names recognised per role (CONTRACT.md §5). Order matters: where two headers fit
- * one role, the header matching the earlier name wins (so "Created at" beats "Paid at" in a
- * Shopify export, and "Customer ID" beats "Customer Email" in a Stripe one).
+ * Header names recognised per role: CONTRACT.md §5 v1.1's table, in its order, then a few
+ * names real exports use besides (WooCommerce's "Order Total", SAP SE16N's "Created On" /
+ * "Net Value" / "Sold-To Party" / "Document Currency"). Order matters: where two headers
+ * fit one role, the header matching the earlier name wins (so "Created at" beats "Paid at"
+ * in a Shopify export, "Customer ID" beats "Customer Email" in a Stripe one and "Region"
+ * beats "Country" in a superstore sample).
  */
 export const roleSynonyms: Readonly<Record<ColumnRole, readonly string[]>> = {
   date: [
@@ -18,28 +22,65 @@ export const roleSynonyms: Readonly<Record<ColumnRole, readonly string[]>> = {
     'created date',
     'paid at',
     'timestamp',
+    'date paid',
+    'payment date',
+    'sale date',
+    'created on',
+    'document date',
   ],
-  amount: ['amount', 'revenue', 'total', 'net amount', 'sales', 'price total', 'gross'],
-  customer: ['customer', 'customer id', 'customer email', 'email', 'client', 'account'],
+  amount: [
+    'amount',
+    'revenue',
+    'total',
+    'net amount',
+    'sales',
+    'price total',
+    'gross',
+    'item total',
+    'net sales',
+    'gross sales',
+    'order total',
+    'net value',
+  ],
+  customer: [
+    'customer',
+    'customer id',
+    'customer email',
+    'email',
+    'client',
+    'account',
+    'customer name',
+    'buyer',
+    'billing email',
+    'sold to party',
+  ],
   product: ['product', 'product name', 'sku', 'item', 'plan', 'lineitem name'],
   region: ['region', 'country', 'billing country', 'market', 'territory'],
-  currency: ['currency', 'currency code'],
+  currency: ['currency', 'currency code', 'document currency'],
   quantity: ['quantity', 'qty'],
   unitPrice: ['unit price', 'price'],
 };
 
 /**
- * Case-insensitive, spaces/underscores/hyphens alike, surrounding whitespace ignored, and a
- * trailing parenthesised note dropped ("Created (UTC)" → "created", as Stripe writes it).
+ * The matching key of a header (CONTRACT.md §5 v1.1): case-insensitive, surrounding
+ * whitespace, spaces, underscores, hyphens and dots ignored, a trailing parenthesised
+ * qualifier dropped ("Created date (UTC)"), and a leading "*" (Xero marks required
+ * columns so: "*InvoiceDate"). `InvoiceDate`, `invoice_date`, ` Invoice Date` and
+ * `Invoice Date (UTC)` all give "invoicedate".
  */
 export function normalizeHeaderName(name: string): string {
-  let s = name
+  return name
     .replace(/^\uFEFF/, '')
     .trim()
-    .toLowerCase();
-  s = s.replace(/\s*\([^()]*\)\s*$/, '');
-  return s.replace(/[\s_-]+/g, ' ').trim();
+    .replace(/\s*\([^()]*\)\s*$/, '')
+    .replace(/^\*/, '')
+    .toLowerCase()
+    .replace(/[\s_.-]+/g, '');
 }
+
+const synonymKeys: Readonly<Record<ColumnRole, readonly string[]>> = Object.fromEntries(
+  Object.entries(roleSynonyms).map(([role, names]) => [role, names.map(normalizeHeaderName)]),
+) as unknown as Record<ColumnRole, readonly string[]>;
 
 export interface ColumnMap {
   /** role → header name as it appears in the file. */
@@ -76,23 +117,25 @@ export function resolveColumns(header: readonly string[], options: JobOptions): 
     if (i < 0) i = header.findIndex((h) => h.trim() === wanted.trim());
     if (i < 0) i = normalized.indexOf(normalizeHeaderName(wanted));
     if (i < 0) {
-      throw new TallyError(
+      throw fileError(
         'INVALID_CSV',
         `options.columns.${role} is ${JSON.stringify(wanted)}, but the header has no such column. Headers: ${headersText}.`,
+        `options.columns.${role} names a column the header does not have (the file has ${header.length} columns).`,
+        { headers: header.map(withoutControls) },
       );
     }
     index[role] = i;
-    names[role] = header[i];
+    names[role] = withoutControls(header[i]!);
     taken.add(i);
   }
 
   for (const role of columnRoles) {
     if (index[role] >= 0) continue;
-    for (const synonym of roleSynonyms[role]) {
+    for (const synonym of synonymKeys[role]) {
       const i = normalized.findIndex((n, j) => n === synonym && !taken.has(j));
       if (i >= 0) {
         index[role] = i;
-        names[role] = header[i];
+        names[role] = withoutControls(header[i]!);
         taken.add(i);
         break;
       }
@@ -100,16 +143,20 @@ export function resolveColumns(header: readonly string[], options: JobOptions): 
   }
 
   if (index.date < 0) {
-    throw new TallyError(
+    throw fileError(
       'INVALID_CSV',
       `No date column found. Headers: ${headersText}. Map one with options.columns.date.`,
+      `No date column found among the file's ${header.length} columns. Map one with options.columns.date.`,
+      { headers: header.map(withoutControls) },
     );
   }
   const amountFromQuantity = index.amount < 0;
   if (amountFromQuantity && (index.quantity < 0 || index.unitPrice < 0)) {
-    throw new TallyError(
+    throw fileError(
       'INVALID_CSV',
       `No amount column found (nor quantity and unit price). Headers: ${headersText}. Map one with options.columns.amount.`,
+      `No amount column found (nor quantity and unit price) among the file's ${header.length} columns. Map one with options.columns.amount.`,
+      { headers: header.map(withoutControls) },
     );
   }
   return { names, index, amountFromQuantity };

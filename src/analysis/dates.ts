@@ -3,15 +3,22 @@
  * an integer day number (days since 1970-01-01, may be negative); a month is an integer
  * `year * 12 + (month - 1)`.
  *
- * Accepted (CONTRACT.md §5): `YYYY-MM-DD`; ISO date-times with `T` or a space, optional
- * seconds and fraction, zone `Z`, `±hh:mm`, `±hhmm` or `±hh`, optionally after a space
- * (`2024-01-05 13:22:11 -0500`), also ` UTC`/` GMT` and a 12-hour ` AM`/` PM`;
- * `MM/DD/YYYY` or `DD/MM/YYYY` (1- or 2-digit parts), `YYYY/MM/DD`, `DD.MM.YYYY`, each
- * optionally followed by a time. With a zone the UTC calendar date counts; without one the
- * date as written.
+ * Forms (CONTRACT.md §5 v1.1), each optionally followed by a time (`T` or a space, `H:MM`,
+ * `H:MM:SS`, a fraction, ` AM`/` PM`, a zone `Z`, `±hh:mm`, `±hhmm`, `±hh`, ` UTC`, ` GMT`):
+ * - year first: `YYYY-MM-DD` (two-digit month and day), `YYYY/M/D`, `YYYY.M.D`;
+ * - day and month: `M/D/YYYY`, `D-M-YY`, … with `/` or `-`, one or two digits each, a two- or
+ *   four-digit year; read in the file's one order (`MDY` or `DMY`);
+ * - dotted `D.M.YYYY` / `D.M.YY`: always day first (what German, Swiss and Nordic tools write;
+ *   nobody writes `M.D.Y`, so reading it month-first would only ever misread);
+ * - `YYYYMMDD`, only when the caller says the column reads that way (see `date-order.ts`);
+ * - English month names: `Jan 5 2024`, `Jan 5, 2024`, `January 5, 2024`, `5 Jan 2024`,
+ *   `05-Jan-2024` (and a two-digit year in each).
+ * Two-digit years: 00–68 are 2000–2068, 69–99 are 1969–1999 (POSIX `%y`). With a zone the
+ * UTC calendar date counts; without one the date as written.
  */
 
-export type SlashOrder = 'MDY' | 'DMY';
+/** The order of a file's numeric dates: day/month either way, or year first only. */
+export type DateOrder = 'MDY' | 'DMY' | 'YMD';
 
 /** Days from 1970-01-01 to y-m-d (proleptic Gregorian), after Howard Hinnant's days_from_civil. */
 export function daysFromCivil(y: number, m: number, d: number): number {
@@ -67,11 +74,12 @@ function daysInMonth(y: number, m: number): number {
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isLetter = (c: number): boolean => (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
 
 // Scanner state, module-level so the hot path allocates nothing.
 let pos = 0;
 
-/** Reads 1..max digits at `pos`; returns -1 when there is none. */
+/** Reads min..max digits at `pos`; returns -1 when there are fewer than `min`. */
 function digits(s: string, end: number, min: number, max: number): number {
   let v = 0;
   let k = 0;
@@ -83,6 +91,53 @@ function digits(s: string, end: number, min: number, max: number): number {
     k++;
   }
   return k < min ? -1 : v;
+}
+
+/** A two- or four-digit year at `pos` (POSIX pivot for two digits), -1 otherwise. */
+function year(s: string, end: number): number {
+  const from = pos;
+  const y = digits(s, end, 2, 4);
+  const len = pos - from;
+  if (y < 0 || len === 3) return -1;
+  return len === 4 ? y : y < 69 ? 2000 + y : 1900 + y;
+}
+
+const MONTH_NAMES = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
+
+/** An English month name or its three-letter (or `Sept`) abbreviation at `pos`: 1–12, or -1. */
+function monthName(s: string, end: number): number {
+  const from = pos;
+  while (pos < end && pos - from < 10 && isLetter(s.charCodeAt(pos))) pos++;
+  const len = pos - from;
+  if (len < 3) return -1;
+  const word = s.slice(from, pos).toLowerCase();
+  if (s.charCodeAt(pos) === 46 /* . */ && len <= 4) pos++; // "Jan." "Sept."
+  for (let m = 0; m < 12; m++) {
+    const name = MONTH_NAMES[m]!;
+    if (word === name || (len === 3 && name.startsWith(word)) || (m === 8 && word === 'sept')) {
+      return m + 1;
+    }
+  }
+  return -1;
+}
+
+function skipSpaces(s: string, end: number): boolean {
+  const from = pos;
+  while (pos < end && s.charCodeAt(pos) === 32) pos++;
+  return pos > from;
 }
 
 /**
@@ -156,59 +211,84 @@ function finish(s: string, end: number, y: number, m: number, d: number): number
 }
 
 /**
- * Day number of a date text, or NaN when it is not a date. `order` decides `a/b/yyyy`.
+ * Day number of a date text, or NaN when it is not a date in the forms above. `order` is the
+ * file's one day/month order (`YMD`: day/month forms are not read); `eightDigits` lets
+ * `YYYYMMDD` through.
  */
-export function parseDate(s: string, order: SlashOrder): number {
+export function parseDate(s: string, order: DateOrder, eightDigits = false): number {
   let start = 0;
   let end = s.length;
   while (start < end && s.charCodeAt(start) <= 32) start++;
   while (end > start && s.charCodeAt(end - 1) <= 32) end--;
-  if (end - start < 8) return NaN;
+  if (end - start < 6) return NaN;
   pos = start;
-  const a = digits(s, end, 1, 4);
-  if (a < 0) return NaN;
+  if (!isDigit(s.charCodeAt(start))) return monthNameFirst(s, end);
+  const a = digits(s, end, 1, 8);
   const aLen = pos - start;
   const sep = s.charCodeAt(pos);
-  if (sep !== 45 /* - */ && sep !== 47 /* / */ && sep !== 46 /* . */) return NaN;
-  pos++;
+  if (sep === 45 /* - */ || sep === 47 /* / */ || sep === 46 /* . */) {
+    pos++;
+    if (aLen === 4) return yearFirst(s, end, a, sep);
+    if (aLen > 2) return NaN;
+    if (sep === 45 && isLetter(s.charCodeAt(pos))) return dayThenMonthName(s, end, a, sep);
+    return dayMonth(s, end, a, sep, order);
+  }
+  if (aLen === 8) {
+    if (!eightDigits) return NaN;
+    return finish(s, end, (a / 10000) | 0, ((a / 100) | 0) % 100, a % 100);
+  }
+  if (sep === 32 && aLen <= 2) return dayThenMonthName(s, end, a, sep);
+  return NaN;
+}
+
+/** `YYYY-MM-DD` (two-digit parts), `YYYY/M/D`, `YYYY.M.D`; `pos` is after the first separator. */
+function yearFirst(s: string, end: number, y: number, sep: number): number {
   const bStart = pos;
-  const b = digits(s, end, 1, 2);
-  if (b < 0 || s.charCodeAt(pos) !== sep) return NaN;
+  const m = digits(s, end, 1, 2);
+  if (m < 0 || s.charCodeAt(pos) !== sep) return NaN;
   const bLen = pos - bStart;
   pos++;
-  if (aLen === 4) {
-    // YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD
-    const cStart = pos;
-    const c = digits(s, end, 1, 2);
-    if (c < 0 || (sep === 45 && (bLen !== 2 || pos - cStart !== 2))) return NaN;
-    return finish(s, end, a, b, c);
-  }
-  if (aLen > 2 || sep === 45) return NaN;
   const cStart = pos;
-  const y = digits(s, end, 4, 4);
-  if (y < 0 || pos - cStart !== 4) return NaN;
-  if (sep === 46) return finish(s, end, y, b, a); // DD.MM.YYYY
-  return order === 'DMY' ? finish(s, end, y, b, a) : finish(s, end, y, a, b);
+  const d = digits(s, end, 1, 2);
+  if (d < 0 || (sep === 45 && (bLen !== 2 || pos - cStart !== 2))) return NaN;
+  return finish(s, end, y, m, d);
 }
 
-/**
- * Evidence for the slash order from one date text: 1 when its first part is over 12 (so it
- * must be a day), 2 when its second part is, 0 otherwise (or not a slash date).
- */
-export function slashEvidence(s: string): 0 | 1 | 2 {
-  const t = s.trim();
-  const i = t.indexOf('/');
-  if (i < 1 || i > 2) return 0;
-  const j = t.indexOf('/', i + 1);
-  if (j < i + 2 || j > i + 3) return 0;
-  const first = Number(t.slice(0, i));
-  const second = Number(t.slice(i + 1, j));
-  if (first > 12) return 1;
-  if (second > 12) return 2;
-  return 0;
+/** `a/b/y`, `a-b-y`, `a.b.y` with a one- or two-digit `a` already read. */
+function dayMonth(s: string, end: number, a: number, sep: number, order: DateOrder): number {
+  const b = digits(s, end, 1, 2);
+  if (b < 0 || s.charCodeAt(pos) !== sep) return NaN;
+  pos++;
+  const y = year(s, end);
+  if (y < 0 || order === 'YMD') return NaN;
+  if (sep === 46 || order === 'DMY') return finish(s, end, y, b, a);
+  return finish(s, end, y, a, b);
 }
 
-/** DMY when some first part is over 12 and no second part is, otherwise MDY (CONTRACT.md §5). */
-export function decideSlashOrder(firstOver12: boolean, secondOver12: boolean): SlashOrder {
-  return firstOver12 && !secondOver12 ? 'DMY' : 'MDY';
+/** `5 Jan 2024`, `05-Jan-2024`, `5 January, 2024`: the day is read, `pos` is at the separator. */
+function dayThenMonthName(s: string, end: number, d: number, sep: number): number {
+  if (sep === 32) skipSpaces(s, end);
+  const m = monthName(s, end);
+  if (m < 0) return NaN;
+  if (sep === 45) {
+    if (s.charCodeAt(pos) !== 45) return NaN;
+    pos++;
+  } else {
+    if (s.charCodeAt(pos) === 44 /* , */) pos++;
+    if (!skipSpaces(s, end)) return NaN;
+  }
+  const y = year(s, end);
+  return y < 0 ? NaN : finish(s, end, y, m, d);
+}
+
+/** `Jan 5 2024`, `Jan 5, 2024`, `January 5, 2024`. */
+function monthNameFirst(s: string, end: number): number {
+  const m = monthName(s, end);
+  if (m < 0 || !skipSpaces(s, end)) return NaN;
+  const d = digits(s, end, 1, 2);
+  if (d < 0) return NaN;
+  if (s.charCodeAt(pos) === 44 /* , */) pos++;
+  if (!skipSpaces(s, end)) return NaN;
+  const y = year(s, end);
+  return y < 0 ? NaN : finish(s, end, y, m, d);
 }

@@ -35,47 +35,6 @@ export function gunzipHead(buf: Buffer): Buffer {
   }
 }
 
-/** Length of `buf` without a UTF-8 sequence cut off at its end. */
-function completeUtf8Length(buf: Uint8Array): number {
-  const n = buf.length;
-  for (let back = 1; back <= 3 && back <= n; back++) {
-    const b = buf[n - back]!;
-    if ((b & 0xc0) === 0x80) continue; // continuation byte, look further back
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return need > back ? n - back : n;
-  }
-  return n;
-}
-
-/**
- * Decodes the head of an upload as UTF-8 text (BOM removed). Throws INVALID_CSV for
- * binary data (NUL bytes), UTF-16 and text that is not valid UTF-8.
- */
-export function decodeHead(head: Buffer): string {
-  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
-    throw new TallyError(
-      'INVALID_CSV',
-      'The file is UTF-16 text. Save or export it as UTF-8 CSV and upload it again.',
-    );
-  }
-  if (head.includes(0)) {
-    throw new TallyError(
-      'INVALID_CSV',
-      'The file is binary (it contains NUL bytes), not CSV text. Upload a CSV export (optionally gzip-compressed).',
-    );
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, completeUtf8Length(head)));
-  } catch {
-    throw new TallyError(
-      'INVALID_CSV',
-      'The file is not UTF-8 text. Export it as UTF-8 CSV (in Excel: "CSV UTF-8") and upload it again.',
-    );
-  }
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
 export interface HeadRecords {
   records: string[][];
   /** false when the text ended inside the last record (the head was cut mid-record). */

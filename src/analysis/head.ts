@@ -2,7 +2,9 @@ import { TallyError } from '../errors.ts';
 import { quoteList, resolveColumns } from './columns.ts';
 import type { ColumnMap } from './columns.ts';
 import { parseDate } from './dates.ts';
-import { HEAD_BYTES, decodeHead, detectDelimiter, gunzipHead, isGzip, readRecords } from './dialect.ts';
+import { HEAD_BYTES, detectDelimiter, gunzipHead, isGzip, readRecords } from './dialect.ts';
+import { decodeHead } from './encoding.ts';
+import { fileError } from './input-error.ts';
 import { parseAmount } from './money.ts';
 import type { ColumnRole, JobOptions } from './options.ts';
 
@@ -11,22 +13,25 @@ export interface HeadInfo {
   header: string[];
   /** role → header name as it appears in the file. */
   columns: Partial<Record<ColumnRole, string>>;
+  /** The encoding the file is read in (`input.encoding`), see encoding.ts. */
+  encoding: string;
 }
 
 export interface HeadAnalysis extends HeadInfo {
   columnMap: ColumnMap;
 }
 
+/** A header cell that reads as a date or an amount (or is empty) is data, not a name. */
 function looksLikeData(cell: string): boolean {
   const t = cell.trim();
   if (t === '') return true;
-  return parseDate(t, 'MDY') === parseDate(t, 'MDY') || parseAmount(t, false) === parseAmount(t, false);
+  return !Number.isNaN(parseDate(t, 'MDY', true)) || !Number.isNaN(parseAmount(t, false));
 }
 
 /** `inspectHead` plus the role → field index map the aggregator needs. */
 export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
   const bytes = isGzip(head) ? gunzipHead(head) : head;
-  const text = decodeHead(bytes);
+  const { text, encoding } = decodeHead(bytes, options.encoding);
   if (text.trim() === '') {
     throw new TallyError('INVALID_CSV', 'The file is empty: expected a header row and data rows.');
   }
@@ -44,13 +49,14 @@ export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
   }
   const cells = header.map((h) => h.trim());
   if (cells.every(looksLikeData)) {
-    throw new TallyError(
+    throw fileError(
       'INVALID_CSV',
       `The first row looks like data, not a header row: ${quoteList(cells, 10)}. Add a header row naming the columns (for example Date, Amount, Customer).`,
+      'The first row looks like data, not a header row. Add a header row naming the columns (for example Date, Amount, Customer).',
     );
   }
   const columnMap = resolveColumns(header, options);
-  return { delimiter, header, columns: columnMap.names, columnMap };
+  return { delimiter, header, columns: columnMap.names, encoding, columnMap };
 }
 
 /**
@@ -59,6 +65,6 @@ export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
  * Throws TallyError INVALID_CSV with a message a person can act on.
  */
 export function inspectHead(head: Buffer, options: JobOptions): HeadInfo {
-  const { delimiter, header, columns } = analyzeHead(head, options);
-  return { delimiter, header, columns };
+  const { delimiter, header, columns, encoding } = analyzeHead(head, options);
+  return { delimiter, header, columns, encoding };
 }

@@ -1,6 +1,7 @@
 import type { RevenueAggregator } from './aggregator.ts';
 import { formatDay, formatMonth, monthOfDay } from './dates.ts';
 import { divRound, microToMoney, ratio } from './money.ts';
+import type { DateFormat } from './options.ts';
 import type { CurrencyAnalysis, Ranked, RevenueAnalysis } from './result.ts';
 import type { CurrencyTotals, KeyedTotals } from './totals.ts';
 
@@ -162,6 +163,8 @@ export interface ResultMeta {
   bytes: number;
   delimiter: string;
   columns: Record<string, string>;
+  encoding: string;
+  dateFormat: DateFormat | null;
 }
 
 /** Assembles the result; currencies largest net revenue first, then by code (null last). */
@@ -183,6 +186,8 @@ export function buildAnalysis(agg: RevenueAggregator, meta: ResultMeta): Revenue
       bytes: meta.bytes,
       delimiter: meta.delimiter,
       columns: meta.columns,
+      encoding: meta.encoding,
+      dateFormat: meta.dateFormat,
     },
     rows: {
       total: agg.total,

@@ -8,6 +8,13 @@
 export const MICRO = 1_000_000;
 /** Largest |amount| in micro-units taken on the number path; a partial sum spills at this size. */
 export const FAST_LIMIT = 2 ** 52;
+/**
+ * Amounts are read below 10^15 (a quadrillion) only: digits are bounded, never `Number`
+ * trusted (`Number("1".repeat(400))` is Infinity). Anything larger is no revenue figure,
+ * and keeping amounts below it keeps every sum, share and money number finite.
+ */
+export const MAX_AMOUNT = 1e15;
+export const MAX_AMOUNT_MICRO = BigInt(MAX_AMOUNT) * BigInt(MICRO);
 
 /** Set by `parseAmount` when it returns `BIG`: the exact value in micro-units. */
 export let bigAmount = 0n;
@@ -165,6 +172,8 @@ function parseNumberBody(s: string, decimalComma: boolean, negative: boolean): n
     }
   }
   if (grouped && run !== 3) return NaN;
+  // Exact below 2^53, and ≥ 10^15 (or Infinity) for any longer run of digits.
+  if (intPart >= MAX_AMOUNT) return NaN;
   let frac = 0;
   let fracDigits = 0;
   let roundUp = false;
@@ -209,6 +218,22 @@ function bigPath(s: string, decimalComma: boolean, negative: boolean): number {
   if (fracDigits.length > 6 && fracDigits.charCodeAt(6) >= 53) v += 1n;
   bigAmount = negative ? -v : v;
   return BIG;
+}
+
+/**
+ * Why an amount text that `parseAmount` refused is no amount, for a rejected row's reason
+ * (called for the kept samples only).
+ */
+export function amountProblem(text: string, decimalComma: boolean): string {
+  const t = text.trim();
+  const intDigits = /^\D*0*(\d[\d,.' \u00a0]*)/.exec(t)?.[1]?.split(decimalComma ? ',' : '.')[0];
+  if (intDigits !== undefined && intDigits.replace(/\D/g, '').length > 15) {
+    return 'has more than 15 digits before the decimal point; Tally reads amounts below 10^15';
+  }
+  if (!decimalComma && /^\D*\d{1,3}(\.\d{3})*,\d{1,2}\D*$/.test(t)) {
+    return 'is not a number (decimal comma? set options.decimalSeparator to ",")';
+  }
+  return 'is not a number';
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dateFormats } from './options.ts';
 
 /**
  * The analysis result, exactly CONTRACT.md §5 `RevenueAnalysis` (schemaVersion 1).
@@ -9,13 +10,15 @@ import { z } from 'zod';
  * result against this schema before returning it, so a drift fails loudly in tests.
  */
 const money = z.number().finite();
+/** Text from the file: PostgreSQL's jsonb cannot hold U+0000 (keys.ts removes it first). */
+const fileText = z.string().refine((s) => !s.includes('\u0000'), 'holds U+0000');
 const count = z.number().int().nonnegative();
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 const isoMonth = z.string().regex(/^\d{4}-\d{2}$/);
 
 export const rankedSchema = z
   .object({
-    key: z.string(),
+    key: fileText,
     revenue: money,
     transactions: count,
     share: z.number().finite(),
@@ -24,7 +27,7 @@ export const rankedSchema = z
 
 export const currencyAnalysisSchema = z
   .object({
-    currency: z.string().nullable(),
+    currency: fileText.nullable(),
     totals: z
       .object({
         revenue: money,
@@ -77,7 +80,10 @@ export const revenueAnalysisSchema = z
         filename: z.string(),
         bytes: count,
         delimiter: z.string(),
-        columns: z.record(z.string(), z.string()),
+        columns: z.record(z.string(), fileText),
+        // v1.1. Defaults read results stored before v1.1, all of which were UTF-8.
+        encoding: z.string().default('utf-8'),
+        dateFormat: z.enum(dateFormats).nullable().default(null),
       })
       .strict(),
     rows: z
@@ -88,6 +94,8 @@ export const revenueAnalysisSchema = z
         rejectedSamples: z
           .array(z.object({ line: z.number().int().positive(), reason: z.string() }).strict())
           .max(100),
+        /** What was seen and what to do, when more than half the rows were rejected. */
+        advice: z.string().optional(),
       })
       .strict(),
     currencies: z.array(currencyAnalysisSchema),

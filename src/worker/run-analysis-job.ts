@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
+import { analyzeCsvStream } from '../analysis/analyze-stream.ts';
+import { jobErrorRecord } from '../analysis/input-error.ts';
 import { jobOptionsSchema } from '../analysis/options.ts';
 import type { RevenueAnalysis } from '../analysis/result.ts';
 import type { Db } from '../db/database.ts';
@@ -10,7 +12,6 @@ import { isInputError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { observeAttemptFinished, observeAttemptStarted } from '../observability/metrics.ts';
 import type { AnalysisJobData } from '../queue/boss.ts';
-import { analyzeCsvStream } from './analyze-stream.ts';
 import { AttemptSuperseded, startProgressWriter, type Progress } from './progress-writer.ts';
 
 export interface WorkerDeps {
@@ -145,11 +146,13 @@ async function writeResult(attempt: Attempt, result: RevenueAnalysis): Promise<v
 async function settleFailedAttempt(attempt: Attempt, error: unknown): Promise<void> {
   const { deps, job, jobId, token, started, log } = attempt;
   if (isInputError(error)) {
+    // error_message gets the content-free summary; details.help the whole explanation.
+    const { message, details } = jobErrorRecord(error);
     await finishAttempt(deps.db.kysely, jobId, token, {
       state: 'failed',
       code: error.code,
-      message: error.message,
-      details: error.details,
+      message,
+      details,
     });
     observeAttemptFinished('failed', secondsSince(attempt));
     log.info({ code: error.code }, 'job failed on its input');

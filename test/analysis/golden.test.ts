@@ -6,7 +6,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { JobOptions } from '../../src/analysis/options.ts';
-import { analyzeCsvStream } from '../../src/worker/analyze-stream.ts';
+import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 
 const fixture = (name: string): string =>
   fileURLToPath(new URL(`../fixtures/analysis/${name}`, import.meta.url));
@@ -36,6 +36,8 @@ describe('Shopify orders export', () => {
         region: 'Billing Country',
         currency: 'Currency',
       },
+      encoding: 'utf-8',
+      dateFormat: 'YMD',
     });
     expect(r.rows).toEqual({ total: 5, valid: 5, rejected: 0, rejectedSamples: [] });
     expect(r.currencies).toHaveLength(1);
@@ -278,7 +280,14 @@ describe('tab-separated ERP export', () => {
     // 10/02 → 2 Oct, 01/03 → 3 Jan.
     const r = await analyzeFixture('erp-export.tsv', { dateFormat: 'MDY' });
     expect(r.rows.rejected).toBe(1);
-    expect(r.rows.rejectedSamples).toEqual([{ line: 3, reason: 'date "13/01/2024" is not a date' }]);
+    expect(r.rows.rejectedSamples).toEqual([
+      {
+        line: 3,
+        reason:
+          'date "13/01/2024" is not a date month first (MDY), as options.dateFormat says; set options.dateFormat to "DMY" if the file is day first (DMY)',
+      },
+    ]);
+    expect(r.input.dateFormat).toBe('MDY');
     expect(r.currencies[0]!.totals.firstDate).toBe('2024-01-03');
     expect(r.currencies[0]!.totals.lastDate).toBe('2024-10-02');
   });

@@ -2,7 +2,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../src/errors.ts';
 import { normalizeHeaderName, resolveColumns } from '../../src/analysis/columns.ts';
-import { decodeHead, detectDelimiter, readRecords } from '../../src/analysis/dialect.ts';
+import { detectDelimiter, readRecords } from '../../src/analysis/dialect.ts';
+import { decodeHead } from '../../src/analysis/encoding.ts';
 import { inspectHead } from '../../src/analysis/head.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
 
@@ -62,12 +63,23 @@ describe('readRecords (head only)', () => {
 
 describe('normalizeHeaderName and resolveColumns', () => {
   it.each([
-    ['Created_At', 'created at'],
-    ['  ORDER-DATE ', 'order date'],
-    ['Customer   Email', 'customer email'],
+    ['Created_At', 'createdat'],
+    ['  ORDER-DATE ', 'orderdate'],
+    ['Customer   Email', 'customeremail'],
     ['Created (UTC)', 'created'],
     ['\uFEFFDate', 'date'],
     ['Total$', 'total$'],
+    // v1.1: written together, in capitals, with dots, a qualifier, a leading space or "*"
+    ['InvoiceDate', 'invoicedate'],
+    ['invoice_date', 'invoicedate'],
+    [' Invoice Date', 'invoicedate'],
+    ['Invoice Date (UTC)', 'invoicedate'],
+    ['ORDERDATE', 'orderdate'],
+    ['NETAMOUNT', 'netamount'],
+    ['Inv.Date', 'invdate'],
+    ['*InvoiceDate', 'invoicedate'],
+    ['Created date (UTC)', 'createddate'],
+    [' Valor bruto', 'valorbruto'],
   ])('%j → %j', (name, normalized) => {
     expect(normalizeHeaderName(name)).toBe(normalized);
   });
@@ -118,6 +130,7 @@ describe('inspectHead', () => {
       delimiter: ',',
       header: ['Order', 'Created at', 'Total', 'Email'],
       columns: { date: 'Created at', amount: 'Total', customer: 'Email' },
+      encoding: 'utf-8',
     });
   });
 
@@ -161,8 +174,8 @@ describe('inspectHead', () => {
 
   it.each([
     ['binary (NUL bytes)', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x08]), /binary/],
-    ['UTF-16', Buffer.from('\uFEFFdate,amount\n', 'utf16le'), /UTF-16/],
-    ['Latin-1', Buffer.from([0x64, 0x61, 0x74, 0x65, 0x2c, 0xe9, 0x74, 0xe9, 0x0a]), /not UTF-8/],
+    ['UTF-16 without a BOM', Buffer.from('date,amount\n', 'utf16le'), /utf-16le/],
+    ['control bytes', buf('date,amount\n2024-01-01,\u00015\n'), /binary/],
     ['empty', Buffer.alloc(0), /empty/],
     ['blank lines only', buf('\r\n\r\n  \n'), /empty/],
     ['data without a header', buf('2024-01-01,12.50,\n2024-01-02,13.00,\n'), /looks like data/],
@@ -177,6 +190,52 @@ describe('inspectHead', () => {
   });
 
   it('decodeHead strips the BOM', () => {
-    expect(decodeHead(buf('\uFEFFa,b'))).toBe('a,b');
+    expect(decodeHead(buf('\uFEFFa,b'))).toEqual({ text: 'a,b', encoding: 'utf-8' });
+  });
+
+  it.each([
+    ['UTF-8', buf('date,amount,Kunde\n2024-01-01,5,Müller\n'), 'utf-8'],
+    [
+      'UTF-16LE with a BOM',
+      Buffer.from('\uFEFFdate,amount,Kunde\n2024-01-01,5,Müller\n', 'utf16le'),
+      'utf-16le',
+    ],
+    [
+      'UTF-16BE with a BOM',
+      Buffer.from('\uFEFFdate,amount,Kunde\n2024-01-01,5,Müller\n', 'utf16le').swap16(),
+      'utf-16be',
+    ],
+    [
+      'Windows-1252 (not UTF-8)',
+      Buffer.from('date,amount,Kunde\n2024-01-01,5,Müller\n', 'latin1'),
+      'windows-1252',
+    ],
+  ])('reads %s and says which', (_what, head, encoding) => {
+    expect(inspectHead(head, {}).encoding).toBe(encoding);
+    expect(decodeHead(head).text).toBe('date,amount,Kunde\n2024-01-01,5,Müller\n');
+  });
+
+  it('reads the encoding options.encoding names, and a BOM beats it', () => {
+    const latin2 = Buffer.from([
+      0x64, 0x61, 0x74, 0x65, 0x2c, 0x61, 0x6d, 0x6f, 0x75, 0x6e, 0x74, 0x2c, 0xb3, 0x0a,
+    ]);
+    expect(decodeHead(latin2, 'iso-8859-2').text).toBe('date,amount,ł\n');
+    expect(decodeHead(latin2).text).toBe('date,amount,³\n'); // windows-1252 reads 0xb3 as ³
+    expect(decodeHead(buf('\uFEFFa,b'), 'windows-1252')).toEqual({ text: 'a,b', encoding: 'utf-8' });
+  });
+
+  it('keeps header names out of the content-free summary', () => {
+    try {
+      inspectHead(buf('Order,SSN 123-45-6789,Total\n1,x,5\n'), {});
+      throw new Error('expected a refusal');
+    } catch (error) {
+      const e = error as TallyError;
+      expect(e.message).toMatch(/SSN 123-45-6789/);
+      const details = e.details as { summary: string; headers: string[] };
+      expect(details.summary).toBe(
+        "No date column found among the file's 3 columns. Map one with options.columns.date.",
+      );
+      expect(details.headers).toEqual(['Order', 'SSN 123-45-6789', 'Total']);
+    }
   });
 });

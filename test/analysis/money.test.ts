@@ -4,6 +4,7 @@ import {
   BIG,
   MoneySum,
   amountCurrencyToken,
+  amountProblem,
   bigAmount,
   currencyOfToken,
   decimalEvidence,
@@ -100,11 +101,31 @@ it('"1,234" is a thousand with a decimal point and 1.234 with a decimal comma', 
 });
 
 it('takes the exact BigInt path for amounts beyond 2^52 micro-units', () => {
-  expect(parseAmount('123456789012345678.125', false)).toBe(BIG);
-  expect(bigAmount).toBe(123_456_789_012_345_678_125_000n);
+  expect(parseAmount('123456789012345.125', false)).toBe(BIG);
+  expect(bigAmount).toBe(123_456_789_012_345_125_000n);
+  expect(parseAmount('0000000000000000000012.50', false)).toBe(BIG); // leading zeros: exact, small
+  expect(bigAmount).toBe(12_500_000n);
   expect(parseAmount('-9,999,999,999.99', false)).toBe(BIG);
   expect(bigAmount).toBe(-9_999_999_999_990_000n);
   expect(parseAmount('4503599627.370496', false)).toBe(4503599627370496); // 2^52 itself: fast
+});
+
+it('bounds digits instead of trusting Number: 10^15 and more is no amount', () => {
+  expect(Number('1'.repeat(400))).toBe(Infinity);
+  expect(parseAmount('1'.repeat(400), false)).toBeNaN();
+  expect(parseAmount('1000000000000000', false)).toBeNaN();
+  expect(parseAmount('1,000,000,000,000,000.00', false)).toBeNaN();
+  expect(parseAmount('999999999999999.99', false)).toBe(BIG);
+  expect(bigAmount).toBe(999_999_999_999_999_990_000n);
+  expect(amountProblem('1'.repeat(400), false)).toMatch(/more than 15 digits/);
+  expect(amountProblem('12 pcs', false)).toBe('is not a number');
+});
+
+it('reads currency codes in any case and three or four decimals exactly', () => {
+  expect(parseAmount('usd 12.345', false)).toBe(12_345_000);
+  expect(amountCurrencyToken).toBe('usd');
+  expect(parseAmount('0.0001 Eur', false)).toBe(100);
+  expect(parseAmount('957.5775', false)).toBe(957_577_500);
 });
 
 describe('currencyOfToken', () => {

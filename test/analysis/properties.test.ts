@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RevenueAnalysis } from '../../src/analysis/result.ts';
-import { analyzeCsvStream } from '../../src/worker/analyze-stream.ts';
+import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 
 interface Row {
   day: number; // days since 2023-01-01

@@ -1,9 +1,11 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { TallyError } from '../../src/errors.ts';
+import { TallyError, isInputError } from '../../src/errors.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
-import { analyzeCsvStream } from '../../src/worker/analyze-stream.ts';
-import type { AnalyzeHooks } from '../../src/worker/analyze-stream.ts';
+import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
+import { validated } from '../../src/analysis/analyze-stream.ts';
+import type { AnalyzeHooks } from '../../src/analysis/analyze-stream.ts';
+import { jobErrorRecord } from '../../src/analysis/input-error.ts';
 
 /** Yields `data` in chunks of `size` bytes. */
 async function* chunks(data: Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {
@@ -99,8 +101,18 @@ describe('analyzeCsvStream', () => {
     const error = await failure(run('date,amount\nsoon,5\n2024-01-01,lots\n'));
     expect(error.code).toBe('NO_VALID_ROWS');
     expect(error.message).toBe(
-      'None of the 2 data rows could be read. First problems: line 2: date "soon" is not a date; line 3: amount "lots" is not a number.',
+      'None of the 2 data rows could be read. Tally took the date column "date" and the amount column "amount". ' +
+        '1 row had a date Tally could not read (numeric dates read month first (MDY), as decided from the first 1,000 rows). ' +
+        'If the dates are in another column, set options.columns.date; if they are day first (DMY), set options.dateFormat to "DMY". ' +
+        '1 row had an amount that is not a number. If the amounts are in another column, set options.columns.amount; ' +
+        'if they use a decimal comma, set options.decimalSeparator to ",". ' +
+        'First problems: line 2: date "soon" is not a date; line 3: amount "lots" is not a number.',
     );
+    // The job's error_message gets the summary: nothing from the file in it.
+    const { message, details } = jobErrorRecord(error);
+    expect(message).not.toMatch(/soon|lots|"date"|"amount"/);
+    expect(message).toMatch(/^None of the 2 data rows could be read\. 1 row had a date/);
+    expect(details).toMatchObject({ help: error.message, rejectedSamples: [{ line: 2 }, { line: 3 }] });
     const empty = await failure(run('date,amount\n\n\n'));
     expect(empty.code).toBe('NO_VALID_ROWS');
     expect(empty.message).toMatch(/no data rows/);
@@ -216,7 +228,13 @@ describe('analyzeCsvStream', () => {
     // head only if the head is larger than 1,000 rows — it is not, so MDY stays.
     const ambiguous = rows(1000, () => '01/02/2024,1\n');
     const late = await run(`date,amount\n${ambiguous}13/02/2024,1\n`);
-    expect(late.rows.rejectedSamples).toEqual([{ line: 1002, reason: 'date "13/02/2024" is not a date' }]);
+    expect(late.rows.rejectedSamples).toEqual([
+      {
+        line: 1002,
+        reason:
+          'date "13/02/2024" is not a date month first (MDY), as decided from the first 1,000 rows; set options.dateFormat to "DMY" if the file is day first (DMY)',
+      },
+    ]);
     expect(late.currencies[0]!.totals.firstDate).toBe('2024-01-02');
     const early = await run(`date,amount\n13/02/2024,1\n${ambiguous}`);
     expect(early.rows.rejected).toBe(0);
@@ -238,5 +256,129 @@ describe('analyzeCsvStream', () => {
     const c = r.currencies[0]!;
     expect(c.totals.revenue).toBe(12_357_678_901_234.59);
     expect(c.topCustomers!.map((x) => x.revenue)).toEqual([12_345_678_901_234.56, 12_000_000_000.03]);
+  });
+
+  describe('hostile cells and dates (issue 14)', () => {
+    it('rejects the row of a 400-digit amount and goes on', async () => {
+      const r = await run(`date,amount,customer\n2024-01-01,"${'1'.repeat(400)}",a\n2024-01-02,5.00,b\n`);
+      expect(r.rows).toMatchObject({ total: 2, valid: 1, rejected: 1 });
+      expect(r.rows.rejectedSamples[0]!.reason).toMatch(
+        /^amount "1{57}\.\.\." has more than 15 digits before the decimal point; Tally reads amounts below 10\^15$/,
+      );
+      expect(r.currencies[0]!.totals.revenue).toBe(5);
+    });
+
+    it('rejects quantity × unit price of 10^15 or more', async () => {
+      const r = await run('date,qty,unit price\n2024-01-01,100000000,100000000\n2024-01-02,2,1.50\n');
+      expect(r.rows.rejectedSamples).toEqual([
+        { line: 2, reason: 'quantity × unit price is 10^15 or more, beyond the amounts Tally reads' },
+      ]);
+      expect(r.currencies[0]!.totals.revenue).toBe(3);
+    });
+
+    it('removes NUL and other control characters from keys after the head, and keeps the row', async () => {
+      const filler = rows(2000, (i) => `2024-01-01,1.00,c${i % 10},p,r\n`); // > 64 KiB? no: ~36 KB
+      const text = `date,amount,customer,product,region\n${filler}${rows(1500, () => '2024-01-02,1.00,pad,p,r\n')}2024-02-01,7.00,"ev\u0000il\u0007",\u0000,\u0085EU\n`;
+      expect(Buffer.byteLength(text)).toBeGreaterThan(64 * 1024);
+      const r = await run(text);
+      expect(r.rows.rejected).toBe(0);
+      const c = r.currencies[0]!;
+      expect(c.topCustomers!.find((x) => x.revenue === 7)!.key).toBe('evil');
+      expect(c.byProduct!.map((x) => x.key)).toEqual(['p']); // "\u0000" alone is blank: no key
+      expect(c.byRegion!.map((x) => x.key)).toEqual(['r', 'EU']);
+      const json = JSON.stringify(r);
+      expect(json.includes('\\u0000') || json.includes('\u0000')).toBe(false);
+    });
+
+    it('keeps the result small whatever the dates: out-of-window rows rejected, a span over 600 months refused', async () => {
+      let years = '';
+      for (let y = 1; y <= 9999; y += 25) years += `${String(y).padStart(4, '0')}-01-15,1.00,c${y}\n`;
+      const error = await failure(run(`date,amount,customer\n${years}`));
+      expect(error.code).toBe('INVALID_CSV');
+      // years 1, 26, 51, …: the window 1990..2099 keeps 2001 (line 82) … 2076 (line 85): 901 months
+      expect(error.message).toMatch(
+        /^The dates run from 2001-01-15 \(line 82\) to 2076-01-15 \(line 85\): 901 months/,
+      );
+      expect(jobErrorRecord(error).message).toBe(
+        'The dates span 901 months, more than the 600 (50 years) Tally reports. Check the dates at lines 82 and 85, or map the right column with options.columns.date.',
+      );
+      const fine = await run('date,amount\n1995-01-01,1\n2044-12-31,2\n'); // 600 months exactly
+      expect(fine.currencies[0]!.monthly).toHaveLength(600);
+    });
+
+    it('takes at most 20 currencies and rejects rows of a 21st', async () => {
+      const codes =
+        'AED AUD BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF INR JPY KRW MXN NOK NZD PLN SEK USD'.split(' ');
+      const text = `date,amount,currency\n${codes.map((c) => `2024-01-01,1,${c}\n`).join('')}`;
+      const r = await run(text);
+      expect(r.currencies).toHaveLength(20);
+      expect(r.rows.rejectedSamples).toEqual([
+        { line: 22, reason: 'currency "USD" would be the 21st in this file; Tally reads at most 20' },
+      ]);
+    });
+  });
+
+  describe('encodings in the stream', () => {
+    it('reads Windows-1252 to the end, and a UTF-8 file with a stray byte after the head as UTF-8', async () => {
+      const latin = Buffer.from(
+        `date,amount,customer\n${rows(5000, () => '2024-01-01,1.00,Müller\n')}`,
+        'latin1',
+      );
+      const r = await run(latin, {}, {}, 1000);
+      expect(r.input.encoding).toBe('windows-1252');
+      expect(r.currencies[0]!.topCustomers).toEqual([
+        { key: 'Müller', revenue: 5000, transactions: 5000, share: 1 },
+      ]);
+
+      const head = Buffer.from(`date,amount,customer\n${rows(5000, () => '2024-01-01,1.00,Müller\n')}`);
+      const stray = Buffer.concat([head, Buffer.from('2024-01-02,2.00,M\xfcller\n', 'latin1')]);
+      const u = await run(stray);
+      expect(u.input.encoding).toBe('utf-8');
+      expect(u.currencies[0]!.topCustomers!.map((x) => x.key)).toEqual(['Müller', 'M\ufffdller']);
+    });
+
+    it('lets the first non-ASCII bytes after a plain-ASCII head decide, even cut across chunks', async () => {
+      const ascii = `date,amount,customer\n${rows(5000, () => '2024-01-01,1.00,Muller\n')}`;
+      const tail = '2024-01-02,2.00,Müller\n2024-01-03,3.00,Zoë\n';
+      const latinBytes = Buffer.concat([Buffer.from(ascii), Buffer.from(tail, 'latin1')]);
+      const utf8Bytes = Buffer.from(ascii + tail);
+      // whole, and cut right after the first non-ASCII byte (inside "ü" for UTF-8)
+      for (const cut of [false, true]) {
+        const latin = await run(latinBytes, {}, {}, cut ? latinBytes.indexOf(0xfc) + 1 : 65_536);
+        expect(latin.input.encoding).toBe('windows-1252');
+        expect(latin.currencies[0]!.topCustomers!.map((x) => x.key)).toEqual(['Muller', 'Zoë', 'Müller']);
+        const utf8 = await run(utf8Bytes, {}, {}, cut ? utf8Bytes.indexOf(0xc3) + 1 : 65_536);
+        expect(utf8.input.encoding).toBe('utf-8');
+        expect(utf8.currencies[0]!.topCustomers!.map((x) => x.key)).toEqual(['Muller', 'Zoë', 'Müller']);
+      }
+      // A lone 1252 byte as the very last byte of the file.
+      const last = await run(
+        Buffer.concat([Buffer.from(ascii), Buffer.from('2024-01-02,2.00,Caf\xe9', 'latin1')]),
+      );
+      expect(last.input.encoding).toBe('windows-1252');
+      expect(last.currencies[0]!.topCustomers!.map((x) => x.key)).toContain('Café');
+    });
+
+    it('reads UTF-16 without a BOM when options.encoding says so', async () => {
+      const data = Buffer.from('date,amount,customer\n2024-01-01,1.50,Łódź\n', 'utf16le');
+      await expect(run(data)).rejects.toThrow(/binary/);
+      const r = await run(data, { encoding: 'utf-16le' }, {}, 3);
+      expect(r.input.encoding).toBe('utf-16le');
+      expect(r.currencies[0]!.topCustomers![0]!.key).toBe('Łódź');
+    });
+  });
+
+  it('turns a result that fails its schema into a final input error, never a retry', () => {
+    let error: unknown;
+    try {
+      validated({ schemaVersion: 1 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TallyError);
+    expect(isInputError(error)).toBe(true);
+    expect((error as TallyError).message).toMatch(
+      /^The analysis of this file produced figures a result cannot hold \(at input, rows/,
+    );
   });
 });

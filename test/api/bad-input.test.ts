@@ -154,15 +154,40 @@ describe('files that are not what they claim', () => {
     expect(res.body.error.code).toBe('INVALID_CSV');
   });
 
-  it('invalid UTF-8 is refused at upload as not text', async () => {
+  it('bytes that are not UTF-8 are read as Windows-1252 (CONTRACT §5 v1.1), not refused as binary', async () => {
+    // 0xff and 0xfe are "ÿ" and "þ" in Windows-1252: text, just not rows this header fits.
     const bytes = Buffer.concat([
       Buffer.from('date,amount\n'),
-      Buffer.from([0xc3, 0x28, 0xa0, 0xa1, 0xff, 0xfe, 0x00, 0x01]).fill(0xff, 0, 8),
+      Buffer.alloc(8, 0xff),
       Buffer.alloc(3000, 0xfe),
     ]);
     const res = await postCsv(tally.url, new Uint8Array(bytes));
-    expect(res.status).toBe(422);
-    expect(res.body.error.code).toBe('INVALID_CSV');
+    expect(res.status).toBe(202);
+    const status = await waitForFinal(tally.url, res.body.jobId);
+    expect(status).toMatchObject({ state: 'failed', error: { code: 'NO_VALID_ROWS' } });
+    expect(status.error.message).toMatch(/read as windows-1252/);
+    // Control bytes are binary in any encoding: still 422.
+    const binary = await postCsv(tally.url, new Uint8Array(Buffer.from('date,amount\n2024-01-01,\u00015\n')));
+    expect(binary.status).toBe(422);
+  });
+
+  it('poison cells reject or clean their row, fail nothing, and stay out of error_message', async () => {
+    const filler = '2024-01-01,1.00,c\n'.repeat(5000); // the head is clean; the poison comes after 64 KiB
+    const text = `date,amount,customer\n${filler}2024-01-02,"${'1'.repeat(400)}",x\n2024-01-03,2.00,"ev\u0000il"\n`;
+    const res = await postCsv(tally.url, text);
+    expect(res.status).toBe(202);
+    const status = await waitForFinal(tally.url, res.body.jobId);
+    expect(status).toMatchObject({ state: 'completed', attempts: 1 });
+    const result = await trpcQuery(tally.url, 'jobs.result', { jobId: res.body.jobId });
+    const data = result.body.result.data;
+    expect(data.rows).toMatchObject({ total: 5002, valid: 5001, rejected: 1 });
+    expect(data.currencies[0].topCustomers.map((c: { key: string }) => c.key)).toEqual(['c', 'evil']);
+
+    const failed = await postCsv(tally.url, 'date,amount,customer\nSSN 123-45-6789,1,x\n');
+    const failure = await waitForFinal(tally.url, failed.body.jobId);
+    expect(failure).toMatchObject({ state: 'failed', attempts: 1, error: { code: 'NO_VALID_ROWS' } });
+    expect(failure.error.message).not.toMatch(/SSN|123-45-6789/);
+    expect(failure.error.details.help).toMatch(/date "SSN 123-45-6789" is not a date/);
   });
 
   it('an unclosed quote is bounded by the record limit and fails the job naming its line', async () => {
