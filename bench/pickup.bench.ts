@@ -4,25 +4,18 @@
  * claim is open its file: the `wrapSource` hook marks that moment). Jobs go one at a time,
  * so this is latency, not queueing. Beside it, pg-boss with plain polling (its default).
  */
-import { randomBytes } from 'node:crypto';
-import { writeFile, rm, mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { PgBoss } from 'pg-boss';
-import { recordUpload } from '../src/api/upload/record-upload.ts';
 import { startTally } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
+import { storeUpload } from './support/store-upload.ts';
 import { percentile, round } from './support/stats.ts';
 
 export const runPickupBench: BenchPart = async (server, { quick, log = () => {} }) => {
   const opts = { jobs: quick ? 30 : 300, pollingJobs: quick ? 3 : 10 };
   const database = await server.createDatabase();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'tally-bench-pickup-'));
-  const csv = 'date,amount\n2024-01-01,1.00\n';
-  const file = path.join(dir, 'tiny.csv');
-  await writeFile(file, csv);
+  const csvBytes = Buffer.from('date,amount\n2024-01-01,1.00\n');
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '2' });
   const waiting = new Map<string, (t: number) => void>();
   const tally = await startTally({
@@ -40,28 +33,10 @@ export const runPickupBench: BenchPart = async (server, { quick, log = () => {} 
   const latencies: number[] = [];
   try {
     for (let i = 0; i < opts.jobs + 10; i++) {
-      const recorded = await recordUpload(
+      const recorded = await storeUpload(
         { db: tally.db, boss: tally.boss },
-        {
-          owner: 'bench',
-          idempotencyKey: undefined,
-          spooled: {
-            path: file,
-            filename: 'tiny.csv',
-            bytes: csv.length,
-            sha256: randomBytes(32).toString('hex'),
-            head: Buffer.from(csv),
-            optionsText: undefined,
-          },
-          sniffed: {
-            compression: 'none',
-            delimiter: ',',
-            header: ['date', 'amount'],
-            columns: { date: 'date', amount: 'amount' },
-            encoding: 'utf-8',
-          },
-          options: {},
-        },
+        { content: csvBytes },
+        'tiny.csv',
       );
       const committedAt = performance.now();
       const started = new Promise<number>((resolve) => waiting.set(recorded.jobId, resolve));
@@ -104,7 +79,6 @@ export const runPickupBench: BenchPart = async (server, { quick, log = () => {} 
   }
   await boss.stop({ graceful: false, close: true });
   await database.drop();
-  await rm(dir, { recursive: true, force: true });
   const pollP50 = percentile(polling, 50);
   log(
     `P3 pg-boss default polling over ${polling.length} jobs: p50 ${round(pollP50)} ms, p99 ${round(percentile(polling, 99))} ms`,

@@ -3,12 +3,13 @@
  * measured in the same run (the machines are shared and noisy: ratios, not absolutes),
  * with PASS/FAIL, and written to bench/results/latest.json.
  *   --quick   seconds-long smoke sizes
- *   --only P1,P3   run some parts
+ *   --only P1,P3   run some parts (C: the cardinality part)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runAnalysisBench } from './analysis.bench.ts';
+import { runCardinalityBench } from './cardinality.bench.ts';
 import { runPickupBench } from './pickup.bench.ts';
 import { runSmallJobsBench } from './small-jobs.bench.ts';
 import { runStatusBench } from './status.bench.ts';
@@ -57,6 +58,7 @@ try {
     });
   }
   if (wanted('P2')) results.push(...(await runWorkerPathBench(server, { quick, log })));
+  if (wanted('C')) results.push(...(await runCardinalityBench(server, { quick, log })));
   if (wanted('P3')) results.push(...(await runPickupBench(server, { quick, log })));
   if (wanted('P4')) results.push(...(await runStatusBench(server, { quick, log })));
   if (wanted('P5')) results.push(...(await runSmallJobsBench(server, { quick, log })));

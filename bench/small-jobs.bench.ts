@@ -63,6 +63,8 @@ async function pgBossNoopThroughput(url: string, jobs: number, workers = 1): Pro
   return jobs / seconds;
 }
 
+const SCALING_FLOOR = 0.7;
+
 /** Where the time went, per run: the uploads alone, and upload → last job completed. */
 const phases: { workers: number; uploadMs: number; totalMs: number }[] = [];
 
@@ -149,19 +151,26 @@ export const runSmallJobsBench: BenchPart = async (server, { quick, log = () => 
       unit: 'jobs/s',
       floor: { what: 'pg-boss no-op, one at a time, jobs/s', value: round(floor) },
       ratio: round(best / floor),
-      goal: '≥ 0.5× floor',
-      pass: best / floor >= 0.5,
+      goal: '≥ 0.6× floor',
+      pass: best / floor >= 0.6,
       note: `pg-boss no-op with 10 workers at once: ${round(floor10)} jobs/s (Tally ${round(best / floor10)}× of it)`,
     },
-    ...perCount.map((p): GoalResult => ({
-      id: `P5-${p.workers}w`,
-      what: `scaling: ${p.workers} worker process(es)`,
-      value: round(p.jobsPerSecond),
-      unit: 'jobs/s',
-      ratio: round(p.jobsPerSecond / (perCount[0]?.jobsPerSecond ?? 1)),
-      goal: 'printed (vs 1 worker)',
-      pass: true,
-    })),
+    // More worker processes than cores cannot add throughput here (2 cores shared with the
+    // API, PostgreSQL and the load), but they must not take it away: each count keeps at
+    // least SCALING_FLOOR of the 1-worker figure (measured on main: 1.03× with 2, 0.78× with
+    // 4); lock contention or a thundering herd on pickup would show as a collapse.
+    ...perCount.map((p): GoalResult => {
+      const ratio = p.jobsPerSecond / (perCount[0]?.jobsPerSecond ?? Number.NaN);
+      return {
+        id: `P5-${p.workers}w`,
+        what: `scaling: ${p.workers} worker process(es)`,
+        value: round(p.jobsPerSecond),
+        unit: 'jobs/s',
+        ratio: round(ratio),
+        goal: `≥ ${SCALING_FLOOR}× 1 worker`,
+        pass: ratio >= SCALING_FLOOR,
+      };
+    }),
   ];
 };
 

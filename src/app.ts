@@ -1,17 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
-import { buildServer } from './api/server.ts';
+import type { ApiHooks } from './api/api-hooks.ts';
+import { buildServer, type ApiServer } from './api/server.ts';
 import { JobChangeListener } from './api/job-change-listener.ts';
 import { prepareSpoolDir } from './api/upload/spool-dir.ts';
+import { prepareSpillDir } from './analysis/spill/spill-dir.ts';
 import type { Config } from './config.ts';
-import { createDb, type Db } from './db/database.ts';
+import { createDb, createHealthDb, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
-import { metricsPlugin } from './observability/metrics-plugin.ts';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.ts';
 import { startBoss } from './queue/boss.ts';
 import type { WorkerHooks } from './worker/run-analysis-job.ts';
-import { startMaintenance, type Maintenance } from './worker/maintenance.ts';
+import { startMaintenance, sweepOrphanedUploads, type Maintenance } from './worker/maintenance.ts';
 import { startWorkers } from './worker/start-workers.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -22,6 +23,8 @@ export interface Tally {
   db: Db;
   boss: PgBoss;
   app: FastifyInstance | undefined;
+  /** The API's LISTEN connection (undefined for a worker-only process). */
+  changes: JobChangeListener | undefined;
   /** Housekeeping (file retention, abandoned jobs); undefined for an api-only process. */
   maintenance: Maintenance | undefined;
   /** Graceful stop: no new uploads or claims, running jobs finish or return to the queue. */
@@ -35,7 +38,8 @@ export interface StartOptions {
   log: Logger;
   /** Fault-injection hooks for tests. */
   workerHooks?: WorkerHooks;
-  /** Extra Fastify plugins (the web UI). */
+  apiHooks?: ApiHooks;
+  /** Extra Fastify plugins (the web UI), each registered with `app.register`. */
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
 }
 
@@ -50,6 +54,8 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
   });
   await migrateToLatest(db.kysely, log);
+  // Staged chunks of uploads that died with this host's previous process (kill -9).
+  await sweepOrphanedUploads({ db, log, stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS });
   const boss = await startBoss(
     opts.databaseUrl,
     {
@@ -62,26 +68,51 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   );
 
   let draining = false;
+  const isDraining = () => draining;
+  const onDbError = (error: Error) => log.warn({ err: error }, 'idle database connection lost');
+  // Probes get their own connection: they must tell the truth while requests queue.
+  const healthDb =
+    runsApi || config.METRICS_PORT !== undefined ? createHealthDb(opts.databaseUrl, onDbError) : undefined;
   let changes: JobChangeListener | undefined;
-  let api: Awaited<ReturnType<typeof buildServer>> | undefined;
+  let requestDb: Db | undefined;
+  let api: ApiServer | undefined;
   let url: string | undefined;
-  if (runsApi) {
+  if (runsApi && healthDb) {
     await prepareSpoolDir(config.SPOOL_DIR, log);
     changes = new JobChangeListener(opts.databaseUrl, log);
     await changes.start();
+    // tRPC's statements end after DB_STATEMENT_TIMEOUT_MS (a 503), so a locked table
+    // cannot hold requests forever. A pool of their own: the workers' and the uploads'
+    // long statements (a result, a stored file) are not requests to cut short.
+    requestDb = createDb(opts.databaseUrl, {
+      max: config.DB_POOL_MAX,
+      applicationName: 'tally-requests',
+      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+      onError: onDbError,
+    });
     api = await buildServer({
       config,
       db,
+      requestDb,
+      healthDb,
       boss,
       changes,
       log,
-      plugins: [metricsPlugin(db, () => draining), ...(opts.plugins ?? [])],
+      isDraining,
+      ...(opts.apiHooks ? { hooks: opts.apiHooks } : {}),
+      plugins: opts.plugins ?? [],
     });
     url = await api.app.listen({ host: config.HOST, port: config.PORT });
   }
   let maintenance: Maintenance | undefined;
   if (runsWorkers) {
-    maintenance = startMaintenance({ db, log, fileRetentionHours: config.FILE_RETENTION_HOURS });
+    await prepareSpillDir(config.SPILL_DIR, log);
+    maintenance = startMaintenance({
+      db,
+      log,
+      fileRetentionHours: config.FILE_RETENTION_HOURS,
+      stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS,
+    });
     await startWorkers(
       boss,
       {
@@ -90,31 +121,48 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
         retryLimit: config.JOB_RETRY_LIMIT,
         maxRecordBytes: config.MAX_RECORD_BYTES,
         maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
+        spill: {
+          dir: config.SPILL_DIR,
+          thresholdKeys: config.SPILL_THRESHOLD_KEYS,
+          maxBytes: config.SPILL_MAX_BYTES,
+        },
         ...(opts.workerHooks ? { hooks: opts.workerHooks } : {}),
       },
       config.WORKER_CONCURRENCY,
     );
   }
-  // A worker-only process has no HTTP server; METRICS_PORT gives it /metrics and /readyz.
+  // A worker-only process has no HTTP server; METRICS_PORT gives it /healthz, /readyz, /metrics.
   let metricsServer: MetricsServer | undefined;
-  if (!runsApi && config.METRICS_PORT !== undefined)
-    metricsServer = await startMetricsServer(db, config.HOST, config.METRICS_PORT, log);
+  if (!runsApi && healthDb && config.METRICS_PORT !== undefined)
+    metricsServer = await startMetricsServer(healthDb, config.HOST, config.METRICS_PORT, log, isDraining);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // New requests now get 503 (uploads included) and /readyz says so; waiting long
+      // polls are woken and answer at once, so in-flight requests end soon.
       draining = true;
-      api?.stopAccepting();
       maintenance?.stop();
+      await changes?.close();
       // Stop claiming and let running jobs finish within the grace period; pg-boss hands
       // whatever is still running back to the queue when it stops.
       const stopBoss = boss.stop({ graceful: true, timeout: config.SHUTDOWN_GRACE_MS, close: true });
-      await api?.app.close(); // waits for in-flight requests (uploads) to end
-      await changes?.close();
+      // Keep listening (answering 503) while in-flight requests — uploads — finish, so a
+      // client arriving meanwhile is told to retry rather than refused a connection.
+      if (api) await waitUntilAnswered(api, config.SHUTDOWN_GRACE_MS);
+      await api?.app.close();
       await stopBoss;
       await metricsServer?.close();
+      await requestDb?.close();
+      await healthDb?.close();
       await db.close();
     })());
 
-  return { url, db, boss, app: api?.app, maintenance, close };
+  return { url, db, boss, app: api?.app, changes, maintenance, close };
+}
+
+/** Resolves once every open request is answered, or after `timeoutMs`. */
+async function waitUntilAnswered(api: ApiServer, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (api.openRequests() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }

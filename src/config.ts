@@ -8,6 +8,15 @@ import { z } from 'zod';
  * listens or connects.
  */
 const GiB = 1024 ** 3;
+/**
+ * Keys per in-memory table before it spills (bench/cardinality.bench.ts, shared 2-vCPU VM):
+ * at 250k the 1 GiB file with 10M customers and 1M products peaked at 369 MiB RSS (goal
+ * ≤ 384) and ran at 0.52× the CPU-time speed of a same-size 100k-customer file, which never
+ * spills (150 MiB). A lower threshold saves little: on a 64 MiB / 625k-customer file (with
+ * the earlier Map-based table) 250k, 100k and 50k keys peaked at 364, 303 and 312 MiB, V8's
+ * heap and buffers dominating, and 50k spilled twice the bytes.
+ */
+const SPILL_THRESHOLD_DEFAULT = 250_000;
 
 const intFromEnv = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
@@ -59,8 +68,24 @@ const envSchema = z.object({
   /** After UPLOAD_RATE_GRACE_MS, an upload averaging less than this is cut off (408). */
   UPLOAD_MIN_BYTES_PER_SECOND: intFromEnv(1024, 0),
   UPLOAD_RATE_GRACE_MS: intFromEnv(10_000, 0),
+  /**
+   * An upload's chunks are staged in PostgreSQL as they arrive; its process renews a lease
+   * on them every third of this. A staging not renewed this long (its API host died) is
+   * swept by any process; one whose process is gone on the same host is swept at once.
+   */
+  UPLOAD_STAGING_LEASE_MS: intFromEnv(120_000, 1000),
   /** Uploads one owner may start per minute. */
   UPLOAD_RATE_LIMIT_PER_MINUTE: intFromEnv(120, 1),
+  /** tRPC requests one owner (or one IP without a valid token) may make per second; bursts to 2×. Past it: 429. */
+  TRPC_RATE_LIMIT_PER_SECOND: intFromEnv(200, 1),
+  /** jobs.status long polls one owner may hold at once. Past it: 429. */
+  LONG_POLLS_PER_OWNER: intFromEnv(1000, 1),
+  /** Long polls the process holds at once, all owners. Past it: 503. Keep below MAX_CONNECTIONS. */
+  LONG_POLLS_MAX: intFromEnv(8000, 1),
+  /** Open sockets the API holds; at the bound idle ones make room, else 503. Keep below `ulimit -n`. */
+  MAX_CONNECTIONS: intFromEnv(10_000, 16),
+  /** A connection must send its whole request head within this long (then 408 and closed). */
+  HEADERS_TIMEOUT_MS: intFromEnv(10_000, 100),
   WORKER_CONCURRENCY: intFromEnv(2, 1, 256),
   /** pg-boss: seconds without a heartbeat before a running job is handed to another worker. */
   JOB_HEARTBEAT_SECONDS: intFromEnv(30, 10, 3600),
@@ -71,8 +96,16 @@ const envSchema = z.object({
   FILE_RETENTION_HOURS: intFromEnv(24, 0),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0),
   SPOOL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spool')),
+  /** Private directory for an analysis's spilled per-key partial aggregates. */
+  SPILL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spill')),
+  /** Distinct keys (customers, products or regions of one currency) held in memory before a table spills. */
+  SPILL_THRESHOLD_KEYS: intFromEnv(SPILL_THRESHOLD_DEFAULT, 1),
+  /** Temporary disk one analysis may use for spilling; more fails the job with ANALYSIS_TOO_LARGE. */
+  SPILL_MAX_BYTES: intFromEnv(8 * GiB, 1024 * 1024),
   DATA_DIR: z.string().min(1).default('.data'),
   DB_POOL_MAX: intFromEnv(10, 1, 1000),
+  /** Longest statement a request may run, lock waits included; past it the request gets 503. 0: no limit. */
+  DB_STATEMENT_TIMEOUT_MS: intFromEnv(5000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker-only processes: serve /metrics and /readyz on HOST:METRICS_PORT (the API serves them itself). */
   METRICS_PORT: z.coerce
@@ -104,6 +137,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `Invalid configuration:\n  API_TOKENS: required when HOST (${config.HOST}) is not a loopback address; ` +
         'set API_TOKENS=owner:token[,owner:token…] or listen on 127.0.0.1',
+    );
+  }
+  if (config.LONG_POLLS_MAX >= config.MAX_CONNECTIONS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  LONG_POLLS_MAX: must be below MAX_CONNECTIONS (${config.MAX_CONNECTIONS}), ` +
+        'or long polls alone could take every connection',
     );
   }
   return Object.freeze(config);

@@ -1,17 +1,22 @@
 /**
  * The one error type Tally throws on purpose. `code` is part of the public contract
  * (CONTRACT.md §2 and job `error.code`); `status` is the HTTP status it maps to when a
- * request caused it. Serialised in exactly one place: `src/api/error-response.ts`.
+ * request caused it. Any error becomes one in exactly one place, `toTallyError` in
+ * `src/api/error-response.ts`, which both the HTTP error handler and the tRPC
+ * `errorFormatter` use: procedures throw TallyError, never TRPCError.
  */
 export type ErrorCode =
   | 'BAD_REQUEST'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'PRECONDITION_FAILED'
   | 'FILE_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INVALID_CSV'
   | 'NO_VALID_ROWS'
   | 'DECOMPRESSED_TOO_LARGE'
+  | 'ANALYSIS_TOO_LARGE'
   | 'FILE_MISSING'
   | 'FILE_EXPIRED'
   | 'CANCELLED'
@@ -25,12 +30,15 @@ const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
+  PRECONDITION_FAILED: 412,
   REQUEST_TIMEOUT: 408,
+  IDEMPOTENCY_KEY_REUSED: 409,
   FILE_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INVALID_CSV: 422,
   NO_VALID_ROWS: 422,
   DECOMPRESSED_TOO_LARGE: 422,
+  ANALYSIS_TOO_LARGE: 422,
   FILE_MISSING: 500,
   // 410 Gone: the job exists, its stored bytes were deleted by retention and will not return.
   FILE_EXPIRED: 410,
@@ -41,17 +49,26 @@ const STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
+export interface TallyErrorOptions {
+  /** For 429 and 503: when to try again, sent as `Retry-After` (seconds). */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
 export class TallyError extends Error {
   override readonly name = 'TallyError';
   readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    options: TallyErrorOptions = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = STATUS[code];
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -63,6 +80,7 @@ const INPUT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set([
   'INVALID_CSV',
   'NO_VALID_ROWS',
   'DECOMPRESSED_TOO_LARGE',
+  'ANALYSIS_TOO_LARGE',
   'FILE_MISSING',
 ]);
 

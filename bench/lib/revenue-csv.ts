@@ -69,3 +69,70 @@ export async function benchFile(rows: number): Promise<{ path: string; bytes: nu
   }
   return { path, bytes: statSync(path).size, generated };
 }
+
+export interface CardinalityFileSpec {
+  /** Stop once the file reaches this size. */
+  bytes: number;
+  /** Distinct customers: rows cycle through all of them (in a scrambled order), then repeat. */
+  customers: number;
+  /** Distinct products, cycled the same way. */
+  products: number;
+}
+
+/**
+ * Same columns as `generateRevenueCsv`, with the number of distinct customers and products
+ * chosen: row i buys as customer (i mod C)·A mod C and product (i mod P)·A' mod P (A, A'
+ * coprime to the counts: a scrambled bijection), so every key appears once before any
+ * repeats, and the customers that repeat do so months later (cohorts see returns). Dates
+ * run over two years in file order. Returns the row count.
+ */
+export async function generateCardinalityCsv(
+  path: string,
+  spec: CardinalityFileSpec,
+  seed = 7,
+): Promise<number> {
+  const rnd = prng(seed);
+  const out = createWriteStream(path);
+  let buf = 'Order ID,Date,Customer ID,Product,Region,Currency,Quantity,Unit Price,Amount\n';
+  let written = 0;
+  const startDay = Date.UTC(2023, 0, 1) / 86_400_000;
+  const { customers, products } = spec;
+  const mulC = coprimeMultiplier(customers, 7_368_787);
+  const mulP = coprimeMultiplier(products, 3_885_019);
+  let rows = 0;
+  let day = -1;
+  let date = '';
+  while (written + buf.length < spec.bytes) {
+    const d = startDay + Math.floor(((written + buf.length) / spec.bytes) * 730);
+    if (d !== day) {
+      day = d;
+      date = new Date(day * 86_400_000).toISOString().slice(0, 10);
+    }
+    const c = ((rows % customers) * mulC) % customers;
+    const p = ((rows % products) * mulP) % products;
+    const qty = 1 + Math.floor(rnd() * 5);
+    const cents = 199 + Math.floor(rnd() * 30_000);
+    const amountCents = rnd() < 0.02 ? -qty * cents : qty * cents;
+    const abs = Math.abs(amountCents);
+    const amount = `${amountCents < 0 ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+    const unit = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+    rows++;
+    buf += `ORD-${String(rows).padStart(8, '0')},${date},CUST-${String(c).padStart(8, '0')},P-${String(p).padStart(7, '0')},${REGIONS[p % REGIONS.length]!},${rnd() < 0.9 ? 'USD' : 'EUR'},${qty},${unit},${amount}\n`;
+    if (buf.length > 1 << 20) {
+      written += buf.length;
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await once(out, 'finish');
+  return rows;
+}
+
+/** `preferred` or the next number coprime to n (n > 0), below n when n is small. */
+function coprimeMultiplier(n: number, preferred: number): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  let m = n > preferred ? preferred : Math.max(1, Math.floor(n * 0.618));
+  while (gcd(m, n) !== 1) m++;
+  return m;
+}

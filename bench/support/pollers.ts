@@ -124,3 +124,62 @@ export async function poll(opts: PollOptions): Promise<PollResult> {
     errors,
   };
 }
+
+export interface Herd {
+  /** Resolves with each waiter's answer time (performance.now()) once all have answered. */
+  answered: Promise<{ at: number[]; errors: number }>;
+  close(): void;
+}
+
+/**
+ * `count` long polls, each on its own raw socket, all on one path (one job): a herd. Sent
+ * in batches so connecting does not itself become the load being measured.
+ */
+export async function longPollHerd(opts: {
+  port: number;
+  path: string;
+  count: number;
+  headers?: Record<string, string>;
+}): Promise<Herd> {
+  const extra = Object.entries(opts.headers ?? {})
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  const request = Buffer.from(`GET ${opts.path} HTTP/1.1\r\nhost: 127.0.0.1\r\n${extra}\r\n`);
+  const sockets: net.Socket[] = [];
+  const answers: Promise<{ at: number; status: number }>[] = [];
+  for (let i = 0; i < opts.count; i += 250) {
+    const batch = Array.from({ length: Math.min(250, opts.count - i) }, () => {
+      const socket = net.connect(opts.port, '127.0.0.1');
+      socket.setNoDelay(true);
+      sockets.push(socket);
+      let pending: Buffer = Buffer.alloc(0);
+      answers.push(
+        new Promise((resolve) => {
+          socket.on('data', (data: Buffer) => {
+            pending = pending.length ? Buffer.concat([pending, data]) : data;
+            const done = responseEnd(pending);
+            if (done) resolve({ at: performance.now(), status: done.status });
+          });
+          socket.on('error', () => resolve({ at: performance.now(), status: 0 }));
+          socket.on('close', () => resolve({ at: performance.now(), status: 0 }));
+        }),
+      );
+      return new Promise<void>((resolve) =>
+        socket.once('connect', () => {
+          socket.write(request);
+          resolve();
+        }),
+      );
+    });
+    await Promise.all(batch);
+  }
+  return {
+    answered: Promise.all(answers).then((all) => ({
+      at: all.map((a) => a.at),
+      errors: all.filter((a) => a.status !== 200).length,
+    })),
+    close: () => {
+      for (const s of sockets) s.destroy();
+    },
+  };
+}

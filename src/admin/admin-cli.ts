@@ -8,7 +8,7 @@ import { loadConfig } from '../config.ts';
 import { createDb } from '../db/database.ts';
 import { createLogger } from '../logger.ts';
 import { BOSS_SCHEMA } from '../queue/boss.ts';
-import { retryJob, RetryRefusedError } from './retry-job.ts';
+import { retryJob, retryRefusal } from './retry-job.ts';
 
 const usage = 'usage: admin-cli retry <jobId> [<jobId>…]';
 
@@ -45,9 +45,10 @@ async function main(): Promise<number> {
         log.info({ jobId }, 'job queued again');
         process.stdout.write(`${jobId} queued\n`);
       } catch (error) {
-        if (!(error instanceof RetryRefusedError)) throw error;
+        const reason = retryRefusal(error);
+        if (!reason) throw error;
         failures++;
-        process.stderr.write(`${jobId} not retried (${error.code}): ${error.message}\n`);
+        process.stderr.write(`${jobId} not retried (${reason}): ${(error as Error).message}\n`);
       }
     }
   } finally {

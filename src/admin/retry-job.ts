@@ -1,19 +1,22 @@
 import { fromKysely, type PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
+import { TallyError } from '../errors.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Why a retry was refused: `details.reason` of the TallyError retryJob throws. */
 export type RetryRefusal = 'NOT_FOUND' | 'NOT_FAILED' | 'FILE_DELETED';
 
-export class RetryRefusedError extends Error {
-  override readonly name = 'RetryRefusedError';
-  constructor(
-    readonly code: RetryRefusal,
-    message: string,
-  ) {
-    super(message);
-  }
+function refused(reason: RetryRefusal, message: string): TallyError {
+  return new TallyError(reason === 'NOT_FOUND' ? 'NOT_FOUND' : 'PRECONDITION_FAILED', message, { reason });
+}
+
+/** The reason of a refusal thrown by retryJob, or undefined for any other error. */
+export function retryRefusal(error: unknown): RetryRefusal | undefined {
+  if (!(error instanceof TallyError)) return undefined;
+  const reason = (error.details as { reason?: RetryRefusal } | undefined)?.reason;
+  return reason;
 }
 
 /**
@@ -29,7 +32,7 @@ export class RetryRefusedError extends Error {
  * counting, so the row shows that it ran before.
  */
 export async function retryJob(db: Db, boss: PgBoss, jobId: string): Promise<void> {
-  if (!UUID.test(jobId)) throw new RetryRefusedError('NOT_FOUND', `"${jobId}" is not a job id.`);
+  if (!UUID.test(jobId)) throw refused('NOT_FOUND', `"${jobId}" is not a job id.`);
   await db.kysely.transaction().execute(async (trx) => {
     const reset = await trx
       .updateTable('jobs')
@@ -56,13 +59,10 @@ export async function retryJob(db: Db, boss: PgBoss, jobId: string): Promise<voi
         .select(['state', 'file_deleted_at'])
         .where('id', '=', jobId)
         .executeTakeFirst();
-      if (!job) throw new RetryRefusedError('NOT_FOUND', `No job ${jobId}.`);
+      if (!job) throw refused('NOT_FOUND', `No job ${jobId}.`);
       if (job.state !== 'failed')
-        throw new RetryRefusedError(
-          'NOT_FAILED',
-          `Job ${jobId} is ${job.state}; only failed jobs are retried.`,
-        );
-      throw new RetryRefusedError(
+        throw refused('NOT_FAILED', `Job ${jobId} is ${job.state}; only failed jobs are retried.`);
+      throw refused(
         'FILE_DELETED',
         `Job ${jobId}'s file was deleted by retention (FILE_RETENTION_HOURS); upload it again.`,
       );

@@ -17,6 +17,7 @@ import {
   parseAmount,
 } from './money.ts';
 import type { JobOptions } from './options.ts';
+import type { SpillSetup } from './spill/spill-store.ts';
 import { CurrencyTotals } from './totals.ts';
 
 /** Rows buffered before the date reading and the decimal separator are decided. */
@@ -44,6 +45,8 @@ export interface AggregatorSetup {
   columns: ColumnMap;
   options: JobOptions;
   delimiter: string;
+  /** Where per-key tables spill past their in-memory threshold (none: all in memory). */
+  spill?: SpillSetup;
 }
 
 /** A cell value in a reason: quoted, cut at 60 characters. */
@@ -93,6 +96,7 @@ export class RevenueAggregator {
   private readonly currencyIdx: number;
   private readonly fromQuantity: boolean;
   private readonly defaultCurrency: string | null;
+  private readonly spill: SpillSetup | undefined;
   private readonly options: JobOptions;
 
   private reading: DateReading;
@@ -128,6 +132,7 @@ export class RevenueAggregator {
     this.currencyIdx = ix.currency;
     this.fromQuantity = columns.amountFromQuantity;
     this.defaultCurrency = options.currency?.toUpperCase() ?? null;
+    this.spill = setup.spill;
     this.options = options;
     this.reading = new DateEvidence().decide(options.dateFormat);
     // The contract asks for a decimal comma in `;` files written that way; tab and `|`
@@ -358,7 +363,13 @@ export class RevenueAggregator {
         );
         return null;
       }
-      totals = new CurrencyTotals(currency, this.customerIdx >= 0, this.productIdx >= 0, this.regionIdx >= 0);
+      totals = new CurrencyTotals(
+        currency,
+        this.customerIdx >= 0,
+        this.productIdx >= 0,
+        this.regionIdx >= 0,
+        this.spill,
+      );
       this.currencies.set(currency, totals);
     }
     return totals;

@@ -6,16 +6,18 @@ import { RecordReader } from './csv-records.ts';
 import { HEAD_BYTES, isGzip } from './dialect.ts';
 import { formatDay, monthOfDay } from './dates.ts';
 import { encodingIsProvisional } from './encoding.ts';
+import { refuseNestedGzip } from '../lib/gzip-head.ts';
 import { gunzip } from './gzip-stream.ts';
 import { analyzeHead } from './head.ts';
 import type { HeadAnalysis } from './head.ts';
 import { fileError } from './input-error.ts';
 import { MAX_MONTHS } from './limits.ts';
-import { buildAnalysis } from './metrics.ts';
+import { buildAnalysis } from './build-analysis.ts';
 import type { JobOptions } from './options.ts';
 import { adviceFor, mostRowsRejected, noValidRows } from './rejection-advice.ts';
 import { revenueAnalysisSchema } from './result.ts';
 import type { RevenueAnalysis } from './result.ts';
+import type { SpillSetup } from './spill/spill-store.ts';
 
 export { createCsvPushApi, csvParseOptions } from './csv-records.ts';
 
@@ -42,6 +44,8 @@ export interface AnalyzeHooks {
   maxRecordBytes?: number;
   /** Largest decompressed size of a gzip upload (default 8 GiB). */
   maxDecompressedBytes?: number;
+  /** Where per-key tables spill past their threshold; the caller owns (and removes) the store. */
+  spill?: SpillSetup;
 }
 
 const MiB = 1024 * 1024;
@@ -84,7 +88,7 @@ async function* prepend(first: Buffer[], rest: AsyncIterator<Buffer>): AsyncGene
 async function textBytes(
   source: AsyncGenerator<Buffer>,
   maxDecompressedBytes: number,
-): Promise<AsyncIterable<Buffer>> {
+): Promise<{ text: AsyncIterable<Buffer>; compressed: boolean }> {
   const first: Buffer[] = [];
   let length = 0;
   while (length < 2) {
@@ -94,7 +98,8 @@ async function textBytes(
     length += r.value.length;
   }
   const text = prepend(first, source);
-  return isGzip(Buffer.concat(first)) ? gunzip(text, maxDecompressedBytes) : text;
+  const compressed = isGzip(Buffer.concat(first));
+  return { text: compressed ? gunzip(text, maxDecompressedBytes) : text, compressed };
 }
 
 /** The first ≥ 64 KiB of text, as the chunks it came in; `ended` when that was the whole file. */
@@ -178,18 +183,32 @@ export function validated(analysis: unknown): RevenueAnalysis {
   }
 }
 
-function assemble(agg: RevenueAggregator, head: HeadAnalysis, input: AnalyzeInput): RevenueAnalysis {
+async function assemble(
+  agg: RevenueAggregator,
+  head: HeadAnalysis,
+  input: AnalyzeInput,
+  signal: AbortSignal | undefined,
+): Promise<RevenueAnalysis> {
   const ctx = { columns: head.columns, delimiter: head.delimiter, encoding: head.encoding };
   if (agg.valid === 0) throw noValidRows(agg, ctx);
   checkMonthSpan(agg);
-  const analysis = buildAnalysis(agg, {
-    filename: input.filename,
-    bytes: input.bytes,
-    delimiter: head.delimiter,
-    columns: head.columns,
-    encoding: head.encoding,
-    dateFormat: agg.dateReading.reported,
-  });
+  // Between partitions of a spilled table's merge: a turn of the event loop, a cancel check.
+  const pause = async (): Promise<void> => {
+    await yieldToLoop();
+    signal?.throwIfAborted();
+  };
+  const analysis = await buildAnalysis(
+    agg,
+    {
+      filename: input.filename,
+      bytes: input.bytes,
+      delimiter: head.delimiter,
+      columns: head.columns,
+      encoding: head.encoding,
+      dateFormat: agg.dateReading.reported,
+    },
+    pause,
+  );
   return validated({
     ...analysis,
     rows: mostRowsRejected(agg) ? { ...analysis.rows, advice: adviceFor(agg, ctx).help } : analysis.rows,
@@ -213,13 +232,13 @@ export async function analyzeCsvStream(
 ): Promise<RevenueAnalysis> {
   hooks.signal?.throwIfAborted();
   const counted = new CountedSource(source);
-  const text = (await textBytes(counted.chunks, hooks.maxDecompressedBytes ?? 8 * 1024 ** 3))[
-    Symbol.asyncIterator
-  ]();
+  const bytes = await textBytes(counted.chunks, hooks.maxDecompressedBytes ?? 8 * 1024 ** 3);
+  const text = bytes.text[Symbol.asyncIterator]();
   try {
     // The head decides the dialect, the encoding and the columns (as the upload route does).
     const head = await readHead(text);
     const headBytes = Buffer.concat(head.chunks).subarray(0, HEAD_BYTES);
+    if (bytes.compressed) refuseNestedGzip(headBytes); // as the upload check does: one gzip layer only
     const headAnalysis = analyzeHead(headBytes, input.options);
     const reader = new RecordReader({
       delimiter: headAnalysis.delimiter,
@@ -227,6 +246,7 @@ export async function analyzeCsvStream(
       encodingProvisional: encodingIsProvisional(headBytes, input.options.encoding),
       options: input.options,
       maxRecordBytes: hooks.maxRecordBytes ?? MiB,
+      ...(hooks.spill ? { spill: hooks.spill } : {}),
     });
     const feeder = new SliceFeeder(reader, counted, hooks);
     for (const chunk of head.chunks) await feeder.chunk(chunk);
@@ -237,7 +257,7 @@ export async function analyzeCsvStream(
     const agg = reader.finish();
     await yieldToLoop();
     hooks.signal?.throwIfAborted();
-    return assemble(agg, { ...headAnalysis, encoding: reader.encoding }, input);
+    return await assemble(agg, { ...headAnalysis, encoding: reader.encoding }, input, hooks.signal);
   } finally {
     await text.return?.();
   }

@@ -4,8 +4,9 @@ import { TallyError } from '../errors.ts';
 import { RevenueAggregator } from './aggregator.ts';
 import { resolveColumns } from './columns.ts';
 import { LateEncodingCheck, utf8Transcoder } from './encoding.ts';
-import { formatBytes } from './format-bytes.ts';
+import { formatBytes } from '../lib/format-bytes.ts';
 import type { JobOptions } from './options.ts';
+import type { SpillSetup } from './spill/spill-store.ts';
 
 /** The internal push API of csv-parse's Parser (what its Transform calls per chunk). */
 interface CsvPushApi {
@@ -88,6 +89,8 @@ export interface RecordReaderSetup {
   encodingProvisional: boolean;
   options: JobOptions;
   maxRecordBytes: number;
+  /** Where per-key tables spill past their threshold (none: all in memory). */
+  spill?: SpillSetup;
 }
 
 /**
@@ -172,12 +175,13 @@ export class RecordReader {
       this.aggregator.add(record, startLine);
       return;
     }
-    const { options, delimiter } = this.setup;
+    const { options, delimiter, spill } = this.setup;
     this.aggregator = new RevenueAggregator({
       header: record,
       columns: resolveColumns(record, options),
       options,
       delimiter,
+      ...(spill ? { spill } : {}),
     });
   }
 

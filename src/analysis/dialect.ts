@@ -1,39 +1,8 @@
-import { gunzipSync, constants as zlibConstants } from 'node:zlib';
-import { TallyError } from '../errors.ts';
-
-export const HEAD_BYTES = 64 * 1024;
+// One copy of the head constants and gzip helpers, shared with the upload check (src/lib).
+export { HEAD_BYTES, isGzip } from '../lib/file-head.ts';
+export { gunzipHead } from '../lib/gzip-head.ts';
 export const delimiterCandidates = [',', ';', '\t', '|'] as const;
 export type Delimiter = (typeof delimiterCandidates)[number];
-
-export function isGzip(buf: Uint8Array): boolean {
-  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
-}
-
-/**
- * The head of a gzip file, decompressed as far as the compressed head allows. A head of
- * 64 KiB of gzip can inflate to a lot; more than 64 MiB of output is refused rather than
- * held in memory.
- */
-export function gunzipHead(buf: Buffer): Buffer {
-  try {
-    const out = gunzipSync(buf, {
-      finishFlush: zlibConstants.Z_SYNC_FLUSH,
-      maxOutputLength: 64 * 1024 * 1024,
-    });
-    return out.subarray(0, HEAD_BYTES);
-  } catch (error) {
-    if (error instanceof RangeError) {
-      throw new TallyError(
-        'DECOMPRESSED_TOO_LARGE',
-        'The first 64 KiB of the gzip file decompress to more than 64 MiB; this is not a revenue export.',
-      );
-    }
-    throw new TallyError(
-      'INVALID_CSV',
-      `The file starts like gzip but cannot be decompressed (${(error as Error).message}).`,
-    );
-  }
-}
 
 export interface HeadRecords {
   records: string[][];

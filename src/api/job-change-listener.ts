@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 
@@ -13,8 +12,27 @@ import type { Logger } from '../logger.ts';
 const CHANNEL = 'tally_job_changed';
 const FALLBACK_RECHECK_MS = 500;
 
+type Wake = () => void;
+
+/**
+ * A long poll's interest in one job, taken BEFORE it reads the row: a notification that
+ * arrives while the read is in flight is kept, so `next` returns at once and the caller
+ * reads again. (Subscribing after the read loses it: the NOTIFY rides the LISTEN
+ * connection, the SELECT another one, and either can arrive first.)
+ */
+export interface JobSubscription {
+  /** Resolves on the first change since the last `next` (at once if one came meanwhile), after `timeoutMs`, or on abort. */
+  next(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  close(): void;
+}
+
 export class JobChangeListener {
-  readonly #events = new EventEmitter();
+  /**
+   * Waiters by job id. A Set per job rather than an EventEmitter: with 5,000 long polls
+   * on one job, EventEmitter's `off` scans the listener array (O(n) each, O(n²) for the
+   * herd to leave); a Set deletes in O(1).
+   */
+  readonly #waiters = new Map<string, Set<Wake>>();
   #client: pg.Client | undefined;
   #closed = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -22,12 +40,17 @@ export class JobChangeListener {
   constructor(
     private readonly connectionString: string,
     private readonly log: Logger,
-  ) {
-    this.#events.setMaxListeners(0); // thousands of concurrent long polls are expected
-  }
+  ) {}
 
   get connected(): boolean {
     return this.#client !== undefined;
+  }
+
+  /** Long polls waiting right now (the gauge and the bounds read it). */
+  get waiting(): number {
+    let n = 0;
+    for (const set of this.#waiters.values()) n += set.size;
+    return n;
   }
 
   async start(): Promise<void> {
@@ -46,18 +69,42 @@ export class JobChangeListener {
     client.on('end', () => this.#dropAndRetry(client));
     client.on('notification', (msg) => {
       const jobId = msg.payload?.split(':')[0];
-      if (jobId) this.#events.emit(jobId);
+      if (jobId) this.#wake(jobId);
     });
     try {
       await client.connect();
       await client.query(`listen ${CHANNEL}`);
       this.#client = client;
       // Anything that changed while we were away: wake every waiter to re-read.
-      this.#events.emit('*');
+      this.#wakeAll();
     } catch (error) {
       this.log.warn({ err: error }, 'job change listener could not connect; retrying');
       this.#dropAndRetry(client);
     }
+  }
+
+  #wake(jobId: string): void {
+    const set = this.#waiters.get(jobId);
+    if (!set) return;
+    // A copy: a waker may unsubscribe (and others subscribe) while we iterate.
+    for (const wake of [...set]) wake();
+  }
+
+  #wakeAll(): void {
+    for (const jobId of [...this.#waiters.keys()]) this.#wake(jobId);
+  }
+
+  #add(jobId: string, wake: Wake): void {
+    let set = this.#waiters.get(jobId);
+    if (!set) this.#waiters.set(jobId, (set = new Set()));
+    set.add(wake);
+  }
+
+  #remove(jobId: string, wake: Wake): void {
+    const set = this.#waiters.get(jobId);
+    if (!set) return;
+    set.delete(wake);
+    if (set.size === 0) this.#waiters.delete(jobId);
   }
 
   #dropAndRetry(client: pg.Client): void {
@@ -72,28 +119,67 @@ export class JobChangeListener {
     }, 1000);
   }
 
+  /** Call before reading the job; see JobSubscription. */
+  subscribe(jobId: string): JobSubscription {
+    let changed = false;
+    let resolveWait: (() => void) | undefined;
+    const wake = () => {
+      changed = true;
+      resolveWait?.();
+    };
+    this.#add(jobId, wake);
+    return {
+      next: (timeoutMs, signal) =>
+        new Promise<void>((resolve) => {
+          if (changed || signal?.aborted || this.#closed) {
+            changed = false;
+            resolve();
+            return;
+          }
+          const wait = this.connected ? timeoutMs : Math.min(timeoutMs, FALLBACK_RECHECK_MS);
+          const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolveWait = undefined;
+            changed = false;
+            resolve();
+          };
+          const timer = setTimeout(done, wait);
+          resolveWait = done;
+          signal?.addEventListener('abort', done, { once: true });
+        }),
+      close: () => {
+        resolveWait?.();
+        this.#remove(jobId, wake);
+      },
+    };
+  }
+
+  /**
+   * Calls `onChange` synchronously, inside the notification's dispatch, each time `jobId`
+   * may have changed. Synchronous on purpose: the status cache drops its entry here, so a
+   * waiter woken by the same NOTIFY (its continuation runs after the dispatch, as a
+   * microtask) can never read the stale entry again. Returns the unwatch function.
+   */
+  watch(jobId: string, onChange: () => void): () => void {
+    this.#add(jobId, onChange);
+    return () => this.#remove(jobId, onChange);
+  }
+
   /** Resolves when `jobId` may have changed, after `timeoutMs`, or when `signal` aborts. */
-  waitForChange(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const wait = this.connected ? timeoutMs : Math.min(timeoutMs, FALLBACK_RECHECK_MS);
-      const done = () => {
-        clearTimeout(timer);
-        this.#events.off(jobId, done);
-        this.#events.off('*', done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, wait);
-      this.#events.on(jobId, done);
-      this.#events.on('*', done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+  async waitForChange(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const subscription = this.subscribe(jobId);
+    try {
+      await subscription.next(timeoutMs, signal);
+    } finally {
+      subscription.close();
+    }
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    this.#events.emit('*');
+    this.#wakeAll();
     const client = this.#client;
     this.#client = undefined;
     if (client) {

@@ -4,32 +4,55 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { TallyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { operationsPlugin } from '../observability/operations-plugin.ts';
+import { setApiGauges } from '../observability/metrics.ts';
+import type { ApiHooks } from './api-hooks.ts';
 import { createAuthenticator } from './auth.ts';
-import { toErrorResponse } from './error-response.ts';
+import { ConnectionStats, connectionGuard } from './connection-guard.ts';
+import { contractErrorOptions, contractErrorsPlugin } from './contract-errors.ts';
+import { toErrorResponse, toTallyError } from './error-response.ts';
 import type { JobChangeListener } from './job-change-listener.ts';
+import { LongPollSlots } from './long-poll-slots.ts';
+import { OwnerRateLimit } from './owner-rate-limit.ts';
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
-import type { Context } from './trpc/trpc.ts';
+import { toTrpcErrorShape, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
 
 export interface ServerDeps {
   config: Config;
+  /** The pool uploads use. */
   db: Db;
+  /** The pool tRPC procedures use: its statements end after DB_STATEMENT_TIMEOUT_MS. */
+  requestDb: Db;
+  /** /healthz and /readyz's own connection (createHealthDb). */
+  healthDb: Db;
   boss: PgBoss;
   changes: JobChangeListener;
   log: Logger;
-  /** Extra routes (the web UI) registered by the caller. */
+  /** True once the process drains (SIGTERM): new requests get 503, long polls answer now. */
+  isDraining: () => boolean;
+  /** Fault-injection hooks for tests. */
+  hooks?: ApiHooks;
+  /** Extra Fastify plugins (the web UI), each registered with `app.register`. */
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
 }
 
+/** A client's X-Request-Id is logged beside ours (clientRequestId), never used as ours. */
+const CLIENT_REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/** The routes that must keep answering while the process drains (balancers read them). */
+const OPERATIONS_ROUTES = /^\/(healthz|readyz|metrics)(\?|$)/;
+
 export interface ApiServer {
   app: FastifyInstance;
-  /** Stop taking uploads (SIGTERM): in-flight requests finish, new uploads get 503. */
-  stopAccepting(): void;
+  /** Requests received and not yet answered. */
+  openRequests(): number;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
-  let accepting = true;
+  const { config } = deps;
   // Typed as Fastify's base logger so the app keeps Fastify's default generics.
   const loggerInstance: FastifyBaseLogger = deps.log;
   const app: FastifyInstance = Fastify({
@@ -40,74 +63,120 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     logController: new LogController({
       disableRequestLogging: (req) => /^\/(trpc\/jobs\.(status|list)|healthz|readyz|metrics)\b/.test(req.url),
     }),
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    // Our own id for every request: a client-chosen one could collide with another
+    // request's, or put anything it likes into worker logs (issue 14).
+    genReqId: () => randomUUID(),
+    childLoggerFactory: (logger, bindings, opts, rawReq) => {
+      const given = rawReq.headers['x-request-id'];
+      const valid = typeof given === 'string' && CLIENT_REQUEST_ID.test(given);
+      return logger.child(valid ? { ...bindings, clientRequestId: given } : bindings, opts);
     },
     bodyLimit: 1024 * 1024, // JSON bodies (tRPC mutations); uploads bypass it through busboy
-    // Headers must arrive promptly; bodies are policed by the upload's own idle timer.
+    // tRPC batches name every procedure in one path parameter ("jobs.status,jobs.list,…").
+    routerOptions: { maxParamLength: 1000 },
+    // A connection must send its request head within HEADERS_TIMEOUT_MS (then 408 and
+    // closed), checked every second rather than Node's 30 s: this is what reaps sockets
+    // that connect and say nothing. Bodies are policed by the upload's own idle timer,
+    // and a long poll's socket is silent while it waits, so no socket inactivity timeout.
+    http: { headersTimeout: config.HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000, requestTimeout: 0 },
     requestTimeout: 0,
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
+    ...contractErrorOptions,
   });
-  const authenticate = createAuthenticator(deps.config.API_TOKENS);
-
-  app.setErrorHandler((error, request, reply) => {
-    const { status, body } = toErrorResponse(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: body.error.code, status }, 'request refused');
-    // A refused upload's body may be mostly unread: close the connection rather than
-    // reading gigabytes nobody wants.
-    if (request.method === 'POST' && request.url.startsWith('/api/jobs'))
-      void reply.header('connection', 'close');
-    return reply.code(status).send(body);
+  const authenticate = createAuthenticator(config.API_TOKENS);
+  const longPolls = new LongPollSlots({
+    perOwner: config.LONG_POLLS_PER_OWNER,
+    total: config.LONG_POLLS_MAX,
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({ error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url}.` } }),
-  );
 
-  app.get('/healthz', async (_request, reply) => {
-    try {
-      await deps.db.pool.query('select 1');
-      return await reply.send({ ok: true });
-    } catch {
-      return reply
-        .code(503)
-        .send({ ok: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'database unreachable' } });
-    }
+  const stats = new ConnectionStats();
+  await app.register(connectionGuard, { maxConnections: config.MAX_CONNECTIONS, stats });
+  await app.register(contractErrorsPlugin, { closeOnRefusedUpload: true });
+
+  // Draining: everything but the operations routes gets 503, so a client retries on
+  // another instance instead of meeting a refused connection once we stop listening.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!deps.isDraining() || OPERATIONS_ROUTES.test(request.url)) return done();
+    const { status, headers, body } = toErrorResponse(
+      new TallyError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry in a moment.', undefined, {
+        retryAfterSeconds: 1,
+      }),
+    );
+    void reply.code(status).headers(headers).header('connection', 'close').send(body);
+  });
+
+  await app.register(operationsPlugin, {
+    healthDb: deps.healthDb,
+    isDraining: deps.isDraining,
+    beforeScrape: () => setApiGauges({ longPolls: longPolls.held, connections: stats.sockets }),
   });
 
   await registerUploadRoute(app, {
     db: deps.db,
     boss: deps.boss,
-    config: deps.config,
+    config,
     authenticate,
-    accepting: () => accepting,
+    accepting: () => !deps.isDraining(),
   });
 
-  await app.register(fastifyTRPCPlugin, {
-    prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      maxBodySize: 64 * 1024,
-      createContext: ({ req }): Context => ({
-        db: deps.db,
-        boss: deps.boss,
-        changes: deps.changes,
-        authenticate,
-        authorization: req.headers.authorization,
-      }),
-      onError: ({ error, path, req, input }) => {
-        // req.log carries the request id; jobId when the procedure names a job.
-        const jobId = (input as { jobId?: unknown } | undefined)?.jobId;
-        if (error.code === 'INTERNAL_SERVER_ERROR')
-          req.log.error({ err: error, path, jobId }, 'tRPC procedure failed');
+  await app.register(async (trpcScope) => {
+    // Refusals before tRPC runs (the rate limit) in tRPC's error shape, which its clients read.
+    trpcScope.setErrorHandler((error, _request, reply) => {
+      const tally = toTallyError(error);
+      const headers =
+        tally.retryAfterSeconds === undefined ? {} : { 'retry-after': String(tally.retryAfterSeconds) };
+      return reply
+        .code(tally.status)
+        .headers(headers)
+        .send({ error: toTrpcErrorShape(tally) });
+    });
+    // Per owner (or IP, without a valid token), before tRPC parses anything.
+    const rate = new OwnerRateLimit(config.TRPC_RATE_LIMIT_PER_SECOND);
+    trpcScope.addHook('onRequest', (request, _reply, done) => {
+      let key: string;
+      try {
+        key = `owner:${authenticate(request.headers.authorization)}`;
+      } catch {
+        key = `ip:${request.ip}`;
+      }
+      try {
+        rate.take(key);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    });
+    await trpcScope.register(fastifyTRPCPlugin, {
+      prefix: '/trpc',
+      trpcOptions: {
+        router: appRouter,
+        maxBodySize: 64 * 1024,
+        createContext: ({ req }): Context => ({
+          db: deps.requestDb,
+          boss: deps.boss,
+          changes: deps.changes,
+          authenticate,
+          authorization: req.headers.authorization,
+          longPolls,
+          draining: deps.isDraining,
+          hooks: deps.hooks ?? {},
+        }),
+        // 429 and 503 say when to come back, as the HTTP routes do.
+        responseMeta: ({ errors }) => {
+          const after = errors.map((e) => toTallyError(e).retryAfterSeconds).find((s) => s !== undefined);
+          return after === undefined ? {} : { headers: { 'retry-after': String(after) } };
+        },
+        onError: ({ error, path, req, input }) => {
+          // req.log carries the request id; jobId when the procedure names a job.
+          const jobId = (input as { jobId?: unknown } | undefined)?.jobId;
+          if (toTallyError(error).code === 'INTERNAL')
+            req.log.error({ err: error, path, jobId }, 'tRPC procedure failed');
+        },
       },
-    },
-  } satisfies FastifyTRPCPluginOptions<AppRouter>);
+    } satisfies FastifyTRPCPluginOptions<AppRouter>);
+  });
 
-  for (const plugin of deps.plugins ?? []) await plugin(app);
-  return { app, stopAccepting: () => (accepting = false) };
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  return { app, openRequests: () => stats.openRequests };
 }

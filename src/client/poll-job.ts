@@ -1,10 +1,11 @@
+import { MAX_WAIT_MS } from '../jobs/limits.ts';
 import { sleep } from './context.ts';
 import { JobFailedError, JobTimeoutError, toTallyApiError, type TallyApiError } from './errors.ts';
 import type { TallyTrpcClient } from './trpc.ts';
 import { isFinal, type JobStatus } from './types.ts';
 
-/** The server's longest long poll (jobs.status `waitMs` is 0..25000). */
-export const MAX_WAIT_MS = 25_000;
+/** The server's longest long poll (jobs.status `waitMs` is 0..25000), from the one module both share. */
+export { MAX_WAIT_MS };
 
 export interface PollJobOptions {
   /** At most one status request starts per interval. Default 5000. */

@@ -141,7 +141,8 @@ async function clearStalePostmaster(databaseDir: string, log: Logger): Promise<v
   const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
   if (Number.isInteger(pid) && pid > 0 && isOurPostgres(pid, databaseDir)) {
     // Orphaned by a kill -9 of the previous `npm start`: shut it down cleanly (fast mode).
-    log.warn({ pid }, 'stopping an orphaned embedded PostgreSQL left by a previous run');
+    // postgresPid, not pid: the logger's base already carries this process's pid.
+    log.warn({ postgresPid: pid }, 'stopping an orphaned embedded PostgreSQL left by a previous run');
     process.kill(pid, 'SIGINT');
     const deadline = Date.now() + 30_000;
     while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -62,6 +62,12 @@ const rowsProcessed = new Counter({
   registers: [registry],
 });
 
+const longPollsWaiting = new Gauge({
+  name: 'tally_long_polls',
+  help: 'jobs.status long polls this API process holds right now (bounded by LONG_POLLS_MAX).',
+  registers: [registry],
+});
+
 const httpDuration = new Histogram({
   name: 'tally_http_request_duration_seconds',
   help: 'HTTP request latency by route pattern (never the raw URL, which would be unbounded).',
@@ -70,7 +76,11 @@ const httpDuration = new Histogram({
   registers: [registry],
 });
 
-export type AttemptOutcome = 'completed' | 'failed' | 'retry' | 'superseded';
+/**
+ * How an attempt ended, as the `outcome` label says it. Not db/jobs' AttemptOutcome (what
+ * an attempt writes): 'retry' and 'superseded' are endings that write nothing of their own.
+ */
+export type AttemptOutcomeLabel = 'completed' | 'failed' | 'retry' | 'superseded';
 
 export function observeUpload(bytes: number, created: boolean): void {
   uploads.inc({ result: created ? 'created' : 'duplicate' });
@@ -88,7 +98,7 @@ export function observeAttemptStarted(jobId: string, attempt: number, now = Date
   if (createdMs !== undefined) queueWait.observe(Math.max(0, now - createdMs) / 1000);
 }
 
-export function observeAttemptFinished(outcome: AttemptOutcome, seconds: number, rows = 0): void {
+export function observeAttemptFinished(outcome: AttemptOutcomeLabel, seconds: number, rows = 0): void {
   jobsFinished.inc({ outcome });
   jobDuration.observe({ outcome }, seconds);
   if (rows > 0) rowsProcessed.inc(rows);
@@ -96,6 +106,17 @@ export function observeAttemptFinished(outcome: AttemptOutcome, seconds: number,
 
 export function observeHttpRequest(method: string, route: string, statusCode: number, seconds: number): void {
   httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+}
+
+const connectionsOpen = new Gauge({
+  name: 'tally_connections',
+  help: 'Sockets the API process holds right now (bounded by MAX_CONNECTIONS).',
+  registers: [registry],
+});
+
+export function setApiGauges(counts: { longPolls: number; connections: number }): void {
+  longPollsWaiting.set(counts.longPolls);
+  connectionsOpen.set(counts.connections);
 }
 
 export function setJobsInFlight(counts: { queued: number; running: number }): void {

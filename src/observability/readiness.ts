@@ -23,12 +23,15 @@ export function createReadinessCheck(db: Kysely<Database>): () => Promise<Readin
       if (!migrated) {
         const pending = (await migrator.getMigrations()).filter((m) => m.executedAt === undefined);
         if (pending.length > 0)
-          return { ready: false, reason: `migrations pending: ${pending.map((m) => m.name).join(', ')}` };
+          return {
+            ready: false,
+            reason: `Migrations are pending: ${pending.map((m) => m.name).join(', ')}.`,
+          };
         migrated = true;
       }
       return { ready: true };
     } catch (error) {
-      return { ready: false, reason: `database unreachable: ${(error as Error).message}` };
+      return { ready: false, reason: `The database is unreachable: ${(error as Error).message}` };
     }
   };
 }

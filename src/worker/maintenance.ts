@@ -1,29 +1,49 @@
 import type { Db } from '../db/database.ts';
 import { failAbandonedJobs } from '../db/jobs/fail-abandoned-jobs.ts';
 import { sweepFinishedFiles } from '../db/jobs/sweep-files.ts';
+import { sweepStagedUploads } from '../db/jobs/staged-uploads.ts';
+import { thisProcess } from '../lib/process-identity.ts';
 import type { Logger } from '../logger.ts';
 
 export interface Maintenance {
   /** One pass, now: used by the timer and by tests. */
-  runOnce(): Promise<{ filesDeleted: number; abandonedFailed: number }>;
+  runOnce(): Promise<{ filesDeleted: number; abandonedFailed: number; stagedUploadsSwept: number }>;
   stop(): void;
 }
 
+export interface MaintenanceDeps {
+  db: Db;
+  log: Logger;
+  fileRetentionHours: number;
+  stagingLeaseMs: number;
+}
+
 /**
- * Periodic housekeeping run by worker processes: delete stored files past retention and
- * give a final state to jobs pg-boss has given up on. Safe on many processes at once
- * (SKIP LOCKED, idempotent updates).
+ * Deletes the staged chunks of uploads that will never become jobs (cut off by a crash,
+ * a kill -9, a lost host). Run at every start (API and worker) and by each pass below.
  */
-export function startMaintenance(
-  deps: { db: Db; log: Logger; fileRetentionHours: number },
-  intervalMs = 15_000,
-): Maintenance {
+export async function sweepOrphanedUploads(
+  deps: Omit<MaintenanceDeps, 'fileRetentionHours'>,
+): Promise<number> {
+  const swept = await sweepStagedUploads(deps.db.kysely, { leaseMs: deps.stagingLeaseMs, self: thisProcess });
+  if (swept.length > 0)
+    deps.log.info({ stagedUploads: swept.length }, 'deleted chunks of interrupted uploads');
+  return swept.length;
+}
+
+/**
+ * Periodic housekeeping run by worker processes: delete stored files past retention,
+ * staged chunks of interrupted uploads, and give a final state to jobs pg-boss has given
+ * up on. Safe on many processes at once (SKIP LOCKED, idempotent updates).
+ */
+export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Maintenance {
   const runOnce = async () => {
     const filesDeleted = await sweepFinishedFiles(deps.db.kysely, deps.fileRetentionHours);
+    const stagedUploadsSwept = await sweepOrphanedUploads(deps);
     const abandoned = await failAbandonedJobs(deps.db.kysely);
     if (filesDeleted > 0) deps.log.info({ filesDeleted }, 'deleted stored files past retention');
     for (const jobId of abandoned) deps.log.warn({ jobId }, 'job given up by the queue; marked failed');
-    return { filesDeleted, abandonedFailed: abandoned.length };
+    return { filesDeleted, abandonedFailed: abandoned.length, stagedUploadsSwept };
   };
   let running = false;
   const timer = setInterval(() => {

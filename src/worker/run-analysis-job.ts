@@ -4,6 +4,7 @@ import { analyzeCsvStream } from '../analysis/analyze-stream.ts';
 import { jobErrorRecord } from '../analysis/input-error.ts';
 import { jobOptionsSchema } from '../analysis/options.ts';
 import type { RevenueAnalysis } from '../analysis/result.ts';
+import { FileSpillStore } from '../analysis/spill/file-spill-store.ts';
 import type { Db } from '../db/database.ts';
 import { readFileChunks } from '../db/jobs/file-chunks.ts';
 import { finishAttempt } from '../db/jobs/finish-attempt.ts';
@@ -20,6 +21,8 @@ export interface WorkerDeps {
   retryLimit: number;
   maxRecordBytes: number;
   maxDecompressedBytes: number;
+  /** Spilling of per-key tables (SPILL_DIR, SPILL_THRESHOLD_KEYS, SPILL_MAX_BYTES); none: all in memory. */
+  spill?: { dir: string; thresholdKeys: number; maxBytes: number };
   /** How often progress is written (and cancellation noticed). */
   progressIntervalMs?: number;
   /** Test hooks for fault injection; never set in production. */
@@ -80,8 +83,10 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
     intervalMs: deps.progressIntervalMs ?? 250,
     abort,
   });
+  // One private spill directory per attempt, removed in `finally` on every outcome.
+  const spill = deps.spill ? new FileSpillStore(deps.spill.dir, deps.spill.maxBytes) : undefined;
   try {
-    const result = await analyzeStoredFile(attempt, abort.signal, progress.update);
+    const result = await analyzeStoredFile(attempt, abort.signal, progress.update, spill);
     await deps.hooks?.beforeFinish?.(jobId);
     await writeResult(attempt, result);
   } catch (error) {
@@ -92,6 +97,7 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
     }
     await settleFailedAttempt(attempt, error); // throws when pg-boss should retry
   } finally {
+    spill?.close();
     progress.stop();
     job.signal.removeEventListener('abort', onPgBossAbort);
   }
@@ -102,6 +108,7 @@ function analyzeStoredFile(
   { deps, jobId, started }: Attempt,
   signal: AbortSignal,
   onProgress: (p: Progress) => void,
+  spill: FileSpillStore | undefined,
 ): Promise<RevenueAnalysis> {
   const options = jobOptionsSchema.parse(started.options);
   const stored = readFileChunks(deps.db.pool, jobId);
@@ -112,6 +119,7 @@ function analyzeStoredFile(
       signal,
       maxRecordBytes: deps.maxRecordBytes,
       maxDecompressedBytes: deps.maxDecompressedBytes,
+      ...(spill ? { spill: { store: spill, thresholdKeys: deps.spill!.thresholdKeys } } : {}),
       onProgress,
     },
   );

@@ -82,7 +82,7 @@ describe('analyzeCsvStream', () => {
     const text = `date,amount,note\n2024-01-01,1,ok\n2024-01-02,2,"never closed\n${rows(50_000, () => '2024-01-03,3,more text here\n')}`;
     const error = await failure(run(text, {}, { maxRecordBytes: 64 * 1024 }));
     expect(error.code).toBe('INVALID_CSV');
-    expect(error.message).toMatch(/^line 3: a record is longer than 65536 bytes/);
+    expect(error.message).toMatch(/^line 3: a record is longer than 64 KiB/);
   });
 
   it('rejects a quote left open at the very end and keeps the rows before it', async () => {

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait-until.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
@@ -35,6 +36,14 @@ async function jobCount(): Promise<number> {
   return (await sql.query('select count(*)::int as n from jobs')).rows[0].n;
 }
 
+/** Chunks that belong to no job: staged by an upload in flight (or left by one). */
+async function stagedChunks(): Promise<number> {
+  const { rows } = await sql.query(
+    'select count(*)::int as n from job_file_chunks c where not exists (select 1 from jobs j where j.id = c.job_id)',
+  );
+  return rows[0].n;
+}
+
 function rawUpload(headers: string, body: Buffer | string) {
   const socket = net.connect(port(), '127.0.0.1');
   socket.on('error', () => undefined);
@@ -44,18 +53,19 @@ function rawUpload(headers: string, body: Buffer | string) {
 }
 
 describe('uploads that go wrong on the wire', () => {
-  it('a client that disconnects mid-upload leaves no job and no temp file', async () => {
+  it('a client that disconnects mid-upload leaves no job and no staged chunk', async () => {
     const before = await jobCount();
     const socket = rawUpload(
       'POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 5000000\r\n\r\n',
-      `--zz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\ndate,amount\n${'2024-01-01,1\n'.repeat(20_000)}`,
+      // ~2.6 MB of a 5 MB body: two 1 MiB chunks are staged before the client goes.
+      `--zz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\ndate,amount\n${'2024-01-01,1\n'.repeat(200_000)}`,
     );
-    await sleep(300);
-    expect((await readdir(tally.spoolDir)).length).toBe(1);
+    await waitUntil(async () => (await stagedChunks()) >= 2, { what: 'two chunks staged' });
     socket.destroy();
-    for (let i = 0; i < 50 && (await readdir(tally.spoolDir)).length > 0; i++) await sleep(50);
-    expect(await readdir(tally.spoolDir)).toEqual([]);
+    await waitUntil(async () => (await stagedChunks()) === 0, { what: 'the staged chunks deleted' });
+    expect((await sql.query('select count(*)::int as n from staged_uploads')).rows[0].n).toBe(0);
     expect(await jobCount()).toBe(before);
+    expect(await readdir(tally.spoolDir)).toEqual([]);
   });
 
   it('a body trickling at 1 byte/s is cut off with 408', async () => {

@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/wait-until.ts';
 import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
@@ -19,6 +20,29 @@ afterAll(async () => {
   await Promise.all(children.map((c) => c.exited));
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
+
+/** A client of the child's embedded PostgreSQL (port from its log, password beside its data). */
+async function embeddedDatabase(child: ChildTally, dataDir: string): Promise<pg.Client> {
+  const line = await child.waitForLog(/embedded PostgreSQL ready/, 60_000);
+  const { port } = JSON.parse(line) as { port: number };
+  const { password } = JSON.parse(
+    await readFile(path.join(dataDir, 'postgres-credentials.json'), 'utf8'),
+  ) as {
+    password: string;
+  };
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
+  client.on('error', () => undefined); // killed with its server below
+  await client.connect();
+  return client;
+}
+
+/** Staged uploads and chunks that belong to no job. */
+async function staged(db: pg.Client) {
+  const { rows } = await db.query<{ uploads: number; chunks: number }>(`
+    select (select count(*)::int from staged_uploads) as uploads,
+           (select count(*)::int from job_file_chunks c where not exists (select 1 from jobs j where j.id = c.job_id)) as chunks`);
+  return rows[0]!;
+}
 
 describe('kill -9 of the all-in-one process', () => {
   it('keeps every accepted job, and a cut-off upload leaves nothing behind', async () => {
@@ -52,9 +76,10 @@ describe('kill -9 of the all-in-one process', () => {
     const boundary = 'cutoff';
     socket.write(
       `POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 10000000\r\n\r\n` +
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\n${csv.slice(0, 500_000)}`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\n${csv.slice(0, 2_500_000)}`,
     );
-    // Wait until a job is mid-run and the cut-off upload is being spooled.
+    const db = await embeddedDatabase(first, dataDir);
+    // Wait until a job is mid-run and the cut-off upload has chunks staged in PostgreSQL.
     await waitUntil(
       async () => {
         const list = await trpcQuery(url, 'jobs.list', {});
@@ -62,19 +87,22 @@ describe('kill -9 of the all-in-one process', () => {
           (j: { state: string; progress: { bytesProcessed: number } }) =>
             j.state === 'running' && j.progress.bytesProcessed > 0,
         );
-        return runningNow && (await readdir(spoolDir)).length > 0;
+        return runningNow && (await staged(db)).chunks > 0;
       },
-      { what: 'a job running and an upload in flight', intervalMs: 20 },
+      { what: 'a job running and an upload with staged chunks', intervalMs: 20 },
     );
     first.kill('SIGKILL'); // Node's process group; its PostgreSQL (a group of its own) is orphaned, and the next start stops it
     await first.exited;
     socket.destroy();
-    expect((await readdir(spoolDir)).length).toBe(1); // the dead upload's temp file, for now
+    await db.end().catch(() => undefined);
 
     const second = spawnTally('src/main.ts', [], env, { group: true });
     children.push(second);
     await second.waitForLog(/tally started/, 60_000);
-    // Temp files of dead uploads are swept at start-up.
+    // Chunks staged by the dead upload are swept at start-up; no temp file was ever written.
+    const db2 = await embeddedDatabase(second, dataDir);
+    expect(await staged(db2)).toEqual({ uploads: 0, chunks: 0 });
+    await db2.end();
     expect(await readdir(spoolDir)).toEqual([]);
 
     for (const jobId of accepted) {

@@ -127,7 +127,10 @@ describe('GET /readyz', () => {
     });
     try {
       const state = await createReadinessCheck(kysely)();
-      expect(state).toMatchObject({ ready: false, reason: expect.stringContaining('database unreachable') });
+      expect(state).toMatchObject({
+        ready: false,
+        reason: expect.stringContaining('database is unreachable'),
+      });
     } finally {
       await kysely.destroy();
     }

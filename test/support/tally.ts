@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startTally, type Role, type Tally } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
+import type { ApiHooks } from '../../src/api/api-hooks.ts';
 import type { WorkerHooks } from '../../src/worker/run-analysis-job.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
@@ -25,6 +26,7 @@ export async function startTestTally(
     role?: Role;
     env?: Record<string, string>;
     workerHooks?: WorkerHooks;
+    apiHooks?: ApiHooks;
     database?: TestDatabase;
     /** Where log lines go (to assert on them); silent by default. */
     logStream?: NodeJS.WritableStream;
@@ -48,6 +50,7 @@ export async function startTestTally(
     databaseUrl: database.url,
     log,
     ...(opts.workerHooks ? { workerHooks: opts.workerHooks } : {}),
+    ...(opts.apiHooks ? { apiHooks: opts.apiHooks } : {}),
   });
   let stopped = false;
   return {

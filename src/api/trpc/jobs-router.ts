@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { jobOptionsSchema } from '../../analysis/options.ts';
 import { revenueAnalysisSchema, type RevenueAnalysis } from '../../analysis/result.ts';
@@ -8,16 +7,15 @@ import { listJobs } from '../../db/jobs/list-jobs.ts';
 import { rerunJob, type RerunJob } from '../../db/jobs/rerun-job.ts';
 import { finalJobStates, jobStates } from '../../db/schema.ts';
 import { isTransientDbError } from '../../db/transient-errors.ts';
+import { TallyError } from '../../errors.ts';
 import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
+import { MAX_WAIT_MS } from '../../jobs/limits.ts';
 import { statusCacheFor } from './status-cache.ts';
 import { authedProcedure, router } from './trpc.ts';
 
-export const MAX_WAIT_MS = 25_000;
-
 const jobIdInput = z.object({ jobId: z.uuid({ error: 'jobId must be a UUID' }) });
 
-const notFound = () =>
-  new TRPCError({ code: 'NOT_FOUND', message: 'No such job (or it belongs to someone else).' });
+const notFound = () => new TallyError('NOT_FOUND', 'No such job (or it belongs to someone else).');
 
 export const jobsRouter = router({
   /**
@@ -27,30 +25,58 @@ export const jobsRouter = router({
   status: authedProcedure
     .input(
       jobIdInput.extend({
-        waitMs: z.number().int().min(0).max(MAX_WAIT_MS).optional(),
-        knownVersion: z.number().int().min(0).optional(),
+        waitMs: z
+          .number()
+          .int('must be a whole number of milliseconds')
+          .min(0, 'must be 0 or more')
+          .max(MAX_WAIT_MS, `must be at most ${MAX_WAIT_MS}`)
+          .optional(),
+        knownVersion: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
       }),
     )
     .query(async ({ ctx, input, signal }): Promise<JobStatus> => {
       const deadline = Date.now() + (input.waitMs ?? 0);
       const cache = statusCacheFor(ctx.changes);
-      const load = () => findJobStatusRow(ctx.db, ctx.owner, input.jobId);
-      for (;;) {
-        const row = await cache.read(ctx.owner, input.jobId, load).catch(async (error: unknown) => {
-          // A long poll rides out a cut connection: re-read until its deadline.
-          if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
-          await new Promise((r) => setTimeout(r, 200));
-          return 'retry' as const;
-        });
-        if (row === 'retry') continue;
-        if (!row) throw notFound();
-        const remaining = deadline - Date.now();
-        const unchanged = input.knownVersion !== undefined && row.version === input.knownVersion;
-        if (!unchanged || remaining <= 0 || signal?.aborted || finalJobStates.has(row.state)) {
-          return toJobStatus(row);
+      const load = async () => {
+        const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId);
+        await ctx.hooks.afterStatusRead?.(input.jobId);
+        return row;
+      };
+      const longPoll =
+        input.waitMs !== undefined && input.waitMs > 0 && input.knownVersion !== undefined && !ctx.draining();
+      const release = longPoll ? ctx.longPolls.acquire(ctx.owner) : undefined;
+      // Subscribe, then read: a change committed after the read's snapshot NOTIFYs a
+      // subscription that already exists, so `next` returns at once and we read again.
+      const changes = longPoll ? ctx.changes.subscribe(input.jobId) : undefined;
+      try {
+        for (;;) {
+          const row = await cache.read(ctx.owner, input.jobId, load).catch(async (error: unknown) => {
+            // A long poll rides out a cut connection: re-read until its deadline.
+            if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
+            await new Promise((r) => setTimeout(r, 200));
+            return 'retry' as const;
+          });
+          if (row === 'retry') continue;
+          if (!row) throw notFound();
+          const remaining = deadline - Date.now();
+          const unchanged = row.version === input.knownVersion;
+          const answerNow =
+            !changes ||
+            !unchanged ||
+            remaining <= 0 ||
+            signal?.aborted ||
+            ctx.draining() ||
+            finalJobStates.has(row.state);
+          if (answerNow) {
+            return toJobStatus(row);
+          }
+          // No cache invalidation here: the NOTIFY that woke us dropped the entry already,
+          // so the first waiter to wake reads once and the others share that read.
+          await changes.next(remaining, signal);
         }
-        await ctx.changes.waitForChange(input.jobId, remaining, signal);
-        cache.invalidate(input.jobId); // re-read the row itself, whatever order wake-ups ran in
+      } finally {
+        changes?.close();
+        release?.();
       }
     }),
 
@@ -59,10 +85,10 @@ export const jobsRouter = router({
     const row = await findJobResult(ctx.db.kysely, ctx.owner, input.jobId);
     if (!row) throw notFound();
     if (row.state !== 'completed') {
-      throw new TRPCError({
-        code: 'PRECONDITION_FAILED',
-        message: `The job is ${row.state}; its result exists once it is completed.`,
-      });
+      throw new TallyError(
+        'PRECONDITION_FAILED',
+        `The job is ${row.state}; its result exists once it is completed.`,
+      );
     }
     // Stored results were validated before they were written; parsing again keeps the
     // declared output type honest if an older schema version is ever read back.

@@ -15,6 +15,11 @@ import type { JobChangeListener } from '../job-change-listener.ts';
  * Its watcher is registered before the SELECT is sent, so a commit the SELECT may have
  * missed always drops the entry. While the listener is down nothing is served from memory.
  * A change made by another process shows once its NOTIFY arrives (~1 ms), not before.
+ *
+ * It is also the single flight of a herd: every waiter of a job woken by one NOTIFY asks
+ * here, the first one's load becomes the entry and the rest share it — one SELECT per
+ * change, not one per waiter. (Each waiter used to drop the entry after waking, so the
+ * herd re-read ~N/2 times: 5,000 waiters, delivery p50 1.0 s, issue 14.)
  */
 const TTL_MS = 2000;
 
@@ -32,18 +37,25 @@ export class StatusCache {
     if (!this.changes.connected) return load();
     const hit = this.#entries.get(jobId);
     if (hit) return hit.owner === owner ? hit.row : load(); // another owner: no sharing
+    // Watch before the SELECT is sent: a commit it may miss drops the entry.
+    const unwatch = this.changes.watch(jobId, () => drop());
+    const timer = setTimeout(() => drop(), TTL_MS);
     const entry: Entry = { owner, row: load() };
     this.#entries.set(jobId, entry);
     const drop = () => {
+      clearTimeout(timer);
+      unwatch();
       if (this.#entries.get(jobId) === entry) this.#entries.delete(jobId);
     };
-    void this.changes.waitForChange(jobId, TTL_MS).then(drop);
     // Missing jobs and failed reads are not kept.
     entry.row.then((row) => row ?? drop(), drop);
     return entry.row;
   }
 
-  /** After this process changed the job itself: the next read goes to the database. */
+  /**
+   * After this process changed the job itself: the next read goes to the database. The
+   * entry's watcher and timer end on their own (its drop is a no-op for a newer entry).
+   */
   invalidate(jobId: string): void {
     this.#entries.delete(jobId);
   }

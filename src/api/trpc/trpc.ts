@@ -1,10 +1,13 @@
-import { initTRPC, TRPCError } from '@trpc/server';
+import { initTRPC } from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/database.ts';
-import { isTransientDbError } from '../../db/transient-errors.ts';
-import { TallyError } from '../../errors.ts';
+import type { ErrorCode, TallyError } from '../../errors.ts';
+import type { ApiHooks } from '../api-hooks.ts';
 import type { Authenticate } from '../auth.ts';
+import { toTallyError } from '../error-response.ts';
 import type { JobChangeListener } from '../job-change-listener.ts';
+import type { LongPollSlots } from '../long-poll-slots.ts';
 
 /** Everything a procedure needs; `authorization` is resolved to an owner by `authedProcedure`. */
 export interface Context {
@@ -14,39 +17,60 @@ export interface Context {
   changes: JobChangeListener;
   authenticate: Authenticate;
   authorization: string | undefined;
+  longPolls: LongPollSlots;
+  /** True once the process drains: long polls answer at once instead of waiting. */
+  draining: () => boolean;
+  hooks: ApiHooks;
+}
+
+/** The tRPC key whose JSON-RPC number matches a status (tRPC clients read `code`). */
+const TRPC_KEY_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  408: 'TIMEOUT',
+  409: 'CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/** What a tRPC client gets in `error.data`: the same code and status as the HTTP routes. */
+export interface TallyErrorData {
+  code: ErrorCode;
+  httpStatus: number;
+  path?: string;
+  details?: unknown;
+}
+
+/** A TallyError as tRPC's error shape (the body is `{"error": <this>}`). */
+export function toTrpcErrorShape(tally: TallyError, path?: string) {
+  const data: TallyErrorData = {
+    code: tally.code,
+    httpStatus: tally.status,
+    ...(path === undefined ? {} : { path }),
+    ...(tally.details === undefined ? {} : { details: tally.details }),
+  };
+  const key = TRPC_KEY_BY_STATUS[tally.status] ?? 'INTERNAL_SERVER_ERROR';
+  return { message: tally.message, code: TRPC_ERROR_CODES_BY_KEY[key], data };
 }
 
 const t = initTRPC.context<Context>().create({
   // No transformer: plain JSON, so curl and any HTTP client can read the answers.
   isDev: false, // never send stack traces to clients
+  // The one place a tRPC error gets its code, status and message: procedures throw
+  // TallyError (or anything else, which becomes INTERNAL) and this maps it.
+  errorFormatter: ({ error, path }) => toTrpcErrorShape(toTallyError(error), path),
 });
 
 export const router = t.router;
-export const createCallerFactory = t.createCallerFactory;
-
-/**
- * The database being away (restart, failover, cut connections) is a 503 the client can
- * retry, not a 500: polling clients keep polling through it.
- */
-const databaseAvailability = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok && isTransientDbError(result.error.cause)) {
-    throw new TRPCError({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'The database is unavailable for a moment; retry shortly.',
-      cause: result.error.cause,
-    });
-  }
-  return result;
-});
 
 /** Resolves the bearer token to an owner and narrows the context to carry it. */
-export const authedProcedure = t.procedure.use(databaseAvailability).use(({ ctx, next }) => {
-  try {
-    const owner = ctx.authenticate(ctx.authorization);
-    return next({ ctx: { ...ctx, owner } });
-  } catch (error) {
-    if (error instanceof TallyError) throw new TRPCError({ code: 'UNAUTHORIZED', message: error.message });
-    throw error;
-  }
+export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
+  // `authenticate` throws TallyError UNAUTHORIZED; the formatter makes it a 401.
+  const owner = ctx.authenticate(ctx.authorization);
+  return next({ ctx: { ...ctx, owner } });
 });

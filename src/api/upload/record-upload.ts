@@ -1,14 +1,13 @@
 import { fromKysely, type PgBoss } from 'pg-boss';
-import { v7 as uuidv7 } from 'uuid';
 import type { JobOptions } from '../../analysis/options.ts';
-import { storeFileChunks } from '../../db/jobs/file-chunks.ts';
 import { claimIdempotencyKey } from '../../db/jobs/idempotency.ts';
 import { insertJob } from '../../db/jobs/insert-job.ts';
 import type { Db } from '../../db/database.ts';
 import type { JobState } from '../../db/schema.ts';
+import { TallyError } from '../../errors.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
+import type { ReceivedUpload } from './receive-upload.ts';
 import type { SniffResult } from './sniff-upload.ts';
-import type { SpooledUpload } from './spool-upload.ts';
 
 export interface RecordedUpload {
   jobId: string;
@@ -18,47 +17,57 @@ export interface RecordedUpload {
 }
 
 /**
- * Makes a spooled upload a job in ONE transaction: the idempotency key, the job row, the
- * file's bytes and the pg-boss queue entry commit together or not at all. A job therefore
- * exists exactly when the client is told so, and a worker never sees a job without its file.
+ * Makes a received upload a job in ONE short transaction: the idempotency key, the job row
+ * with the adoption of its staged chunks (or its one chunk, for a small file), and the
+ * pg-boss queue entry commit together or not at all. A job therefore exists exactly when
+ * the client is told so, and a worker never sees a job without its file. The bytes were
+ * committed while they arrived; this transaction writes a few hundred bytes whatever the
+ * file size.
  */
 export async function recordUpload(
   deps: { db: Db; boss: PgBoss },
   input: {
+    /** The staging's id: the job gets it. */
+    jobId: string;
     owner: string;
     idempotencyKey: string | undefined;
-    spooled: SpooledUpload;
+    received: ReceivedUpload;
     sniffed: SniffResult;
     options: JobOptions;
     /** The upload request's id, carried to the worker's logs. */
     requestId?: string;
   },
 ): Promise<RecordedUpload> {
-  const jobId = uuidv7();
+  const { jobId, received } = input;
   return deps.db.kysely.transaction().execute(async (trx) => {
     if (input.idempotencyKey !== undefined) {
       const holder = await claimIdempotencyKey(trx, input.owner, input.idempotencyKey, jobId);
       if (holder !== undefined) {
-        const job = await trx
-          .selectFrom('jobs')
-          .select('state')
-          .where('id', '=', holder)
-          .executeTakeFirstOrThrow();
-        return { jobId: holder, state: job.state, created: false };
+        if (holder.sha256 !== received.file.sha256) throw keyReused(holder.jobId);
+        return { jobId: holder.jobId, state: holder.state, created: false };
       }
     }
-    await insertJob(trx, {
-      id: jobId,
-      owner: input.owner,
-      filename: input.spooled.filename,
-      bytes: input.spooled.bytes,
-      sha256: input.spooled.sha256,
-      compression: input.sniffed.compression,
-      options: input.options,
-      delimiter: input.sniffed.delimiter,
-    });
-    const { head, bytes } = input.spooled;
-    await storeFileChunks(trx, jobId, input.spooled.path, head.length === bytes ? head : undefined);
+    const { unstaged } = received.file;
+    const inserted = await insertJob(
+      trx,
+      {
+        id: jobId,
+        owner: input.owner,
+        filename: received.filename,
+        bytes: received.file.bytes,
+        sha256: received.file.sha256,
+        compression: input.sniffed.compression,
+        options: input.options,
+        delimiter: input.sniffed.delimiter,
+      },
+      unstaged === undefined ? { staged: true } : { staged: false, data: unstaged },
+    );
+    if (!inserted) {
+      throw new TallyError(
+        'SERVICE_UNAVAILABLE',
+        'The upload was interrupted on the server (its partial file was cleaned up); send it again.',
+      );
+    }
     const data: AnalysisJobData = {
       jobId,
       ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
@@ -67,4 +76,12 @@ export async function recordUpload(
     await deps.boss.send(ANALYSIS_QUEUE, data, { id: jobId, db: fromKysely(trx) });
     return { jobId, state: 'queued', created: true };
   });
+}
+
+function keyReused(jobId: string): TallyError {
+  return new TallyError(
+    'IDEMPOTENCY_KEY_REUSED',
+    `This Idempotency-Key was already used for another file (job ${jobId}). Use a new key for a different file, or resend the same file to get that job back.`,
+    { jobId },
+  );
 }

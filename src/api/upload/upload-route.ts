@@ -1,6 +1,5 @@
-import { promises as fs } from 'node:fs';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { jobOptionsSchema, type JobOptions } from '../../analysis/options.ts';
 import type { Config } from '../../config.ts';
@@ -8,9 +7,10 @@ import type { Db } from '../../db/database.ts';
 import { TallyError } from '../../errors.ts';
 import type { Authenticate } from '../auth.ts';
 import { observeUpload } from '../../observability/metrics.ts';
+import { receiveUpload } from './receive-upload.ts';
 import { recordUpload } from './record-upload.ts';
 import { sniffUpload } from './sniff-upload.ts';
-import { spoolUpload } from './spool-upload.ts';
+import { UploadStaging } from './upload-staging.ts';
 
 export interface UploadRouteDeps {
   db: Db;
@@ -18,11 +18,11 @@ export interface UploadRouteDeps {
   config: Pick<
     Config,
     | 'MAX_UPLOAD_BYTES'
-    | 'SPOOL_DIR'
     | 'UPLOAD_IDLE_TIMEOUT_MS'
     | 'UPLOAD_MIN_BYTES_PER_SECOND'
     | 'UPLOAD_RATE_GRACE_MS'
     | 'UPLOAD_RATE_LIMIT_PER_MINUTE'
+    | 'UPLOAD_STAGING_LEASE_MS'
   >;
   authenticate: Authenticate;
   /** Whether new uploads are taken (false while shutting down). */
@@ -31,19 +31,30 @@ export interface UploadRouteDeps {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
-/** POST /api/jobs: multipart upload → spooled temp file → one transaction → 202. */
+/** What admitUpload established about a request before its body is read. */
+interface Admitted {
+  owner: string;
+  idempotencyKey: string | undefined;
+}
+
+/**
+ * POST /api/jobs: admit (before any byte of the body is read) → receive the body into a
+ * staging → check options and head → one transaction makes it a job → 202.
+ */
 export async function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps): Promise<void> {
   // Leave multipart bodies unread: busboy streams them in the handler.
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
   // Per owner, not per IP: many users may share one NAT, and one token may upload from many hosts.
   await app.register(rateLimit, { global: false });
-  const ownerOrIp = (request: { headers: { authorization?: string | undefined }; ip: string }) => {
+  const ownerOrIp = (request: FastifyRequest) => {
     try {
-      return `owner:${deps.authenticate(request.headers.authorization)}`;
+      return `owner:${authenticateUpload(request)}`;
     } catch {
       return `ip:${request.ip}`;
     }
   };
+  // The one place the upload route asks who is calling.
+  const authenticateUpload = (request: FastifyRequest) => deps.authenticate(request.headers.authorization);
 
   const rateLimitConfig = {
     max: deps.config.UPLOAD_RATE_LIMIT_PER_MINUTE,
@@ -52,61 +63,93 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
     errorResponseBuilder: (_req: unknown, ctx: { after: string }) =>
       new TallyError('RATE_LIMITED', `Too many uploads; try again in ${ctx.after}.`),
   };
-  app.post('/api/jobs', { config: { rateLimit: rateLimitConfig } }, async (request, reply) => {
+
+  const admitted = new WeakMap<FastifyRequest, Admitted>();
+  // onRequest runs before Fastify parses any body: a request without a token gets its 401,
+  // and a JSON body its 415, without a byte of the body being read.
+  const admit = (request: FastifyRequest): Admitted => {
     if (!deps.accepting()) {
       throw new TallyError(
         'SERVICE_UNAVAILABLE',
         'The server is shutting down; retry the upload in a moment.',
       );
     }
-    const owner = deps.authenticate(request.headers.authorization);
-    const contentType = request.headers['content-type'] ?? '';
-    if (!/^multipart\/form-data\s*;/i.test(contentType)) {
-      throw new TallyError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        'Send the upload as multipart/form-data with the CSV in a part named "file".',
-      );
-    }
-    const keyHeader = request.headers['idempotency-key'];
-    const idempotencyKey = typeof keyHeader === 'string' ? keyHeader : undefined;
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new TallyError('BAD_REQUEST', 'Idempotency-Key must be 1–200 visible ASCII characters.');
-    }
-
-    const spooled = await spoolUpload(request.raw, request.headers, deps.config.SPOOL_DIR, {
-      maxFileBytes: deps.config.MAX_UPLOAD_BYTES,
-      idleTimeoutMs: deps.config.UPLOAD_IDLE_TIMEOUT_MS,
-      minBytesPerSecond: deps.config.UPLOAD_MIN_BYTES_PER_SECOND,
-      rateGraceMs: deps.config.UPLOAD_RATE_GRACE_MS,
-    });
+    const owner = authenticateUpload(request);
+    requireMultipart(request.headers['content-type']);
+    return { owner, idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']) };
+  };
+  const admitUpload = (request: FastifyRequest, _reply: unknown, done: (error?: Error) => void) => {
     try {
-      const options = parseOptions(spooled.optionsText);
-      const sniffed = await sniffUpload(spooled.head, options);
-      const recorded = await recordUpload(deps, {
-        owner,
-        idempotencyKey,
-        spooled,
-        sniffed,
-        options,
-        requestId: request.id,
-      });
-      observeUpload(spooled.bytes, recorded.created);
-      request.log.info(
-        {
-          jobId: recorded.jobId,
-          bytes: spooled.bytes,
-          created: recorded.created,
-          compression: sniffed.compression,
-        },
-        recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
-      );
-      return await reply
-        .code(recorded.created ? 202 : 200)
-        .send({ jobId: recorded.jobId, state: recorded.state });
-    } finally {
-      await fs.rm(spooled.path, { force: true });
+      admitted.set(request, admit(request));
+      done();
+    } catch (error) {
+      done(error as Error);
     }
-  });
+  };
+
+  app.post(
+    '/api/jobs',
+    { config: { rateLimit: rateLimitConfig }, onRequest: admitUpload },
+    async (request, reply) => {
+      const { owner, idempotencyKey } = admitted.get(request)!;
+      const staging = new UploadStaging(deps.db, deps.config.UPLOAD_STAGING_LEASE_MS, request.log);
+      let adopted = false;
+      try {
+        const received = await receiveUpload(request.raw, request.headers, staging, {
+          maxFileBytes: deps.config.MAX_UPLOAD_BYTES,
+          idleTimeoutMs: deps.config.UPLOAD_IDLE_TIMEOUT_MS,
+          minBytesPerSecond: deps.config.UPLOAD_MIN_BYTES_PER_SECOND,
+          rateGraceMs: deps.config.UPLOAD_RATE_GRACE_MS,
+        });
+        const options = parseOptions(received.optionsText);
+        const sniffed = sniffUpload(received.file.head, options);
+        const recorded = await recordUpload(deps, {
+          jobId: staging.id,
+          owner,
+          idempotencyKey,
+          received,
+          sniffed,
+          options,
+          requestId: request.id,
+        });
+        adopted = recorded.created;
+        observeUpload(received.file.bytes, recorded.created);
+        request.log.info(
+          {
+            jobId: recorded.jobId,
+            bytes: received.file.bytes,
+            created: recorded.created,
+            compression: sniffed.compression,
+          },
+          recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
+        );
+        return await reply
+          .code(recorded.created ? 202 : 200)
+          .send({ jobId: recorded.jobId, state: recorded.state });
+      } finally {
+        staging.stop();
+        // Refused, cut off, a duplicate, or the transaction failed: no job, so no chunks.
+        if (!adopted) await staging.discard();
+      }
+    },
+  );
+}
+
+function requireMultipart(contentType: string | undefined): void {
+  if (!/^multipart\/form-data\s*;/i.test(contentType ?? '')) {
+    throw new TallyError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Send the upload as multipart/form-data with the CSV in a part named "file".',
+    );
+  }
+}
+
+function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+  const key = typeof header === 'string' ? header : undefined;
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new TallyError('BAD_REQUEST', 'Idempotency-Key must be 1–200 visible ASCII characters.');
+  }
+  return key;
 }
 
 function parseOptions(text: string | undefined): JobOptions {

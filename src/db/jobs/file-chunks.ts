@@ -1,82 +1,94 @@
-import { createReadStream } from 'node:fs';
-import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
-import type { Database } from '../schema.ts';
+import { to as copyTo } from 'pg-copy-streams';
 
 /**
  * Uploaded bytes live in PostgreSQL, in 1 MiB rows: a worker on any host reads them with
- * only DATABASE_URL, and they are written in the same transaction as the job row, so a
- * job never exists without its file.
+ * only DATABASE_URL. They are staged as they arrive and adopted by the job in the upload
+ * transaction (staged-uploads.ts), so a job never exists without its file.
  */
 export const FILE_CHUNK_BYTES = 1024 * 1024;
 
-export async function storeFileChunks(
-  trx: Kysely<Database>,
-  jobId: string,
-  filePath: string,
-  /** The whole file when the caller already holds it (a small upload's head): no re-read. */
-  whole?: Buffer,
-): Promise<number> {
-  // Most uploads in a burst of small jobs are smaller than the head the spooler keeps in
-  // memory: reading them back cost an open, two reads and a close per upload, ~15 % of the
-  // API's CPU in bench/small-jobs.bench.ts.
-  if (whole !== undefined && whole.length > 0 && whole.length <= FILE_CHUNK_BYTES) {
-    await sql`insert into job_file_chunks (job_id, seq, data) values (${jobId}, 0, ${whole})`.execute(trx);
-    return 1;
-  }
-  let seq = 0;
-  // Buffers go to PostgreSQL as binary bind parameters: no hex encoding on the way in.
-  for await (const chunk of createReadStream(filePath, {
-    highWaterMark: FILE_CHUNK_BYTES,
-  }) as AsyncIterable<Buffer>) {
-    await sql`insert into job_file_chunks (job_id, seq, data) values (${jobId}, ${seq}, ${chunk})`.execute(
-      trx,
-    );
-    seq += 1;
-  }
-  return seq;
-}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Streams a job's stored bytes in order, one chunk ahead.
  *
- * Results come back in bytea's hex text form. pg's `binary: true` would halve the bytes on
- * the wire, but pg 8 decodes every field as UTF-8 before handing binary values over, which
- * corrupts any non-UTF-8 byte (every gzip upload): measured, not assumed.
+ * Each chunk comes back through `COPY … TO STDOUT (FORMAT binary)`: the bytea as raw bytes.
+ * A plain query returns bytea as hex text, which doubles the bytes on the wire and costs a
+ * UTF-8 decode and a hex decode per chunk; pg's `binary: true` does not help, as pg 8
+ * decodes every field as text (it would corrupt any non-UTF-8 byte, e.g. every gzip
+ * upload). Measured in bench/worker-path.bench.ts (P2w).
+ *
+ * One COPY per chunk, not one for the file, so a job holds a pool connection only while a
+ * chunk is in flight, as the hex path did, whatever the time the analysis takes.
  */
 export async function* readFileChunks(pool: pg.Pool, jobId: string): AsyncGenerator<Buffer> {
   // Each row says whether another follows, so the last chunk is not followed by a query
   // that finds nothing: for a one-chunk job that is one statement of the ~6 a job costs
   // (claim, read, finish, pg-boss fetch and complete), each a write and a wake-up of a
   // PostgreSQL backend on the same two cores (bench/small-jobs.bench.ts).
-  type Row = { data: Buffer; more: boolean };
-  const fetchChunk = async (seq: number): Promise<Row | undefined> => {
-    const res = await pool.query<Row>(
-      `select data, exists (select 1 from job_file_chunks where job_id = $1 and seq = $2 + 1) as more
-         from job_file_chunks where job_id = $1 and seq = $2`,
-      [jobId, seq],
-    );
-    return res.rows[0];
-  };
+  if (!UUID.test(jobId)) throw new Error(`not a job id: ${jobId}`); // COPY takes no bind parameters
   let seq = 0;
-  let next: Promise<Row | undefined> | undefined = fetchChunk(seq);
+  let next: Promise<StoredChunk | undefined> | undefined = copyChunk(pool, jobId, seq);
   while (next) {
-    const chunk: Row | undefined = await next;
+    const chunk: StoredChunk | undefined = await next;
     if (chunk === undefined) return;
     seq += 1;
-    next = chunk.more ? fetchChunk(seq) : undefined;
+    next = chunk.more ? copyChunk(pool, jobId, seq) : undefined;
     // A consumer that stops early must not leave the prefetch's rejection unhandled.
     next?.catch(() => undefined);
     yield chunk.data;
   }
 }
 
-/** Counts a job's stored chunks; 0 means the bytes are gone (retention) or never existed. */
-export async function countFileChunks(db: Kysely<Database>, jobId: string): Promise<number> {
-  const row = await db
-    .selectFrom('job_file_chunks')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('job_id', '=', jobId)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+interface StoredChunk {
+  data: Buffer;
+  more: boolean;
+}
+
+async function copyChunk(pool: pg.Pool, jobId: string, seq: number): Promise<StoredChunk | undefined> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const stream = client.query(
+      copyTo(`copy (
+        select data, exists (select 1 from job_file_chunks where job_id = '${jobId}' and seq = ${seq + 1})
+          from job_file_chunks where job_id = '${jobId}' and seq = ${seq}
+      ) to stdout (format binary)`),
+    );
+    const parts: Buffer[] = [];
+    for await (const part of stream as AsyncIterable<Buffer>) parts.push(part);
+    return parseChunkRow(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  } catch (error) {
+    broken = error as Error;
+    throw error;
+  } finally {
+    client.release(broken); // a COPY cut mid-way leaves the connection unusable: drop it
+  }
+}
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/**
+ * Reads the one (data bytea, more boolean) row of a binary COPY: an 11-byte signature,
+ * flags and header-extension length, then per row a field count and length-prefixed
+ * fields, then -1. https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4
+ */
+function parseChunkRow(buf: Buffer): StoredChunk | undefined {
+  if (buf.length < 19 || !buf.subarray(0, 11).equals(SIGNATURE)) {
+    throw new Error('unexpected COPY output: no binary signature');
+  }
+  let at = 15;
+  at += 4 + buf.readInt32BE(at); // header extension
+  const fields = buf.readInt16BE(at);
+  if (fields === -1) return undefined; // no row: the chunk does not exist
+  if (fields !== 2) throw new Error(`unexpected COPY output: ${fields} fields`);
+  at += 2;
+  const dataLength = buf.readInt32BE(at);
+  at += 4;
+  const data = buf.subarray(at, at + dataLength);
+  at += dataLength;
+  const moreLength = buf.readInt32BE(at);
+  if (moreLength !== 1) throw new Error('unexpected COPY output: boolean field');
+  return { data, more: buf[at + 4] === 1 };
 }

@@ -3,48 +3,29 @@ import { formatDay, formatMonth, monthOfDay } from './dates.ts';
 import { divRound, microToMoney, ratio } from './money.ts';
 import type { DateFormat } from './options.ts';
 import type { CurrencyAnalysis, Ranked, RevenueAnalysis } from './result.ts';
-import type { CurrencyTotals, KeyedTotals } from './totals.ts';
+import { SquareSum } from './square-sum.ts';
+import { TopKeys, type TopEntry } from './top-keys.ts';
+import type { CurrencyTotals, KeyedTotals, Pause } from './totals.ts';
 
 export const TOP_CUSTOMERS = 20;
 export const TOP_PRODUCTS = 50;
 export const TOP_REGIONS = 50;
 
-/**
- * The `limit` best ids by revenue descending, then key ascending, in one pass with a small
- * sorted array (n log k instead of sorting every customer).
- */
-export function topIds(totals: KeyedTotals, limit: number): number[] {
-  const best: number[] = [];
-  const value: number[] = [];
-  const keys = totals.keys;
-  const better = (v: number, id: number, w: number, other: number): boolean =>
-    v > w || (v === w && keys[id]! < keys[other]!);
-  for (let id = 0; id < totals.size; id++) {
-    const v = totals.approx(id);
-    if (best.length === limit) {
-      const worst = best.length - 1;
-      if (!better(v, id, value[worst]!, best[worst]!)) continue;
-      best.pop();
-      value.pop();
-    }
-    let at = best.length;
-    while (at > 0 && better(v, id, value[at - 1]!, best[at - 1]!)) at--;
-    best.splice(at, 0, id);
-    value.splice(at, 0, v);
-  }
-  return best;
+const noPause: Pause = () => Promise.resolve();
+
+function ranked(entries: readonly TopEntry[], net: bigint): Ranked[] {
+  return entries.map((e) => ({
+    key: e.key,
+    revenue: microToMoney(e.revenue),
+    transactions: e.transactions,
+    share: ratio(e.revenue, net, 4),
+  }));
 }
 
-function ranked(totals: KeyedTotals, limit: number, net: bigint): Ranked[] {
-  return topIds(totals, limit).map((id) => {
-    const revenue = totals.total(id);
-    return {
-      key: totals.keys[id]!,
-      revenue: microToMoney(revenue),
-      transactions: totals.transactions(id),
-      share: ratio(revenue, net, 4),
-    };
-  });
+async function top(totals: KeyedTotals, limit: number, net: bigint, pause: Pause): Promise<Ranked[]> {
+  const best = new TopKeys(limit);
+  await totals.visit((t, id) => best.offer(t, id), pause);
+  return ranked(best.entries, net);
 }
 
 /** Month-over-month change in percent, 2 decimals; null after a zero month. */
@@ -54,7 +35,12 @@ function growth(previous: bigint, current: bigint): number | null {
   return Number(divRound((current - previous) * 10_000n, abs)) / 100;
 }
 
-export function analyzeCurrency(t: CurrencyTotals): CurrencyAnalysis {
+/**
+ * The figures of one currency. Every per-key figure is computed in one visit of each key
+ * table (which, for a spilled table, is its partition-by-partition merge): top-k, the HHI's
+ * sum of squares, customer counts per month, new customers and cohorts.
+ */
+export async function analyzeCurrency(t: CurrencyTotals, pause: Pause = noPause): Promise<CurrencyAnalysis> {
   const net = t.revenue.value();
   const firstMonth = monthOfDay(t.minDay);
   const lastMonth = monthOfDay(t.maxDay);
@@ -64,23 +50,31 @@ export function analyzeCurrency(t: CurrencyTotals): CurrencyAnalysis {
   let monthCustomers: Uint32Array | null = null;
   let newCustomers: Uint32Array | null = null;
   let cohorts: CurrencyAnalysis['cohorts'] = null;
+  let topCustomers: Ranked[] | null = null;
+  let concentration: CurrencyAnalysis['concentration'] = null;
+  let customerCount = 0;
   if (customers !== null) {
-    monthCustomers = new Uint32Array(span);
-    newCustomers = new Uint32Array(span);
+    const mc = (monthCustomers = new Uint32Array(span));
+    const nc = (newCustomers = new Uint32Array(span));
     // active[c][k]: customers of cohort month c active k months later.
     const active: (Uint32Array | undefined)[] = [];
-    for (let id = 0; id < customers.size; id++) {
-      const months = customers.monthsOf(id);
+    const best = new TopKeys(TOP_CUSTOMERS);
+    const squares = new SquareSum();
+    await customers.visit((table, id) => {
+      customerCount++;
+      best.offer(table, id);
+      squares.add(table, id);
+      const months = table.monthsOf(id);
       let first = months[0]!;
       for (const m of months) if (m < first) first = m;
       const c = first - firstMonth;
-      newCustomers[c]!++;
+      nc[c]!++;
       const row = (active[c] ??= new Uint32Array(span - c));
       for (const m of months) {
-        monthCustomers[m - firstMonth]!++;
+        mc[m - firstMonth]!++;
         row[m - first]!++;
       }
-    }
+    }, pause);
     cohorts = [];
     for (let c = 0; c < span; c++) {
       const row = active[c];
@@ -92,6 +86,12 @@ export function analyzeCurrency(t: CurrencyTotals): CurrencyAnalysis {
         retention: Array.from(row, (n) => ratio(BigInt(n), BigInt(size), 4)),
       });
     }
+    topCustomers = ranked(best.entries, net);
+    let top10 = 0n;
+    for (const e of best.entries.slice(0, 10)) top10 += e.revenue;
+    // HHI as a fraction (0..1): the sum of squared customer shares of net revenue, exact.
+    const hhi = net === 0n ? 0 : ratio(squares.value(), net * net, 4);
+    concentration = { top10Share: ratio(top10, net, 4), hhi };
   }
 
   const monthly: CurrencyAnalysis['monthly'] = [];
@@ -110,49 +110,21 @@ export function analyzeCurrency(t: CurrencyTotals): CurrencyAnalysis {
     previous = revenue;
   }
 
-  let topCustomers: Ranked[] | null = null;
-  let concentration: CurrencyAnalysis['concentration'] = null;
-  if (customers !== null) {
-    const top = topIds(customers, TOP_CUSTOMERS);
-    topCustomers = top.map((id) => {
-      const revenue = customers.total(id);
-      return {
-        key: customers.keys[id]!,
-        revenue: microToMoney(revenue),
-        transactions: customers.transactions(id),
-        share: ratio(revenue, net, 4),
-      };
-    });
-    let top10 = 0n;
-    for (const id of top.slice(0, 10)) top10 += customers.total(id);
-    // HHI as a fraction (0..1): sum of squared customer shares of net revenue. A float sum
-    // is fine here: it is a ratio rounded to 4 decimals, not money.
-    let hhi = 0;
-    const netF = Number(net);
-    if (netF !== 0) {
-      for (let id = 0; id < customers.size; id++) {
-        const s = customers.approx(id) / netF;
-        hhi += s * s;
-      }
-    }
-    concentration = { top10Share: ratio(top10, net, 4), hhi: Math.round(hhi * 1e4) / 1e4 };
-  }
-
   return {
     currency: t.currency,
     totals: {
       revenue: microToMoney(net),
       refunds: microToMoney(t.refunds.value()),
       transactions: t.transactions,
-      customers: customers === null ? null : customers.size,
+      customers: customers === null ? null : customerCount,
       averageOrderValue: microToMoney(divRound(net, BigInt(t.transactions))),
       firstDate: formatDay(t.minDay),
       lastDate: formatDay(t.maxDay),
     },
     monthly,
     topCustomers,
-    byProduct: t.products === null ? null : ranked(t.products, TOP_PRODUCTS, net),
-    byRegion: t.regions === null ? null : ranked(t.regions, TOP_REGIONS, net),
+    byProduct: t.products === null ? null : await top(t.products, TOP_PRODUCTS, net, pause),
+    byRegion: t.regions === null ? null : await top(t.regions, TOP_REGIONS, net, pause),
     concentration,
     cohorts,
   };
@@ -167,8 +139,16 @@ export interface ResultMeta {
   dateFormat: DateFormat | null;
 }
 
-/** Assembles the result; currencies largest net revenue first, then by code (null last). */
-export function buildAnalysis(agg: RevenueAggregator, meta: ResultMeta): RevenueAnalysis {
+/**
+ * Assembles the result; currencies largest net revenue first, then by code (null last).
+ * `pause` runs between partitions of spilled tables (the caller yields and checks for a
+ * cancel there); spilled runs are removed as they are merged.
+ */
+export async function buildAnalysis(
+  agg: RevenueAggregator,
+  meta: ResultMeta,
+  pause: Pause = noPause,
+): Promise<RevenueAnalysis> {
   const all = [...agg.currencies.values()].filter((t) => t.transactions > 0);
   const nets = new Map(all.map((t) => [t, t.revenue.value()]));
   all.sort((a, b) => {
@@ -195,6 +175,12 @@ export function buildAnalysis(agg: RevenueAggregator, meta: ResultMeta): Revenue
       rejected: agg.rejected,
       rejectedSamples: agg.samples.slice(),
     },
-    currencies: all.map(analyzeCurrency),
+    currencies: await analyzeAll(all, pause),
   };
+}
+
+async function analyzeAll(all: readonly CurrencyTotals[], pause: Pause): Promise<CurrencyAnalysis[]> {
+  const out: CurrencyAnalysis[] = [];
+  for (const t of all) out.push(await analyzeCurrency(t, pause));
+  return out;
 }

@@ -1,0 +1,114 @@
+import { sql, type Kysely } from 'kysely';
+import { TallyError } from '../../errors.ts';
+import { ownerIsGone, type ProcessIdentity } from '../../lib/process-identity.ts';
+import type { Database } from '../schema.ts';
+
+/**
+ * Staged uploads: chunks committed as they arrive, under the id their job will get, before
+ * the job exists (migration 0003). The life of one (src/api/upload/upload-staging.ts):
+ *   batches of chunks (the first inserts the staged_uploads row, each later one renews and
+ *   locks it) → insertJob adopts them in the upload's one transaction, or discardStaging
+ *   on any refusal; sweepStagedUploads takes the ones whose writer died.
+ *
+ * A staging the sweep took (its writer paused past the lease) accepts no more chunks and
+ * cannot be adopted, so the upload fails instead of becoming a job with a hole in its file.
+ */
+
+/** A pool or one checked-out client: staging batches hold a client across statements. */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }>;
+}
+
+/**
+ * Opens a batch of staged chunks: a transaction committed with synchronous_commit off.
+ * The chunks are worthless until the upload's own transaction adopts them, and that commit
+ * (synchronous) flushes the WAL up to its own record, so every chunk written before it is
+ * durable by the time the client hears 202.
+ */
+export async function beginStagingBatch(client: Queryable): Promise<void> {
+  await client.query('begin; set local synchronous_commit = off');
+}
+
+/** The first chunk, with the staged_uploads row that says who writes it. */
+export async function insertFirstChunk(
+  client: Queryable,
+  id: string,
+  owner: ProcessIdentity,
+  data: Buffer,
+): Promise<void> {
+  await client.query(
+    `with staged as (
+       insert into staged_uploads (id, host, pid, instance) values ($1, $2, $3, $4) returning id
+     )
+     insert into job_file_chunks (job_id, seq, data) select staged.id, 0, $5 from staged`,
+    [id, owner.host, owner.pid, owner.instance, data],
+  );
+}
+
+/**
+ * Renews the lease, and locks the staged row for the batch: the sweep skips a locked row,
+ * and a staging the sweep already took (its writer paused past the lease) takes no more
+ * chunks. Run first in every batch after the first, and by the renew timer.
+ */
+export async function renewStaging(client: Queryable, id: string): Promise<void> {
+  const res = await client.query('update staged_uploads set heartbeat_at = now() where id = $1', [id]);
+  if (res.rowCount === 0) throw stagingLost();
+}
+
+export async function insertChunk(client: Queryable, id: string, seq: number, data: Buffer): Promise<void> {
+  await client.query('insert into job_file_chunks (job_id, seq, data) values ($1, $2, $3)', [id, seq, data]);
+}
+
+export async function discardStaging(db: Kysely<Database>, id: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`delete from staged_uploads where id = ${id}`.execute(trx);
+    await sql`delete from job_file_chunks where job_id = ${id} and not exists (select 1 from jobs where id = ${id})`.execute(
+      trx,
+    );
+  });
+}
+
+/**
+ * Removes stagings nobody writes any more: every one whose lease ran out (any host), and
+ * at once those written by a process of our own pid namespace that is gone (a kill -9 of
+ * the previous process on this host). A live upload on another host renews its lease, so
+ * it is never taken. Returns the ids swept.
+ */
+export async function sweepStagedUploads(
+  db: Kysely<Database>,
+  opts: { leaseMs: number; self: ProcessIdentity; limit?: number },
+): Promise<string[]> {
+  const local = await sql<{ id: string; pid: number; instance: string }>`
+    select id, pid, instance from staged_uploads where host = ${opts.self.host}
+  `.execute(db);
+  const gone = local.rows
+    .filter((r) => ownerIsGone({ host: opts.self.host, pid: r.pid, instance: r.instance }, opts.self))
+    .map((r) => r.id);
+  return db.transaction().execute(async (trx) => {
+    const swept = await sql<{ id: string }>`
+      delete from staged_uploads where id in (
+        select id from staged_uploads
+         where id = any(${gone}::uuid[])
+            or heartbeat_at < now() - make_interval(secs => ${opts.leaseMs / 1000})
+         limit ${opts.limit ?? 100}
+         for update skip locked
+      )
+      returning id
+    `.execute(trx);
+    const ids = swept.rows.map((r) => r.id);
+    if (ids.length > 0) {
+      await sql`
+        delete from job_file_chunks c where c.job_id = any(${ids}::uuid[])
+           and not exists (select 1 from jobs j where j.id = c.job_id)
+      `.execute(trx);
+    }
+    return ids;
+  });
+}
+
+export function stagingLost(): TallyError {
+  return new TallyError(
+    'SERVICE_UNAVAILABLE',
+    'The upload was interrupted on the server (its partial file was cleaned up); send it again.',
+  );
+}

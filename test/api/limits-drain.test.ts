@@ -1,0 +1,51 @@
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { postCsv } from '../support/http.ts';
+import { startTestTally } from '../support/tally.ts';
+
+// Issue 14 item 11: while the process drains (SIGTERM → close()), it keeps listening until
+// in-flight requests end, and a new upload gets 503 with Retry-After — not a refused
+// connection. /readyz says 503 meanwhile; long polls answer at once.
+
+describe('draining', () => {
+  it('answers a new upload with 503 while an upload in flight finishes', async () => {
+    const tally = await startTestTally({ role: 'api', env: { SHUTDOWN_GRACE_MS: '10000' } });
+    const port = Number(new URL(tally.url).port);
+    // An upload in flight: its head is in, its body is not.
+    const slow = net.connect(port, '127.0.0.1');
+    slow.on('error', () => undefined);
+    await new Promise<void>((resolve) =>
+      slow.once('connect', () =>
+        slow.write(
+          'POST /api/jobs HTTP/1.1\r\nhost: x\r\ncontent-type: multipart/form-data; boundary=b\r\n' +
+            'content-length: 100000\r\n\r\n--b\r\n',
+          () => resolve(),
+        ),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 300)); // the server has parsed that head
+    const job = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n');
+    const longPoll = fetch(
+      `${tally.url}/trpc/jobs.status?input=${encodeURIComponent(JSON.stringify({ jobId: job.body.jobId, waitMs: 20_000, knownVersion: 1 }))}`,
+    );
+
+    const waiting = async () =>
+      /^tally_long_polls (\d+)/m.exec(await (await fetch(`${tally.url}/metrics`)).text())?.[1];
+    await expect.poll(waiting, { timeout: 5000 }).toBe('1');
+
+    const closing = tally.close();
+    try {
+      // The waiting long poll answers now, not in 20 s.
+      expect((await longPoll).status).toBe(200);
+      const refused = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n');
+      expect(refused.status).toBe(503);
+      expect(refused.body).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } });
+      const ready = await fetch(`${tally.url}/readyz`, { headers: { connection: 'close' } });
+      expect(ready.status).toBe(503);
+    } finally {
+      slow.destroy(); // the in-flight upload ends; the drain completes
+      await closing;
+      await tally.stop();
+    }
+  });
+});

@@ -1,0 +1,95 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postCsv, trpcQuery } from '../support/http.ts';
+import { startTestTally, type TestTally } from '../support/tally.ts';
+
+// The lost wake-up of issue 11, made deterministic: a long poll's SELECT has taken its
+// snapshot (old version) but its answer is held back by a test hook; meanwhile a change
+// commits and its NOTIFY reaches the API's listener. Only then is the read let go. A long
+// poll that subscribes after it reads never hears that NOTIFY and sleeps its whole waitMs
+// with the old version; one that subscribed before reading answers with the new version.
+
+const WAIT_MS = 20_000;
+
+let tally: TestTally;
+let sql: pg.Pool;
+/** Set by a test: the next status read of this job stops in the hook until released. */
+let hold: { jobId: string; reached: () => void; release: Promise<void> } | undefined;
+
+beforeAll(async () => {
+  tally = await startTestTally({
+    role: 'api', // no worker: the job stays queued and only the test changes it
+    apiHooks: {
+      afterStatusRead: async (jobId) => {
+        const h = hold;
+        if (h?.jobId !== jobId) return;
+        hold = undefined;
+        h.reached();
+        await h.release;
+      },
+    },
+  });
+  sql = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+});
+afterAll(async () => {
+  await sql?.end();
+  await tally?.stop();
+});
+
+async function queuedJob(): Promise<{ jobId: string; version: number }> {
+  const upload = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n');
+  expect(upload.status).toBe(202);
+  const jobId = upload.body.jobId as string;
+  // From SQL, not jobs.status: a status read would leave the row in the status cache and
+  // the long poll below would not read PostgreSQL at all.
+  const { rows } = await sql.query<{ version: number }>('select version from jobs where id = $1', [jobId]);
+  return { jobId, version: rows[0]?.version ?? Number.NaN };
+}
+
+describe('jobs.status long poll', () => {
+  it('hears a change whose NOTIFY arrives while its read is in flight', async () => {
+    const { jobId, version } = await queuedJob();
+    let reached!: () => void;
+    let release!: () => void;
+    const readHeld = new Promise<void>((r) => (reached = r));
+    hold = { jobId, reached, release: new Promise<void>((r) => (release = r)) };
+
+    const longPoll = trpcQuery(tally.url, 'jobs.status', { jobId, waitMs: WAIT_MS, knownVersion: version });
+    await readHeld; // its SELECT answered with `version`
+
+    // A change commits and its notification reaches the API's listener, all before the
+    // long poll has its row back.
+    const changes = tally.changes;
+    if (!changes) throw new Error('the api role has a change listener');
+    // waitForChange also ends at its timeout: a wait that ended early ended on the NOTIFY.
+    const listening = performance.now();
+    const notified = changes.waitForChange(jobId, 2 * WAIT_MS);
+    await sql.query('update jobs set rows_processed = rows_processed + 1 where id = $1', [jobId]);
+    await notified;
+    expect(performance.now() - listening).toBeLessThan(2 * WAIT_MS);
+    const released = performance.now();
+    release();
+
+    const answer = await longPoll;
+    expect(answer.status).toBe(200);
+    // At once, not at the end of its wait (a poll that missed the NOTIFY re-reads only
+    // when WAIT_MS is over, and then shows the new version too).
+    expect(performance.now() - released).toBeLessThan(WAIT_MS / 2);
+    expect(answer.body.result.data.version).toBe(version + 1);
+    expect(answer.body.result.data.progress.rowsProcessed).toBe(1);
+  });
+
+  it('hears a change when its row came from the status cache', async () => {
+    const { jobId, version } = await queuedJob();
+    // A plain read puts the row in the cache; the long poll's first read is then a hit.
+    expect((await trpcQuery(tally.url, 'jobs.status', { jobId })).body.result.data.version).toBe(version);
+    const started = performance.now();
+    const longPoll = trpcQuery(tally.url, 'jobs.status', { jobId, waitMs: WAIT_MS, knownVersion: version });
+    await new Promise((r) => setTimeout(r, 200)); // it is waiting
+    await sql.query('update jobs set rows_processed = rows_processed + 1 where id = $1', [jobId]);
+    const answer = await longPoll;
+    // Woken by the NOTIFY, it must not re-read the cache's stale row and wait again.
+    expect(answer.body.result.data.version).toBe(version + 1);
+    expect(performance.now() - started).toBeLessThan(WAIT_MS / 2);
+  });
+});

@@ -1,0 +1,64 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, type Db } from '../../src/db/database.ts';
+import { FILE_CHUNK_BYTES, readFileChunks } from '../../src/db/jobs/file-chunks.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+
+// The worker's binary read of stored chunks (COPY … FORMAT binary), against a real
+// PostgreSQL: every byte comes back as stored, whatever it is, in order, up to the last.
+
+let database: TestDatabase;
+let db: Db;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createDb(database.url, { max: 3 });
+});
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+async function store(chunks: Buffer[]): Promise<string> {
+  const id = randomUUID();
+  for (const [seq, data] of chunks.entries()) {
+    await db.pool.query('insert into job_file_chunks (job_id, seq, data) values ($1, $2, $3)', [
+      id,
+      seq,
+      data,
+    ]);
+  }
+  return id;
+}
+
+async function readAll(id: string): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const chunk of readFileChunks(db.pool, id)) out.push(Buffer.from(chunk));
+  return out;
+}
+
+describe('readFileChunks', () => {
+  it('returns a multi-chunk file byte for byte, including bytes that are not UTF-8, and its short last chunk', async () => {
+    // Not valid UTF-8 anywhere: lone continuation bytes, a cut sequence, 0xff, NUL.
+    const poison = Buffer.from([0xff, 0xfe, 0x80, 0xc3, 0x28, 0x00, 0xed, 0xa0, 0x80, 0x1f, 0x8b]);
+    const first = Buffer.concat([poison, randomBytes(FILE_CHUNK_BYTES - poison.length)]);
+    const second = randomBytes(FILE_CHUNK_BYTES);
+    const last = Buffer.concat([randomBytes(777), poison]);
+    const id = await store([first, second, last]);
+    const read = await readAll(id);
+    expect(read.map((c) => c.length)).toEqual([FILE_CHUNK_BYTES, FILE_CHUNK_BYTES, 777 + poison.length]);
+    expect(Buffer.concat(read).equals(Buffer.concat([first, second, last]))).toBe(true);
+    expect(read[2]!.subarray(-poison.length).equals(poison)).toBe(true);
+  });
+
+  it('returns a one-chunk file, and nothing for a job whose bytes are gone', async () => {
+    const only = Buffer.from('date,amount\n2024-01-01,1\n\u00ff', 'latin1');
+    expect(await readAll(await store([only]))).toEqual([only]);
+    expect(await readAll(randomUUID())).toEqual([]);
+  });
+
+  it('gives its connections back to the pool', async () => {
+    const id = await store([randomBytes(10), randomBytes(10), randomBytes(10)]);
+    for (let i = 0; i < 5; i++) await readAll(id);
+    expect(db.pool.totalCount - db.pool.idleCount).toBe(0);
+  });
+});
