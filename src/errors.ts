@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'DECOMPRESSED_TOO_LARGE'
   | 'ANALYSIS_TOO_LARGE'
   | 'FILE_MISSING'
+  | 'FILE_EXPIRED'
   | 'CANCELLED'
   | 'RETRIES_EXHAUSTED'
   | 'RATE_LIMITED'
@@ -41,6 +42,8 @@ const STATUS: Record<ErrorCode, number> = {
   DECOMPRESSED_TOO_LARGE: 422,
   ANALYSIS_TOO_LARGE: 422,
   FILE_MISSING: 500,
+  // 410 Gone: the job exists, its stored bytes were deleted by retention and will not return.
+  FILE_EXPIRED: 410,
   CANCELLED: 409,
   RETRIES_EXHAUSTED: 500,
   RATE_LIMITED: 429,

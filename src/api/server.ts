@@ -154,6 +154,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
         maxBodySize: 64 * 1024,
         createContext: ({ req }): Context => ({
           db: deps.requestDb,
+          boss: deps.boss,
           changes: deps.changes,
           authenticate,
           authorization: req.headers.authorization,

@@ -59,6 +59,8 @@ export interface JobsTable {
   finished_at: Timestamp | null;
   updated_at: DefaultedTimestamp;
   file_deleted_at: Timestamp | null;
+  /** The job whose stored bytes this one re-ran (jobs.rerun); null for an upload. */
+  rerun_of: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface JobFileChunksTable {

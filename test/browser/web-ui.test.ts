@@ -7,7 +7,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { writeRevenueFixture, type Fixture } from './revenue-fixture.ts';
+import { formatCents, writeRevenueFixture, type Fixture } from './revenue-fixture.ts';
 
 /**
  * The web UI end to end: Vite build → `src/main.ts` as a child process (what `npm start`
@@ -33,6 +33,8 @@ let serverLog = '';
 let base: string;
 let browser: Browser;
 let fixture: Fixture;
+/** Every Content-Security-Policy violation any page of this file reported (must stay empty). */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -92,10 +94,26 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 }, 60_000);
 
-async function newPage(width = 1280, height = 900): Promise<Page> {
+async function newPage(width = 1280, height = 900, violations = cspViolations): Promise<Page> {
   const page = await browser.newPage({ viewport: { width, height } });
   page.on('pageerror', (error) => {
     throw new Error(`page error: ${error.message}\nserver log:\n${serverLog}`);
+  });
+  // The page runs under the served CSP: collect what it refuses, from the event (the
+  // init script is injected by the debugger, outside the page's policy) and the console.
+  await page.exposeFunction('__reportCspViolation', (text: string) => violations.push(text));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const report = (window as unknown as { __reportCspViolation: (t: string) => void })
+        .__reportCspViolation;
+      void report(
+        `${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`,
+      );
+    });
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /content security policy/i.test(message.text()))
+      violations.push(message.text());
   });
   return page;
 }
@@ -106,7 +124,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
   it('uploads a CSV, shows the processing bar moving, resumes after a reload, and shows exact totals', async () => {
     const page = await newPage();
     await page.goto(base);
-    await expect.poll(() => page.getByRole('heading', { name: 'Analyse a revenue export' }).count()).toBe(1);
+    await eventually(() => page.getByRole('heading', { name: 'Analyse a revenue export' }).count()).toBe(1);
 
     // Keyboard: the file input inside the drop zone is reachable with Tab.
     let reached = false;
@@ -119,22 +137,20 @@ describe('web UI against `src/main.ts` in a child process', () => {
     expect(reached).toBe(true);
 
     await page.getByTestId('file-input').setInputFiles(fixture.path);
-    await expect.poll(() => page.getByTestId('dropzone').textContent()).toContain('revenue-export.csv');
+    await eventually(() => page.getByTestId('dropzone').textContent()).toContain('revenue-export.csv');
     // The mapping selects offer the file's own header names, read in the browser.
     await page.getByText('Column mapping and format options').click();
     const amountOptions = () =>
       page.getByLabel('Amount', { exact: true }).locator('option').allTextContents();
-    await expect
-      .poll(amountOptions)
-      .toEqual([
-        'Detect',
-        'order_date',
-        'customer_email',
-        'product',
-        'billing_country',
-        'currency',
-        'amount',
-      ]);
+    await eventually(amountOptions).toEqual([
+      'Detect',
+      'order_date',
+      'customer_email',
+      'product',
+      'billing_country',
+      'currency',
+      'amount',
+    ]);
     mkdirSync(screenshots, { recursive: true });
     await page.screenshot({ path: path.join(screenshots, 'upload.png'), fullPage: true });
     await page.getByRole('button', { name: 'Analyse' }).click();
@@ -158,7 +174,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
 
     await page.reload();
     // The same job, watched again from its URL: still running, and the bar keeps moving.
-    await expect.poll(() => page.getByTestId('job').getAttribute('data-state')).toMatch(/running|completed/);
+    await eventually(() => page.getByTestId('job').getAttribute('data-state')).toMatch(/running|completed/);
     const afterReload = new Set<number>();
     while ((await page.getByTestId('analysis').count()) === 0 && Date.now() < deadline + 30_000) {
       const now = await progressValue(page);
@@ -174,9 +190,9 @@ describe('web UI against `src/main.ts` in a child process', () => {
     const usdCents = fixture.centsByCurrency.get('USD')!;
     const eurCents = fixture.centsByCurrency.get('EUR')!;
     expect(usdCents).toBeGreaterThan(eurCents);
-    await expect
-      .poll(() => page.getByTestId('net-revenue').getAttribute('data-value'))
-      .toBe(String(Number(usdCents) / 100));
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value')).toBe(
+      String(Number(usdCents) / 100),
+    );
     const shown = await page.getByTestId('net-revenue').textContent();
     expect(shown).toBe(
       new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(Number(usdCents) / 100),
@@ -191,9 +207,9 @@ describe('web UI against `src/main.ts` in a child process', () => {
 
     // Currency switch: EUR's own figures.
     await page.getByRole('button', { name: 'EUR' }).click();
-    await expect
-      .poll(() => page.getByTestId('net-revenue').getAttribute('data-value'))
-      .toBe(String(Number(eurCents) / 100));
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value')).toBe(
+      String(Number(eurCents) / 100),
+    );
     await page.getByRole('button', { name: 'USD' }).click();
 
     expect(await page.locator('[data-testid=monthly-chart] .recharts-bar-rectangle').count()).toBe(18);
@@ -201,6 +217,17 @@ describe('web UI against `src/main.ts` in a child process', () => {
     expect(await page.getByTestId('recent-jobs').getByRole('link').first().textContent()).toContain(
       'revenue-export.csv',
     );
+
+    // Beside the result: how the file was read.
+    const reading = page.getByTestId('file-reading');
+    expect(await reading.getByTestId('reading-delimiter').textContent()).toBe('Comma');
+    expect(await reading.getByTestId('reading-column-date').textContent()).toBe('“order_date”');
+    expect(await reading.getByTestId('reading-column-amount').textContent()).toBe('“amount”');
+    expect(await reading.getByTestId('reading-column-customer').textContent()).toBe('“customer_email”');
+    // v1.1 fields (input.encoding, input.dateFormat): shown exactly when the server reports them.
+    const input = (await apiResult(jobUrl.split('/').pop()!)).input;
+    expect(await reading.getByTestId('reading-encoding').count()).toBe('encoding' in input ? 1 : 0);
+    expect(await reading.getByTestId('reading-date-order').count()).toBe('dateFormat' in input ? 1 : 0);
 
     await page.screenshot({ path: path.join(screenshots, 'analysis-desktop.png'), fullPage: true });
     await page.close();
@@ -210,7 +237,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
     expect(jobUrl, 'needs the job of the first test').toBeDefined();
     const page = await newPage(390, 844);
     await page.goto(jobUrl);
-    await expect.poll(() => page.getByTestId('net-revenue').count(), { timeout: 20_000 }).toBe(1);
+    await eventually(() => page.getByTestId('net-revenue').count(), { timeout: 20_000 }).toBe(1);
     await page.waitForTimeout(300); // the chart measures its container after layout
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
@@ -226,16 +253,21 @@ describe('web UI against `src/main.ts` in a child process', () => {
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}\?maxPolls=1&pollMs=200$/, { timeout: 30_000 });
 
     const timeout = page.getByTestId('timeout');
-    await expect.poll(() => timeout.count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => timeout.count(), { timeout: 10_000 }).toBe(1);
     expect(await timeout.textContent()).toMatch(
       /stopped checking after 1 status check.*may still be running/,
     );
     expect(await page.getByRole('alert').filter({ hasText: 'Still not finished' }).count()).toBe(1);
 
     // Cancel it, then "Keep watching": one more check finds it cancelled.
-    await page.getByRole('button', { name: 'Cancel job' }).click();
+    // Keep watching once the cancel has been answered (a person cannot click within the
+    // same millisecond; the single allowed poll must not race the cancel's commit).
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/trpc/jobs.cancel')),
+      page.getByRole('button', { name: 'Cancel job' }).click(),
+    ]);
     await page.getByRole('button', { name: 'Keep watching' }).click();
-    await expect.poll(() => page.getByTestId('cancelled').count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => page.getByTestId('cancelled').count(), { timeout: 10_000 }).toBe(1);
     expect(await timeout.count()).toBe(0);
     await page.close();
   });
@@ -250,7 +282,7 @@ describe('web UI against `src/main.ts` in a child process', () => {
       buffer: Buffer.from('date,amount\nsoon,12.00\n'),
     });
     await page.getByRole('button', { name: 'Analyse' }).click();
-    await expect.poll(() => page.getByTestId('failed').count(), { timeout: 20_000 }).toBe(1);
+    await eventually(() => page.getByTestId('failed').count(), { timeout: 20_000 }).toBe(1);
     expect(await page.getByTestId('failed').textContent()).toContain('NO_VALID_ROWS');
 
     await page.goto(base);
@@ -261,12 +293,275 @@ describe('web UI against `src/main.ts` in a child process', () => {
     });
     await page.getByRole('button', { name: 'Analyse' }).click();
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => alert.count(), { timeout: 10_000 }).toBe(1);
     expect(await alert.textContent()).toMatch(/csv/i);
     expect(page.url()).toBe(`${base}/`);
     await page.close();
   });
 });
+
+describe('fixing a mapping without uploading again', () => {
+  // The payment date sits under a header no matcher knows, and nothing else looks like a date.
+  // 100.00 + 23.45 - 3.45 = 120.00.
+  const UNKNOWN_DATE_HEADER = [
+    'Fecha cobro,Amount,Customer',
+    '2024-01-05,100.00,alice',
+    '2024-02-10,23.45,bob',
+    '2024-02-11,-3.45,alice',
+  ].join('\n');
+  // "Date" is a shipping date nobody filled in: the upload is accepted, every row is
+  // rejected, the job fails NO_VALID_ROWS. 100.00 + 50.50 - 20.00 + 30.25 = 160.75.
+  const WRONG_DATE_COLUMN = [
+    'Date,Fecha cobro,Amount,Customer',
+    'pending,2024-01-05,100.00,alice',
+    'pending,2024-01-20,50.50,bob',
+    'pending,2024-02-03,-20.00,alice',
+    'pending,2024-03-10,30.25,carol',
+  ].join('\n');
+
+  it('a refused upload opens the mapping with the file’s own headers, in the page’s words', async () => {
+    const page = await newPage();
+    await page.goto(base);
+    await page.getByTestId('file-input').setInputFiles({
+      name: 'bank-export.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(UNKNOWN_DATE_HEADER),
+    });
+    await page.getByRole('button', { name: 'Analyse' }).click();
+
+    const request = page.getByTestId('mapping-request');
+    await eventually(() => request.count(), { timeout: 10_000 }).toBe(1);
+    const words = (await request.textContent()) ?? '';
+    expect(words).toMatch(/couldn’t tell which column of “bank-export\.csv” holds the date/);
+    expect(words).not.toMatch(/options\.columns|INVALID_CSV|Map one with/);
+    expect(page.url()).toBe(`${base}/`);
+    // The panel is open and the Date field, offering the file's own headers, has the focus.
+    expect(await page.locator('details.format-options').getAttribute('open')).not.toBeNull();
+    const date = page.getByLabel('Date', { exact: true });
+    expect(await date.locator('option').allTextContents()).toEqual([
+      'Detect',
+      'Fecha cobro',
+      'Amount',
+      'Customer',
+    ]);
+    expect(await date.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await date.getAttribute('aria-invalid')).toBe('true');
+    await page.screenshot({ path: path.join(screenshots, 'mapping-request.png'), fullPage: true });
+
+    await date.selectOption('Fecha cobro');
+    await page.getByRole('button', { name: 'Analyse' }).click();
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value'), {
+      timeout: 20_000,
+    }).toBe('120');
+    expect(await page.getByTestId('reading-column-date').textContent()).toBe('“Fecha cobro”');
+    await page.close();
+  });
+
+  it('re-runs a failed job with a corrected date column and shows the right total; the old job stays failed', async () => {
+    const page = await newPage();
+    await page.goto(base);
+    await page.getByTestId('file-input').setInputFiles({
+      name: 'payments.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(WRONG_DATE_COLUMN),
+    });
+    await page.getByRole('button', { name: 'Analyse' }).click();
+    await eventually(() => page.getByTestId('failed').count(), { timeout: 20_000 }).toBe(1);
+    const failedUrl = page.url();
+    const failedId = failedUrl.split('/').pop()!;
+
+    // The failed job offers the form, with the columns of the file this tab uploaded.
+    const form = page.getByTestId('failed-rerun');
+    const date = form.getByLabel('Date', { exact: true });
+    await eventually(() => date.locator('option').allTextContents()).toEqual([
+      'Detect',
+      'Date',
+      'Fecha cobro',
+      'Amount',
+      'Customer',
+    ]);
+    await date.selectOption('Fecha cobro');
+    await page.screenshot({ path: path.join(screenshots, 'rerun-failed.png'), fullPage: true });
+    await form.getByRole('button', { name: 'Re-run with these settings' }).click();
+
+    await page.waitForURL(
+      (url) => /\/jobs\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(failedId),
+      {
+        timeout: 10_000,
+      },
+    );
+    const rerunId = page.url().split('/').pop()!;
+    expect(rerunId).not.toBe(failedId);
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value'), {
+      timeout: 20_000,
+    }).toBe('160.75');
+    expect(await page.getByTestId('reading-column-date').textContent()).toBe('“Fecha cobro”');
+    expect(await page.getByTestId('rerun-of').count()).toBe(1);
+    expect(await page.getByTestId('recent-jobs').getByRole('link').first().getAttribute('href')).toBe(
+      `/jobs/${rerunId}`,
+    );
+
+    // "Change and re-run" on the completed re-run starts from what it used.
+    await page.getByRole('button', { name: 'Change and re-run' }).click();
+    expect(await page.getByTestId('file-reading').getByLabel('Date', { exact: true }).inputValue()).toBe(
+      'Fecha cobro',
+    );
+    await page.screenshot({ path: path.join(screenshots, 'rerun-completed.png'), fullPage: true });
+
+    // The old job: still failed, with its own message.
+    await page.getByTestId('rerun-of').getByRole('link').click();
+    await eventually(() => page.getByTestId('failed').count(), { timeout: 10_000 }).toBe(1);
+    expect(page.url()).toBe(failedUrl);
+    expect(await page.getByTestId('failed').textContent()).toContain('NO_VALID_ROWS');
+
+    // After a reload the tab no longer holds the file: picking it again lists its columns
+    // (it is only read in the browser; the re-run still uses the stored copy).
+    await page.reload();
+    const again = page.getByTestId('failed-rerun');
+    await eventually(() => again.getByTestId('rerun-file-input').count(), { timeout: 10_000 }).toBe(1);
+    expect(await again.getByLabel('Date', { exact: true }).evaluate((el) => el.tagName)).toBe('INPUT');
+    await again.getByTestId('rerun-file-input').setInputFiles({
+      name: 'payments.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(WRONG_DATE_COLUMN),
+    });
+    await eventually(() =>
+      again.getByLabel('Date', { exact: true }).locator('option').allTextContents(),
+    ).toContain('Fecha cobro');
+    await page.close();
+  });
+});
+
+describe('a result with a huge month series', () => {
+  // One sale a month for 50 years, each by a new customer: 600 months and 600 cohorts, the
+  // most the analysis allows (src/analysis/limits.ts: 1990–2099, MAX_MONTHS 600). Drawn in
+  // full that is ~13k table cells and 600 bars; the page must draw a bounded part.
+  const MONTHS = 600;
+  const lines = ['date,amount,customer'];
+  let cents = 0;
+  for (let k = 0; k < MONTHS; k++) {
+    const year = 1990 + Math.floor(k / 12);
+    const month = String((k % 12) + 1).padStart(2, '0');
+    const amount = 1000 + k * 7;
+    cents += amount;
+    lines.push(`${year}-${month}-15,${formatCents(amount)},c${k}`);
+  }
+
+  it('stays small in the DOM: yearly bars, tables a page at a time, exact totals', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([lines.join('\n')]), 'fifty-years.csv');
+    const upload = await fetch(`${base}/api/jobs`, { method: 'POST', body: form });
+    expect(upload.status).toBe(202);
+    const { jobId } = (await upload.json()) as { jobId: string };
+    const page = await newPage();
+    await page.goto(`${base}/jobs/${jobId}`);
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value'), {
+      timeout: 30_000,
+    }).toBe(String(cents / 100));
+    const result = (await apiResult(jobId)).currencies[0];
+    expect(result.monthly).toHaveLength(MONTHS);
+
+    expect(await page.getByTestId('chart-grain').textContent()).toMatch(
+      new RegExp(`${MONTHS} months.*a year`),
+    );
+    expect(await page.locator('[data-testid=monthly-chart] .recharts-bar-rectangle').count()).toBe(
+      MONTHS / 12,
+    );
+    const cohortRows = page.getByTestId('cohorts').locator('tbody tr');
+    expect(await cohortRows.count()).toBe(Math.min(60, result.cohorts.length));
+    expect(await page.getByTestId('month-table').count()).toBe(0); // closed: not rendered at all
+    const elements = () => page.evaluate(() => document.getElementsByTagName('*').length);
+    expect(await elements()).toBeLessThan(5000);
+
+    await page.getByText('Show as a table').click();
+    const monthRows = page.getByTestId('month-table').locator('tbody tr');
+    expect(await monthRows.count()).toBe(60);
+    await page.getByTestId('month-table').locator('..').locator('..').getByTestId('show-more').click();
+    expect(await monthRows.count()).toBe(120);
+    expect(await monthRows.first().locator('th').textContent()).toBe(
+      new Intl.DateTimeFormat(undefined, { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(
+        Date.UTC(1990, 0, 1),
+      ),
+    );
+    expect(await elements()).toBeLessThan(6000);
+    await page.close();
+  }, 60_000);
+});
+
+describe('Content-Security-Policy and frame protection', () => {
+  it('serves the page, its routes and its assets with the policy and frame protection', async () => {
+    const page = await newPage();
+    const assets: Record<string, string>[] = [];
+    page.on('response', (r) => {
+      if (r.url().includes('/assets/')) assets.push(r.headers());
+    });
+    const response = await page.goto(`${base}/`);
+    await page.goto(`${base}/jobs/0190a4d2-0000-7000-8000-000000000000`);
+    await eventually(() => page.getByText('Job not found').count(), { timeout: 10_000 }).toBe(1);
+    for (const headers of [response!.headers(), ...assets]) {
+      expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(headers['content-security-policy']).toContain("script-src 'self'");
+      expect(headers['content-security-policy']).not.toContain('unsafe-inline');
+      expect(headers['x-frame-options']).toBe('DENY');
+      expect(headers['x-content-type-options']).toBe('nosniff');
+    }
+    expect(assets.length).toBeGreaterThanOrEqual(2); // the script and the stylesheet
+    await page.close();
+  });
+
+  it('refuses to be framed by another site', async () => {
+    const page = await newPage(1280, 900, []);
+    // Another origin (a data: page has an opaque one) framing the page.
+    await page.goto(`data:text/html,<iframe id="f" src="${base}/" width="800" height="600"></iframe>`);
+    const framed = page.frames().find((f) => f !== page.mainFrame());
+    expect(framed, 'the iframe exists').toBeDefined();
+    // Blocked: the frame ends on the browser's error page, never on the app.
+    await eventually(() => framed!.url(), { timeout: 10_000 }).toMatch(/^chrome-error:/);
+    expect(await framed!.getByText('Analyse a revenue export').count()).toBe(0);
+    await page.close();
+  });
+
+  it('no page of this file hit the policy, and the collector does see a violation when one happens', async () => {
+    expect(cspViolations).toEqual([]);
+    // The control: an inline script and a foreign image, both refused and both reported.
+    const seen: string[] = [];
+    const page = await newPage(1280, 900, seen);
+    await page.goto(base);
+    await eventually(() => page.getByRole('heading', { name: 'Analyse a revenue export' }).count(), {
+      timeout: 10_000,
+    }).toBe(1);
+    await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.__inlineRan = true';
+      document.body.append(script);
+      const img = document.createElement('img');
+      img.src = 'https://example.invalid/pixel.png';
+      document.body.append(img);
+    });
+    await eventually(() => seen.length, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    expect(
+      await page.evaluate(() => (window as unknown as { __inlineRan?: boolean }).__inlineRan),
+    ).toBeUndefined();
+    expect(seen.join('\n')).toMatch(/script-src/);
+    expect(seen.join('\n')).toMatch(/img-src/);
+    await page.close();
+  });
+});
+
+async function apiResult(jobId: string): Promise<any> {
+  const res = await fetch(`${base}/trpc/jobs.result?input=${encodeURIComponent(JSON.stringify({ jobId }))}`);
+  const body = (await res.json()) as { result: { data: unknown } };
+  return body.result.data;
+}
+
+/**
+ * expect.poll with a deadline that suits a page on a shared 2-core machine (vitest's 1 s
+ * default failed a first page load while other suites ran).
+ */
+function eventually<T>(fn: () => T | Promise<T>, opts: { timeout?: number } = {}) {
+  return expect.poll(fn, { timeout: 15_000, ...opts });
+}
 
 async function progressValue(page: Page): Promise<number | undefined> {
   const bar = page.getByTestId('job-progress');

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { jobOptionsSchema } from '../../analysis/options.ts';
 import { revenueAnalysisSchema, type RevenueAnalysis } from '../../analysis/result.ts';
 import { cancelJob } from '../../db/jobs/cancel-job.ts';
 import { findJobResult, findJobStatusRow } from '../../db/jobs/find-job.ts';
 import { listJobs } from '../../db/jobs/list-jobs.ts';
+import { rerunJob, type RerunJob } from '../../db/jobs/rerun-job.ts';
 import { finalJobStates, jobStates } from '../../db/schema.ts';
 import { isTransientDbError } from '../../db/transient-errors.ts';
 import { TallyError } from '../../errors.ts';
@@ -122,4 +124,16 @@ export const jobsRouter = router({
     if (!row) throw notFound();
     return toJobStatus(row);
   }),
+
+  /**
+   * Runs a job's stored file again with other options (a corrected column mapping or
+   * format), without uploading it again: a new job with its own id, the old one untouched.
+   * `options` are the new job's options in full, as at upload (not merged with the old
+   * job's). FILE_EXPIRED (410) once retention has deleted the bytes.
+   */
+  rerun: authedProcedure
+    .input(jobIdInput.extend({ options: jobOptionsSchema.default({}) }))
+    .mutation(({ ctx, input }): Promise<RerunJob> =>
+      rerunJob(ctx, { owner: ctx.owner, jobId: input.jobId, options: input.options }),
+    ),
 });

@@ -1,5 +1,6 @@
 import { initTRPC } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/database.ts';
 import type { ErrorCode, TallyError } from '../../errors.ts';
 import type { ApiHooks } from '../api-hooks.ts';
@@ -11,6 +12,8 @@ import type { LongPollSlots } from '../long-poll-slots.ts';
 /** Everything a procedure needs; `authorization` is resolved to an owner by `authedProcedure`. */
 export interface Context {
   db: Db;
+  /** Mutations that make jobs (jobs.rerun) queue them in the same transaction. */
+  boss: PgBoss;
   changes: JobChangeListener;
   authenticate: Authenticate;
   authorization: string | undefined;

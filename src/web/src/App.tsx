@@ -20,6 +20,14 @@ export function App() {
   const [listKey, setListKey] = useState(0);
   const refreshList = useCallback(() => setListKey((k) => k + 1), []);
   const onUnauthorized = useCallback(() => setNeedsToken(true), []);
+  // From a job page the way out is often a new job (a re-run): the list shows it at once.
+  const navigateAndRefresh = useCallback(
+    (path: string) => {
+      navigate(path);
+      refreshList();
+    },
+    [navigate, refreshList],
+  );
 
   const context = useMemo<TallyContextValue>(
     () => ({ client: makeClient(token), polling: pollingFromSearch(location.search), onUnauthorized }),
@@ -62,7 +70,14 @@ export function App() {
               }}
             />
           )}
-          {route.name === 'job' && <JobView key={route.jobId} jobId={route.jobId} onSettled={refreshList} />}
+          {route.name === 'job' && (
+            <JobView
+              key={route.jobId}
+              jobId={route.jobId}
+              onSettled={refreshList}
+              navigate={navigateAndRefresh}
+            />
+          )}
           {route.name === 'not-found' && (
             <section className="card">
               <h1>Page not found</h1>

@@ -1,13 +1,18 @@
-import { useId, useState } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import type { CurrencyAnalysis, RevenueAnalysis } from '../../../client/index.ts';
 import { formatCount, formatDay, formatMoney, formatShare } from '../format.ts';
 import { CohortTable } from './CohortTable.tsx';
 import { MonthlyChart } from './MonthlyChart.tsx';
 import { RankedTable } from './RankedTable.tsx';
 
-const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' };
-
-export function AnalysisView({ analysis }: { analysis: RevenueAnalysis }) {
+/** `afterSummary`: shown right below the headline figures (how the file was read). */
+export function AnalysisView({
+  analysis,
+  afterSummary,
+}: {
+  analysis: RevenueAnalysis;
+  afterSummary?: ReactNode;
+}) {
   const [index, setIndex] = useState(0);
   const currencies = analysis.currencies;
   const selected = currencies[Math.min(index, currencies.length - 1)];
@@ -38,11 +43,14 @@ export function AnalysisView({ analysis }: { analysis: RevenueAnalysis }) {
       )}
 
       {selected ? (
-        <CurrencySection data={selected} />
+        <CurrencySection data={selected} afterSummary={afterSummary} />
       ) : (
-        <section className="card">
-          <p>No valid rows.</p>
-        </section>
+        <>
+          <section className="card">
+            <p>No valid rows.</p>
+          </section>
+          {afterSummary}
+        </>
       )}
 
       <section className="card" aria-labelledby="rows-title">
@@ -53,12 +61,7 @@ export function AnalysisView({ analysis }: { analysis: RevenueAnalysis }) {
             {formatCount(rows.rejected)} rejected
           </span>
         </p>
-        <p className="muted small">
-          {input.filename} · {DELIMITER_NAMES[input.delimiter] ?? input.delimiter}-separated · columns:{' '}
-          {Object.entries(input.columns)
-            .map(([role, name]) => `${role} = “${name}”`)
-            .join(', ')}
-        </p>
+        <p className="muted small">{input.filename}</p>
         {rows.rejectedSamples.length > 0 && (
           <div className="table-wrap">
             <table className="table" data-testid="rejected-rows">
@@ -90,7 +93,7 @@ export function AnalysisView({ analysis }: { analysis: RevenueAnalysis }) {
   );
 }
 
-function CurrencySection({ data }: { data: CurrencyAnalysis }) {
+function CurrencySection({ data, afterSummary }: { data: CurrencyAnalysis; afterSummary: ReactNode }) {
   const id = useId();
   const { totals, currency } = data;
   const money = (v: number) => formatMoney(v, currency);
@@ -139,6 +142,8 @@ function CurrencySection({ data }: { data: CurrencyAnalysis }) {
           </p>
         )}
       </section>
+
+      {afterSummary}
 
       <section className="card" aria-labelledby={`${id}-monthly`}>
         <h2 id={`${id}-monthly`}>Monthly revenue</h2>

@@ -9,19 +9,33 @@ import {
 } from '../../../client/index.ts';
 import { useJobStatus } from '../../../client/react.ts';
 import { formatBytes, formatCount, formatDateTime, formatDuration } from '../format.ts';
+import { readingOf } from '../mapping.ts';
+import { linkHandler } from '../routing.ts';
+import { recalled } from '../session-files.ts';
 import { useTally } from '../tally.ts';
 import { AnalysisView } from './AnalysisView.tsx';
+import { FileReading } from './FileReading.tsx';
 import { ProgressBar } from './ProgressBar.tsx';
+import { RerunForm } from './RerunForm.tsx';
 import { StateBadge } from './StateBadge.tsx';
 
 /** Watches one job (mounted with `key={jobId}`: a new job starts from a clean slate). */
-export function JobView({ jobId, onSettled }: { jobId: string; onSettled: () => void }) {
+export function JobView({
+  jobId,
+  onSettled,
+  navigate,
+}: {
+  jobId: string;
+  onSettled: () => void;
+  navigate: (path: string) => void;
+}) {
   const { client, polling, onUnauthorized } = useTally();
   const { status, error, isPolling, polls, restart } = useJobStatus(jobId, { client, ...polling });
   const [analysis, setAnalysis] = useState<RevenueAnalysis>();
   const [resultError, setResultError] = useState<string>();
   const [cancelling, setCancelling] = useState(false);
   const completed = status?.state === 'completed';
+  const rerunOf = recalled(jobId)?.rerunOf;
 
   useEffect(() => {
     if (!completed) return undefined;
@@ -85,6 +99,15 @@ export function JobView({ jobId, onSettled }: { jobId: string; onSettled: () => 
             {status.attempts > 1 ? ` · attempt ${status.attempts}` : ''}
           </p>
         )}
+        {rerunOf && (
+          <p className="muted small" data-testid="rerun-of">
+            A re-run of{' '}
+            <a href={`/jobs/${rerunOf}`} onClick={linkHandler(navigate, `/jobs/${rerunOf}`)}>
+              an earlier job
+            </a>{' '}
+            with other settings, on the same file.
+          </p>
+        )}
 
         {status && !settled && <Processing status={status} />}
         {!status && isPolling && <ProgressBar label="Loading the job" />}
@@ -143,7 +166,31 @@ export function JobView({ jobId, onSettled }: { jobId: string; onSettled: () => 
           <ProgressBar label="Loading the analysis" />
         </section>
       )}
-      {analysis && <AnalysisView analysis={analysis} />}
+      {status?.state === 'failed' && (
+        <section className="card" aria-labelledby="rerun-title" data-testid="failed-rerun">
+          <h2 id="rerun-title">Change and re-run</h2>
+          <p>
+            If a column or a format was read wrongly, correct it below and run the analysis again on the same
+            file.
+          </p>
+          <RerunForm jobId={jobId} filename={status.filename} navigate={navigate} />
+        </section>
+      )}
+      {analysis && (
+        <AnalysisView
+          analysis={analysis}
+          afterSummary={
+            status && (
+              <FileReading
+                jobId={jobId}
+                filename={status.filename}
+                reading={readingOf(analysis)}
+                navigate={navigate}
+              />
+            )
+          }
+        />
+      )}
     </div>
   );
 }

@@ -1,24 +1,39 @@
+import { useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { CurrencyAnalysis } from '../../../client/index.ts';
 import { formatCompact, formatCount, formatMoney, formatMonth } from '../format.ts';
+import { chartSeries, TABLE_PAGE } from '../series.ts';
+import { MoreButton } from './MoreButton.tsx';
 
 type Month = CurrencyAnalysis['monthly'][number];
 
+const GRAIN_WORDS = { month: 'month', year: 'year', years: 'span of years' } as const;
+
 export function MonthlyChart({ monthly, currency }: { monthly: Month[]; currency: string | null }) {
-  const best = monthly.reduce<Month | undefined>((b, m) => (!b || m.revenue > b.revenue ? m : b), undefined);
+  const { bars, grain } = useMemo(() => chartSeries(monthly, formatMonth), [monthly]);
+  const [tableOpen, setTableOpen] = useState(false);
+  const best = bars.reduce<(typeof bars)[number] | undefined>(
+    (b, m) => (!b || m.revenue > b.revenue ? m : b),
+    undefined,
+  );
   const summary = best
-    ? `Revenue by month, ${formatMonth(monthly[0]!.month)} to ${formatMonth(monthly.at(-1)!.month)}; ` +
-      `highest ${formatMoney(best.revenue, currency)} in ${formatMonth(best.month)}.`
+    ? `Revenue by ${GRAIN_WORDS[grain]}, ${formatMonth(monthly[0]!.month)} to ${formatMonth(monthly.at(-1)!.month)}; ` +
+      `highest ${formatMoney(best.revenue, currency)} in ${best.label}.`
     : 'No months.';
   return (
     <>
+      {grain !== 'month' && (
+        <p className="muted small" data-testid="chart-grain">
+          {formatCount(monthly.length)} months are too many to draw one bar each: each bar is{' '}
+          {grain === 'year' ? 'a year' : 'a span of years'}. The table below has every month.
+        </p>
+      )}
       <div className="chart" role="img" aria-label={summary} data-testid="monthly-chart">
         <ResponsiveContainer width="100%" height={280}>
-          <BarChart data={monthly} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+          <BarChart data={bars} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid vertical={false} stroke="var(--line)" />
             <XAxis
-              dataKey="month"
-              tickFormatter={(m: string) => formatMonth(m)}
+              dataKey="label"
               tick={{ fill: 'var(--muted)', fontSize: 12 }}
               tickLine={false}
               axisLine={{ stroke: 'var(--line)' }}
@@ -34,58 +49,75 @@ export function MonthlyChart({ monthly, currency }: { monthly: Month[]; currency
             <Tooltip
               cursor={{ fill: 'var(--hover)' }}
               contentStyle={{ background: 'var(--card)', border: '1px solid var(--line)', borderRadius: 8 }}
-              labelFormatter={(m) => (typeof m === 'string' ? formatMonth(m) : '')}
+              labelFormatter={(label) => (typeof label === 'string' ? label : '')}
               formatter={(v) => [formatMoney(Number(v), currency), 'Revenue']}
             />
             <Bar dataKey="revenue" radius={[3, 3, 0, 0]} isAnimationActive={false}>
-              {monthly.map((m) => (
-                <Cell key={m.month} fill={m.revenue < 0 ? 'var(--negative)' : 'var(--accent)'} />
+              {bars.map((b) => (
+                <Cell key={b.key} fill={b.revenue < 0 ? 'var(--negative)' : 'var(--accent)'} />
               ))}
             </Bar>
           </BarChart>
         </ResponsiveContainer>
       </div>
-      <details>
+      <details onToggle={(e) => setTableOpen(e.currentTarget.open)}>
         <summary>Show as a table</summary>
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Month</th>
-                <th scope="col" className="num">
-                  Revenue
-                </th>
-                <th scope="col" className="num">
-                  Orders
-                </th>
-                <th scope="col" className="num">
-                  Customers
-                </th>
-                <th scope="col" className="num">
-                  New
-                </th>
-                <th scope="col" className="num">
-                  Growth
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {monthly.map((m) => (
-                <tr key={m.month}>
-                  <th scope="row">{formatMonth(m.month)}</th>
-                  <td className="num">{formatMoney(m.revenue, currency)}</td>
-                  <td className="num">{formatCount(m.transactions)}</td>
-                  <td className="num">{m.customers === null ? '—' : formatCount(m.customers)}</td>
-                  <td className="num">{m.newCustomers === null ? '—' : formatCount(m.newCustomers)}</td>
-                  <td className="num">
-                    {m.growthPct === null ? '—' : `${m.growthPct > 0 ? '+' : ''}${m.growthPct} %`}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        {/* Rendered only while open, a page at a time: a closed table costs no DOM at all. */}
+        {tableOpen && <MonthTable monthly={monthly} currency={currency} />}
       </details>
+    </>
+  );
+}
+
+function MonthTable({ monthly, currency }: { monthly: Month[]; currency: string | null }) {
+  const [shown, setShown] = useState(TABLE_PAGE);
+  const rows = monthly.slice(0, shown);
+  return (
+    <>
+      <div className="table-wrap">
+        <table className="table" data-testid="month-table">
+          <thead>
+            <tr>
+              <th scope="col">Month</th>
+              <th scope="col" className="num">
+                Revenue
+              </th>
+              <th scope="col" className="num">
+                Orders
+              </th>
+              <th scope="col" className="num">
+                Customers
+              </th>
+              <th scope="col" className="num">
+                New
+              </th>
+              <th scope="col" className="num">
+                Growth
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((m) => (
+              <tr key={m.month}>
+                <th scope="row">{formatMonth(m.month)}</th>
+                <td className="num">{formatMoney(m.revenue, currency)}</td>
+                <td className="num">{formatCount(m.transactions)}</td>
+                <td className="num">{m.customers === null ? '—' : formatCount(m.customers)}</td>
+                <td className="num">{m.newCustomers === null ? '—' : formatCount(m.newCustomers)}</td>
+                <td className="num">
+                  {m.growthPct === null ? '—' : `${m.growthPct > 0 ? '+' : ''}${m.growthPct} %`}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <MoreButton
+        shown={rows.length}
+        total={monthly.length}
+        unit="months"
+        onMore={() => setShown(shown + TABLE_PAGE)}
+      />
     </>
   );
 }

@@ -1,57 +1,17 @@
 import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from 'react';
-import { TallyApiError, type UploadOptions, type UploadProgress } from '../../../client/index.ts';
+import { TallyApiError, type UploadProgress } from '../../../client/index.ts';
 import { formatBytes } from '../format.ts';
+import { classifyRefusal, EMPTY_FORMAT, ROLES, toOptions, type Format, type Role } from '../mapping.ts';
+import { rememberUpload } from '../session-files.ts';
 import { useTally } from '../tally.ts';
 import { readHeaderNames } from './csv-head.ts';
+import { MappingFields } from './MappingFields.tsx';
 import { ProgressBar } from './ProgressBar.tsx';
 
-type Delimiter = NonNullable<UploadOptions['delimiter']>;
-type Columns = NonNullable<UploadOptions['columns']>;
-type Role = keyof Columns;
-
-const ROLES: { role: Role; label: string }[] = [
-  { role: 'date', label: 'Date' },
-  { role: 'amount', label: 'Amount' },
-  { role: 'customer', label: 'Customer' },
-  { role: 'product', label: 'Product' },
-  { role: 'region', label: 'Region' },
-  { role: 'currency', label: 'Currency' },
-  { role: 'quantity', label: 'Quantity' },
-  { role: 'unitPrice', label: 'Unit price' },
-];
-
-const DELIMITERS: { value: Delimiter; label: string }[] = [
-  { value: ',', label: 'Comma ( , )' },
-  { value: ';', label: 'Semicolon ( ; )' },
-  { value: '\t', label: 'Tab' },
-  { value: '|', label: 'Pipe ( | )' },
-];
-
-interface Format {
-  delimiter: Delimiter | '';
-  decimalSeparator: '.' | ',' | '';
-  dateFormat: 'YMD' | 'MDY' | 'DMY' | '';
-  currency: string;
-  columns: Partial<Record<Role, string>>;
-}
-
-const EMPTY_FORMAT: Format = {
-  delimiter: '',
-  decimalSeparator: '',
-  dateFormat: '',
-  currency: '',
-  columns: {},
-};
-
-function toOptions(format: Format): UploadOptions | undefined {
-  const options: UploadOptions = {};
-  if (format.delimiter) options.delimiter = format.delimiter;
-  if (format.decimalSeparator) options.decimalSeparator = format.decimalSeparator;
-  if (format.dateFormat) options.dateFormat = format.dateFormat;
-  if (format.currency.trim()) options.currency = format.currency.trim().toUpperCase();
-  const columns = Object.fromEntries(Object.entries(format.columns).filter(([, v]) => v)) as Columns;
-  if (Object.keys(columns).length > 0) options.columns = columns;
-  return Object.keys(options).length > 0 ? options : undefined;
+/** A refusal the page explains itself: which column to choose, in the page's words. */
+interface MappingRequest {
+  role: Role;
+  message: string;
 }
 
 /** Unique enough for an Idempotency-Key where crypto.randomUUID is missing (plain http). */
@@ -59,6 +19,36 @@ function newKey(): string {
   return (
     globalThis.crypto?.randomUUID?.() ?? `k-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
   );
+}
+
+const roleLabel = (role: Role) => ROLES.find((r) => r.role === role)?.label ?? role;
+
+/**
+ * Turns the server's refusal into the page's own request, or undefined when it is not
+ * about columns (then the server's message is shown as it is).
+ */
+function mappingRequest(
+  message: string,
+  fileName: string,
+  headers: string[],
+  format: Format,
+): MappingRequest | undefined {
+  const refusal = classifyRefusal(message);
+  if (refusal.kind === 'other') return undefined;
+  const where = headers.length > 0 ? 'from your file’s own columns below' : 'by typing its header name below';
+  if (refusal.kind === 'unknown-column') {
+    const label = roleLabel(refusal.role);
+    const chosen = format.columns[refusal.role];
+    return {
+      role: refusal.role,
+      message: `${chosen ? `“${chosen}” is not a column of “${fileName}”. ` : ''}Choose the ${label.toLowerCase()} column ${where}, then press Analyse again.`,
+    };
+  }
+  const what = refusal.role === 'date' ? 'the date of each sale' : 'the amount of each sale';
+  return {
+    role: refusal.role,
+    message: `Tally couldn’t tell which column of “${fileName}” holds ${what}. Choose it under “${roleLabel(refusal.role)}” ${where}, then press Analyse again.`,
+  };
 }
 
 export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void }) {
@@ -72,21 +62,32 @@ export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void
   const [progress, setProgress] = useState<UploadProgress>();
   const [uploading, setUploading] = useState(false);
   const [error, setError] = useState<string>();
+  const [mappingOpen, setMappingOpen] = useState(false);
+  const [request, setRequest] = useState<MappingRequest>();
   const abortRef = useRef<AbortController | null>(null);
+  const mappingRef = useRef<HTMLDetailsElement>(null);
 
   useEffect(() => () => abortRef.current?.abort(), []);
 
   useEffect(() => {
     if (!file) return undefined;
     let current = true;
-    readHeaderNames(file, format.delimiter || undefined).then(
+    readHeaderNames(file, format.delimiter || undefined, format.encoding || undefined).then(
       (names) => current && setHeaders(names),
       () => current && setHeaders([]),
     );
     return () => {
       current = false;
     };
-  }, [file, format.delimiter]);
+  }, [file, format.delimiter, format.encoding]);
+
+  // A refusal about columns opens the mapping and puts the focus on the field to choose.
+  useEffect(() => {
+    if (!request) return;
+    const field = mappingRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    field?.focus();
+    field?.scrollIntoView({ block: 'center' });
+  }, [request]);
 
   const choose = (chosen: File | undefined) => {
     if (!chosen || uploading) return;
@@ -94,6 +95,7 @@ export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void
     setIdempotencyKey(newKey()); // one key per chosen file: a double submit makes one job
     setFormat((f) => ({ ...f, columns: {} }));
     setError(undefined);
+    setRequest(undefined);
     setProgress(undefined);
   };
 
@@ -110,22 +112,30 @@ export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void
     abortRef.current = controller;
     setUploading(true);
     setError(undefined);
+    setRequest(undefined);
     setProgress({ loaded: 0, total: file.size, percent: 0 });
+    const options = toOptions(format);
     try {
-      const options = toOptions(format);
       const { jobId } = await client.uploadCsv(file, {
-        ...(options ? { options } : {}),
+        ...(Object.keys(options).length > 0 ? { options } : {}),
         idempotencyKey,
         onUploadProgress: setProgress,
         signal: controller.signal,
       });
+      rememberUpload(jobId, file, options);
       onUploaded(jobId);
     } catch (e) {
       if (controller.signal.aborted) {
         setError('Upload cancelled.');
       } else if (e instanceof TallyApiError) {
         if (e.status === 401) onUnauthorized();
-        setError(e.message);
+        const asked = e.status === 422 ? mappingRequest(e.message, file.name, headers, format) : undefined;
+        if (asked) {
+          setRequest(asked);
+          setMappingOpen(true);
+        } else {
+          setError(e.message);
+        }
         setIdempotencyKey(newKey()); // a refused upload made no job: the next try is new
       } else {
         setError(e instanceof Error ? e.message : String(e));
@@ -136,8 +146,7 @@ export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void
     }
   };
 
-  const setColumn = (role: Role, value: string) =>
-    setFormat((f) => ({ ...f, columns: { ...f.columns, [role]: value } }));
+  const highlight = request && !format.columns[request.role] ? request.role : undefined;
 
   return (
     <form className="card upload" onSubmit={(e) => void submit(e)} aria-labelledby={`${id}-title`}>
@@ -181,75 +190,22 @@ export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void
         )}
       </label>
 
-      <details className="format-options">
-        <summary>Column mapping and format options</summary>
-        <div className="options-grid">
-          <Select
-            label="Delimiter"
-            value={format.delimiter}
-            onChange={(v) => setFormat((f) => ({ ...f, delimiter: v as Format['delimiter'] }))}
-            options={DELIMITERS}
-          />
-          <Select
-            label="Decimal separator"
-            value={format.decimalSeparator}
-            onChange={(v) => setFormat((f) => ({ ...f, decimalSeparator: v as Format['decimalSeparator'] }))}
-            options={[
-              { value: '.', label: 'Point (1234.50)' },
-              { value: ',', label: 'Comma (1234,50)' },
-            ]}
-          />
-          <Select
-            label="Date format"
-            value={format.dateFormat}
-            onChange={(v) => setFormat((f) => ({ ...f, dateFormat: v as Format['dateFormat'] }))}
-            options={[
-              { value: 'YMD', label: 'Year-month-day' },
-              { value: 'MDY', label: 'Month/day/year' },
-              { value: 'DMY', label: 'Day/month/year' },
-            ]}
-          />
-          <label className="field">
-            <span>Default currency</span>
-            <input
-              type="text"
-              inputMode="text"
-              autoCapitalize="characters"
-              maxLength={3}
-              pattern="[A-Za-z]{3}"
-              title="A three-letter code such as USD or EUR"
-              placeholder="e.g. USD"
-              value={format.currency}
-              onChange={(e) => setFormat((f) => ({ ...f, currency: e.target.value }))}
-            />
-          </label>
+      {request && (
+        <div className="callout callout--warning" role="alert" data-testid="mapping-request">
+          <p>
+            <strong>One more step.</strong> {request.message}
+          </p>
         </div>
-        <fieldset className="columns">
-          <legend>Columns {headers.length === 0 && file ? '(type the header names)' : ''}</legend>
-          <div className="options-grid">
-            {ROLES.map(({ role, label }) =>
-              headers.length > 0 ? (
-                <Select
-                  key={role}
-                  label={label}
-                  value={format.columns[role] ?? ''}
-                  onChange={(v) => setColumn(role, v)}
-                  options={headers.map((h) => ({ value: h, label: h }))}
-                />
-              ) : (
-                <label className="field" key={role}>
-                  <span>{label}</span>
-                  <input
-                    type="text"
-                    placeholder="Detect"
-                    value={format.columns[role] ?? ''}
-                    onChange={(e) => setColumn(role, e.target.value)}
-                  />
-                </label>
-              ),
-            )}
-          </div>
-        </fieldset>
+      )}
+
+      <details
+        className="format-options"
+        open={mappingOpen}
+        onToggle={(e) => setMappingOpen(e.currentTarget.open)}
+        ref={mappingRef}
+      >
+        <summary>Column mapping and format options</summary>
+        <MappingFields format={format} onChange={setFormat} headers={headers} highlight={highlight} />
       </details>
 
       {progress && uploading && (
@@ -277,32 +233,5 @@ export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void
         )}
       </div>
     </form>
-  );
-}
-
-function Select({
-  label,
-  value,
-  onChange,
-  options,
-}: {
-  label: string;
-  value: string;
-  onChange: (value: string) => void;
-  options: { value: string; label: string }[];
-}) {
-  const id = useId();
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-        <option value="">Detect</option>
-        {options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
-    </div>
   );
 }
