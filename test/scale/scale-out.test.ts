@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../support/wait-until.ts';
 import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { postCsv, waitForFinal } from '../support/http.ts';
@@ -102,8 +103,16 @@ describe('one API and three worker processes', () => {
     // attempts is bumped by every claim: 1 means no job was ever picked up twice.
     expect(finals.map((f) => f.attempts)).toEqual(Array(JOBS).fill(1));
 
-    // Worker logs: exactly one start and one completion per job, all by the same pid.
-    const workerLines = parse(workers.flatMap((w) => w.logs));
+    // Worker logs: exactly one start and one completion per job, all by the same pid. A
+    // worker logs "job completed" just after its commit, and the line crosses a pipe: the
+    // client can see `completed` first (a flaky failure, 29 of 30 lines, until this waited).
+    const workerLines = await waitUntil(
+      () => {
+        const lines = parse(workers.flatMap((w) => w.logs));
+        return lines.filter((l) => l.msg === 'job completed').length >= JOBS && lines;
+      },
+      { what: 'a "job completed" log line for every job', timeoutMs: 10_000 },
+    );
     const starts = workerLines.filter((l) => l.msg === 'attempt started');
     const completions = workerLines.filter((l) => l.msg === 'job completed');
     expect(starts.map((l) => l.jobId).sort()).toEqual([...ids].sort());
