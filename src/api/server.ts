@@ -18,6 +18,8 @@ import type { JobChangeListener } from './job-change-listener.ts';
 import { LongPollSlots } from './long-poll-slots.ts';
 import { OwnerRateLimit } from './owner-rate-limit.ts';
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
+import type { StatusDeps } from './trpc/job-status-query.ts';
+import { statusRoute } from './trpc/status-route.ts';
 import { toTrpcErrorShape, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
 
@@ -96,6 +98,14 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     total: config.LONG_POLLS_MAX,
   });
 
+  const statusDeps: StatusDeps = {
+    db: deps.requestDb,
+    changes: deps.changes,
+    longPolls,
+    draining: deps.isDraining,
+    hooks: deps.hooks ?? {},
+  };
+
   const stats = new ConnectionStats();
   await app.register(connectionGuard, { maxConnections: config.MAX_CONNECTIONS, stats });
   await app.register(contractErrorsPlugin, { closeOnRefusedUpload: true });
@@ -147,34 +157,30 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
       );
       rate.take(key); // throws RATE_LIMITED
     });
-    await trpcScope.register(fastifyTRPCPlugin, {
-      prefix: '/trpc',
-      trpcOptions: {
-        router: appRouter,
-        maxBodySize: 64 * 1024,
-        createContext: ({ req }): Context => ({
-          db: deps.requestDb,
-          boss: deps.boss,
-          changes: deps.changes,
-          authenticate,
-          authorization: req.headers.authorization,
-          longPolls,
-          draining: deps.isDraining,
-          hooks: deps.hooks ?? {},
-        }),
-        // 429 and 503 say when to come back, as the HTTP routes do.
-        responseMeta: ({ errors }) => {
-          const after = errors.map((e) => toTallyError(e).retryAfterSeconds).find((s) => s !== undefined);
-          return after === undefined ? {} : { headers: { 'retry-after': String(after) } };
-        },
-        onError: ({ error, path, req, input }) => {
-          // req.log carries the request id; jobId when the procedure names a job.
-          const jobId = (input as { jobId?: unknown } | undefined)?.jobId;
-          if (toTallyError(error).code === 'INTERNAL')
-            req.log.error({ err: error, path, jobId }, 'tRPC procedure failed');
-        },
+    const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
+      router: appRouter,
+      maxBodySize: 64 * 1024,
+      createContext: ({ req }): Context => ({
+        ...statusDeps,
+        boss: deps.boss,
+        authenticate,
+        authorization: req.headers.authorization,
+      }),
+      // 429 and 503 say when to come back, as the HTTP routes do.
+      responseMeta: ({ errors }) => {
+        const after = errors.map((e) => toTallyError(e).retryAfterSeconds).find((s) => s !== undefined);
+        return after === undefined ? {} : { headers: { 'retry-after': String(after) } };
       },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>);
+      onError: ({ error, path, req, input }) => {
+        // req.log carries the request id; jobId when the procedure names a job.
+        const jobId = (input as { jobId?: unknown } | undefined)?.jobId;
+        if (toTallyError(error).code === 'INTERNAL')
+          req.log.error({ err: error, path, jobId }, 'tRPC procedure failed');
+      },
+    };
+    // The plain status poll first (a static path wins over tRPC's `/trpc/:path`).
+    await trpcScope.register(statusRoute, { authenticate, deps: statusDeps, trpcOptions });
+    await trpcScope.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
   });
 
   for (const plugin of deps.plugins ?? []) await app.register(plugin);

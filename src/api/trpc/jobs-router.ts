@@ -5,85 +5,30 @@ import { cancelJob } from '../../db/jobs/cancel-job.ts';
 import { findJobResult, findJobStatusRow } from '../../db/jobs/find-job.ts';
 import { listJobs } from '../../db/jobs/list-jobs.ts';
 import { rerunJob, type RerunJob } from '../../db/jobs/rerun-job.ts';
-import { finalJobStates, jobStates } from '../../db/schema.ts';
-import { isTransientDbError } from '../../db/transient-errors.ts';
+import { jobStates } from '../../db/schema.ts';
 import { TallyError } from '../../errors.ts';
 import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
-import { MAX_WAIT_MS } from '../../jobs/limits.ts';
+import { jobIdInput, jobNotFound, jobStatusInput, readJobStatus } from './job-status-query.ts';
 import { statusCacheFor } from './status-cache.ts';
 import { authedProcedure, router } from './trpc.ts';
-
-const jobIdInput = z.object({ jobId: z.uuid({ error: 'jobId must be a UUID' }) });
-
-const notFound = () => new TallyError('NOT_FOUND', 'No such job (or it belongs to someone else).');
 
 export const jobsRouter = router({
   /**
    * The job's status. With `waitMs` it is a long poll: it answers as soon as `version`
-   * differs from `knownVersion`, or after `waitMs`, whichever comes first.
+   * differs from `knownVersion`, or after `waitMs`, whichever comes first. A plain
+   * `GET /trpc/jobs.status?input=…` (what every client sends) is answered by the status
+   * route with the same `readJobStatus`; this procedure answers batches and gives the type.
    */
   status: authedProcedure
-    .input(
-      jobIdInput.extend({
-        waitMs: z
-          .number()
-          .int('must be a whole number of milliseconds')
-          .min(0, 'must be 0 or more')
-          .max(MAX_WAIT_MS, `must be at most ${MAX_WAIT_MS}`)
-          .optional(),
-        knownVersion: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
-      }),
-    )
-    .query(async ({ ctx, input, signal }): Promise<JobStatus> => {
-      const deadline = Date.now() + (input.waitMs ?? 0);
-      const cache = statusCacheFor(ctx.changes);
-      const load = async () => {
-        const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId);
-        await ctx.hooks.afterStatusRead?.(input.jobId);
-        return row;
-      };
-      const longPoll =
-        input.waitMs !== undefined && input.waitMs > 0 && input.knownVersion !== undefined && !ctx.draining();
-      const release = longPoll ? ctx.longPolls.acquire(ctx.owner) : undefined;
-      // Subscribe, then read: a change committed after the read's snapshot NOTIFYs a
-      // subscription that already exists, so `next` returns at once and we read again.
-      const changes = longPoll ? ctx.changes.subscribe(input.jobId) : undefined;
-      try {
-        for (;;) {
-          const row = await cache.read(ctx.owner, input.jobId, load).catch(async (error: unknown) => {
-            // A long poll rides out a cut connection: re-read until its deadline.
-            if (!isTransientDbError(error) || Date.now() >= deadline) throw error;
-            await new Promise((r) => setTimeout(r, 200));
-            return 'retry' as const;
-          });
-          if (row === 'retry') continue;
-          if (!row) throw notFound();
-          const remaining = deadline - Date.now();
-          const unchanged = row.version === input.knownVersion;
-          const answerNow =
-            !changes ||
-            !unchanged ||
-            remaining <= 0 ||
-            signal?.aborted ||
-            ctx.draining() ||
-            finalJobStates.has(row.state);
-          if (answerNow) {
-            return toJobStatus(row);
-          }
-          // No cache invalidation here: the NOTIFY that woke us dropped the entry already,
-          // so the first waiter to wake reads once and the others share that read.
-          await changes.next(remaining, signal);
-        }
-      } finally {
-        changes?.close();
-        release?.();
-      }
-    }),
+    .input(jobStatusInput)
+    .query(async ({ ctx, input, signal }): Promise<JobStatus> =>
+      toJobStatus(await readJobStatus(ctx, ctx.owner, input, signal)),
+    ),
 
   /** The analysis of a completed job. */
   result: authedProcedure.input(jobIdInput).query(async ({ ctx, input }): Promise<RevenueAnalysis> => {
     const row = await findJobResult(ctx.db.kysely, ctx.owner, input.jobId);
-    if (!row) throw notFound();
+    if (!row) throw jobNotFound();
     if (row.state !== 'completed') {
       throw new TallyError(
         'PRECONDITION_FAILED',
@@ -119,9 +64,9 @@ export const jobsRouter = router({
   cancel: authedProcedure.input(jobIdInput).mutation(async ({ ctx, input }): Promise<JobStatus> => {
     const exists = await cancelJob(ctx.db.kysely, ctx.owner, input.jobId);
     statusCacheFor(ctx.changes).invalidate(input.jobId); // read-your-writes before the NOTIFY lands
-    if (!exists) throw notFound();
+    if (!exists) throw jobNotFound();
     const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId);
-    if (!row) throw notFound();
+    if (!row) throw jobNotFound();
     return toJobStatus(row);
   }),
 
