@@ -37,12 +37,13 @@ export async function* readFileChunks(pool: pg.Pool, jobId: string): AsyncGenera
     next = chunk.more ? copyChunk(pool, jobId, seq) : undefined;
     // A consumer that stops early must not leave the prefetch's rejection unhandled.
     next?.catch(() => undefined);
-    yield chunk.data;
+    yield* chunk.data;
   }
 }
 
 interface StoredChunk {
-  data: Buffer;
+  /** The chunk's bytes, as the pieces COPY delivered them (not copied into one buffer). */
+  data: Buffer[];
   more: boolean;
 }
 
@@ -58,7 +59,7 @@ async function copyChunk(pool: pg.Pool, jobId: string, seq: number): Promise<Sto
     );
     const parts: Buffer[] = [];
     for await (const part of stream as AsyncIterable<Buffer>) parts.push(part);
-    return parseChunkRow(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    return parseChunkRow(new PartReader(parts));
   } catch (error) {
     broken = error as Error;
     throw error;
@@ -74,21 +75,58 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
  * flags and header-extension length, then per row a field count and length-prefixed
  * fields, then -1. https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4
  */
-function parseChunkRow(buf: Buffer): StoredChunk | undefined {
-  if (buf.length < 19 || !buf.subarray(0, 11).equals(SIGNATURE)) {
+function parseChunkRow(input: PartReader): StoredChunk | undefined {
+  const header = input.take(15);
+  if (header.length < 15 || !header.subarray(0, 11).equals(SIGNATURE)) {
     throw new Error('unexpected COPY output: no binary signature');
   }
-  let at = 15;
-  at += 4 + buf.readInt32BE(at); // header extension
-  const fields = buf.readInt16BE(at);
+  input.skip(input.take(4).readInt32BE(0)); // header extension
+  const fields = input.take(2).readInt16BE(0);
   if (fields === -1) return undefined; // no row: the chunk does not exist
   if (fields !== 2) throw new Error(`unexpected COPY output: ${fields} fields`);
-  at += 2;
-  const dataLength = buf.readInt32BE(at);
-  at += 4;
-  const data = buf.subarray(at, at + dataLength);
-  at += dataLength;
-  const moreLength = buf.readInt32BE(at);
-  if (moreLength !== 1) throw new Error('unexpected COPY output: boolean field');
-  return { data, more: buf[at + 4] === 1 };
+  const data = input.pieces(input.take(4).readInt32BE(0));
+  const more = input.take(5);
+  if (more.readInt32BE(0) !== 1) throw new Error('unexpected COPY output: boolean field');
+  return { data, more: more[4] === 1 };
+}
+
+/**
+ * The COPY output as the parts it arrived in, read front to back without joining them:
+ * a 1 MiB chunk arrives in ~16 parts, and `Buffer.concat` of them was ~2.5 % of the
+ * worker's CPU on the 1M-row file (bench P2w profile: 85 ms per 78 MB read).
+ */
+class PartReader {
+  #part = 0;
+  #at = 0;
+
+  constructor(private readonly parts: Buffer[]) {}
+
+  /** The next `n` bytes as pieces of the parts (no copy). */
+  pieces(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const part = this.parts[this.#part];
+      if (part === undefined) throw new Error('unexpected COPY output: cut short');
+      const end = Math.min(part.length, this.#at + left);
+      if (end > this.#at) out.push(part.subarray(this.#at, end));
+      left -= end - this.#at;
+      this.#at = end;
+      if (this.#at === part.length) {
+        this.#part++;
+        this.#at = 0;
+      }
+    }
+    return out;
+  }
+
+  /** The next `n` bytes as one buffer (a copy only when they straddle two parts). */
+  take(n: number): Buffer {
+    const pieces = this.pieces(n);
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  }
+
+  skip(n: number): void {
+    this.pieces(n);
+  }
 }
