@@ -147,8 +147,14 @@ describe('transient errors', () => {
           ++calls > 1
             ? src
             : (async function* () {
+                // The stored bytes arrive in pieces of any size: send the first 64 KiB
+                // (the head the analysis needs before it reads rows), however they come.
+                let sent = 0;
                 for await (const chunk of src) {
-                  yield chunk.subarray(0, 65_536);
+                  const piece = chunk.subarray(0, 65_536 - sent);
+                  sent += piece.length;
+                  yield piece;
+                  if (sent < 65_536) continue;
                   await faultAllowed;
                   throw new Error('Connection terminated unexpectedly');
                 }

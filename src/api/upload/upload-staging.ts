@@ -13,9 +13,12 @@ import { thisProcess } from '../../lib/process-identity.ts';
 /**
  * Chunks per staging transaction. One transaction per 1 MiB chunk ran at a third of the
  * speed of one transaction for the file (8–10 vs 28–29 MB/s on this machine's PostgreSQL
- * 15, even with synchronous_commit off); batches of 8 matched one transaction (29–32 MB/s).
+ * 15, even with synchronous_commit off). On a quiet machine and a 1 GiB upload (bench P1a,
+ * against the bare server that writes the file in one transaction, alternate runs):
+ * batches of 8 gave 0.85–0.94× of it, batches of 32 1.02–1.16×. A batch commits after
+ * IDLE_COMMIT_MS without a chunk whatever its size, so a slow client never holds one open.
  */
-const CHUNKS_PER_BATCH = 8;
+const CHUNKS_PER_BATCH = 32;
 /**
  * A batch open this long without a new chunk is committed, so a slow client never keeps a
  * pool connection idle in a transaction (a chunk of a trickling upload can take minutes).
