@@ -578,6 +578,7 @@ function buildWebIfStale(): void {
   const newest = Math.max(
     newestMtime(path.join(webDir, 'src')),
     newestMtime(path.join(repo, 'src', 'client')),
+    newestMtime(path.join(repo, 'src', 'lib')), // formatBytes
     statSync(path.join(webDir, 'index.html')).mtimeMs,
     statSync(path.join(webDir, 'vite.config.ts')).mtimeMs,
   );

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { TallyApiError, type UploadProgress } from '../../../client/index.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../../../lib/format-bytes.ts';
 import { classifyRefusal, EMPTY_FORMAT, ROLES, toOptions, type Format, type Role } from '../mapping.ts';
 import { rememberUpload } from '../session-files.ts';
 import { useTally } from '../tally.ts';
