@@ -25,10 +25,9 @@ beforeAll(async () => {
       UPLOAD_RATE_LIMIT_PER_MINUTE: '1000',
     },
   });
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 

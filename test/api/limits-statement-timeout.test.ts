@@ -16,10 +16,9 @@ beforeAll(async () => {
     role: 'api',
     env: { DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS), DB_POOL_MAX: '2' },
   });
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 

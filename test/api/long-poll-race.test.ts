@@ -29,10 +29,9 @@ beforeAll(async () => {
       },
     },
   });
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 

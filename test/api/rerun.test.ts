@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
+import { lockWaiters } from '../support/lock-waiters.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
 /**
@@ -33,10 +34,9 @@ beforeAll(async () => {
   tally = await startTestTally({
     env: { API_TOKENS: `alice:${ALICE},bob:${BOB}`, FILE_RETENTION_HOURS: '24' },
   });
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 3 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 
@@ -218,18 +218,7 @@ describe('jobs.rerun', () => {
       await sweep.query('update jobs set file_deleted_at = now() where id = $1', [oldId]);
       const pending = rerun(oldId, {});
       // The re-run is queued behind the sweep's row lock, not racing it.
-      await expect
-        .poll(
-          async () =>
-            (
-              await sql.query(
-                `select count(*)::int as n from pg_stat_activity
-                  where datname = current_database() and wait_event_type = 'Lock'`,
-              )
-            ).rows[0].n,
-          { timeout: 10_000 },
-        )
-        .toBe(1);
+      await expect.poll(() => lockWaiters(sql), { timeout: 10_000 }).toBe(1);
       await sweep.query('commit');
       const res = await pending;
       expect(res.status).toBe(410);
@@ -244,7 +233,7 @@ describe('jobs.rerun', () => {
     // Requests run under DB_STATEMENT_TIMEOUT_MS; a copy takes time in proportion to the file.
     // Made slow deterministically: another session holds a lock the copy must wait for.
     const slow = await startTestTally({ env: { DB_STATEMENT_TIMEOUT_MS: '500' } });
-    const pool = new pg.Pool({ connectionString: slow.database.url, max: 2 });
+    const pool = slow.database.sql; // closed by slow.stop()
     try {
       const upload = await postCsv(slow.url, AMBIGUOUS_DATES);
       expect(upload.status).toBe(202);
@@ -260,18 +249,7 @@ describe('jobs.rerun', () => {
           options: { dateFormat: 'DMY' },
         });
         // Once the copy waits on the lock, hold it twice the statement timeout.
-        await expect
-          .poll(
-            async () =>
-              (
-                await pool.query(
-                  `select count(*)::int as n from pg_stat_activity
-                    where datname = current_database() and wait_event_type = 'Lock'`,
-                )
-              ).rows[0].n,
-            { timeout: 10_000 },
-          )
-          .toBe(1);
+        await expect.poll(() => lockWaiters(pool), { timeout: 10_000 }).toBe(1);
         await new Promise((r) => setTimeout(r, 1000));
         await locker.query('commit');
         res = await pending;
@@ -282,7 +260,6 @@ describe('jobs.rerun', () => {
       const done = await waitForFinal(slow.url, res.body.result.data.jobId);
       expect(done.state).toBe('completed');
     } finally {
-      await pool.end();
       await slow.stop();
     }
   });

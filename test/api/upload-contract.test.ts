@@ -16,10 +16,9 @@ let tally: TestTally;
 let sql: pg.Pool;
 beforeAll(async () => {
   tally = await startTestTally({ role: 'api', env: { API_TOKENS: `alice:${TOKEN}` } });
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 /** Whatever a test did: no chunk without a job, nothing staged. */

@@ -18,10 +18,9 @@ let sql: pg.Pool;
 
 beforeAll(async () => {
   tally = await startTestTally();
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 
