@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WRONG_DATE_COLUMN } from '../support/csv-samples.ts';
 import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
 import { lockWaiters } from '../support/lock-waiters.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
@@ -12,16 +13,6 @@ const ALICE = 'alice-token-0123456789abcdef';
 const BOB = 'bob-token-0123456789abcdef00';
 const asAlice = { authorization: `Bearer ${ALICE}` };
 const asBob = { authorization: `Bearer ${BOB}` };
-
-// The column headed "Date" is a shipping date nobody filled in; the payment date sits under
-// a header no matcher knows. Net revenue 100.00 + 50.50 - 20.00 + 30.25 = 160.75.
-const WRONG_DATE_COLUMN = [
-  'Date,Fecha cobro,Amount,Customer',
-  'pending,2024-01-05,100.00,alice',
-  'pending,2024-01-20,50.50,bob',
-  'pending,2024-02-03,-20.00,alice',
-  'pending,2024-03-10,30.25,carol',
-].join('\n');
 
 // Ambiguous slash dates: read month-first by default (Mar, Mar, Apr), day-first when asked
 // (Jan, Feb, Jan).
