@@ -1,10 +1,6 @@
 import { useState } from 'react';
 
-/**
- * A long list drawn a page at a time: the first `pageSize` items, then a page more on
- * request, or all of them at once. The tables use it so a result with thousands of rows
- * costs the DOM only what is shown.
- */
+/** What a table cut to pages draws now, and how it shows more. */
 export interface Paging<T> {
   /** The items to draw now. */
   rows: T[];
@@ -19,6 +15,11 @@ export interface Paging<T> {
   toggleAll: () => void;
 }
 
+/**
+ * A long list drawn a page at a time: the first `pageSize` items, then a page more on
+ * request, or all of them at once. The tables use it so a result with thousands of rows
+ * costs the DOM only what is shown.
+ */
 export function usePaging<T>(items: readonly T[], pageSize: number): Paging<T> {
   // Infinity: every item, whatever the list grows to (e.g. on a switch of currency).
   const [limit, setLimit] = useState(pageSize);
