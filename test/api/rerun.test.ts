@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WRONG_DATE_COLUMN } from '../support/csv-samples.ts';
 import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sweepStagedUploads } from '../../src/db/jobs/staged-uploads.ts';
 import { thisProcess } from '../../src/lib/process-identity.ts';

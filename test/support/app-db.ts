@@ -7,7 +7,7 @@ export interface TestDb {
   database: TestDatabase;
   db: Db;
   /** Closes the handle, then drops the database. */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export async function openTestDb(opts: DbOptions = { max: 3 }): Promise<TestDb> {
