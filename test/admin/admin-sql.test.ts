@@ -72,6 +72,7 @@ beforeAll(async () => {
   const u = new URL(tally.database.url);
   u.username = readerRole;
   u.password = 'reader-pw';
+  // A pool of its own, not database.sql: it logs in as the read-only role, not as the owner.
   reader = new pg.Pool({ connectionString: u.toString(), max: 2 });
 
   const upload = async (csv: string) => {

@@ -4,26 +4,16 @@
  * Retail data set, Kaggle's sales_data_sample, superstore samples, Etsy, Shopify, Stripe,
  * SAP SE16N, Amazon and Excel), with made-up rows. Every expected figure is worked out by
  * hand from the fixture (arithmetic in the comments), not by running the code.
+ * The expected objects look alike on purpose: each is written out next to its own arithmetic.
  */
-import { createReadStream, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
 import type { TallyError } from '../../src/errors.ts';
-
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../fixtures/analysis/${name}`, import.meta.url));
+import { analyzeFixtureInChunks } from '../support/analysis-fixtures.ts';
 
 /** Read in 7-byte chunks: every multi-byte character and CRLF gets cut somewhere. */
-function analyzeFixture(name: string, options: JobOptions = {}) {
-  const path = fixture(name);
-  return analyzeCsvStream(createReadStream(path, { highWaterMark: 7 }), {
-    filename: name,
-    bytes: statSync(path).size,
-    options,
-  });
-}
+const analyzeFixture = (name: string, options: JobOptions = {}) => analyzeFixtureInChunks(name, options, 7);
 
 describe('UCI Online Retail (CRLF, "12/1/10 8:26", quantity × UnitPrice, blank CustomerID)', () => {
   it('reads two-digit years month-first and leaves the blank customer out of the keys', async () => {

@@ -1,24 +1,14 @@
 /**
  * Golden tests: small exports in the shapes of real ones, with every expected figure
  * worked out by hand from the fixture (arithmetic in the comments), not by running the code.
+ * The expected objects look alike on purpose: each is written out next to its own arithmetic.
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { JobOptions } from '../../src/analysis/options.ts';
-import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
+import { analyzeFixtureInChunks, fixture } from '../support/analysis-fixtures.ts';
 
-const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../fixtures/analysis/${name}`, import.meta.url));
-
-async function analyzeFixture(name: string, options: JobOptions = {}) {
-  const path = fixture(name);
-  return analyzeCsvStream(createReadStream(path, { highWaterMark: 64 }), {
-    filename: name,
-    bytes: statSync(path).size,
-    options,
-  });
-}
+const analyzeFixture = (name: string, options: JobOptions = {}) => analyzeFixtureInChunks(name, options, 64);
 
 describe('Shopify orders export', () => {
   it('uses Created at (zone → UTC day), Total, Email, Lineitem name, Billing Country', async () => {

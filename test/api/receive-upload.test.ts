@@ -1,10 +1,9 @@
 import { PassThrough, Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { receiveUpload } from '../../src/api/upload/receive-upload.ts';
 import { UploadStaging } from '../../src/api/upload/upload-staging.ts';
-import { createDb, type Db } from '../../src/db/database.ts';
 import { FILE_CHUNK_BYTES } from '../../src/db/jobs/file-chunks.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { useTestDb } from '../support/app-db.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 // The receiver alone, on real busboy and a real PostgreSQL: a file larger than a chunk is
@@ -30,29 +29,20 @@ const part = (name: string, filename: string, content: string | Buffer) =>
 const end = Buffer.from(`--${boundary}--\r\n`);
 const silent = { warn: () => undefined };
 
-let database: TestDatabase;
-let db: Db;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createDb(database.url, { max: 3 });
-});
-afterAll(async () => {
-  await db?.close();
-  await database?.drop();
-});
+const testDb = useTestDb();
 
 async function stagedState() {
-  const { rows } = await db.pool.query<{ staged: number; chunks: number }>(
+  const { rows } = await testDb.db.pool.query<{ staged: number; chunks: number }>(
     `select (select count(*)::int from staged_uploads) as staged, (select count(*)::int from job_file_chunks) as chunks`,
   );
   return rows[0];
 }
 afterEach(async () => {
-  await db.pool.query('delete from staged_uploads; delete from job_file_chunks');
+  await testDb.db.pool.query('delete from staged_uploads; delete from job_file_chunks');
 });
 
 /** Receives, and on failure discards as the route does; resolves to the outcome. */
-async function receive(body: Readable, staging = new UploadStaging(db, 60_000, silent)) {
+async function receive(body: Readable, staging = new UploadStaging(testDb.db, 60_000, silent)) {
   try {
     return { staging, received: await receiveUpload(body, headers, staging, limits) };
   } catch (error) {
@@ -80,7 +70,7 @@ describe('receiveUpload', () => {
     const { staging, received } = await receive(Readable.from([part('file', 'big.bin', bytes), end]));
     expect(received.file.unstaged).toBeUndefined();
     expect(received.file.bytes).toBe(bytes.length);
-    const { rows } = await db.pool.query<{ data: Buffer }>(
+    const { rows } = await testDb.db.pool.query<{ data: Buffer }>(
       'select data from job_file_chunks where job_id = $1 order by seq',
       [staging.id],
     );
@@ -106,7 +96,7 @@ describe('receiveUpload', () => {
 
   it('cleans up when the client goes away mid-file, after chunks were staged', async () => {
     const body = new PassThrough();
-    const staging = new UploadStaging(db, 60_000, silent);
+    const staging = new UploadStaging(testDb.db, 60_000, silent);
     const pending = receive(body, staging);
     body.write(part('file', 'a.csv', Buffer.alloc(3 * FILE_CHUNK_BYTES, 0x41)).subarray(0, -2));
     await waitUntil(() => staging.chunks >= 2, { what: 'two chunks staged' });
@@ -117,7 +107,7 @@ describe('receiveUpload', () => {
 
   it('cuts off a stalled body after the idle timeout', async () => {
     const body = new PassThrough();
-    const staging = new UploadStaging(db, 60_000, silent);
+    const staging = new UploadStaging(testDb.db, 60_000, silent);
     const pending = receiveUpload(body, headers, staging, { ...limits, idleTimeoutMs: 200 }).finally(() =>
       staging.discard(),
     );

@@ -1,6 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WRONG_DATE_COLUMN } from '../support/csv-samples.ts';
 import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
+import { lockWaiters } from '../support/lock-waiters.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
 /**
@@ -11,16 +13,6 @@ const ALICE = 'alice-token-0123456789abcdef';
 const BOB = 'bob-token-0123456789abcdef00';
 const asAlice = { authorization: `Bearer ${ALICE}` };
 const asBob = { authorization: `Bearer ${BOB}` };
-
-// The column headed "Date" is a shipping date nobody filled in; the payment date sits under
-// a header no matcher knows. Net revenue 100.00 + 50.50 - 20.00 + 30.25 = 160.75.
-const WRONG_DATE_COLUMN = [
-  'Date,Fecha cobro,Amount,Customer',
-  'pending,2024-01-05,100.00,alice',
-  'pending,2024-01-20,50.50,bob',
-  'pending,2024-02-03,-20.00,alice',
-  'pending,2024-03-10,30.25,carol',
-].join('\n');
 
 // Ambiguous slash dates: read month-first by default (Mar, Mar, Apr), day-first when asked
 // (Jan, Feb, Jan).
@@ -33,10 +25,9 @@ beforeAll(async () => {
   tally = await startTestTally({
     env: { API_TOKENS: `alice:${ALICE},bob:${BOB}`, FILE_RETENTION_HOURS: '24' },
   });
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 3 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 
@@ -218,18 +209,7 @@ describe('jobs.rerun', () => {
       await sweep.query('update jobs set file_deleted_at = now() where id = $1', [oldId]);
       const pending = rerun(oldId, {});
       // The re-run is queued behind the sweep's row lock, not racing it.
-      await expect
-        .poll(
-          async () =>
-            (
-              await sql.query(
-                `select count(*)::int as n from pg_stat_activity
-                  where datname = current_database() and wait_event_type = 'Lock'`,
-              )
-            ).rows[0].n,
-          { timeout: 10_000 },
-        )
-        .toBe(1);
+      await expect.poll(() => lockWaiters(sql), { timeout: 10_000 }).toBe(1);
       await sweep.query('commit');
       const res = await pending;
       expect(res.status).toBe(410);
@@ -244,7 +224,7 @@ describe('jobs.rerun', () => {
     // Requests run under DB_STATEMENT_TIMEOUT_MS; a copy takes time in proportion to the file.
     // Made slow deterministically: another session holds a lock the copy must wait for.
     const slow = await startTestTally({ env: { DB_STATEMENT_TIMEOUT_MS: '500' } });
-    const pool = new pg.Pool({ connectionString: slow.database.url, max: 2 });
+    const pool = slow.database.sql; // closed by slow.stop()
     try {
       const upload = await postCsv(slow.url, AMBIGUOUS_DATES);
       expect(upload.status).toBe(202);
@@ -260,18 +240,7 @@ describe('jobs.rerun', () => {
           options: { dateFormat: 'DMY' },
         });
         // Once the copy waits on the lock, hold it twice the statement timeout.
-        await expect
-          .poll(
-            async () =>
-              (
-                await pool.query(
-                  `select count(*)::int as n from pg_stat_activity
-                    where datname = current_database() and wait_event_type = 'Lock'`,
-                )
-              ).rows[0].n,
-            { timeout: 10_000 },
-          )
-          .toBe(1);
+        await expect.poll(() => lockWaiters(pool), { timeout: 10_000 }).toBe(1);
         await new Promise((r) => setTimeout(r, 1000));
         await locker.query('commit');
         res = await pending;
@@ -282,7 +251,6 @@ describe('jobs.rerun', () => {
       const done = await waitForFinal(slow.url, res.body.result.data.jobId);
       expect(done.state).toBe('completed');
     } finally {
-      await pool.end();
       await slow.stop();
     }
   });

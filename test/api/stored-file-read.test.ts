@@ -1,27 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../src/db/database.ts';
+import { describe, expect, it } from 'vitest';
 import { FILE_CHUNK_BYTES, readFileChunks } from '../../src/db/jobs/file-chunks.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { useTestDb } from '../support/app-db.ts';
 
 // The worker's binary read of stored chunks (COPY … FORMAT binary), against a real
 // PostgreSQL: every byte comes back as stored, whatever it is, in order, up to the last.
 
-let database: TestDatabase;
-let db: Db;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createDb(database.url, { max: 3 });
-});
-afterAll(async () => {
-  await db?.close();
-  await database?.drop();
-});
+const testDb = useTestDb();
 
 async function store(chunks: Buffer[]): Promise<string> {
   const id = randomUUID();
   for (const [seq, data] of chunks.entries()) {
-    await db.pool.query('insert into job_file_chunks (job_id, seq, data) values ($1, $2, $3)', [
+    await testDb.db.pool.query('insert into job_file_chunks (job_id, seq, data) values ($1, $2, $3)', [
       id,
       seq,
       data,
@@ -32,7 +22,7 @@ async function store(chunks: Buffer[]): Promise<string> {
 
 async function readAll(id: string): Promise<Buffer[]> {
   const out: Buffer[] = [];
-  for await (const chunk of readFileChunks(db.pool, id)) out.push(Buffer.from(chunk));
+  for await (const chunk of readFileChunks(testDb.db.pool, id)) out.push(Buffer.from(chunk));
   return out;
 }
 
@@ -60,6 +50,6 @@ describe('readFileChunks', () => {
   it('gives its connections back to the pool', async () => {
     const id = await store([randomBytes(10), randomBytes(10), randomBytes(10)]);
     for (let i = 0; i < 5; i++) await readAll(id);
-    expect(db.pool.totalCount - db.pool.idleCount).toBe(0);
+    expect(testDb.db.pool.totalCount - testDb.db.pool.idleCount).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postCsv } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
@@ -16,10 +16,9 @@ let tally: TestTally;
 let sql: pg.Pool;
 beforeAll(async () => {
   tally = await startTestTally({ role: 'api', env: { API_TOKENS: `alice:${TOKEN}` } });
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 /** Whatever a test did: no chunk without a job, nothing staged. */

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import net from 'node:net';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postCsv } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
@@ -14,10 +14,9 @@ let sql: pg.Pool;
 beforeAll(async () => {
   // No workers: these tests are about what the API stores, not what workers do with it.
   tally = await startTestTally({ role: 'api', env: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) } });
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 

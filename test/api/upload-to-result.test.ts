@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
+import { analyseUpload, postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
 // Four rows by hand: revenue 100.00 + 50.50 - 20.00 + 30.25 = 160.75; refunds 20.00.
@@ -18,10 +18,9 @@ let sql: pg.Pool;
 
 beforeAll(async () => {
   tally = await startTestTally();
-  sql = new pg.Pool({ connectionString: tally.database.url, max: 2 });
+  sql = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
-  await sql?.end();
   await tally?.stop();
 });
 
@@ -68,12 +67,8 @@ describe('upload → queue → worker → status over tRPC', () => {
 
   it('accepts gzip, detected by magic bytes whatever the name', async () => {
     const { gzipSync } = await import('node:zlib');
-    const upload = await postCsv(tally.url, gzipSync(CSV), { filename: 'export.dat' });
-    expect(upload.status).toBe(202);
-    const status = await waitForFinal(tally.url, upload.body.jobId);
-    expect(status.state).toBe('completed');
-    const result = await trpcQuery(tally.url, 'jobs.result', { jobId: upload.body.jobId });
-    expect(result.body.result.data.currencies[0].totals.revenue).toBe(160.75);
+    const analysis = await analyseUpload(tally.url, gzipSync(CSV), { filename: 'export.dat' });
+    expect(analysis.currencies[0].totals.revenue).toBe(160.75);
   });
 
   it('stores every job with its file and its queue entry, under one id', async () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/child-process.ts';
+import { WRONG_DATE_COLUMN } from '../support/csv-samples.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { formatCents, writeRevenueFixture, type Fixture } from './revenue-fixture.ts';
 
@@ -309,15 +310,6 @@ describe('fixing a mapping without uploading again', () => {
     '2024-02-10,23.45,bob',
     '2024-02-11,-3.45,alice',
   ].join('\n');
-  // "Date" is a shipping date nobody filled in: the upload is accepted, every row is
-  // rejected, the job fails NO_VALID_ROWS. 100.00 + 50.50 - 20.00 + 30.25 = 160.75.
-  const WRONG_DATE_COLUMN = [
-    'Date,Fecha cobro,Amount,Customer',
-    'pending,2024-01-05,100.00,alice',
-    'pending,2024-01-20,50.50,bob',
-    'pending,2024-02-03,-20.00,alice',
-    'pending,2024-03-10,30.25,carol',
-  ].join('\n');
 
   it('a refused upload opens the mapping with the file’s own headers, in the page’s words', async () => {
     const page = await newPage();
@@ -578,6 +570,7 @@ function buildWebIfStale(): void {
   const newest = Math.max(
     newestMtime(path.join(webDir, 'src')),
     newestMtime(path.join(repo, 'src', 'client')),
+    newestMtime(path.join(repo, 'src', 'lib')), // formatBytes
     statSync(path.join(webDir, 'index.html')).mtimeMs,
     statSync(path.join(webDir, 'vite.config.ts')).mtimeMs,
   );

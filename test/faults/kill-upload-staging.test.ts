@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sweepStagedUploads } from '../../src/db/jobs/staged-uploads.ts';
-import { createDb } from '../../src/db/database.ts';
 import { thisProcess } from '../../src/lib/process-identity.ts';
+import { openTestDb } from '../support/app-db.ts';
 import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { waitUntil } from '../support/wait-until.ts';
@@ -35,9 +35,8 @@ describe('orphaned staged chunks', () => {
   it('are swept by the next start after a kill -9 of the API mid-upload', async () => {
     const database: TestDatabase = await createTestDatabase();
     const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'tally-kill-staging-'));
-    const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+    const sql = database.sql; // closed by database.drop()
     cleanups.push(
-      () => sql.end(),
       () => database.drop(),
       () => rm(spoolDir, { recursive: true, force: true }),
     );
@@ -74,12 +73,8 @@ describe('orphaned staged chunks', () => {
   });
 
   it('of a live upload on another host are kept until its lease runs out', async () => {
-    const database = await createTestDatabase();
-    const db = createDb(database.url, { max: 2 });
-    cleanups.push(
-      () => db.close(),
-      () => database.drop(),
-    );
+    const { db, close } = await openTestDb({ max: 2 });
+    cleanups.push(close);
     const id = '01900000-0000-7000-8000-000000000001';
     await db.pool.query(
       `insert into staged_uploads (id, host, pid, instance) values ($1, 'another-host/boot/pid:[1]', $2, gen_random_uuid())`,
@@ -96,12 +91,8 @@ describe('orphaned staged chunks', () => {
   });
 
   it('of a live upload in this process are kept; those of a dead pid on this host are swept', async () => {
-    const database = await createTestDatabase();
-    const db = createDb(database.url, { max: 2 });
-    cleanups.push(
-      () => db.close(),
-      () => database.drop(),
-    );
+    const { db, close } = await openTestDb({ max: 2 });
+    cleanups.push(close);
     const live = '01900000-0000-7000-8000-000000000002';
     const dead = '01900000-0000-7000-8000-000000000003';
     await db.pool.query(

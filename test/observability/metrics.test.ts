@@ -39,11 +39,10 @@ beforeAll(async () => {
         })(),
     },
   });
-  owner = new pg.Pool({ connectionString: tally.database.url, max: 1 });
+  owner = tally.database.sql; // closed by tally.stop()
 });
 afterAll(async () => {
   releaseStall();
-  await owner?.end();
   await tally?.stop();
 });
 
@@ -99,7 +98,7 @@ describe('GET /readyz', () => {
   it('is 503 while a migration of this build is missing from the database, 200 once applied', async () => {
     // Fresh process state: readiness caches "migrated" only after it has seen it.
     const other = await startTestTally({ role: 'api' });
-    const sql = new pg.Pool({ connectionString: other.database.url, max: 1 });
+    const sql = other.database.sql; // closed by other.stop()
     try {
       await sql.query(`delete from kysely_migration where name = '0002_admin_views'`);
       const pending = await fetch(`${other.url}/readyz`);
@@ -111,7 +110,6 @@ describe('GET /readyz', () => {
       const ready = await fetch(`${other.url}/readyz`);
       expect(ready.status).toBe(200);
     } finally {
-      await sql.end();
       await other.stop();
     }
   });

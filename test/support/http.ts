@@ -1,4 +1,5 @@
 /** Small helpers for talking to a real Tally server over real HTTP in tests. */
+import { expect } from 'vitest';
 
 export interface UploadOptions {
   filename?: string;
@@ -68,4 +69,22 @@ export async function waitForFinal(
     knownVersion = status.version;
   }
   throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms`);
+}
+
+/**
+ * Uploads a CSV, waits for its job, and returns the analysis (jobs.result). Fails the test
+ * where the upload is refused, the job ends other than completed, or the result is refused.
+ */
+export async function analyseUpload(
+  baseUrl: string,
+  content: string | Uint8Array<ArrayBuffer>,
+  opts: UploadOptions = {},
+): Promise<any> {
+  const upload = await postCsv(baseUrl, content, opts);
+  expect(upload.status, JSON.stringify(upload.body)).toBe(202);
+  const status = await waitForFinal(baseUrl, upload.body.jobId, opts.headers);
+  expect(status.state).toBe('completed');
+  const result = await trpcQuery(baseUrl, 'jobs.result', { jobId: upload.body.jobId }, opts.headers);
+  expect(result.status).toBe(200);
+  return result.body.result.data;
 }

@@ -6,23 +6,15 @@ import {
   ROLES,
   type FileReading as Reading,
 } from '../mapping.ts';
-import { RerunForm } from './RerunForm.tsx';
+import { RerunForm, type RerunFormProps } from './RerunForm.tsx';
 
 /**
  * How the file was read — delimiter, encoding, date order, which column played which role —
- * next to the result, with "Change and re-run" for when one of them is wrong.
+ * next to the result, with "Change and re-run" for when one of them is wrong. Takes the
+ * re-run form's props, with the reading a completed job always has.
  */
-export function FileReading({
-  jobId,
-  filename,
-  reading,
-  navigate,
-}: {
-  jobId: string;
-  filename: string;
-  reading: Reading;
-  navigate: (path: string) => void;
-}) {
+export function FileReading(props: RerunFormProps & { reading: Reading }) {
+  const { reading } = props;
   const id = useId();
   const [open, setOpen] = useState(false);
   const encoding = describeEncoding(reading.encoding);
@@ -57,7 +49,7 @@ export function FileReading({
       </dl>
       {open && (
         <div id={`${id}-form`}>
-          <RerunForm jobId={jobId} filename={filename} reading={reading} navigate={navigate} />
+          <RerunForm {...props} />
         </div>
       )}
     </section>

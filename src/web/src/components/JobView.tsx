@@ -8,7 +8,8 @@ import {
   type RevenueAnalysis,
 } from '../../../client/index.ts';
 import { useJobStatus } from '../../../client/react.ts';
-import { formatBytes, formatCount, formatDateTime, formatDuration } from '../format.ts';
+import { formatBytes } from '../../../lib/format-bytes.ts';
+import { formatCount, formatDateTime, formatDuration } from '../format.ts';
 import { readingOf } from '../mapping.ts';
 import { linkHandler } from '../routing.ts';
 import { recalled } from '../session-files.ts';

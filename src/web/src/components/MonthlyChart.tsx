@@ -3,7 +3,9 @@ import { Bar, BarChart, CartesianGrid, Cell, ResponsiveContainer, Tooltip, XAxis
 import type { CurrencyAnalysis } from '../../../client/index.ts';
 import { formatCompact, formatCount, formatMoney, formatMonth } from '../format.ts';
 import { chartSeries, TABLE_PAGE } from '../series.ts';
+import { DataTable, type Column } from './DataTable.tsx';
 import { MoreButton } from './MoreButton.tsx';
+import { usePaging } from './use-paging.ts';
 
 type Month = CurrencyAnalysis['monthly'][number];
 
@@ -69,55 +71,35 @@ export function MonthlyChart({ monthly, currency }: { monthly: Month[]; currency
   );
 }
 
+/** The month table's columns (the first is each row's own header). */
+const MONTH_COLUMNS: Column[] = [
+  { label: 'Month' },
+  { label: 'Revenue', numeric: true },
+  { label: 'Orders', numeric: true },
+  { label: 'Customers', numeric: true },
+  { label: 'New', numeric: true },
+  { label: 'Growth', numeric: true },
+];
+
 function MonthTable({ monthly, currency }: { monthly: Month[]; currency: string | null }) {
-  const [shown, setShown] = useState(TABLE_PAGE);
-  const rows = monthly.slice(0, shown);
+  const paging = usePaging(monthly, TABLE_PAGE);
   return (
     <>
-      <div className="table-wrap">
-        <table className="table" data-testid="month-table">
-          <thead>
-            <tr>
-              <th scope="col">Month</th>
-              <th scope="col" className="num">
-                Revenue
-              </th>
-              <th scope="col" className="num">
-                Orders
-              </th>
-              <th scope="col" className="num">
-                Customers
-              </th>
-              <th scope="col" className="num">
-                New
-              </th>
-              <th scope="col" className="num">
-                Growth
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((m) => (
-              <tr key={m.month}>
-                <th scope="row">{formatMonth(m.month)}</th>
-                <td className="num">{formatMoney(m.revenue, currency)}</td>
-                <td className="num">{formatCount(m.transactions)}</td>
-                <td className="num">{m.customers === null ? '—' : formatCount(m.customers)}</td>
-                <td className="num">{m.newCustomers === null ? '—' : formatCount(m.newCustomers)}</td>
-                <td className="num">
-                  {m.growthPct === null ? '—' : `${m.growthPct > 0 ? '+' : ''}${m.growthPct} %`}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <MoreButton
-        shown={rows.length}
-        total={monthly.length}
-        unit="months"
-        onMore={() => setShown(shown + TABLE_PAGE)}
-      />
+      <DataTable columns={MONTH_COLUMNS} testId="month-table">
+        {paging.rows.map((m) => (
+          <tr key={m.month}>
+            <th scope="row">{formatMonth(m.month)}</th>
+            <td className="num">{formatMoney(m.revenue, currency)}</td>
+            <td className="num">{formatCount(m.transactions)}</td>
+            <td className="num">{m.customers === null ? '—' : formatCount(m.customers)}</td>
+            <td className="num">{m.newCustomers === null ? '—' : formatCount(m.newCustomers)}</td>
+            <td className="num">
+              {m.growthPct === null ? '—' : `${m.growthPct > 0 ? '+' : ''}${m.growthPct} %`}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+      <MoreButton paging={paging} unit="months" />
     </>
   );
 }

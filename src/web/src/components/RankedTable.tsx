@@ -1,8 +1,17 @@
-import { useId, useState } from 'react';
+import { useId } from 'react';
 import type { Ranked } from '../../../client/index.ts';
 import { formatCount, formatMoney, formatShare } from '../format.ts';
+import { DataTable, type Column } from './DataTable.tsx';
+import { usePaging } from './use-paging.ts';
 
 const FIRST = 10;
+
+const COLUMNS: Column[] = [
+  { label: 'Name' },
+  { label: 'Revenue', numeric: true },
+  { label: 'Orders', numeric: true },
+  { label: 'Share', numeric: true },
+];
 
 export function RankedTable({
   title,
@@ -14,54 +23,35 @@ export function RankedTable({
   currency: string | null;
 }) {
   const id = useId();
-  const [all, setAll] = useState(false);
-  const shown = all ? rows : rows.slice(0, FIRST);
+  const paging = usePaging(rows, FIRST);
   return (
     <section className="card" aria-labelledby={id}>
       <h2 id={id}>{title}</h2>
-      <div className="table-wrap">
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col" className="num">
-                Revenue
-              </th>
-              <th scope="col" className="num">
-                Orders
-              </th>
-              <th scope="col" className="num">
-                Share
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((r) => (
-              <tr key={r.key}>
-                <th scope="row" className="key">
-                  {r.key}
-                </th>
-                <td className="num">{formatMoney(r.revenue, currency)}</td>
-                <td className="num">{formatCount(r.transactions)}</td>
-                <td
-                  className="num share"
-                  style={{ ['--share' as string]: `${Math.max(0, Math.min(1, r.share)) * 100}%` }}
-                >
-                  {formatShare(r.share)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={COLUMNS}>
+        {paging.rows.map((r) => (
+          <tr key={r.key}>
+            <th scope="row" className="key">
+              {r.key}
+            </th>
+            <td className="num">{formatMoney(r.revenue, currency)}</td>
+            <td className="num">{formatCount(r.transactions)}</td>
+            <td
+              className="num share"
+              style={{ ['--share' as string]: `${Math.max(0, Math.min(1, r.share)) * 100}%` }}
+            >
+              {formatShare(r.share)}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {rows.length > FIRST && (
         <button
           type="button"
           className="button button--link"
-          onClick={() => setAll(!all)}
-          aria-expanded={all}
+          onClick={paging.toggleAll}
+          aria-expanded={paging.all}
         >
-          {all ? `Show top ${FIRST}` : `Show all ${rows.length}`}
+          {paging.all ? `Show top ${FIRST}` : `Show all ${rows.length}`}
         </button>
       )}
     </section>

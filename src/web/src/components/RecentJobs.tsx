@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { toTallyApiError, type JobStatus } from '../../../client/index.ts';
-import { formatBytes, formatDateTime } from '../format.ts';
+import { formatBytes } from '../../../lib/format-bytes.ts';
+import { formatDateTime } from '../format.ts';
 import { linkHandler } from '../routing.ts';
 import { useTally } from '../tally.ts';
 import { StateBadge } from './StateBadge.tsx';

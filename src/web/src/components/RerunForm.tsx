@@ -1,11 +1,11 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { toTallyApiError, type TallyApiError } from '../../../client/index.ts';
 import { formatFromReading, fromOptions, toOptions, type FileReading, type Format } from '../mapping.ts';
 import { linkHandler } from '../routing.ts';
 import { recalled, rememberFile, rememberRerun } from '../session-files.ts';
 import { useTally } from '../tally.ts';
-import { readHeaderNames } from './csv-head.ts';
 import { MappingFields } from './MappingFields.tsx';
+import { useHeaderNames } from './use-header-names.ts';
 
 /**
  * "Change and re-run": the job's stored file analysed again with other options
@@ -16,39 +16,24 @@ import { MappingFields } from './MappingFields.tsx';
  * the file this tab uploaded, read again in the browser; after a reload the user may pick
  * the file again to list them (it is only read, not sent), or type the names.
  */
-export function RerunForm({
-  jobId,
-  filename,
-  reading,
-  navigate,
-}: {
+export interface RerunFormProps {
   jobId: string;
   filename: string;
   /** How a completed run read the file; undefined for a failed job. */
   reading?: FileReading | undefined;
   navigate: (path: string) => void;
-}) {
+}
+
+export function RerunForm({ jobId, filename, reading, navigate }: RerunFormProps) {
   const { client, onUnauthorized } = useTally();
   const [format, setFormat] = useState<Format>(() => {
     const previous = recalled(jobId)?.options;
     return reading ? formatFromReading(reading, previous) : fromOptions(previous);
   });
   const [file, setFile] = useState(() => recalled(jobId)?.file);
-  const [headers, setHeaders] = useState<string[]>([]);
+  const headers = useHeaderNames(file, format);
   const [submitting, setSubmitting] = useState(false);
   const [error, setError] = useState<{ message: string; expired: boolean }>();
-
-  useEffect(() => {
-    if (!file) return undefined;
-    let current = true;
-    readHeaderNames(file, format.delimiter || undefined, format.encoding || undefined).then(
-      (names) => current && setHeaders(names),
-      () => current && setHeaders([]),
-    );
-    return () => {
-      current = false;
-    };
-  }, [file, format.delimiter, format.encoding]);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();

@@ -1,11 +1,11 @@
 import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { TallyApiError, type UploadProgress } from '../../../client/index.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../../../lib/format-bytes.ts';
 import { classifyRefusal, EMPTY_FORMAT, ROLES, toOptions, type Format, type Role } from '../mapping.ts';
 import { rememberUpload } from '../session-files.ts';
 import { useTally } from '../tally.ts';
-import { readHeaderNames } from './csv-head.ts';
 import { MappingFields } from './MappingFields.tsx';
+import { useHeaderNames } from './use-header-names.ts';
 import { ProgressBar } from './ProgressBar.tsx';
 
 /** A refusal the page explains itself: which column to choose, in the page's words. */
@@ -58,7 +58,7 @@ export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void
   const [idempotencyKey, setIdempotencyKey] = useState('');
   const [dragging, setDragging] = useState(false);
   const [format, setFormat] = useState<Format>(EMPTY_FORMAT);
-  const [headers, setHeaders] = useState<string[]>([]);
+  const headers = useHeaderNames(file, format);
   const [progress, setProgress] = useState<UploadProgress>();
   const [uploading, setUploading] = useState(false);
   const [error, setError] = useState<string>();
@@ -68,18 +68,6 @@ export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void
   const mappingRef = useRef<HTMLDetailsElement>(null);
 
   useEffect(() => () => abortRef.current?.abort(), []);
-
-  useEffect(() => {
-    if (!file) return undefined;
-    let current = true;
-    readHeaderNames(file, format.delimiter || undefined, format.encoding || undefined).then(
-      (names) => current && setHeaders(names),
-      () => current && setHeaders([]),
-    );
-    return () => {
-      current = false;
-    };
-  }, [file, format.delimiter, format.encoding]);
 
   // A refusal about columns opens the mapping and puts the focus on the field to choose.
   useEffect(() => {
