@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import * as prettier from 'prettier';
 import type { GoalResult } from './report.ts';
 
 /** What `npm run bench` writes to bench/results/latest.json. */
@@ -54,7 +55,10 @@ export async function writePerformanceTable(reportFile: string, docFile: string)
   const end = doc.indexOf(END);
   if (start < 0 || end < start) throw new Error(`${docFile} has no performance table markers`);
   const table = `${BEGIN}\n\n${renderPerformanceTable(report)}\n\n${END}`;
-  await writeFile(docFile, doc.slice(0, start) + table + doc.slice(end + END.length));
+  const text = doc.slice(0, start) + table + doc.slice(end + END.length);
+  // As `npm run format` would write it, so `npm run lint` (prettier --check) stays green.
+  const options = (await prettier.resolveConfig(docFile)) ?? {};
+  await writeFile(docFile, await prettier.format(text, { ...options, filepath: docFile }));
 }
 
 function format(n: number): string {
