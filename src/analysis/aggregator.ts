@@ -408,7 +408,11 @@ export class RevenueAggregator {
     return month;
   }
 
-  /** Customer, product and region of a valid row; a blank key is no key (CONTRACT.md §5). */
+  /**
+   * Customer, product and region of a valid row; a blank key is no key (CONTRACT.md §5).
+   * The three blocks are written out on purpose: this runs for every valid row, each
+   * table's field stays monomorphic, and only customers also record the month (cohorts).
+   */
   private countKeys(totals: CurrencyTotals, record: readonly string[], month: number, micro: number): void {
     const big = micro === BIG ? this.bigValue : 0n;
     const customers = totals.customers;
