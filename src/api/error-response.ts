@@ -121,6 +121,11 @@ export function toErrorBody(error: TallyError): ErrorBody {
   };
 }
 
+/** `Retry-After` for a refusal that says when to come back (429, 503), else nothing. */
+export function retryAfterHeaders(error: TallyError): Record<string, string> {
+  return error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+}
+
 /** An error as an HTTP status, headers and the contract's JSON body. */
 export function toErrorResponse(error: unknown): {
   status: number;
@@ -130,7 +135,7 @@ export function toErrorResponse(error: unknown): {
   const tally = toTallyError(error);
   return {
     status: tally.status,
-    headers: tally.retryAfterSeconds === undefined ? {} : { 'retry-after': String(tally.retryAfterSeconds) },
+    headers: retryAfterHeaders(tally),
     body: toErrorBody(tally),
   };
 }

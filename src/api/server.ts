@@ -20,7 +20,7 @@ import { OwnerRateLimit } from './owner-rate-limit.ts';
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
 import type { StatusDeps } from './trpc/job-status-query.ts';
 import { statusRoute } from './trpc/status-route.ts';
-import { toTrpcErrorShape, type Context } from './trpc/trpc.ts';
+import { logProcedureFailure, toTrpcErrorResponse, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
 
 export interface ServerDeps {
@@ -139,13 +139,8 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
   await app.register(async (trpcScope) => {
     // Refusals before tRPC runs (the rate limit) in tRPC's error shape, which its clients read.
     trpcScope.setErrorHandler((error, _request, reply) => {
-      const tally = toTallyError(error);
-      const headers =
-        tally.retryAfterSeconds === undefined ? {} : { 'retry-after': String(tally.retryAfterSeconds) };
-      return reply
-        .code(tally.status)
-        .headers(headers)
-        .send({ error: toTrpcErrorShape(tally) });
+      const { status, headers, body } = toTrpcErrorResponse(error);
+      return reply.code(status).headers(headers).send(body);
     });
     // Per owner (or IP, without a valid token), before tRPC parses anything.
     const rate = new OwnerRateLimit(config.TRPC_RATE_LIMIT_PER_SECOND);
@@ -171,12 +166,8 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
         const after = errors.map((e) => toTallyError(e).retryAfterSeconds).find((s) => s !== undefined);
         return after === undefined ? {} : { headers: { 'retry-after': String(after) } };
       },
-      onError: ({ error, path, req, input }) => {
-        // req.log carries the request id; jobId when the procedure names a job.
-        const jobId = (input as { jobId?: unknown } | undefined)?.jobId;
-        if (toTallyError(error).code === 'INTERNAL')
-          req.log.error({ err: error, path, jobId }, 'tRPC procedure failed');
-      },
+      // req.log carries the request id.
+      onError: ({ error, path, req, input }) => logProcedureFailure(req.log, error, path, input),
     };
     // The plain status poll first (a static path wins over tRPC's `/trpc/:path`).
     await trpcScope.register(statusRoute, { authenticate, deps: statusDeps, trpcOptions });

@@ -1,10 +1,9 @@
 import { fastifyRequestHandler, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '../auth.ts';
-import { toTallyError } from '../error-response.ts';
 import type { AppRouter } from './app-router.ts';
 import { jobStatusInput, readJobStatus, statusAnswer, type StatusDeps } from './job-status-query.ts';
-import { toTrpcErrorShape } from './trpc.ts';
+import { jobIdOf, logProcedureFailure, toTrpcErrorResponse } from './trpc.ts';
 
 export interface StatusRouteOptions {
   authenticate: Authenticate;
@@ -47,23 +46,17 @@ export const statusRoute: FastifyPluginCallback<StatusRouteOptions> = (app, opts
       // Bytes, not a string: Fastify would add `; charset=utf-8`, which tRPC's answers lack.
       return reply.header('content-type', 'application/json').send(statusAnswer(row));
     } catch (error) {
-      const tally = toTallyError(error);
-      if (tally.code === 'INTERNAL')
-        request.log.error({ err: error, path: PATH, jobId: jobIdOf(raw) }, 'tRPC procedure failed');
-      if (tally.retryAfterSeconds !== undefined) reply.header('retry-after', String(tally.retryAfterSeconds));
+      logProcedureFailure(request.log, error, PATH, raw);
+      const { status, headers, body } = toTrpcErrorResponse(error, PATH);
       return reply
-        .code(tally.status)
+        .code(status)
+        .headers(headers)
         .header('content-type', 'application/json')
-        .send(Buffer.from(JSON.stringify({ error: toTrpcErrorShape(tally, PATH) })));
+        .send(Buffer.from(JSON.stringify(body)));
     }
   });
   done();
 };
-
-function jobIdOf(raw: unknown): string | undefined {
-  const jobId = (raw as { jobId?: unknown } | null | undefined)?.jobId;
-  return typeof jobId === 'string' ? jobId : undefined;
-}
 
 /** The parsed `input` when the query string is exactly `?input=<JSON>`, else undefined. */
 function plainInput(query: unknown): unknown {

@@ -5,7 +5,7 @@ import type { Db } from '../../db/database.ts';
 import type { ErrorCode, TallyError } from '../../errors.ts';
 import type { ApiHooks } from '../api-hooks.ts';
 import type { Authenticate } from '../auth.ts';
-import { toTallyError } from '../error-response.ts';
+import { retryAfterHeaders, toTallyError } from '../error-response.ts';
 import type { JobChangeListener } from '../job-change-listener.ts';
 import type { LongPollSlots } from '../long-poll-slots.ts';
 
@@ -21,6 +21,12 @@ export interface Context {
   /** True once the process drains: long polls answer at once instead of waiting. */
   draining: () => boolean;
   hooks: ApiHooks;
+}
+
+/** The `jobId` of a raw (not yet validated) input, when it names one: what tokens bound to a job are checked against. */
+export function jobIdOf(raw: unknown): string | undefined {
+  const jobId = (raw as { jobId?: unknown } | null | undefined)?.jobId;
+  return typeof jobId === 'string' ? jobId : undefined;
 }
 
 /** The tRPC key whose JSON-RPC number matches a status (tRPC clients read `code`). */
@@ -59,6 +65,33 @@ export function toTrpcErrorShape(tally: TallyError, path?: string) {
   return { message: tally.message, code: TRPC_ERROR_CODES_BY_KEY[key], data };
 }
 
+/**
+ * An error as tRPC would answer it outside a procedure (a refusal before tRPC runs, or the
+ * status route): its status, `Retry-After` when it has one, and `{"error": <shape>}`.
+ */
+export function toTrpcErrorResponse(error: unknown, path?: string) {
+  const tally = toTallyError(error);
+  return {
+    status: tally.status,
+    headers: retryAfterHeaders(tally),
+    body: { error: toTrpcErrorShape(tally, path) },
+  };
+}
+
+/**
+ * Logs a failure that is ours (INTERNAL) with the route's request id, the procedure and the
+ * job it names; refusals of the caller or the input are answers, not server errors.
+ */
+export function logProcedureFailure(
+  log: { error(obj: object, msg: string): void },
+  error: unknown,
+  path: string | undefined,
+  rawInput: unknown,
+): void {
+  if (toTallyError(error).code !== 'INTERNAL') return;
+  log.error({ err: error, path, jobId: jobIdOf(rawInput) }, 'tRPC procedure failed');
+}
+
 const t = initTRPC.context<Context>().create({
   // No transformer: plain JSON, so curl and any HTTP client can read the answers.
   isDev: false, // never send stack traces to clients
@@ -76,10 +109,10 @@ export const router = t.router;
  * throws TallyError UNAUTHORIZED / FORBIDDEN; the formatter makes them a 401 / 403.
  */
 export const authedProcedure = t.procedure.use(async ({ ctx, next, type, getRawInput }) => {
-  const raw = (await getRawInput().catch(() => undefined)) as { jobId?: unknown } | undefined;
+  const raw: unknown = await getRawInput().catch(() => undefined);
   const owner = await ctx.authenticate(ctx.authorization, {
     scope: type === 'mutation' ? 'upload' : 'read',
-    jobId: typeof raw?.jobId === 'string' ? raw.jobId : undefined,
+    jobId: jobIdOf(raw),
   });
   return next({ ctx: { ...ctx, owner } });
 });
