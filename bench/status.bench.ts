@@ -45,19 +45,25 @@ function churn(sql: pg.Pool, ids: readonly string[]): () => void {
 const HERD_TOKEN = 'herd-token-0123456789';
 const OTHER_TOKEN = 'other-token-0123456789';
 
-/** Waits until the API holds `n` long polls (its tally_long_polls gauge). */
-async function untilWaiting(url: string, n: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** Polls `read` until it gives at least `n` (`what` it counts, for the error), for up to 60 s. */
+async function untilAtLeast(read: () => Promise<number>, n: number, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
   for (;;) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    if (Number(/^tally_long_polls (\d+)/m.exec(text)?.[1]) >= n) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `fewer than ${n} long polls arrived: ${/^tally_long_polls (\d+)/m.exec(text)?.[1]}, connections ${/^tally_connections (\d+)/m.exec(text)?.[1]}`,
-      );
+    const seen = await read();
+    if (seen >= n) return;
+    if (Date.now() > deadline) throw new Error(`fewer than ${n} ${what} arrived: ${seen}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Waits until the API holds `n` long polls (its tally_long_polls gauge). */
+const untilWaiting = (url: string, n: number) =>
+  untilAtLeast(
+    async () =>
+      Number(/^tally_long_polls (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0),
+    n,
+    'long polls',
+  );
 
 /**
  * P4d: `waiters` long polls on one job; one UPDATE; when does each hear it? Meanwhile
@@ -154,11 +160,11 @@ async function runHerdFloor(waiters: number, rounds: number): Promise<number[]> 
     for (let round = 0; round <= rounds; round++) {
       const herd = await longPollHerd({ port, path: '/wait', count: waiters });
       try {
-        const deadline = Date.now() + 60_000;
-        while (Number(await (await fetch(`${base}/count`)).text()) < waiters) {
-          if (Date.now() > deadline) throw new Error('the bare herd server did not get every waiter');
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await untilAtLeast(
+          async () => Number(await (await fetch(`${base}/count`)).text()),
+          waiters,
+          'held requests',
+        );
         const releasedAt = performance.now();
         await (await fetch(`${base}/release`)).text();
         const answered = await herd.answered;
