@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { TallyError } from '../../errors.ts';
+import { formatBytes } from '../../lib/format-bytes.ts';
 import type { SpillRun, SpillStore } from './spill-store.ts';
 
 interface FileRun extends SpillRun {
@@ -99,9 +100,4 @@ export class FileSpillStore implements SpillStore {
     this.liveBytes = 0;
     this.scratch = Buffer.alloc(0);
   }
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${+(n / 1024 ** 3).toFixed(2)} GiB`;
-  return `${+(n / 1024 ** 2).toFixed(1)} MiB`;
 }
