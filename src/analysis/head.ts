@@ -2,7 +2,7 @@ import { TallyError } from '../errors.ts';
 import { quoteList, resolveColumns } from './columns.ts';
 import type { ColumnMap } from './columns.ts';
 import { parseDate } from './dates.ts';
-import { HEAD_BYTES, detectDelimiter, gunzipHead, isGzip, readRecords } from './dialect.ts';
+import { HEAD_BYTES, detectDelimiter, readRecords } from './dialect.ts';
 import { decodeHead } from './encoding.ts';
 import { fileError } from './input-error.ts';
 import { parseAmount } from './money.ts';
@@ -18,6 +18,7 @@ export interface HeadInfo {
 }
 
 export interface HeadAnalysis extends HeadInfo {
+  /** role → field index, for the aggregator. */
   columnMap: ColumnMap;
 }
 
@@ -28,9 +29,14 @@ function looksLikeData(cell: string): boolean {
   return !Number.isNaN(parseDate(t, 'MDY', true)) || !Number.isNaN(parseAmount(t, false));
 }
 
-/** `inspectHead` plus the role → field index map the aggregator needs. */
-export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
-  const bytes = isGzip(head) ? gunzipHead(head) : head;
+/**
+ * Checks the head of a file (first ≤ 64 KiB, already decompressed: the upload check and the
+ * worker unwrap gzip before they call this) and answers the delimiter, the header, the role
+ * of each recognised column and the encoding. The one head reader: the upload check, the
+ * worker, and (its decode/delimiter/record steps) the page's column preview.
+ * Throws TallyError INVALID_CSV with a message a person can act on.
+ */
+export function analyzeHead(bytes: Uint8Array, options: JobOptions): HeadAnalysis {
   const { text, encoding } = decodeHead(bytes, options.encoding);
   if (text.trim() === '') {
     throw new TallyError('INVALID_CSV', 'The file is empty: expected a header row and data rows.');
@@ -57,14 +63,4 @@ export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
   }
   const columnMap = resolveColumns(header, options);
   return { delimiter, header, columns: columnMap.names, encoding, columnMap };
-}
-
-/**
- * Checks the head of an upload (first ≤ 64 KiB, decompressed; a gzip head is decompressed
- * here too) and answers the delimiter, the header and the role of each recognised column.
- * Throws TallyError INVALID_CSV with a message a person can act on.
- */
-export function inspectHead(head: Buffer, options: JobOptions): HeadInfo {
-  const { delimiter, header, columns, encoding } = analyzeHead(head, options);
-  return { delimiter, header, columns, encoding };
 }

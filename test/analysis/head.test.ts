@@ -4,14 +4,15 @@ import { TallyError } from '../../src/errors.ts';
 import { normalizeHeaderName, resolveColumns } from '../../src/analysis/columns.ts';
 import { detectDelimiter, readRecords } from '../../src/analysis/dialect.ts';
 import { decodeHead } from '../../src/analysis/encoding.ts';
-import { inspectHead } from '../../src/analysis/head.ts';
+import { analyzeHead } from '../../src/analysis/head.ts';
+import { sniffUpload } from '../../src/api/upload/sniff-upload.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
 
 const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 function invalid(head: Buffer | string, options: JobOptions = {}): string {
   try {
-    inspectHead(typeof head === 'string' ? buf(head) : head, options);
+    sniffUpload(typeof head === 'string' ? buf(head) : head, options);
   } catch (error) {
     expect(error).toBeInstanceOf(TallyError);
     expect((error as TallyError).code).toBe('INVALID_CSV');
@@ -124,9 +125,11 @@ describe('normalizeHeaderName and resolveColumns', () => {
   });
 });
 
-describe('inspectHead', () => {
+describe('analyzeHead', () => {
   it('answers delimiter, header and columns', () => {
-    expect(inspectHead(buf('\uFEFFOrder,Created at,Total,Email\r\n1,2024-01-01,5,a@b.c\r\n'), {})).toEqual({
+    expect(
+      analyzeHead(buf('\uFEFFOrder,Created at,Total,Email\r\n1,2024-01-01,5,a@b.c\r\n'), {}),
+    ).toMatchObject({
       delimiter: ',',
       header: ['Order', 'Created at', 'Total', 'Email'],
       columns: { date: 'Created at', amount: 'Total', customer: 'Email' },
@@ -136,7 +139,7 @@ describe('inspectHead', () => {
 
   it('uses options.delimiter over detection', () => {
     // detection would pick ";" (two per line, consistent)
-    const info = inspectHead(buf('date|amount;x;y\n2024-01-01|5;6;7\n'), {
+    const info = analyzeHead(buf('date|amount;x;y\n2024-01-01|5;6;7\n'), {
       delimiter: '|',
       columns: { amount: 'amount;x;y' },
     });
@@ -146,12 +149,12 @@ describe('inspectHead', () => {
   it('accepts a head cut in the middle of a line and of a UTF-8 character', () => {
     const full = buf('date,amount,customer\n2024-01-01,5,Müller\n');
     const cut = full.subarray(0, full.indexOf(0xbc)); // inside "ü" (c3 bc)
-    expect(inspectHead(cut, {}).columns).toEqual({ date: 'date', amount: 'amount', customer: 'customer' });
+    expect(analyzeHead(cut, {}).columns).toEqual({ date: 'date', amount: 'amount', customer: 'customer' });
   });
 
-  it('decompresses a gzip head', () => {
+  it('decompresses a gzip head (the upload check; the worker inflates its stream)', () => {
     const head = gzipSync(buf('date,amount\n2024-01-01,5\n'));
-    expect(inspectHead(head, {}).header).toEqual(['date', 'amount']);
+    expect(sniffUpload(head, {})).toMatchObject({ compression: 'gzip', header: ['date', 'amount'] });
   });
 
   it('names the headers it found when no amount column exists', () => {
@@ -211,7 +214,7 @@ describe('inspectHead', () => {
       'windows-1252',
     ],
   ])('reads %s and says which', (_what, head, encoding) => {
-    expect(inspectHead(head, {}).encoding).toBe(encoding);
+    expect(analyzeHead(head, {}).encoding).toBe(encoding);
     expect(decodeHead(head).text).toBe('date,amount,Kunde\n2024-01-01,5,Müller\n');
   });
 
@@ -226,7 +229,7 @@ describe('inspectHead', () => {
 
   it('keeps header names out of the content-free summary', () => {
     try {
-      inspectHead(buf('Order,SSN 123-45-6789,Total\n1,x,5\n'), {});
+      analyzeHead(buf('Order,SSN 123-45-6789,Total\n1,x,5\n'), {});
       throw new Error('expected a refusal');
     } catch (error) {
       const e = error as TallyError;

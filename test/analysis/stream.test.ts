@@ -118,7 +118,7 @@ describe('analyzeCsvStream', () => {
     expect(empty.message).toMatch(/no data rows/);
   });
 
-  it('fails with INVALID_CSV on a bad head, as inspectHead does', async () => {
+  it('fails with INVALID_CSV on a bad head, as analyzeHead does', async () => {
     expect((await failure(run('id,name\n1,x\n'))).message).toMatch(/^No date column found/);
     expect((await failure(run(Buffer.from([0, 1, 2, 3])))).message).toMatch(/binary/);
     expect((await failure(run(''))).message).toMatch(/empty/);

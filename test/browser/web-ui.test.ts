@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/child-process.ts';
 import { WRONG_DATE_COLUMN } from '../support/csv-samples.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { newestWebSourceMtime, webBuildMtime } from '../../src/web/sources.ts';
 import { formatCents, writeRevenueFixture, type Fixture } from './revenue-fixture.ts';
 
 /**
@@ -16,8 +17,6 @@ import { formatCents, writeRevenueFixture, type Fixture } from './revenue-fixtur
  */
 const CHROMIUM = '/usr/bin/chromium';
 const repo = path.resolve(import.meta.dirname, '..', '..');
-const webDir = path.join(repo, 'src', 'web');
-const distIndex = path.join(webDir, 'dist', 'index.html');
 // Screenshots go to test-results/ on every run (CI keeps them as artefacts); with
 // UPDATE_SCREENSHOTS=1 they refresh the README's copies in docs/screenshots instead.
 const screenshots =
@@ -566,15 +565,7 @@ async function progressValue(page: Page): Promise<number | undefined> {
 
 /** Rebuild src/web/dist when any source of the page is newer than the last build. */
 function buildWebIfStale(): void {
-  const built = existsSync(distIndex) ? statSync(distIndex).mtimeMs : 0;
-  const newest = Math.max(
-    newestMtime(path.join(webDir, 'src')),
-    newestMtime(path.join(repo, 'src', 'client')),
-    newestMtime(path.join(repo, 'src', 'lib')), // formatBytes
-    statSync(path.join(webDir, 'index.html')).mtimeMs,
-    statSync(path.join(webDir, 'vite.config.ts')).mtimeMs,
-  );
-  if (newest <= built) return;
+  if (webBuildMtime(repo) >= newestWebSourceMtime(repo)) return;
   execFileSync(
     process.execPath,
     [
@@ -590,15 +581,6 @@ function buildWebIfStale(): void {
       stdio: 'inherit',
     },
   );
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
 }
 
 async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
