@@ -206,6 +206,8 @@ async function assemble(
       columns: head.columns,
       encoding: head.encoding,
       dateFormat: agg.dateReading.reported,
+      timeZone: input.options.timeZone ?? null,
+      categories: [],
     },
     pause,
   );

@@ -2,7 +2,7 @@ import type { RevenueAggregator } from './aggregator.ts';
 import { formatDay, formatMonth, monthOfDay } from './dates.ts';
 import { divRound, microToMoney, ratio } from './money.ts';
 import type { DateFormat } from './options.ts';
-import type { CurrencyAnalysis, Ranked, RevenueAnalysis } from './result.ts';
+import type { Category, CurrencyAnalysis, Ranked, RevenueAnalysis } from './result.ts';
 import { SquareSum } from './square-sum.ts';
 import { TopKeys, type TopEntry } from './top-keys.ts';
 import type { CurrencyTotals, KeyedTotals, Pause } from './totals.ts';
@@ -137,6 +137,8 @@ export interface ResultMeta {
   columns: Record<string, string>;
   encoding: string;
   dateFormat: DateFormat | null;
+  timeZone: string | null;
+  categories: Category[];
 }
 
 /**
@@ -168,12 +170,16 @@ export async function buildAnalysis(
       columns: meta.columns,
       encoding: meta.encoding,
       dateFormat: meta.dateFormat,
+      timeZone: meta.timeZone,
+      categories: meta.categories,
     },
     rows: {
       total: agg.total,
       valid: agg.valid,
       rejected: agg.rejected,
+      excluded: 0,
       rejectedSamples: agg.samples.slice(),
+      exclusions: [],
     },
     currencies: await analyzeAll(all, pause),
   };
