@@ -1,11 +1,11 @@
-import type { RevenueAggregator } from './aggregator.ts';
-import { formatDay, formatMonth, monthOfDay } from './dates.ts';
-import { divRound, microToMoney, ratio } from './money.ts';
-import type { DateFormat } from './options.ts';
-import type { Category, CurrencyAnalysis, Ranked, RevenueAnalysis } from './result.ts';
-import { SquareSum } from './square-sum.ts';
-import { TopKeys, type TopEntry } from './top-keys.ts';
-import type { CurrencyTotals, KeyedTotals, Pause } from './totals.ts';
+import type { RevenueAggregator } from '../aggregate/aggregator.ts';
+import { formatDay, formatMonth, monthOfDay } from '../values/dates.ts';
+import { divRound, microToMoney, ratio } from '../values/money.ts';
+import type { DateFormat } from '../options.ts';
+import type { Category, CurrencyAnalysis, Ranked, RevenueAnalysis } from '../result.ts';
+import { SquareSum } from '../aggregate/square-sum.ts';
+import { TopKeys, type TopEntry } from '../aggregate/top-keys.ts';
+import type { CurrencyTotals, KeyedTotals, Pause } from '../aggregate/totals.ts';
 
 export const TOP_CUSTOMERS = 20;
 export const TOP_PRODUCTS = 50;

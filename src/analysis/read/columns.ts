@@ -1,7 +1,7 @@
 import { fileError } from './input-error.ts';
-import { withoutControls } from './keys.ts';
-import { columnRoles } from './options.ts';
-import type { ColumnRole, JobOptions } from './options.ts';
+import { withoutControls } from '../values/keys.ts';
+import { columnRoles } from '../options.ts';
+import type { ColumnRole, JobOptions } from '../options.ts';
 
 /**
  * Header names recognised per role: CONTRACT.md §5.2's table (v1.2), in its order, then a few
