@@ -1,25 +1,25 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ZodError } from 'zod';
 import { TallyError } from '../errors.ts';
-import type { RevenueAggregator } from './aggregator.ts';
-import { RecordReader } from './csv-records.ts';
-import { HEAD_BYTES, isGzip } from './dialect.ts';
-import { formatDay, monthOfDay } from './dates.ts';
-import { encodingIsProvisional } from './encoding.ts';
+import type { RevenueAggregator } from './aggregate/aggregator.ts';
+import { RecordReader } from './read/csv-records.ts';
+import { HEAD_BYTES, isGzip } from './read/dialect.ts';
+import { formatDay, monthOfDay } from './values/dates.ts';
+import { encodingIsProvisional } from './read/encoding.ts';
 import { refuseNestedGzip } from '../lib/gzip-head.ts';
-import { gunzip } from './gzip-stream.ts';
+import { gunzip } from './read/gzip-stream.ts';
 import { analyzeHead } from './head.ts';
 import type { HeadAnalysis } from './head.ts';
-import { fileError } from './input-error.ts';
-import { MAX_MONTHS } from './limits.ts';
-import { buildAnalysis } from './build-analysis.ts';
+import { fileError } from './read/input-error.ts';
+import { MAX_MONTHS } from './aggregate/limits.ts';
+import { buildAnalysis } from './result/build-analysis.ts';
 import type { JobOptions } from './options.ts';
-import { adviceFor, mostRowsRejected, noValidRows } from './rejection-advice.ts';
+import { adviceFor, mostRowsRejected, noValidRows } from './result/rejection-advice.ts';
 import { revenueAnalysisSchema } from './result.ts';
 import type { RevenueAnalysis } from './result.ts';
 import type { SpillSetup } from './spill/spill-store.ts';
 
-export { createCsvPushApi, csvParseOptions } from './csv-records.ts';
+export { createCsvPushApi, csvParseOptions } from './read/csv-records.ts';
 
 export interface AnalyzeInput {
   filename: string;
@@ -206,6 +206,8 @@ async function assemble(
       columns: head.columns,
       encoding: head.encoding,
       dateFormat: agg.dateReading.reported,
+      timeZone: input.options.timeZone ?? null,
+      categories: [],
     },
     pause,
   );

@@ -1,11 +1,11 @@
 import { TallyError } from '../errors.ts';
-import { quoteList, resolveColumns } from './columns.ts';
-import type { ColumnMap } from './columns.ts';
-import { parseDate } from './dates.ts';
-import { HEAD_BYTES, detectDelimiter, readRecords } from './dialect.ts';
-import { decodeHead } from './encoding.ts';
-import { fileError } from './input-error.ts';
-import { parseAmount } from './money.ts';
+import { quoteList, resolveColumns } from './read/columns.ts';
+import type { ColumnMap } from './read/columns.ts';
+import { parseDate } from './values/dates.ts';
+import { HEAD_BYTES, detectDelimiter, readRecords } from './read/dialect.ts';
+import { decodeHead } from './read/encoding.ts';
+import { fileError } from './read/input-error.ts';
+import { parseAmount } from './values/money.ts';
 import type { ColumnRole, JobOptions } from './options.ts';
 
 export interface HeadInfo {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DateEvidence, dateProblem } from '../../src/analysis/date-order.ts';
+import { DateEvidence, dateProblem } from '../../src/analysis/values/date-order.ts';
 import {
   civilFromDays,
   daysFromCivil,
@@ -8,8 +8,8 @@ import {
   formatMonth,
   monthOfDay,
   parseDate,
-} from '../../src/analysis/dates.ts';
-import type { DateOrder } from '../../src/analysis/dates.ts';
+} from '../../src/analysis/values/dates.ts';
+import type { DateOrder } from '../../src/analysis/values/dates.ts';
 
 const day = (iso: string): number =>
   Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 864e5;

@@ -1,9 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../src/errors.ts';
-import { normalizeHeaderName, resolveColumns } from '../../src/analysis/columns.ts';
-import { detectDelimiter, readRecords } from '../../src/analysis/dialect.ts';
-import { decodeHead } from '../../src/analysis/encoding.ts';
+import { normalizeHeaderName, resolveColumns } from '../../src/analysis/read/columns.ts';
+import { detectDelimiter, readRecords } from '../../src/analysis/read/dialect.ts';
+import { decodeHead } from '../../src/analysis/read/encoding.ts';
 import { analyzeHead } from '../../src/analysis/head.ts';
 import { sniffUpload } from '../../src/api/upload/sniff-upload.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';

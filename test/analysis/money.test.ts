@@ -12,7 +12,7 @@ import {
   microToMoney,
   parseAmount,
   ratio,
-} from '../../src/analysis/money.ts';
+} from '../../src/analysis/values/money.ts';
 
 /** [text, micro-units with a decimal point, currency token] */
 const dotCases: [string, number, string][] = [

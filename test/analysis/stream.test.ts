@@ -5,7 +5,7 @@ import type { JobOptions } from '../../src/analysis/options.ts';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import { validated } from '../../src/analysis/analyze-stream.ts';
 import type { AnalyzeHooks } from '../../src/analysis/analyze-stream.ts';
-import { jobErrorRecord } from '../../src/analysis/input-error.ts';
+import { jobErrorRecord } from '../../src/analysis/read/input-error.ts';
 
 /** Yields `data` in chunks of `size` bytes. */
 async function* chunks(data: Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {

@@ -25,7 +25,7 @@ const files: [string, Buffer][] = [
 describe('the column preview', () => {
   it.each(files)('reads %s as the server does', async (_what, bytes) => {
     const server = sniffUpload(bytes, {}).header.map((name) => name.trim());
-    expect(await readHeaderNames(new Blob([bytes]))).toEqual(server);
+    expect(await readHeaderNames(new Blob([new Uint8Array(bytes)]))).toEqual(server);
   });
 
   it('names what the server names in the `;` file (not the first line split at commas)', async () => {
@@ -39,12 +39,12 @@ describe('the column preview', () => {
 
   it('follows the delimiter and encoding the person chose', async () => {
     const latin2 = Buffer.from([0x61, 0x7c, 0xb3, 0x0a, 0x31, 0x7c, 0x32, 0x0a]); // "a|ł"
-    expect(await readHeaderNames(new Blob([latin2]), '|', 'iso-8859-2')).toEqual(['a', 'ł']);
+    expect(await readHeaderNames(new Blob([new Uint8Array(latin2)]), '|', 'iso-8859-2')).toEqual(['a', 'ł']);
   });
 
   it('offers no names for binary data, which the server refuses', async () => {
     const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256));
     expect(() => sniffUpload(binary, {})).toThrow(/binary/);
-    await expect(readHeaderNames(new Blob([binary]))).rejects.toThrow(/binary/);
+    await expect(readHeaderNames(new Blob([new Uint8Array(binary)]))).rejects.toThrow(/binary/);
   });
 });

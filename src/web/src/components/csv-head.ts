@@ -1,4 +1,4 @@
-import { detectDelimiter, readRecords } from '../../../analysis/dialect.ts';
+import { detectDelimiter, readRecords } from '../../../analysis/read/dialect.ts';
 import { decodeHead } from '../../../lib/decode-head.ts';
 import { HEAD_BYTES, isGzip } from '../../../lib/file-head.ts';
 

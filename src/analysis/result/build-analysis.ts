@@ -1,11 +1,11 @@
-import type { RevenueAggregator } from './aggregator.ts';
-import { formatDay, formatMonth, monthOfDay } from './dates.ts';
-import { divRound, microToMoney, ratio } from './money.ts';
-import type { DateFormat } from './options.ts';
-import type { CurrencyAnalysis, Ranked, RevenueAnalysis } from './result.ts';
-import { SquareSum } from './square-sum.ts';
-import { TopKeys, type TopEntry } from './top-keys.ts';
-import type { CurrencyTotals, KeyedTotals, Pause } from './totals.ts';
+import type { RevenueAggregator } from '../aggregate/aggregator.ts';
+import { formatDay, formatMonth, monthOfDay } from '../values/dates.ts';
+import { divRound, microToMoney, ratio } from '../values/money.ts';
+import type { DateFormat } from '../options.ts';
+import type { Category, CurrencyAnalysis, Ranked, RevenueAnalysis } from '../result.ts';
+import { SquareSum } from '../aggregate/square-sum.ts';
+import { TopKeys, type TopEntry } from '../aggregate/top-keys.ts';
+import type { CurrencyTotals, KeyedTotals, Pause } from '../aggregate/totals.ts';
 
 export const TOP_CUSTOMERS = 20;
 export const TOP_PRODUCTS = 50;
@@ -137,6 +137,8 @@ export interface ResultMeta {
   columns: Record<string, string>;
   encoding: string;
   dateFormat: DateFormat | null;
+  timeZone: string | null;
+  categories: Category[];
 }
 
 /**
@@ -168,12 +170,16 @@ export async function buildAnalysis(
       columns: meta.columns,
       encoding: meta.encoding,
       dateFormat: meta.dateFormat,
+      timeZone: meta.timeZone,
+      categories: meta.categories,
     },
     rows: {
       total: agg.total,
       valid: agg.valid,
       rejected: agg.rejected,
+      excluded: 0,
       rejectedSamples: agg.samples.slice(),
+      exclusions: [],
     },
     currencies: await analyzeAll(all, pause),
   };

@@ -1,6 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import { bomEncoding, completeUtf8Length } from '../lib/decode-head.ts';
-import { canonicalEncoding } from './options.ts';
+import { bomEncoding, completeUtf8Length } from '../../lib/decode-head.ts';
+import { canonicalEncoding } from '../options.ts';
 
 /**
  * The worker's streaming half of the encoding decision; the head's half (BOM, option,
@@ -15,7 +15,7 @@ import { canonicalEncoding } from './options.ts';
  * row already counted is read differently. (Checked with Node's simdutf-backed `isAscii` /
  * `isUtf8`: a few ms over an 80 MB file.)
  */
-export { decodeHead, detectEncoding, type HeadText } from '../lib/decode-head.ts';
+export { decodeHead, detectEncoding, type HeadText } from '../../lib/decode-head.ts';
 
 /**
  * For the worker's stream: turns chunks of the file's bytes into UTF-8 for csv-parse, or null

@@ -1,8 +1,8 @@
-import { FAST_LIMIT, MoneySum } from './money.ts';
+import { FAST_LIMIT, MoneySum } from '../values/money.ts';
 import { KeyIndex } from './key-index.ts';
-import { PARTITIONS, partitionOf } from './spill/key-hash.ts';
-import { RecordReader, RecordWriter } from './spill/record-codec.ts';
-import type { SpillRun, SpillSetup } from './spill/spill-store.ts';
+import { PARTITIONS, partitionOf } from '../spill/key-hash.ts';
+import { RecordReader, RecordWriter } from '../spill/record-codec.ts';
+import type { SpillRun, SpillSetup } from '../spill/spill-store.ts';
 
 /** Waits between partitions of a spilled table's merge (a turn of the event loop, a cancel check). */
 export type Pause = () => Promise<void>;

@@ -1,12 +1,12 @@
 import { Parser } from 'csv-parse';
 import type { CsvError, Options as CsvOptions } from 'csv-parse';
-import { TallyError } from '../errors.ts';
-import { RevenueAggregator } from './aggregator.ts';
+import { TallyError } from '../../errors.ts';
+import { RevenueAggregator } from '../aggregate/aggregator.ts';
 import { resolveColumns } from './columns.ts';
 import { LateEncodingCheck, utf8Transcoder } from './encoding.ts';
-import { formatBytes } from '../lib/format-bytes.ts';
-import type { JobOptions } from './options.ts';
-import type { SpillSetup } from './spill/spill-store.ts';
+import { formatBytes } from '../../lib/format-bytes.ts';
+import type { JobOptions } from '../options.ts';
+import type { SpillSetup } from '../spill/spill-store.ts';
 
 /** The internal push API of csv-parse's Parser (what its Transform calls per chunk). */
 interface CsvPushApi {

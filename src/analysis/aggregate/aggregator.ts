@@ -1,8 +1,8 @@
-import type { ColumnMap } from './columns.ts';
-import { DateEvidence, dateProblem } from './date-order.ts';
-import type { DateReading } from './date-order.ts';
-import { monthOfDay, parseDate } from './dates.ts';
-import { keyOf, withoutControls } from './keys.ts';
+import type { ColumnMap } from '../read/columns.ts';
+import { DateEvidence, dateProblem } from '../values/date-order.ts';
+import type { DateReading } from '../values/date-order.ts';
+import { monthOfDay, parseDate } from '../values/dates.ts';
+import { keyOf, withoutControls } from '../values/keys.ts';
 import { DATE_WINDOW_TEXT, FIRST_DAY, LAST_DAY, MAX_CURRENCIES } from './limits.ts';
 import {
   BIG,
@@ -15,9 +15,9 @@ import {
   currencyOfToken,
   decimalEvidence,
   parseAmount,
-} from './money.ts';
-import type { JobOptions } from './options.ts';
-import type { SpillSetup } from './spill/spill-store.ts';
+} from '../values/money.ts';
+import type { JobOptions } from '../options.ts';
+import type { SpillSetup } from '../spill/spill-store.ts';
 import { CurrencyTotals } from './totals.ts';
 
 /** Rows buffered before the date reading and the decimal separator are decided. */

@@ -1,8 +1,8 @@
-import type { RevenueAggregator } from './aggregator.ts';
-import { fileError } from './input-error.ts';
-import { DATE_WINDOW_TEXT, MAX_CURRENCIES } from './limits.ts';
-import type { ColumnRole } from './options.ts';
-import type { TallyError } from '../errors.ts';
+import type { RevenueAggregator } from '../aggregate/aggregator.ts';
+import { fileError } from '../read/input-error.ts';
+import { DATE_WINDOW_TEXT, MAX_CURRENCIES } from '../aggregate/limits.ts';
+import type { ColumnRole } from '../options.ts';
+import type { TallyError } from '../../errors.ts';
 
 /**
  * What a person reads when a job ends NO_VALID_ROWS or most of its rows were rejected

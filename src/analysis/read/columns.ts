@@ -1,10 +1,10 @@
 import { fileError } from './input-error.ts';
-import { withoutControls } from './keys.ts';
-import { columnRoles } from './options.ts';
-import type { ColumnRole, JobOptions } from './options.ts';
+import { withoutControls } from '../values/keys.ts';
+import { columnRoles } from '../options.ts';
+import type { ColumnRole, JobOptions } from '../options.ts';
 
 /**
- * Header names recognised per role: CONTRACT.md §5 v1.1's table, in its order, then a few
+ * Header names recognised per role: CONTRACT.md §5.2's table (v1.2), in its order, then a few
  * names real exports use besides (WooCommerce's "Order Total", SAP SE16N's "Created On" /
  * "Net Value" / "Sold-To Party" / "Document Currency"). Order matters: where two headers
  * fit one role, the header matching the earlier name wins (so "Created at" beats "Paid at"
@@ -25,6 +25,11 @@ export const roleSynonyms: Readonly<Record<ColumnRole, readonly string[]>> = {
     'date paid',
     'payment date',
     'sale date',
+    'date created',
+    'order created',
+    'datum',
+    'fecha',
+    'data',
     'created on',
     'document date',
   ],
@@ -41,6 +46,22 @@ export const roleSynonyms: Readonly<Record<ColumnRole, readonly string[]>> = {
     'gross sales',
     'order total',
     'net value',
+    'grand total',
+    'gross amount',
+    'gross amt',
+    'amt',
+    'brutto',
+    'betrag',
+    'umsatz',
+    'bruto',
+    'importe',
+    'valor bruto',
+    'valor',
+    'montant',
+    'importo',
+    'bedrag',
+    'earnings',
+    'estimated earnings',
   ],
   customer: [
     'customer',
@@ -52,13 +73,71 @@ export const roleSynonyms: Readonly<Record<ColumnRole, readonly string[]>> = {
     'customer name',
     'buyer',
     'billing email',
+    'buyer email',
+    'kunde',
+    'cliente',
+    'klant',
     'sold to party',
   ],
-  product: ['product', 'product name', 'sku', 'item', 'plan', 'lineitem name'],
-  region: ['region', 'country', 'billing country', 'market', 'territory'],
-  currency: ['currency', 'currency code', 'document currency'],
-  quantity: ['quantity', 'qty'],
-  unitPrice: ['unit price', 'price'],
+  product: [
+    'product',
+    'product name',
+    'sku',
+    'item',
+    'plan',
+    'lineitem name',
+    'item name',
+    'product title',
+    'artikel',
+    'producto',
+    'produto',
+    'produit',
+    'prodotto',
+  ],
+  region: [
+    'region',
+    'country',
+    'billing country',
+    'market',
+    'territory',
+    'ship country',
+    'shipping country',
+    'country code',
+    'land',
+    'país',
+    'pais',
+    'pays',
+    'paese',
+  ],
+  currency: [
+    'currency',
+    'currency code',
+    'document currency',
+    'währung',
+    'moneda',
+    'moeda',
+    'devise',
+    'valuta',
+  ],
+  quantity: [
+    'quantity',
+    'qty',
+    'quantity ordered',
+    'menge',
+    'anzahl',
+    'cantidad',
+    'quantidade',
+    'quantité',
+    'quantità',
+    'aantal',
+  ],
+  unitPrice: ['unit price', 'price', 'price each', 'preis', 'precio', 'preço', 'prix', 'prezzo', 'prijs'],
+  status: ['status', 'financial status', 'payment status', 'order status', 'transaction status', 'estado'],
+  type: ['type', 'transaction type', 'event type', 'reporting category', 'kind', 'typ', 'tipo'],
+  refunded: ['amount refunded', 'refunded amount', 'refund amount'],
+  cancelled: ['cancelled at', 'canceled at', 'cancelled date', 'cancellation date'],
+  credit: ['credit', 'gross credit', 'credit amount', 'haben'],
+  debit: ['debit', 'gross debit', 'debit amount', 'soll'],
 };
 
 /**
@@ -70,6 +149,7 @@ export const roleSynonyms: Readonly<Record<ColumnRole, readonly string[]>> = {
  */
 export function normalizeHeaderName(name: string): string {
   return name
+    .normalize('NFC')
     .replace(/^\uFEFF/, '')
     .trim()
     .replace(/\s*\([^()]*\)\s*$/, '')
