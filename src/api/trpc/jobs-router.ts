@@ -6,9 +6,9 @@ import { findJobResult, findJobStatusRow } from '../../db/jobs/find-job.ts';
 import { listJobs } from '../../db/jobs/list-jobs.ts';
 import { rerunJob, type RerunJob } from '../../db/jobs/rerun-job.ts';
 import { jobStates } from '../../db/schema.ts';
-import { TallyError } from '../../errors.ts';
+import { jobNotFound, TallyError } from '../../errors.ts';
 import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
-import { jobIdInput, jobNotFound, jobStatusInput, readJobStatus } from './job-status-query.ts';
+import { jobIdInput, jobStatusInput, readJobStatus } from './job-status-query.ts';
 import { statusCacheFor } from './status-cache.ts';
 import { authedProcedure, router } from './trpc.ts';
 

@@ -4,7 +4,7 @@ import { claimIdempotencyKey } from '../../db/jobs/idempotency.ts';
 import { insertJob } from '../../db/jobs/insert-job.ts';
 import type { Db } from '../../db/database.ts';
 import type { JobState } from '../../db/schema.ts';
-import { TallyError } from '../../errors.ts';
+import { TallyError, uploadInterrupted } from '../../errors.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
 import type { ReceivedUpload } from './receive-upload.ts';
 import type { SniffResult } from './sniff-upload.ts';
@@ -63,10 +63,7 @@ export async function recordUpload(
       unstaged === undefined ? { staged: true } : { staged: false, data: unstaged },
     );
     if (!inserted) {
-      throw new TallyError(
-        'SERVICE_UNAVAILABLE',
-        'The upload was interrupted on the server (its partial file was cleaned up); send it again.',
-      );
+      throw uploadInterrupted();
     }
     const data: AnalysisJobData = {
       jobId,

@@ -8,6 +8,7 @@ import {
   insertFirstChunk,
   renewStaging,
 } from '../../db/jobs/staged-uploads.ts';
+import { TallyError } from '../../errors.ts';
 import { thisProcess } from '../../lib/process-identity.ts';
 
 /**
@@ -176,7 +177,7 @@ export class UploadStaging {
         try {
           await renewStaging(this.db.pool, this.id);
         } catch (error) {
-          if (error instanceof Error && 'code' in error && error.code === 'SERVICE_UNAVAILABLE') {
+          if (error instanceof TallyError && error.code === 'SERVICE_UNAVAILABLE') {
             this.lost = error;
             this.stop();
           }

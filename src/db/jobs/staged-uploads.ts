@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { TallyError } from '../../errors.ts';
+import { uploadInterrupted } from '../../errors.ts';
 import { ownerIsGone, type ProcessIdentity } from '../../lib/process-identity.ts';
 import type { Database } from '../schema.ts';
 
@@ -52,7 +52,7 @@ export async function insertFirstChunk(
  */
 export async function renewStaging(client: Queryable, id: string): Promise<void> {
   const res = await client.query('update staged_uploads set heartbeat_at = now() where id = $1', [id]);
-  if (res.rowCount === 0) throw stagingLost();
+  if (res.rowCount === 0) throw uploadInterrupted();
 }
 
 export async function insertChunk(client: Queryable, id: string, seq: number, data: Buffer): Promise<void> {
@@ -106,9 +106,3 @@ export async function sweepStagedUploads(
   });
 }
 
-export function stagingLost(): TallyError {
-  return new TallyError(
-    'SERVICE_UNAVAILABLE',
-    'The upload was interrupted on the server (its partial file was cleaned up); send it again.',
-  );
-}
