@@ -189,7 +189,10 @@ async function assemble(
   input: AnalyzeInput,
   signal: AbortSignal | undefined,
 ): Promise<RevenueAnalysis> {
-  const ctx = { columns: head.columns, delimiter: head.delimiter, encoding: head.encoding };
+  // The columns as the aggregator resolved them from the first 1,000 records (v1.2 passes
+  // over empty candidates and infers a date column), which the 64 KiB head may not match.
+  const columns = agg.total > 0 ? agg.columnNames : head.columns;
+  const ctx = { columns, delimiter: head.delimiter, encoding: head.encoding };
   if (agg.valid === 0) throw noValidRows(agg, ctx);
   checkMonthSpan(agg);
   // Between partitions of a spilled table's merge: a turn of the event loop, a cancel check.
@@ -203,11 +206,11 @@ async function assemble(
       filename: input.filename,
       bytes: input.bytes,
       delimiter: head.delimiter,
-      columns: head.columns,
+      columns,
       encoding: head.encoding,
       dateFormat: agg.dateReading.reported,
       timeZone: input.options.timeZone ?? null,
-      categories: [],
+      categories: agg.categories(),
     },
     pause,
   );

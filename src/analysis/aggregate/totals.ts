@@ -3,6 +3,8 @@ import { KeyIndex } from './key-index.ts';
 import { PARTITIONS, partitionOf } from '../spill/key-hash.ts';
 import { RecordReader, RecordWriter } from '../spill/record-codec.ts';
 import type { SpillRun, SpillSetup } from '../spill/spill-store.ts';
+import { KEY_OVERHEAD_BYTES } from './key-budget.ts';
+import type { BudgetedTable, KeyBudget } from './key-budget.ts';
 
 /** Waits between partitions of a spilled table's merge (a turn of the event loop, a cancel check). */
 export type Pause = () => Promise<void>;
@@ -28,8 +30,11 @@ export type Pause = () => Promise<void>;
  * partition still over the threshold spills again at the next level (re-mixed hash bits).
  * Ids handed out by `idOf` stay valid until the next `idOf` call.
  */
-export class KeyedTotals {
+export class KeyedTotals implements BudgetedTable {
   private index = new KeyIndex();
+  /** Bytes of the keys held in memory, as the key budget counts them. */
+  heldBytes = 0;
+  private readonly budget: KeyBudget | undefined;
   data: Float64Array;
   /** BigInt parts of sums that passed 2^52 (rare). */
   private bigParts: Map<number, bigint> | undefined;
@@ -43,6 +48,9 @@ export class KeyedTotals {
     protected readonly level = 0,
   ) {
     this.data = new Float64Array(256 * stride);
+    // Merge tables (level > 0) hold one partition at a time and spill by key count alone.
+    this.budget = level === 0 ? spillSetup?.budget : undefined;
+    this.budget?.register(this);
   }
 
   /** Keys held in memory now (all distinct keys unless the table has spilled). */
@@ -56,14 +64,11 @@ export class KeyedTotals {
   }
 
   idOf(key: string): number {
-    const index = this.index;
-    let id = index.find(key);
+    let id = this.index.find(key);
     if (id < 0) {
-      if (this.spillSetup !== undefined && index.count >= this.spillSetup.thresholdKeys) {
-        this.flush();
-        index.find(key); // again, on the empty index, for `insert`
-      }
-      id = index.insert();
+      if (this.spillSetup !== undefined) this.makeRoom(key);
+      id = this.index.insert(); // `makeRoom` may have replaced the index
+
       const base = id * this.stride;
       if (base + this.stride > this.data.length) {
         const data = new Float64Array(this.data.length * 2);
@@ -73,6 +78,29 @@ export class KeyedTotals {
       this.created(base);
     }
     return id;
+  }
+
+  /** Before a new key: spill past the key threshold or the shared byte budget. */
+  private makeRoom(key: string): void {
+    const index = this.index;
+    if (index.count >= this.spillSetup!.thresholdKeys) {
+      this.flush();
+      index.find(key); // again, on the empty index, for `insert`
+    }
+    const budget = this.budget;
+    if (budget === undefined) return;
+    const cost = key.length * 2 + KEY_OVERHEAD_BYTES;
+    if (budget.held + cost > budget.limitBytes) {
+      budget.makeRoom(cost);
+      this.index.find(key); // this table may have spilled (and its index been replaced)
+    }
+    this.heldBytes += cost;
+    budget.held += cost;
+  }
+
+  spillForBudget(): void {
+    if (this.index.count > 0) this.flush();
+    this.release();
   }
 
   /** The key of `id`. */
@@ -199,6 +227,8 @@ export class KeyedTotals {
     this.unitBytes = Buffer.alloc(0);
     this.runs.push(setup.store.write(w.bytes(), bounds));
     this.clear();
+    if (this.budget !== undefined) this.budget.held -= this.heldBytes;
+    this.heldBytes = 0;
   }
 
   protected writeRecord(w: RecordWriter, id: number): void {

@@ -177,9 +177,9 @@ export async function buildAnalysis(
       total: agg.total,
       valid: agg.valid,
       rejected: agg.rejected,
-      excluded: 0,
+      excluded: agg.excluded,
       rejectedSamples: agg.samples.slice(),
-      exclusions: [],
+      exclusions: agg.exclusionList(),
     },
     currencies: await analyzeAll(all, pause),
   };

@@ -121,6 +121,17 @@ export function noValidRows(agg: RevenueAggregator, ctx: AdviceContext): TallyEr
     const message = 'The file has a header row but no data rows.';
     return fileError('NO_VALID_ROWS', message, message);
   }
+  if (agg.rejected === 0) {
+    // Every row was excluded (CONTRACT §5.3): say which rules did it and how to undo them.
+    const reasons = agg
+      .exclusionList()
+      .slice(0, 5)
+      .map((e) => `${e.reason} (${n(e.rows)})`)
+      .join(', ');
+    const message = `All ${plural(agg.excluded, 'data row')} were excluded as not sales: ${reasons}. Set options.rowRules to false, or change options.exclude, to count them.`;
+    const summary = `All ${plural(agg.excluded, 'data row')} were excluded as not sales. Set options.rowRules to false, or change options.exclude, to count them.`;
+    return fileError('NO_VALID_ROWS', message, summary);
+  }
   const { summary, help } = adviceFor(agg, ctx);
   return fileError('NO_VALID_ROWS', help, summary, {
     rejectedSamples: agg.samples.slice(0, 10),

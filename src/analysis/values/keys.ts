@@ -43,3 +43,11 @@ export function keyOf(text: string): string {
   }
   return t;
 }
+
+/** v1.2: cells that mean "no value" (CONTRACT §5.4): a key reading so is blank. */
+const NA_LIKE = new Set(['na', 'n/a', 'null', 'none', '-', '--', '(blank)', '(none)']);
+
+/** Is this key (trimmed, as `keyOf` gives it) one of the NA-like texts? Cheap on real keys. */
+export function isNaLike(key: string): boolean {
+  return key.length <= 7 && NA_LIKE.has(key.toLowerCase());
+}
