@@ -174,7 +174,7 @@ describe('analyzeHead', () => {
 
   it('v1.2: takes the one column whose head cells all read as dates when no header names one', () => {
     expect(
-      inspectHead(buf('Order,When,Total\n1,2024-01-01,5\n2,,6\n3,01/02/2024 10:00,7\n'), {}).columns,
+      analyzeHead(buf('Order,When,Total\n1,2024-01-01,5\n2,,6\n3,01/02/2024 10:00,7\n'), {}).columns,
     ).toEqual({
       date: 'When',
       amount: 'Total',
