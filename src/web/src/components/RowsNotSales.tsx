@@ -41,13 +41,14 @@ export function RowsNotSales({
   return (
     <details className="not-sales" data-testid="rows-not-sales">
       <summary>
-        <span className="not-sales__title">Which rows count, and dates</span>
+        <span id={`${id}-title`} className="not-sales__title">
+          Which rows count, and dates
+        </span>
         <span className="muted small" data-testid="rows-not-sales-summary">
           {summary}
         </span>
       </summary>
-      <fieldset className="not-sales__body" disabled={disabled}>
-        <legend className="visually-hidden">Which rows count, and dates</legend>
+      <fieldset className="not-sales__body" disabled={disabled} aria-labelledby={`${id}-title`}>
         {exclusions.length > 0 && (
           <div className="table-wrap">
             <table className="table" data-testid="exclusions">
