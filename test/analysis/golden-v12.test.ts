@@ -262,10 +262,15 @@ describe('§5.1 repeated headers and all-empty lines: concatenated monthly expor
 });
 
 describe('§5.1 CR CR LF line ends: Excel "Unicode text" (UTF-16LE, tab)', () => {
-  it('reads three rows and no phantom ones; "Item Name" is the product', async () => {
+  it('reads four rows and no phantom ones, numbering lines as the writer meant them', async () => {
     const r = await analyze('excel-crcrlf.txt');
     expect(r.input).toMatchObject({ delimiter: '\t', encoding: 'utf-16le' });
-    expect(r.rows).toMatchObject({ total: 3, valid: 3, rejected: 0 });
+    expect(r.rows).toMatchObject({
+      total: 4,
+      valid: 3,
+      rejected: 1,
+      rejectedSamples: [{ line: 5, reason: 'amount "n/a" is not a number' }],
+    });
     expect(r.currencies[0]!.byProduct!.map((p) => [p.key, p.revenue])).toEqual([
       ['Mug', 14.5],
       ['Bowl', 5.5],

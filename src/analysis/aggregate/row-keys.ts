@@ -47,6 +47,6 @@ export class RowKeys {
 
   private key(cell: string): string {
     const k = keyOf(cell);
-    return k.length <= 7 && isNaLike(k) ? '' : k;
+    return isNaLike(k) ? '' : k;
   }
 }

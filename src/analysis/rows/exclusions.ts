@@ -16,13 +16,13 @@ export class Exclusions {
     this.count++;
     let entry = this.byReason.get(reason);
     if (entry === undefined) {
-      if (this.byReason.size >= MAX_EXCLUSION_REASONS) {
-        this.add(OTHER_REASONS, line);
-        this.count--;
-        return;
+      // One more entry than the limit: the one that gathers the rest.
+      const key = this.byReason.size >= MAX_EXCLUSION_REASONS ? OTHER_REASONS : reason;
+      entry = this.byReason.get(key);
+      if (entry === undefined) {
+        entry = { rows: 0, firstLine: line };
+        this.byReason.set(key, entry);
       }
-      entry = { rows: 0, firstLine: line };
-      this.byReason.set(reason, entry);
     }
     entry.rows++;
   }

@@ -27,13 +27,16 @@ export class RepeatedHeader {
   }
 }
 
-/** Cheap refusal first: a data cell rarely has the header's length and first letter. */
+/**
+ * Cheap refusal first: the first non-space character of a data cell rarely matches the
+ * header's (a date or an id against a letter), and that compare allocates nothing.
+ */
 function sameCell(cell: string, key: string): boolean {
-  if (cell.length < key.length) return false;
-  if (cell.length === key.length && key.length > 0) {
-    const c = cell.charCodeAt(0);
-    const k = key.charCodeAt(0);
-    if (c !== k && c < 128 && (c | 0x20) !== k) return false;
-  }
+  if (key.length === 0) return cell.trim() === '';
+  let i = 0;
+  while (i < cell.length && cell.charCodeAt(i) <= 32) i++;
+  const c = cell.charCodeAt(i);
+  const k = key.charCodeAt(0);
+  if (c !== k && c < 128 && (c | 0x20) !== k) return false;
   return cell.trim().toLowerCase() === key;
 }
