@@ -301,13 +301,14 @@ describe('web UI against `src/main.ts` in a child process', () => {
 });
 
 describe('fixing a mapping without uploading again', () => {
-  // The payment date sits under a header no matcher knows, and nothing else looks like a date.
-  // 100.00 + 23.45 - 3.45 = 120.00.
+  // The payment date sits under a header no matcher knows, beside another column of dates
+  // (the invoice date), so Tally cannot infer which one is meant (v1.2 infers the date only
+  // where exactly one column reads as dates). 100.00 + 23.45 - 3.45 = 120.00.
   const UNKNOWN_DATE_HEADER = [
-    'Fecha cobro,Amount,Customer',
-    '2024-01-05,100.00,alice',
-    '2024-02-10,23.45,bob',
-    '2024-02-11,-3.45,alice',
+    'Fecha cobro,Fecha factura,Amount,Customer',
+    '2024-01-05,2023-12-20,100.00,alice',
+    '2024-02-10,2024-01-31,23.45,bob',
+    '2024-02-11,2024-01-31,-3.45,alice',
   ].join('\n');
 
   it('a refused upload opens the mapping with the file’s own headers, in the page’s words', async () => {
@@ -332,6 +333,7 @@ describe('fixing a mapping without uploading again', () => {
     expect(await date.locator('option').allTextContents()).toEqual([
       'Detect',
       'Fecha cobro',
+      'Fecha factura',
       'Amount',
       'Customer',
     ]);
