@@ -1,7 +1,10 @@
 // @vitest-environment happy-dom
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { Readable } from 'node:stream';
 import { useState } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
+import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
+import type { JobOptions } from '../../src/analysis/options.ts';
 import type { RevenueAnalysis } from '../../src/client/index.ts';
 import { AnalysisView } from '../../src/web/src/components/AnalysisView.tsx';
 import { RowsNotSales } from '../../src/web/src/components/RowsNotSales.tsx';
@@ -207,5 +210,33 @@ describe('the card’s controls', () => {
 
     fireEvent.change(screen.getByTestId('time-zone'), { target: { value: 'Europe/Berlin' } });
     expect(format.timeZone).toBe('Europe/Berlin');
+  });
+});
+
+describe('a re-run from a result this tab did not start', () => {
+  // The engine's own result (no hand-written treatment): a failed charge, a payout, a fee.
+  const CSV = [
+    'Created,Amount,Status,Type',
+    '2024-06-01,100.00,paid,charge',
+    '2024-06-02,40.00,failed,charge',
+    '2024-06-03,-60.00,paid,payout',
+    '2024-06-04,-5.00,paid,fee',
+  ].join('\n');
+
+  async function resultOf(options: JobOptions): Promise<RevenueAnalysis> {
+    const bytes = Buffer.from(CSV);
+    return analyzeCsvStream(Readable.from([bytes]), {
+      filename: 'balance.csv',
+      bytes: bytes.length,
+      options,
+    });
+  }
+
+  it('keeps the automatic rules off when the run had them off, and on when it had them on', async () => {
+    const off = formatFromReading(readingOf(await resultOf({ rowRules: false, exclude: { Type: ['fee'] } })));
+    expect(toOptions(off)).toMatchObject({ rowRules: false, exclude: { Type: ['fee'] } });
+    const on = formatFromReading(readingOf(await resultOf({})));
+    expect(on.rowRules).toBe(true);
+    expect(toOptions(on).rowRules).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { statusExcludes, TypeTreatment, typeTreatment } from '../../analysis/rows/word-lists.ts';
 import type { Category, Exclusion, Format } from './mapping.ts';
 
 /**
@@ -21,6 +22,22 @@ export function excludedByOptions(exclusions: readonly Exclusion[]): Record<stri
     (exclude[column] ??= []).push(rest.slice(at + 3));
   }
   return exclude;
+}
+
+/**
+ * Whether the run had the automatic rules off (`rowRules: false`), read from its result: a
+ * job's options are not reported, but each listed value carries its own treatment, and
+ * with the rules on a value the word lists (the analysis's own, src/analysis/rows) leave
+ * out or read as a refund is never a plain sale. False when no listed value tells.
+ */
+export function rulesWereOff(categories: readonly Category[]): boolean {
+  return categories.some((c) =>
+    c.values.some(
+      (v) =>
+        v.treatedAs === 'sale' &&
+        (c.role === 'status' ? statusExcludes(v.value) : typeTreatment(v.value) !== TypeTreatment.Sale),
+    ),
+  );
 }
 
 /** Values match as the analysis matches them: trimmed, case-insensitive. */

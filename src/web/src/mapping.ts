@@ -1,5 +1,5 @@
 import type { RevenueAnalysis, UploadOptions } from '../../client/index.ts';
-import { excludedByOptions } from './exclusions.ts';
+import { excludedByOptions, rulesWereOff } from './exclusions.ts';
 
 /**
  * The column mapping and format choices of the upload and re-run forms, as the form holds
@@ -140,8 +140,9 @@ export function readingOf(analysis: RevenueAnalysis): FileReading {
  * changes only what the user changes: columns, delimiter, encoding, date order and time
  * zone as read, and the values it excluded by options (read back from their reasons).
  * jobs.rerun takes options in full, not merged, and a job's options are not reported:
- * the decimal separator, default currency and `rowRules: false` come from the old job's
- * own options when this tab sent them (`previous`); otherwise they are the defaults.
+ * the decimal separator and default currency come from the old job's own options when
+ * this tab sent them (`previous`), otherwise they are the defaults; `rowRules` too, or else
+ * it is read from how the listed status and type values were treated.
  */
 export function formatFromReading(reading: FileReading, previous?: JobOptions): Format {
   const base = fromOptions(previous);
@@ -156,6 +157,7 @@ export function formatFromReading(reading: FileReading, previous?: JobOptions): 
     columns: { ...base.columns, ...reading.columns },
     timeZone: reading.timeZone ?? base.timeZone,
     exclude: previous?.exclude ? base.exclude : excludedByOptions(reading.exclusions ?? []),
+    rowRules: previous?.rowRules ?? !rulesWereOff(reading.categories ?? []),
   };
 }
 
