@@ -11,11 +11,13 @@
  * `failed`/`payout`), where every row is classified.
  */
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import type { analyzeCsvStream } from '../src/analysis/analyze-stream.ts';
 import { benchFile } from './lib/revenue-csv.ts';
 
-type Analyze = typeof import('../src/analysis/analyze-stream.ts').analyzeCsvStream;
+type Analyze = typeof analyzeCsvStream;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,9 +32,9 @@ async function withCategories(path: string): Promise<string> {
   for await (const line of createInterface({ input: createReadStream(path) })) {
     const extra = n === 0 ? 'Status,Type' : n % 20 === 0 ? 'failed,payout' : 'paid,charge';
     n++;
-    if (!w.write(`${line},${extra}\n`)) await new Promise((r) => w.once('drain', r));
+    if (!w.write(`${line},${extra}\n`)) await once(w, 'drain');
   }
-  await new Promise((r) => w.end(r));
+  await new Promise<void>((r) => w.end(() => r()));
   return out;
 }
 

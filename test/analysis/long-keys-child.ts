@@ -20,11 +20,11 @@ const result = await analyzeCsvStream(
   // 250,000: the default SPILL_THRESHOLD_KEYS (src/config.ts)
   { spill: { store, thresholdKeys: 250_000, budgetBytes: Number(budget) } },
 );
-console.log(
-  JSON.stringify({
+process.stdout.write(
+  `${JSON.stringify({
     maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     spilledBytes: store.bytesWritten,
     rows: result.rows.total,
     customers: result.currencies[0]?.totals.customers,
-  }),
+  })}\n`,
 );

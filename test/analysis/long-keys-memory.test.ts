@@ -68,7 +68,7 @@ afterAll(async () => {
 describe('long distinct keys (key byte budget)', () => {
   it('keep the worker under 384 MiB and every key exact', async () => {
     const r = await analyzeInChild(64 * 1024 * 1024);
-    console.log(`long keys: peak RSS ${r.maxRssMiB} MiB, spilled ${r.spilledBytes} bytes`);
+    process.stdout.write(`long keys: peak RSS ${r.maxRssMiB} MiB, spilled ${r.spilledBytes} bytes\n`);
     expect(r.rows).toBe(ROWS);
     expect(r.customers).toBe(ROWS); // spilled and merged, none cut or merged
     expect(r.spilledBytes).toBeGreaterThan(0);

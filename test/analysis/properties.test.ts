@@ -178,6 +178,7 @@ describe('properties', () => {
           const data = Buffer.from(withWords);
           const classified = await analyzeCsvStream(
             (async function* () {
+              await Promise.resolve();
               yield data;
             })(),
             { filename: 'p.csv', bytes: data.length, options: { rowRules: rules } },

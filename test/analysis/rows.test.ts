@@ -16,7 +16,10 @@ import { daysFromCivil, formatDay, parseDate, zoneUtcMinutes } from '../../src/a
 async function run(text: string, options: JobOptions = {}) {
   const data = Buffer.from(text);
   async function* source(): AsyncGenerator<Buffer> {
-    for (let i = 0; i < data.length; i += 4096) yield data.subarray(i, i + 4096);
+    for (let i = 0; i < data.length; i += 4096) {
+      await Promise.resolve();
+      yield data.subarray(i, i + 4096);
+    }
   }
   return analyzeCsvStream(source(), { filename: 't.csv', bytes: data.length, options });
 }

@@ -139,7 +139,11 @@ export class RevenueAggregator {
   /** A record csv-parse could not finish (a quote never closed before the end of the file). */
   rejectUnclosedQuote(line: number): void {
     this.total++;
-    this.rejects.reject('unclosedQuote', line, 'a quote (") opened in this row is never closed before the end of the file');
+    this.rejects.reject(
+      'unclosedQuote',
+      line,
+      'a quote (") opened in this row is never closed before the end of the file',
+    );
   }
 
   /** Decides the format from the buffered head, then reads the buffered rows. */
@@ -169,7 +173,11 @@ export class RevenueAggregator {
 
   private process(record: string[], line: number): void {
     if (record.length !== this.width) {
-      this.rejects.reject('fields', line, `expected ${this.width} fields as in the header, found ${record.length}`);
+      this.rejects.reject(
+        'fields',
+        line,
+        `expected ${this.width} fields as in the header, found ${record.length}`,
+      );
       return;
     }
     if (this.repeated.matches(record)) {

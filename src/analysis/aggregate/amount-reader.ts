@@ -93,7 +93,11 @@ export class AmountReader {
     if (text.trim() === '') return 0;
     const r = parseAmount(text, this.decimalComma);
     if (r !== r) {
-      this.rejections.reject('amount', line, () => `refunded amount ${show(text)} ${amountProblem(text, this.decimalComma)}`);
+      this.rejections.reject(
+        'amount',
+        line,
+        () => `refunded amount ${show(text)} ${amountProblem(text, this.decimalComma)}`,
+      );
       return NaN;
     }
     if (r === BIG) {
@@ -109,7 +113,11 @@ export class AmountReader {
       this.rejections.reject('amountEmpty', line, `${role} is empty`);
       return;
     }
-    this.rejections.reject('amount', line, () => `${role} ${show(text)} ${amountProblem(text, this.decimalComma)}`);
+    this.rejections.reject(
+      'amount',
+      line,
+      () => `${role} ${show(text)} ${amountProblem(text, this.decimalComma)}`,
+    );
   }
 
   private fromQuantity(record: readonly string[], line: number): number {

@@ -67,7 +67,11 @@ export class CurrencyBook {
         this.lastTokenCurrency = currencyOfToken(token);
       }
       if (this.lastTokenCurrency === undefined) {
-        this.rejections.reject('amount', line, () => `amount ${show(amounts.amountText(record))} is not a number`);
+        this.rejections.reject(
+          'amount',
+          line,
+          () => `amount ${show(amounts.amountText(record))} is not a number`,
+        );
         return null;
       }
       tokenCurrency = this.lastTokenCurrency;

@@ -42,7 +42,8 @@ export class DayReader {
       this.rejections.reject(
         'dateOutsideWindow',
         line,
-        () => `date ${show(text)} is outside ${DATE_WINDOW_TEXT}, the dates Tally reads (a placeholder or a typo?)`,
+        () =>
+          `date ${show(text)} is outside ${DATE_WINDOW_TEXT}, the dates Tally reads (a placeholder or a typo?)`,
       );
       return NaN;
     }

@@ -158,4 +158,3 @@ export function normalizeHeaderName(name: string): string {
 export const synonymKeys: Readonly<Record<ColumnRole, readonly string[]>> = Object.fromEntries(
   Object.entries(roleSynonyms).map(([role, names]) => [role, names.map(normalizeHeaderName)]),
 ) as unknown as Record<ColumnRole, readonly string[]>;
-

@@ -1,6 +1,6 @@
 import type { RevenueAggregator } from '../aggregate/aggregator.ts';
 import { formatDay, formatMonth, monthOfDay } from '../values/dates.ts';
-import { divRound, microToMoney, ratio } from '../values/money.ts';
+import { divRound, microToMoney, ratio } from '../values/money-sum.ts';
 import type { DateFormat } from '../options.ts';
 import type { Category, CurrencyAnalysis, Ranked, RevenueAnalysis } from '../result.ts';
 import { SquareSum } from '../aggregate/square-sum.ts';

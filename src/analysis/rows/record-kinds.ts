@@ -28,15 +28,29 @@ export class RepeatedHeader {
 }
 
 /**
- * Cheap refusal first: the first non-space character of a data cell rarely matches the
- * header's (a date or an id against a letter), and that compare allocates nothing.
+ * Allocation-free for ASCII cells (this runs for every row): trimmed, ASCII letters folded,
+ * compared unit by unit; a cell with other characters takes the exact (allocating) path.
  */
 function sameCell(cell: string, key: string): boolean {
-  if (key.length === 0) return cell.trim() === '';
-  let i = 0;
-  while (i < cell.length && cell.charCodeAt(i) <= 32) i++;
-  const c = cell.charCodeAt(i);
-  const k = key.charCodeAt(0);
-  if (c !== k && c < 128 && (c | 0x20) !== k) return false;
+  let s = 0;
+  let e = cell.length;
+  while (s < e && cell.charCodeAt(s) <= 32) s++;
+  while (e > s && cell.charCodeAt(e - 1) <= 32) e--;
+  if (e - s !== key.length) return e - s > key.length && hasNonAscii(cell) && slowSame(cell, key);
+  for (let i = 0; i < key.length; i++) {
+    let c = cell.charCodeAt(s + i);
+    if (c >= 128) return slowSame(cell, key);
+    if (c >= 65 && c <= 90) c |= 0x20;
+    if (c !== key.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function hasNonAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 128) return true;
+  return false;
+}
+
+function slowSame(cell: string, key: string): boolean {
   return cell.trim().toLowerCase() === key;
 }

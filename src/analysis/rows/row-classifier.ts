@@ -2,7 +2,7 @@ import { findHeader } from '../read/columns.ts';
 import type { ColumnMap } from '../read/columns.ts';
 import { fileError } from '../read/input-error.ts';
 import type { JobOptions } from '../options.ts';
-import type { Category, Treatment } from '../result.ts';
+import type { Category } from '../result.ts';
 import { isNaLike, withoutControls } from '../values/keys.ts';
 import { CategoryColumn, reasonText } from './categories.ts';
 import { TypeTreatment, statusExcludes, typeTreatment } from './word-lists.ts';
@@ -88,10 +88,11 @@ export class RowClassifier {
             if (byOption !== null) return { treatedAs: 'excluded', reason: byOption };
             const t = rules ? typeTreatment(value) : TypeTreatment.Sale;
             if (t === TypeTreatment.Sale) return { treatedAs: 'sale', reason: null };
-            if (t === TypeTreatment.Refund) return { treatedAs: 'refund' as Treatment, reason: null };
+            if (t === TypeTreatment.Refund) return { treatedAs: 'refund', reason: null };
             return { treatedAs: 'excluded', reason: `type: ${reasonText(value)}` };
           });
-    this.idle = this.excludes.length === 0 && this.cancelledIdx < 0 && this.status === null && this.type === null;
+    this.idle =
+      this.excludes.length === 0 && this.cancelledIdx < 0 && this.status === null && this.type === null;
   }
 
   classify(record: readonly string[]): RowKind {

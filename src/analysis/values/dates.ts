@@ -13,9 +13,8 @@
  * - `YYYYMMDD`, only when the caller says the column reads that way (see `date-order.ts`);
  * - English month names: `Jan 5 2024`, `Jan 5, 2024`, `January 5, 2024`, `5 Jan 2024`,
  *   `05-Jan-2024` (and a two-digit year in each).
- * Two-digit years: 00–68 are 2000–2068, 69–99 are 1969–1999 (POSIX `%y`). v1.2: the date
- * counts as written, with or without a zone (a shop's `2024-06-30 22:00 -0400` is 30 June);
- * `zoneUtcMinutes` then says where that time falls in UTC, for `options.timeZone`.
+ * Two-digit years: 00–68 are 2000–2068, 69–99 are 1969–1999 (POSIX `%y`). v1.2: a date counts
+ * as written, zone or not (`2024-06-30 22:00 -0400` is 30 June); `zoneUtcMinutes` is for `options.timeZone`.
  */
 
 /**

@@ -54,7 +54,8 @@ export class ZoneCalendar {
     for (const p of this.format.formatToParts(instant * 60_000)) {
       if (p.type !== 'literal') parts[p.type] = Number(p.value);
     }
-    const local = daysFromCivil(parts.year!, parts.month!, parts.day!) * 1440 + parts.hour! * 60 + parts.minute!;
+    const local =
+      daysFromCivil(parts.year!, parts.month!, parts.day!) * 1440 + parts.hour! * 60 + parts.minute!;
     return local - instant;
   }
 }
