@@ -8,6 +8,7 @@ import { fileError } from './read/input-error.ts';
 import { parseAmount } from './values/money.ts';
 import { DECIDE_ROWS } from './values/format-decision.ts';
 import { isBlankRecord } from './rows/record-kinds.ts';
+import { excludeColumns } from './rows/row-classifier.ts';
 import type { ColumnRole, JobOptions } from './options.ts';
 
 export interface HeadInfo {
@@ -69,5 +70,6 @@ export function analyzeHead(bytes: Uint8Array, options: JobOptions): HeadAnalysi
     .slice(1, lastComplete ? undefined : -1)
     .filter((r) => r.length === header.length && !isBlankRecord(r));
   const columnMap = resolveColumns(header, options, data);
+  excludeColumns(header, options); // refuses an options.exclude column the header does not have
   return { delimiter, header, columns: columnMap.names, encoding, columnMap };
 }

@@ -181,6 +181,13 @@ describe('analyzeHead', () => {
     });
   });
 
+  it('v1.2: refuses an options.exclude column that is not in the header', () => {
+    expect(invalid('date,amount,Type\n2024-01-01,5,charge\n', { exclude: { Status: ['failed'] } })).toBe(
+      'options.exclude names the column "Status", but the header has no such column.',
+    );
+    expect(inspectHead(buf('date,amount,Type\n'), { exclude: { type: ['payout'] } }).columns.type).toBe('Type');
+  });
+
   it('refuses a mapped column that is not in the header', () => {
     expect(invalid('date,amount\n', { columns: { customer: 'Client' } })).toBe(
       'options.columns.customer is "Client", but the header has no such column. Headers: "date", "amount".',

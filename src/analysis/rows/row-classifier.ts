@@ -21,7 +21,8 @@ interface ExcludeColumn {
   readonly values: ReadonlyMap<string, string>;
 }
 
-function excludeColumns(header: readonly string[], options: JobOptions): ExcludeColumn[] {
+/** Rule 1's columns; throws INVALID_CSV (as at upload) when one names no header. */
+export function excludeColumns(header: readonly string[], options: JobOptions): ExcludeColumn[] {
   return Object.entries(options.exclude ?? {}).map(([name, values]) => {
     const index = findHeader(header, name);
     if (index < 0) {
