@@ -121,6 +121,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
         retryLimit: config.JOB_RETRY_LIMIT,
         maxRecordBytes: config.MAX_RECORD_BYTES,
         maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
+        maxDecompressionRatio: config.MAX_DECOMPRESSION_RATIO,
         spill: {
           dir: config.SPILL_DIR,
           thresholdKeys: config.SPILL_THRESHOLD_KEYS,

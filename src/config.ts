@@ -1,3 +1,4 @@
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -95,6 +96,38 @@ const parseCorsOrigins = (v: string | undefined, ctx: z.RefinementCtx) => {
   return origins;
 };
 
+/**
+ * TRUST_PROXY, as Fastify's `trustProxy` takes it: `true`/`false`, a hop count (how many
+ * proxies in front of Tally may append to X-Forwarded-For), or a list of proxy addresses
+ * and CIDR ranges (proxy-addr's names `loopback`, `linklocal`, `uniquelocal` too). Unset:
+ * the socket's address is the client's (no header is trusted).
+ */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const parseTrustProxy = (v: string | undefined, ctx: z.RefinementCtx): boolean | number | string[] => {
+  if (v === undefined || v.trim() === '' || v.trim() === 'false') return false;
+  const t = v.trim();
+  if (t === 'true') return true;
+  if (/^\d+$/.test(t)) {
+    const hops = Number(t);
+    if (hops > 0 && hops <= 32) return hops;
+  }
+  const entries = t.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = net.isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= bits);
+    if (!PROXY_RANGE_NAMES.has(entry) && (family === 0 || !prefixOk || rest.length > 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}" is not a proxy address; write true, false, a hop count from 1 to 32, or a list of IPs and CIDR ranges (e.g. 10.0.0.0/8,fd00::/8)`,
+      });
+      return z.NEVER;
+    }
+  }
+  return entries;
+};
+
 const envSchema = z.object({
   DATABASE_URL: z
     .string()
@@ -105,6 +138,13 @@ const envSchema = z.object({
   MAX_UPLOAD_BYTES: intFromEnv(GiB, 1),
   /** Bound on what a gzip upload may inflate to: a zip bomb fails the job instead of the disk. */
   MAX_DECOMPRESSED_BYTES: intFromEnv(8 * GiB, 1),
+  /**
+   * Bound on what a gzip upload may inflate to per compressed byte, besides the absolute one:
+   * a 10 MB bomb inflating to 8 GiB (ratio ~800) fails at its first MiBs instead of running
+   * for minutes. Real CSV exports compress 3–30× (measured in test/security/gzip-bounds.test.ts's
+   * note); 200 leaves a wide margin for very repetitive files.
+   */
+  MAX_DECOMPRESSION_RATIO: intFromEnv(200, 2),
   /** Largest single CSV record; one unclosed quote otherwise reads the whole file into one record. */
   MAX_RECORD_BYTES: intFromEnv(1024 * 1024, 1024),
   API_TOKENS: z.string().optional().transform(parseApiTokens),
@@ -126,6 +166,13 @@ const envSchema = z.object({
     }),
   /** When set, browser tokens must carry it as `iss`. */
   TOKEN_ISSUER: z.string().min(1).optional(),
+  /** The `aud` browser tokens must name: give staging and production different ones when they share a key. */
+  TOKEN_AUDIENCE: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, 'must be 1–200 printable characters without spaces')
+    .default('tally'),
+  /** Which proxy hops may set the client address (X-Forwarded-For): see parseTrustProxy. */
+  TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
   /** Origins allowed to call the API from a browser (CORS); unset = same origin only. */
   CORS_ORIGINS: z.string().optional().transform(parseCorsOrigins),
   /** An upload sending nothing for this long is cut off (408). */
