@@ -22,16 +22,17 @@ import { TallyError } from '../errors.ts';
  */
 export const localModeGuard = fp(
   (app: FastifyInstance) => {
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', (request, _reply, done) => {
       const refusal = refuse(request);
-      if (refusal !== undefined) {
-        request.log.warn({ reason: refusal }, 'auth-off mode: refused a request that is not from this machine');
-        throw new TallyError(
+      if (refusal === undefined) return done();
+      request.log.warn({ reason: refusal }, 'auth-off mode: refused a request that is not from this machine');
+      done(
+        new TallyError(
           'FORBIDDEN',
           `This Tally runs without auth (loopback only) and serves only its own pages and local tools: ${refusal}. ` +
             'Open it at http://localhost:<port>/ or http://127.0.0.1:<port>/, or configure API_TOKENS.',
-        );
-      }
+        ),
+      );
     });
   },
   { name: 'tally-local-mode-guard' },
@@ -44,7 +45,8 @@ function refuse(request: FastifyRequest): string | undefined {
   if (host === undefined || !isLoopbackAuthority(host, port))
     return 'the Host header does not name a loopback address with this server’s port';
   const origin = request.headers.origin;
-  if (origin !== undefined && !isOwnOrigin(origin, port)) return 'the request comes from another site (Origin)';
+  if (origin !== undefined && !isOwnOrigin(origin, port))
+    return 'the request comes from another site (Origin)';
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none')
     return `the request comes from another site (Sec-Fetch-Site: ${String(site)})`;
@@ -56,7 +58,10 @@ function isLoopbackAuthority(authority: string, port: number | undefined): boole
   const match = /^(\[::1\]|localhost|127(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/i.exec(authority);
   if (!match) return false;
   const given = match[2] === undefined ? 80 : Number(match[2]);
-  return given === port && (match[1]!.startsWith('[') || match[1]!.toLowerCase() === 'localhost' || octetsOk(match[1]!));
+  return (
+    given === port &&
+    (match[1]!.startsWith('[') || match[1]!.toLowerCase() === 'localhost' || octetsOk(match[1]!))
+  );
 }
 
 function octetsOk(ipv4: string): boolean {

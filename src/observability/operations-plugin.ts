@@ -64,7 +64,9 @@ export const operationsPlugin = fp(
     app.get('/readyz', async (request, reply) => {
       const state = opts.isDraining?.()
         ? ({ ready: false, reason: 'The process is shutting down.' } as const)
-        : await readiness((error) => request.log.warn({ err: error }, '/readyz: the database is unreachable'));
+        : await readiness((error) =>
+            request.log.warn({ err: error }, '/readyz: the database is unreachable'),
+          );
       if (state.ready) return reply.send({ ok: true });
       const down = unavailable(state.reason);
       return reply.code(down.status).headers(down.headers).send(down.body);

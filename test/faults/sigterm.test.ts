@@ -38,7 +38,7 @@ async function startSlowUpload(port: number, csv: string) {
     socket.on('error', () => resolve(text));
   });
   socket.write(
-    `POST /api/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`,
+    `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`,
   );
   const half = Math.floor(body.length / 2);
   socket.write(body.subarray(0, half));
