@@ -44,14 +44,11 @@ function rawRequest(
   body?: Buffer,
 ): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, method, path, headers, setHost: false },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
-      },
-    );
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, setHost: false }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+    });
     req.on('error', reject);
     req.end(body);
   });
@@ -95,7 +92,10 @@ describe('auth-off mode over HTTP', () => {
       body,
     );
     expect(res.status).toBe(202);
-    const typed = await rawRequest('GET', '/healthz', { host: `127.0.0.1:${port}`, 'sec-fetch-site': 'none' });
+    const typed = await rawRequest('GET', '/healthz', {
+      host: `127.0.0.1:${port}`,
+      'sec-fetch-site': 'none',
+    });
     expect(typed.status).toBe(200);
     expect(await jobCount()).toBe(before + 1);
   });
@@ -125,7 +125,10 @@ describe('auth-off mode over HTTP', () => {
       body,
     );
     expect(upload.status).toBe(403);
-    expect(upload.body.error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/without auth/) });
+    expect(upload.body.error).toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringMatching(/without auth/),
+    });
     const list = await rawRequest('GET', '/trpc/jobs.list?input=%7B%7D', headers);
     expect(list.status).toBe(403);
     expect(list.body.error.data.code).toBe('FORBIDDEN');
@@ -179,7 +182,9 @@ describe('auth-off mode from a real browser on another origin', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (npm test does).`);
+      throw new Error(
+        `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (npm test does).`,
+      );
     }
     evil = http.createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
