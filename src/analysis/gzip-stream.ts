@@ -49,8 +49,8 @@ export async function* gunzip(
       if (total > RATIO_FLOOR_BYTES && total > maxRatio * compressed) {
         throw new TallyError(
           'DECOMPRESSED_TOO_LARGE',
-          `The gzip file decompresses to more than ${maxRatio} times its compressed size ` +
-            `(MAX_DECOMPRESSION_RATIO), which no real export does; it looks like a gzip bomb. Upload the plain CSV.`,
+          `The gzip file decompresses to more than ${maxRatio} times its compressed size (the ` +
+            'MAX_DECOMPRESSION_RATIO limit), which real exports do not; upload the plain CSV instead.',
         );
       }
       yield chunk;

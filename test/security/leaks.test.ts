@@ -120,7 +120,7 @@ describe('the spill sweep trusts no pid of another container', () => {
 
   const LEASE_MS = 24 * 3600 * 1000;
   // A pid that surely belongs to no process here now: a child that has exited.
-  const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
   const otherContainer = { host: 'other-host/boot/pid:[4026532999]', pid: deadPid, instance: randomUUID() };
 
   async function entry(name: string, ageMs = 0): Promise<string> {
