@@ -7,7 +7,8 @@ import { prepareSpoolDir } from './api/upload/spool-dir.ts';
 import { prepareSpillDir } from './analysis/spill/spill-dir.ts';
 import type { Config } from './config.ts';
 import { createDb, createHealthDb, type Db } from './db/database.ts';
-import { migrateToLatest } from './db/migrate.ts';
+import { databaseUrls } from './db/database-urls.ts';
+import { migrateOverSession } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.ts';
 import { startBoss } from './queue/boss.ts';
@@ -48,12 +49,15 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   const { config, log, role } = opts;
   const runsApi = role !== 'worker';
   const runsWorkers = role !== 'api';
+  // v1.2: DATABASE_URL may be a transaction pooler; LISTEN and migrations' lock go to the session URL.
+  const urls = databaseUrls(config, opts.databaseUrl);
   const db = createDb(opts.databaseUrl, {
     max: config.DB_POOL_MAX,
     applicationName: `tally-${role}`,
+    transactionPooled: urls.transactionPooled,
     onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
   });
-  await migrateToLatest(db.kysely, log);
+  await migrateOverSession(urls.session, log);
   // Staged chunks of uploads that died with this host's previous process (kill -9).
   await sweepOrphanedUploads({ db, log, stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS });
   const boss = await startBoss(
@@ -63,6 +67,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       expireInSeconds: config.JOB_EXPIRE_SECONDS,
       retryLimit: config.JOB_RETRY_LIMIT,
       supervise: true,
+      listenConnectionString: urls.session,
     },
     log,
   );
@@ -72,14 +77,16 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   const onDbError = (error: Error) => log.warn({ err: error }, 'idle database connection lost');
   // Probes get their own connection: they must tell the truth while requests queue.
   const healthDb =
-    runsApi || config.METRICS_PORT !== undefined ? createHealthDb(opts.databaseUrl, onDbError) : undefined;
+    runsApi || config.METRICS_PORT !== undefined
+      ? createHealthDb(opts.databaseUrl, onDbError, urls.transactionPooled)
+      : undefined;
   let changes: JobChangeListener | undefined;
   let requestDb: Db | undefined;
   let api: ApiServer | undefined;
   let url: string | undefined;
   if (runsApi && healthDb) {
     await prepareSpoolDir(config.SPOOL_DIR, log);
-    changes = new JobChangeListener(opts.databaseUrl, log);
+    changes = new JobChangeListener(urls.session, log);
     await changes.start();
     // tRPC's statements end after DB_STATEMENT_TIMEOUT_MS (a 503), so a locked table
     // cannot hold requests forever. A pool of their own: the workers' and the uploads'
@@ -88,6 +95,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       max: config.DB_POOL_MAX,
       applicationName: 'tally-requests',
       statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+      transactionPooled: urls.transactionPooled,
       onError: onDbError,
     });
     api = await buildServer({
