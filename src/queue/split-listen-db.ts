@@ -15,7 +15,13 @@ export class SplitListenDb extends BossDb {
 
   constructor(config: BossDbConfig, listenConnectionString: string) {
     super(config);
-    this.#listenDb = new BossDb({ ...config, connectionString: listenConnectionString, max: 1 });
+    // Its own application_name, so pg_stat_activity tells the direct listener from the pool.
+    this.#listenDb = new BossDb({
+      ...config,
+      connectionString: listenConnectionString,
+      max: 1,
+      application_name: `${config.application_name ?? 'pgboss'}-listen`,
+    });
     // The listener's drops (and reconnects) surface as pg-boss 'error' events, as before.
     this.#listenDb.on('error', (error: unknown) => this.emit('error', error));
   }

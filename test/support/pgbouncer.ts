@@ -61,7 +61,8 @@ export async function startPgBouncer(serverUrl: string, opts: PgBouncerOptions):
   ].join('\n');
   const iniFile = path.join(dir, 'pgbouncer.ini');
   await writeFile(iniFile, `${ini}\n`, { mode: 0o600 });
-  await writeFile(path.join(dir, 'userlist.txt'), `"pgbouncer_admin" ""\n`, { mode: 0o600 });
+  // trust still admits only the users auth_file names.
+  await writeFile(path.join(dir, 'userlist.txt'), `"pgbouncer_admin" ""\n"${user}" ""\n`, { mode: 0o600 });
   if (process.getuid?.() === 0) {
     const { uid, gid } = await postgresIds();
     await chmod(dir, 0o700);
@@ -69,7 +70,8 @@ export async function startPgBouncer(serverUrl: string, opts: PgBouncerOptions):
   }
   const logs: string[] = [];
   const proc: ChildProcess = spawn(BINARY, [iniFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const s of [proc.stdout, proc.stderr]) s?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n')));
+  for (const s of [proc.stdout, proc.stderr])
+    s?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n')));
   const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
   let gone = false;
   void exited.then(() => (gone = true));
@@ -116,7 +118,9 @@ async function postgresIds(): Promise<{ uid: number; gid: number }> {
   const { execFile } = await import('node:child_process');
   const id = (flag: string) =>
     new Promise<number>((resolve, reject) =>
-      execFile('id', [flag, 'postgres'], (error, out) => (error ? reject(error) : resolve(Number(out.trim())))),
+      execFile('id', [flag, 'postgres'], (error, out) =>
+        error ? reject(error) : resolve(Number(out.trim())),
+      ),
     );
   return { uid: await id('-u'), gid: await id('-g') };
 }
