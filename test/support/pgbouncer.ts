@@ -115,12 +115,7 @@ export async function startPgBouncer(serverUrl: string, opts: PgBouncerOptions):
 }
 
 async function postgresIds(): Promise<{ uid: number; gid: number }> {
-  const { execFile } = await import('node:child_process');
-  const id = (flag: string) =>
-    new Promise<number>((resolve, reject) =>
-      execFile('id', [flag, 'postgres'], (error, out) =>
-        error ? reject(error) : resolve(Number(out.trim())),
-      ),
-    );
-  return { uid: await id('-u'), gid: await id('-g') };
+  const { execFileSync } = await import('node:child_process');
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
 }
