@@ -137,6 +137,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
         ...(opts.workerHooks ? { hooks: opts.workerHooks } : {}),
       },
       config.WORKER_CONCURRENCY,
+      config.WORKER_MAX_RUNNING_PER_OWNER,
     );
   }
   // A worker-only process has no HTTP server; METRICS_PORT gives it /healthz, /readyz, /metrics.

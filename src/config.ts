@@ -173,11 +173,11 @@ const envSchema = z.object({
   JOB_EXPIRE_SECONDS: intFromEnv(3600, 60),
   JOB_RETRY_LIMIT: intFromEnv(3, 0, 100),
   /**
-   * Fair share: jobs of one owner running at once, across all workers (pg-boss group
-   * concurrency). Default 1, so a second owner's job starts at the next free worker
-   * however many jobs the first has queued. 0: no cap.
+   * Fair share: a cap on one owner's running jobs across all workers (pg-boss group
+   * concurrency). 0 (default): no cap; owners still take turns in the queue
+   * (src/queue/fair-share.ts), so a second owner's job starts at the next free worker.
    */
-  WORKER_MAX_RUNNING_PER_OWNER: intFromEnv(1, 0, 1000),
+  WORKER_MAX_RUNNING_PER_OWNER: intFromEnv(0, 0, 1000),
   /** Finished jobs (rows, results, stored bytes) are deleted this many days after they end. 0: kept forever. */
   JOB_RETENTION_DAYS: intFromEnv(0, 0, 36500),
   /** Stored upload bytes of finished jobs are deleted after this many hours; results stay. */

@@ -4,6 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { JobOptions } from '../../analysis/options.ts';
 import { TallyError } from '../../errors.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
+import { fairShareSendOptions } from '../../queue/fair-share.ts';
 import type { Db } from '../database.ts';
 
 export interface RerunJob {
@@ -77,7 +78,11 @@ export async function rerunJob(
     }
     await setTimeoutLocal(rows[0]?.previous ?? '0');
     const data: AnalysisJobData = { jobId };
-    await deps.boss.send(ANALYSIS_QUEUE, data, { id: jobId, db: fromKysely(trx) });
+    await deps.boss.send(ANALYSIS_QUEUE, data, {
+      id: jobId,
+      ...(await fairShareSendOptions(trx, input.owner)),
+      db: fromKysely(trx),
+    });
     return { jobId, state: 'queued', rerunOf: input.jobId };
   });
 }
