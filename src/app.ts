@@ -120,6 +120,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       log,
       fileRetentionHours: config.FILE_RETENTION_HOURS,
       stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS,
+      jobRetentionDays: config.JOB_RETENTION_DAYS,
     });
     await startWorkers(
       boss,

@@ -17,6 +17,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index if not exists jobs_owner_in_flight_idx on jobs (owner) where state in ('queued', 'running')`.execute(
     db,
   );
+  // jobs.list with a state filter (the UI's tabs): the owner's jobs of that state, newest
+  // first, without walking past the owner's other (a million finished) jobs.
+  await sql`create index if not exists jobs_owner_state_id_idx on jobs (owner, state, id desc)`.execute(db);
   await sql`create index if not exists jobs_finished_at_idx on jobs (finished_at) where finished_at is not null`.execute(
     db,
   );
@@ -24,5 +27,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop index if exists jobs_finished_at_idx`.execute(db);
+  await sql`drop index if exists jobs_owner_state_id_idx`.execute(db);
   await sql`drop index if exists jobs_owner_in_flight_idx`.execute(db);
 }
