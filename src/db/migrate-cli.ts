@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       retryLimit: config.JOB_RETRY_LIMIT,
       supervise: false,
       poolMax: 1,
+      ...(config.LISTEN_DATABASE_URL ? { listenConnectionString: config.LISTEN_DATABASE_URL } : {}),
     },
     log,
   );
