@@ -3,10 +3,12 @@ import type { Database } from '../schema.ts';
 
 /**
  * JOB_RETENTION_DAYS: deletes finished jobs (completed, failed, cancelled) that ended more
- * than `retentionDays` ago, oldest first, at most `limit` per call. Their result goes with the
- * row; stored chunks and idempotency keys by `on delete cascade`; re-runs of a deleted job
- * keep their own row (`rerun_of` set null, migration 0005). pg-boss's entry went long before
- * (its own retention: 24 h).
+ * than `retentionDays` ago, oldest first, at most `limit` per call. Only jobs whose stored
+ * bytes are already gone (`file_deleted_at`, set by the file store's own retention,
+ * FILE_RETENTION_HOURS, through src/files/): whatever the store, its bytes never outlive
+ * the row that names them. The result goes with the row; idempotency keys by `on delete
+ * cascade`; re-runs of a deleted job keep their own row (`rerun_of` set null, migration
+ * 0005). pg-boss's entry went long before (its own retention: 24 h).
  *
  * Small batches under `skip locked`: each call holds row locks on at most `limit` rows for
  * one short statement, never a table lock, and skips rows a re-run is copying right now.
@@ -21,6 +23,7 @@ export async function deleteExpiredJobs(
     with expired as (
       select id from jobs
        where finished_at is not null
+         and file_deleted_at is not null
          and finished_at < now() - make_interval(days => ${retentionDays})
          and state in ('completed', 'failed', 'cancelled')
        order by finished_at
