@@ -26,3 +26,17 @@ if [ ! -x "$CHROMIUM" ]; then
     exit 1
   fi
 fi
+
+# The pooler tests (test/pooler/) run Tally through Debian's PgBouncer in transaction mode,
+# as teams run it in front of a managed PostgreSQL (CONTRACT §1 v1.2).
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "npm test: installing PgBouncer for the pooler tests (apt-get install pgbouncer)…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq pgbouncer >/dev/null
+  else
+    echo "npm test: the pooler tests need PgBouncer: run 'sudo apt-get install -y pgbouncer' and try again." >&2
+    exit 1
+  fi
+fi

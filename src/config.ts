@@ -133,6 +133,21 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  /**
+   * v1.2: a direct or session-mode connection for LISTEN and what else needs a session
+   * (migrations' lock, pg-boss's LISTEN). Default: DATABASE_URL. Set it when DATABASE_URL is a
+   * pooler in transaction mode.
+   */
+  LISTEN_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  /**
+   * `transaction`: DATABASE_URL is a pooler in transaction mode (no named prepared statements,
+   * statement limits as SET LOCAL). Default: `transaction` when LISTEN_DATABASE_URL is set to
+   * another URL than DATABASE_URL, else `session`.
+   */
+  DATABASE_POOL_MODE: z.enum(['session', 'transaction']).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intFromEnv(3000, 0, 65535),
   MAX_UPLOAD_BYTES: intFromEnv(GiB, 1),
@@ -205,6 +220,14 @@ const envSchema = z.object({
   /** pg-boss: hard cap on one attempt's run time. */
   JOB_EXPIRE_SECONDS: intFromEnv(3600, 60),
   JOB_RETRY_LIMIT: intFromEnv(3, 0, 100),
+  /**
+   * Fair share: a cap on one owner's running jobs across all workers (pg-boss group
+   * concurrency). 0 (default): no cap; owners still take turns in the queue
+   * (src/queue/fair-share.ts), so a second owner's job starts at the next free worker.
+   */
+  WORKER_MAX_RUNNING_PER_OWNER: intFromEnv(0, 0, 1000),
+  /** Finished jobs (rows, results, stored bytes) are deleted this many days after they end. 0: kept forever. */
+  JOB_RETENTION_DAYS: intFromEnv(0, 0, 36500),
   /** Stored upload bytes of finished jobs are deleted after this many hours; results stay. */
   FILE_RETENTION_HOURS: intFromEnv(24, 0),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0),
