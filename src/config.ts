@@ -147,6 +147,10 @@ const envSchema = z.object({
   LONG_POLLS_PER_OWNER: intFromEnv(1000, 1),
   /** Long polls the process holds at once, all owners. Past it: 503. Keep below MAX_CONNECTIONS. */
   LONG_POLLS_MAX: intFromEnv(8000, 1),
+  /** jobs.watch (SSE) streams one owner may hold at once. Past it: 429 (the client then long-polls). */
+  WATCH_STREAMS_PER_OWNER: intFromEnv(1000, 1),
+  /** jobs.watch streams the process holds at once, all owners. Past it: 503. Keep below MAX_CONNECTIONS. */
+  WATCH_STREAMS_MAX: intFromEnv(8000, 1),
   /** Open sockets the API holds; at the bound idle ones make room, else 503. Keep below `ulimit -n`. */
   MAX_CONNECTIONS: intFromEnv(10_000, 16),
   /** A connection must send its whole request head within this long (then 408 and closed). */
@@ -208,6 +212,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `Invalid configuration:\n  LONG_POLLS_MAX: must be below MAX_CONNECTIONS (${config.MAX_CONNECTIONS}), ` +
         'or long polls alone could take every connection',
+    );
+  }
+  if (config.WATCH_STREAMS_MAX >= config.MAX_CONNECTIONS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  WATCH_STREAMS_MAX: must be below MAX_CONNECTIONS (${config.MAX_CONNECTIONS}), ` +
+        'or status streams alone could take every connection',
     );
   }
   return Object.freeze(config);

@@ -20,6 +20,7 @@ import { OwnerRateLimit } from './owner-rate-limit.ts';
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
 import type { StatusDeps } from './trpc/job-status-query.ts';
 import { statusRoute } from './trpc/status-route.ts';
+import { WatchSlots } from './trpc/watch-slots.ts';
 import { logProcedureFailure, toTrpcErrorResponse, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
 
@@ -97,6 +98,10 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     perOwner: config.LONG_POLLS_PER_OWNER,
     total: config.LONG_POLLS_MAX,
   });
+  const watches = new WatchSlots({
+    perOwner: config.WATCH_STREAMS_PER_OWNER,
+    total: config.WATCH_STREAMS_MAX,
+  });
 
   const statusDeps: StatusDeps = {
     db: deps.requestDb,
@@ -158,6 +163,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
       createContext: ({ req }): Context => ({
         ...statusDeps,
         boss: deps.boss,
+        watches,
         authenticate,
         authorization: req.headers.authorization,
       }),
