@@ -96,14 +96,14 @@ export function useJobStatus(
             onProgress: (status) => update({ status }),
           });
     watching.then(
-        (status) => update({ status, isPolling: false }),
-        (error: unknown) =>
-          update({
-            error: error instanceof Error ? error : new Error(String(error)),
-            isPolling: false,
-            ...(error instanceof JobFailedError ? { status: error.status } : {}),
-          }),
-      );
+      (status) => update({ status, isPolling: false }),
+      (error: unknown) =>
+        update({
+          error: error instanceof Error ? error : new Error(String(error)),
+          isPolling: false,
+          ...(error instanceof JobFailedError ? { status: error.status } : {}),
+        }),
+    );
     return () => controller.abort(new DOMException('The job is no longer watched.', 'AbortError'));
   }, [client, jobId, pollIntervalMs, maxPolls, transport, generation]);
 

@@ -31,7 +31,11 @@ const FALLBACK_INTERVAL_MS = 5000;
  * stream, or this owner's stream bound reached (429) — it long-polls with `pollJob` until
  * the same deadline.
  */
-export function watchJob(trpc: TallyTrpcClient, jobId: string, opts: WatchJobOptions = {}): Promise<JobStatus> {
+export function watchJob(
+  trpc: TallyTrpcClient,
+  jobId: string,
+  opts: WatchJobOptions = {},
+): Promise<JobStatus> {
   const { signal } = opts;
   const started = Date.now();
   const deadlineMs = Math.max(0, opts.deadlineMs ?? DEFAULT_DEADLINE_MS);
@@ -50,7 +54,7 @@ export function watchJob(trpc: TallyTrpcClient, jobId: string, opts: WatchJobOpt
       inner.abort();
       outcome();
     };
-    const onAbort = () => finish(() => reject(signal?.reason));
+    const onAbort = () => finish(() => reject(signal?.reason as Error));
     const timer = setTimeout(
       () =>
         finish(() =>

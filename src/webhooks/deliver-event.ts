@@ -59,5 +59,8 @@ export async function deliverWebhookEvent(
     { ...where, status: outcome.status, error: outcome.error, lastAttempt },
     lastAttempt ? 'webhook not delivered; giving up' : 'webhook not delivered; will retry',
   );
-  throw new TallyError('SERVICE_UNAVAILABLE', `The webhook receiver did not take the event: ${outcome.error}`);
+  throw new TallyError(
+    'SERVICE_UNAVAILABLE',
+    `The webhook receiver did not take the event: ${outcome.error}`,
+  );
 }

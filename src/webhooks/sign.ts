@@ -13,7 +13,12 @@ export function signWebhook(key: Buffer, id: string, timestampSeconds: number, b
 }
 
 /** The three headers of one attempt; the timestamp is the attempt's, so a retry is never stale. */
-export function webhookHeaders(key: Buffer, id: string, body: string, now = Date.now()): Record<string, string> {
+export function webhookHeaders(
+  key: Buffer,
+  id: string,
+  body: string,
+  now = Date.now(),
+): Record<string, string> {
   const timestamp = Math.floor(now / 1000);
   return {
     'webhook-id': id,

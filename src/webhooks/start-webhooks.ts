@@ -39,13 +39,9 @@ export async function startWebhooks(
     // Retries become due at their back-off time without a NOTIFY: the poll finds them.
     pollingIntervalSeconds: 1,
   } as const;
-  await boss.work<WebhookJobData, void, typeof workOptions>(
-    WEBHOOK_QUEUE,
-    workOptions,
-    async ([job]) => {
-      if (job) await deliverWebhookEvent({ db, log, target: settings }, job);
-    },
-  );
+  await boss.work<WebhookJobData, void, typeof workOptions>(WEBHOOK_QUEUE, workOptions, async ([job]) => {
+    if (job) await deliverWebhookEvent({ db, log, target: settings }, job);
+  });
   let running: Promise<number> | undefined;
   const relayOnce = () =>
     (running ??= relayWebhookEvents(db, boss).finally(() => {

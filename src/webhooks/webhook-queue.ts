@@ -29,7 +29,10 @@ export function retriesFor24h(delaySeconds: number): number {
   return retries;
 }
 
-export function webhookQueueOptions(settings: { retryDelaySeconds: number; timeoutMs: number }): QueueOptions {
+export function webhookQueueOptions(settings: {
+  retryDelaySeconds: number;
+  timeoutMs: number;
+}): QueueOptions {
   return {
     retryLimit: retriesFor24h(settings.retryDelaySeconds),
     retryDelay: settings.retryDelaySeconds,

@@ -103,7 +103,9 @@ describe('jobs.watch across a restart', () => {
     await tally.stop(); // the database stays: it is the test's
     const drained = await raw.nextData();
     expect(drained?.event).toBe('serialized-error');
-    expect(JSON.parse(drained!.data)).toMatchObject({ data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503 } });
+    expect(JSON.parse(drained!.data)).toMatchObject({
+      data: { code: 'SERVICE_UNAVAILABLE', httpStatus: 503 },
+    });
     expect(await raw.next()).toBeUndefined();
 
     // Changes while no server runs: the client must hear the newest of them, once.
@@ -156,7 +158,9 @@ function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -110,7 +110,7 @@ describe('jobs.watch (SSE)', () => {
     const client = createTallyClient({
       baseUrl: tally.url,
       fetch: (input, init) => {
-        polls.push(String(input));
+        polls.push(input instanceof Request ? input.url : input.toString());
         return fetch(input, init);
       },
     });
@@ -151,7 +151,9 @@ describe('jobs.watch (SSE)', () => {
   it('watchJob rejects with JobFailedError for a cancelled job and JobTimeoutError at the deadline', async () => {
     const client = createTallyClient({ baseUrl: tally.url });
     const cancelled = await queuedJob();
-    await sql.query("update jobs set state = 'cancelled', finished_at = now() where id = $1", [cancelled.jobId]);
+    await sql.query("update jobs set state = 'cancelled', finished_at = now() where id = $1", [
+      cancelled.jobId,
+    ]);
     const failure = await client.watchJob(cancelled.jobId).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(JobFailedError);
     expect(failure).toMatchObject({ jobId: cancelled.jobId, state: 'cancelled' });
@@ -162,4 +164,3 @@ describe('jobs.watch (SSE)', () => {
     expect((timeout as { lastStatus?: JobStatus }).lastStatus?.state).toBe('queued');
   });
 });
-

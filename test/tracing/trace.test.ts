@@ -64,7 +64,10 @@ describe('traces', () => {
         const spans = byTrace();
         return spans?.some((s) => isWorkerSql(s, spans)) && spans;
       },
-      { what: `a trace with the upload, the worker attempt and its SQL (have: ${names()})`, timeoutMs: 20_000 },
+      {
+        what: `a trace with the upload, the worker attempt and its SQL (have: ${names()})`,
+        timeoutMs: 20_000,
+      },
     );
 
     const request = trace.find((s) => s.scope.includes('fastify'))!;

@@ -41,7 +41,11 @@ export async function startReceiver(secret: string, port = 0): Promise<Receiver>
           const headers = Object.fromEntries(
             Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
           );
-          const delivery: Delivery = { id: headers['webhook-id'] ?? '', headers, body: Buffer.concat(chunks).toString() };
+          const delivery: Delivery = {
+            id: headers['webhook-id'] ?? '',
+            headers,
+            body: Buffer.concat(chunks).toString(),
+          };
           try {
             verifier.verify(delivery.body, headers);
           } catch (error) {

@@ -113,7 +113,11 @@ describe('webhooks', () => {
     // Signed with another secret.
     const other = new Webhook(`whsec_${randomBytes(32).toString('base64')}`);
     const ts = new Date();
-    const resigned = { ...real.headers, 'webhook-signature': other.sign(real.id, ts, real.body), 'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)) };
+    const resigned = {
+      ...real.headers,
+      'webhook-signature': other.sign(real.id, ts, real.body),
+      'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)),
+    };
     expect(() => verifier.verify(real.body, resigned)).toThrow();
     // Replayed later: the captured bytes, 6 minutes on (past the 5-minute tolerance).
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -135,7 +139,9 @@ describe('webhooks', () => {
         where table_schema = 'tally_admin' and table_name = 'webhook_deliveries'`,
     );
     const columns = rows.map((r) => r.column_name);
-    expect(columns).toEqual(expect.arrayContaining(['webhook_id', 'job_id', 'type', 'state', 'attempts', 'last_error']));
+    expect(columns).toEqual(
+      expect.arrayContaining(['webhook_id', 'job_id', 'type', 'state', 'attempts', 'last_error']),
+    );
     expect(columns).not.toContain('data');
     const { rows: grants } = await tally.database.sql.query<{ view: boolean; table: boolean }>(
       `select has_table_privilege('tally_readonly', 'tally_admin.webhook_deliveries', 'select') as view,
@@ -148,15 +154,26 @@ describe('webhooks', () => {
 describe('webhook configuration', () => {
   it('needs both variables, and a whsec_ secret of random bytes', () => {
     const base = { HOST: '127.0.0.1' };
-    expect(() => loadConfig({ ...base, WEBHOOK_URL: 'http://127.0.0.1:9/x' })).toThrow(/WEBHOOK_SECRET: required/);
+    expect(() => loadConfig({ ...base, WEBHOOK_URL: 'http://127.0.0.1:9/x' })).toThrow(
+      /WEBHOOK_SECRET: required/,
+    );
     expect(() => loadConfig({ ...base, WEBHOOK_URL: 'http://h/x', WEBHOOK_SECRET: 'secret123' })).toThrow(
       /WEBHOOK_SECRET: must start with "whsec_"/,
     );
     expect(() =>
-      loadConfig({ ...base, WEBHOOK_URL: 'http://h/x', WEBHOOK_SECRET: `whsec_${Buffer.alloc(32).toString('base64')}` }),
+      loadConfig({
+        ...base,
+        WEBHOOK_URL: 'http://h/x',
+        WEBHOOK_SECRET: `whsec_${Buffer.alloc(32).toString('base64')}`,
+      }),
     ).toThrow(/WEBHOOK_SECRET: must be random bytes/);
-    expect(() => loadConfig({ ...base, WEBHOOK_URL: 'file:///etc/passwd', WEBHOOK_SECRET: SECRET })).toThrow(/WEBHOOK_URL/);
-    expect(loadConfig({ ...base, WEBHOOK_URL: 'https://app.example.com/hooks', WEBHOOK_SECRET: SECRET }).WEBHOOK_SECRET).toHaveLength(32);
+    expect(() => loadConfig({ ...base, WEBHOOK_URL: 'file:///etc/passwd', WEBHOOK_SECRET: SECRET })).toThrow(
+      /WEBHOOK_URL/,
+    );
+    expect(
+      loadConfig({ ...base, WEBHOOK_URL: 'https://app.example.com/hooks', WEBHOOK_SECRET: SECRET })
+        .WEBHOOK_SECRET,
+    ).toHaveLength(32);
   });
 
   it('retries for at least 24 h', () => {
