@@ -57,5 +57,7 @@ function describeFailure(error: unknown, timeoutMs: number): string {
   const e = error as { name?: string; cause?: { code?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
   const code = e.cause?.code;
-  return typeof code === 'string' && /^[A-Z_]+$/.test(code) ? `connection failed (${code})` : 'connection failed';
+  return typeof code === 'string' && /^[A-Z_]+$/.test(code)
+    ? `connection failed (${code})`
+    : 'connection failed';
 }
