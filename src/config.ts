@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { RESERVED_OWNERS } from './auth/scopes.ts';
 import { parseSigningKeys } from './auth/signing-keys.ts';
 import { estimateEntropyBits } from './auth/token-entropy.ts';
+import { parseWebhookSecret } from './webhooks/webhook-secret.ts';
 
 /**
  * All configuration comes from environment variables and is validated once, at start-up.
@@ -210,6 +211,10 @@ const envSchema = z.object({
   LONG_POLLS_PER_OWNER: intFromEnv(1000, 1),
   /** Long polls the process holds at once, all owners. Past it: 503. Keep below MAX_CONNECTIONS. */
   LONG_POLLS_MAX: intFromEnv(8000, 1),
+  /** jobs.watch (SSE) streams one owner may hold at once. Past it: 429 (the client then long-polls). */
+  WATCH_STREAMS_PER_OWNER: intFromEnv(1000, 1),
+  /** jobs.watch streams the process holds at once, all owners. Past it: 503. Keep below MAX_CONNECTIONS. */
+  WATCH_STREAMS_MAX: intFromEnv(8000, 1),
   /** Open sockets the API holds; at the bound idle ones make room, else 503. Keep below `ulimit -n`. */
   MAX_CONNECTIONS: intFromEnv(10_000, 16),
   /** A connection must send its whole request head within this long (then 408 and closed). */
@@ -243,6 +248,25 @@ const envSchema = z.object({
   DB_POOL_MAX: intFromEnv(10, 1, 1000),
   /** Longest statement a request may run, lock waits included; past it the request gets 503. 0: no limit. */
   DB_STATEMENT_TIMEOUT_MS: intFromEnv(5000, 0),
+  /** Where job events are POSTed (CONTRACT §9); needs WEBHOOK_SECRET. Unset: no webhooks. */
+  WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  /** The Standard Webhooks signing secret, `whsec_<base64 of 24-64 random bytes>`. */
+  WEBHOOK_SECRET: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      try {
+        return parseWebhookSecret(v.trim());
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** One delivery attempt gets this long for the receiver's answer, then counts as failed. */
+  WEBHOOK_TIMEOUT_MS: intFromEnv(10_000, 100, 120_000),
+  /** First retry delay; each next one doubles (capped at 1 h), for at least 24 h in all. */
+  WEBHOOK_RETRY_DELAY_SECONDS: intFromEnv(10, 1, 3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker-only processes: serve /metrics and /readyz on HOST:METRICS_PORT (the API serves them itself). */
   METRICS_PORT: z.coerce
@@ -280,6 +304,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `Invalid configuration:\n  LONG_POLLS_MAX: must be below MAX_CONNECTIONS (${config.MAX_CONNECTIONS}), ` +
         'or long polls alone could take every connection',
+    );
+  }
+  if ((config.WEBHOOK_URL === undefined) !== (config.WEBHOOK_SECRET === undefined)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  ${config.WEBHOOK_URL === undefined ? 'WEBHOOK_URL' : 'WEBHOOK_SECRET'}: ` +
+        'required when the other is set (webhooks need both a URL and a whsec_ secret)',
+    );
+  }
+  if (config.WATCH_STREAMS_MAX >= config.MAX_CONNECTIONS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  WATCH_STREAMS_MAX: must be below MAX_CONNECTIONS (${config.MAX_CONNECTIONS}), ` +
+        'or status streams alone could take every connection',
     );
   }
   return Object.freeze(config);
