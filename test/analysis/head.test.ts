@@ -12,7 +12,7 @@ const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 function invalid(head: Buffer | string, options: JobOptions = {}): string {
   try {
-    sniffUpload(typeof head === 'string' ? buf(head) : head, options);
+    analyzeHead(typeof head === 'string' ? buf(head) : head, options);
   } catch (error) {
     expect(error).toBeInstanceOf(TallyError);
     expect((error as TallyError).code).toBe('INVALID_CSV');
@@ -152,9 +152,9 @@ describe('analyzeHead', () => {
     expect(analyzeHead(cut, {}).columns).toEqual({ date: 'date', amount: 'amount', customer: 'customer' });
   });
 
-  it('decompresses a gzip head (the upload check; the worker inflates its stream)', () => {
+  it('decompresses a gzip head (the upload check; the worker inflates its stream)', async () => {
     const head = gzipSync(buf('date,amount\n2024-01-01,5\n'));
-    expect(sniffUpload(head, {})).toMatchObject({ compression: 'gzip', header: ['date', 'amount'] });
+    expect(await sniffUpload(head, {})).toMatchObject({ compression: 'gzip', header: ['date', 'amount'] });
   });
 
   it('names the headers it found when no amount column exists', () => {
@@ -185,7 +185,9 @@ describe('analyzeHead', () => {
     expect(invalid('date,amount,Type\n2024-01-01,5,charge\n', { exclude: { Status: ['failed'] } })).toBe(
       'options.exclude names the column "Status", but the header has no such column.',
     );
-    expect(inspectHead(buf('date,amount,Type\n'), { exclude: { type: ['payout'] } }).columns.type).toBe('Type');
+    expect(analyzeHead(buf('date,amount,Type\n'), { exclude: { type: ['payout'] } }).columns.type).toBe(
+      'Type',
+    );
   });
 
   it('refuses a mapped column that is not in the header', () => {
@@ -201,9 +203,12 @@ describe('analyzeHead', () => {
     ['empty', Buffer.alloc(0), /empty/],
     ['blank lines only', buf('\r\n\r\n  \n'), /empty/],
     ['data without a header', buf('2024-01-01,12.50,\n2024-01-02,13.00,\n'), /looks like data/],
-    ['a broken gzip head', Buffer.from([0x1f, 0x8b, 0x08, 0xff, 0xff]), /gzip/],
   ])('refuses %s', (_what, head, message) => {
     expect(invalid(head)).toMatch(message);
+  });
+
+  it('refuses a broken gzip head (the upload check unwraps gzip)', async () => {
+    await expect(sniffUpload(Buffer.from([0x1f, 0x8b, 0x08, 0xff, 0xff]), {})).rejects.toThrow(/gzip/);
   });
 
   it('refuses a first row longer than the whole head', () => {

@@ -24,7 +24,7 @@ const files: [string, Buffer][] = [
 
 describe('the column preview', () => {
   it.each(files)('reads %s as the server does', async (_what, bytes) => {
-    const server = sniffUpload(bytes, {}).header.map((name) => name.trim());
+    const server = (await sniffUpload(bytes, {})).header.map((name) => name.trim());
     expect(await readHeaderNames(new Blob([new Uint8Array(bytes)]))).toEqual(server);
   });
 
@@ -44,7 +44,7 @@ describe('the column preview', () => {
 
   it('offers no names for binary data, which the server refuses', async () => {
     const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256));
-    expect(() => sniffUpload(binary, {})).toThrow(/binary/);
+    await expect(sniffUpload(binary, {})).rejects.toThrow(/binary/);
     await expect(readHeaderNames(new Blob([new Uint8Array(binary)]))).rejects.toThrow(/binary/);
   });
 });
