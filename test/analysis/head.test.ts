@@ -182,7 +182,9 @@ describe('inspectHead', () => {
     expect(invalid('date,amount,Type\n2024-01-01,5,charge\n', { exclude: { Status: ['failed'] } })).toBe(
       'options.exclude names the column "Status", but the header has no such column.',
     );
-    expect(inspectHead(buf('date,amount,Type\n'), { exclude: { type: ['payout'] } }).columns.type).toBe('Type');
+    expect(inspectHead(buf('date,amount,Type\n'), { exclude: { type: ['payout'] } }).columns.type).toBe(
+      'Type',
+    );
   });
 
   it('refuses a mapped column that is not in the header', () => {
