@@ -6,9 +6,9 @@
 # tests ending in "Chromium is missing").
 set -euo pipefail
 
-node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>22||(a===22&&b>=12)?1:0)')
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>22||(a===22&&b>=15)?1:0)')
 if [ "$node_ok" != 1 ]; then
-  echo "npm test: Node $(node -v) is too old; Tally needs 22.12 or later: run npm install (it brings Node 24 as a dev dependency) or run npm test through npm." >&2
+  echo "npm test: Node $(node -v) is too old; Tally needs 22.15 or later: run npm install (it brings Node 24 as a dev dependency) or run npm test through npm." >&2
   exit 1
 fi
 

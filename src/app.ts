@@ -16,6 +16,7 @@ import { startBoss } from './queue/boss.ts';
 import type { WorkerHooks } from './worker/run-analysis-job.ts';
 import { startMaintenance, sweepOrphanedUploads, type Maintenance } from './worker/maintenance.ts';
 import { startWorkers } from './worker/start-workers.ts';
+import { startWebhooks, type Webhooks } from './webhooks/start-webhooks.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -117,6 +118,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     url = await api.app.listen({ host: config.HOST, port: config.PORT });
   }
   let maintenance: Maintenance | undefined;
+  let webhooks: Webhooks | undefined;
   if (runsWorkers) {
     await prepareSpillDir(config.SPILL_DIR, log);
     maintenance = startMaintenance({
@@ -135,6 +137,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
         retryLimit: config.JOB_RETRY_LIMIT,
         maxRecordBytes: config.MAX_RECORD_BYTES,
         maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
+        maxDecompressionRatio: config.MAX_DECOMPRESSION_RATIO,
         spill: {
           dir: config.SPILL_DIR,
           thresholdKeys: config.SPILL_THRESHOLD_KEYS,
@@ -145,6 +148,18 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       config.WORKER_CONCURRENCY,
       config.WORKER_MAX_RUNNING_PER_OWNER,
     );
+    if (config.WEBHOOK_URL !== undefined && config.WEBHOOK_SECRET !== undefined) {
+      webhooks = await startWebhooks(boss, {
+        db,
+        log,
+        settings: {
+          url: config.WEBHOOK_URL,
+          key: config.WEBHOOK_SECRET,
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+          retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
+        },
+      });
+    }
   }
   // A worker-only process has no HTTP server; METRICS_PORT gives it /healthz, /readyz, /metrics.
   let metricsServer: MetricsServer | undefined;
@@ -158,6 +173,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       // polls are woken and answer at once, so in-flight requests end soon.
       draining = true;
       maintenance?.stop();
+      webhooks?.stop();
       await changes?.close();
       // Stop claiming and let running jobs finish within the grace period; pg-boss hands
       // whatever is still running back to the queue when it stops.

@@ -56,6 +56,9 @@ export async function startBoss(
     monitorIntervalSeconds: 5,
     migrate: true,
     schedule: false,
+    // Traces (CONTRACT §10): the upload's trace context is stored on the job so the worker's
+    // attempt continues it. Without an OpenTelemetry SDK registered nothing is stored.
+    openTelemetry: { propagateContext: true },
   });
   boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
   boss.on('warning', (warning) => log.warn({ warning }, 'pg-boss warning'));
