@@ -90,15 +90,19 @@ async function finalState(jobId: string): Promise<{ state: string; attempts: num
 
 describe('failover to a synchronous standby', () => {
   it('loses no job answered 202, completes each once with exact figures, and keeps answering', async () => {
-    // ~1.2 MB each: two stored chunks, so a job mid-file reads from the database after the kill.
-    const before = await Promise.all(Array.from({ length: 8 }, (_, i) => upload(40_000 + i)));
+    // Two big jobs first (~2.7 MB: three 1 MiB chunks), then six small ones. The worker
+    // reads one chunk ahead, so the third chunk of a big job is read once 1 MiB has gone
+    // through the analysis: killing the primary at ~0.6 MB makes that read hit the outage.
+    const big = [await upload(90_000), await upload(90_001)];
+    const small = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(20_000 + i)));
+    const before = [...big, ...small];
     expect(before.map((u) => u.status)).toEqual(Array(8).fill(202));
     await waitUntil(
       async () => {
-        const { body } = await trpcQuery(baseUrl, 'jobs.status', { jobId: before[0]!.jobId });
-        return body.result?.data.state === 'running' && body.result.data.progress.bytesProcessed > 0;
+        const { body } = await trpcQuery(baseUrl, 'jobs.status', { jobId: big[0]!.jobId });
+        return body.result?.data.progress.bytesProcessed > 600_000;
       },
-      { what: 'the first job to be mid-file' },
+      { what: 'the first big job to be 0.6 MB in', intervalMs: 20 },
     );
     // Long polls in flight on jobs still queued (started, not awaited).
     const versions = await Promise.all(
