@@ -5,7 +5,7 @@ import { cancelJob } from '../../db/jobs/cancel-job.ts';
 import { findJobResult, findJobStatusRow } from '../../db/jobs/find-job.ts';
 import { listJobs } from '../../db/jobs/list-jobs.ts';
 import { rerunJob, type RerunJob } from '../../db/jobs/rerun-job.ts';
-import { jobStates } from '../../db/schema.ts';
+import { jobStates } from '../../jobs/job-states.ts';
 import { TallyError } from '../../errors.ts';
 import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
 import { jobIdInput, jobNotFound, jobStatusInput, readJobStatus } from './job-status-query.ts';

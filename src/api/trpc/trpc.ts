@@ -5,7 +5,7 @@ import type { Db } from '../../db/database.ts';
 import type { ErrorCode, TallyError } from '../../errors.ts';
 import type { ApiHooks } from '../api-hooks.ts';
 import type { Authenticate } from '../auth.ts';
-import { retryAfterHeaders, toTallyError } from '../error-response.ts';
+import { retryAfterHeaders, toTallyError } from '../../http/error-response.ts';
 import type { JobChangeListener } from '../job-change-listener.ts';
 import type { LongPollSlots } from '../long-poll-slots.ts';
 
