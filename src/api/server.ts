@@ -16,6 +16,7 @@ import { registerCors } from './cors.ts';
 import { toErrorResponse, toTallyError } from '../http/error-response.ts';
 import type { JobChangeListener } from './job-change-listener.ts';
 import { LongPollSlots } from './long-poll-slots.ts';
+import { JobCreationRate } from './job-creation-rate.ts';
 import { OwnerRateLimit } from './owner-rate-limit.ts';
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
 import type { StatusDeps } from './trpc/job-status-query.ts';
@@ -128,11 +129,14 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     beforeScrape: () => setApiGauges({ longPolls: longPolls.held, connections: stats.sockets }),
   });
 
+  // One count per owner for every way of making a job: uploads and re-runs.
+  const jobCreations = new JobCreationRate(config.UPLOAD_RATE_LIMIT_PER_MINUTE);
   await registerUploadRoute(app, {
     db: deps.db,
     boss: deps.boss,
     config,
     authenticate,
+    jobCreations,
     accepting: () => !deps.isDraining(),
   });
 
@@ -157,7 +161,12 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
       maxBodySize: 64 * 1024,
       createContext: ({ req }): Context => ({
         ...statusDeps,
-        boss: deps.boss,
+        jobCreation: {
+          db: deps.db,
+          boss: deps.boss,
+          rate: jobCreations,
+          rerunMaxInFlight: config.RERUN_MAX_IN_FLIGHT,
+        },
         authenticate,
         authorization: req.headers.authorization,
       }),

@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { jobOptionsSchema, type JobOptions } from '../../analysis/options.ts';
@@ -6,6 +5,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { TallyError } from '../../errors.ts';
 import type { Authenticate } from '../auth.ts';
+import type { JobCreationRate } from '../job-creation-rate.ts';
 import { observeUpload } from '../../observability/metrics.ts';
 import { receiveUpload } from './receive-upload.ts';
 import { recordUpload } from './record-upload.ts';
@@ -21,10 +21,11 @@ export interface UploadRouteDeps {
     | 'UPLOAD_IDLE_TIMEOUT_MS'
     | 'UPLOAD_MIN_BYTES_PER_SECOND'
     | 'UPLOAD_RATE_GRACE_MS'
-    | 'UPLOAD_RATE_LIMIT_PER_MINUTE'
     | 'UPLOAD_STAGING_LEASE_MS'
   >;
   authenticate: Authenticate;
+  /** Uploads and re-runs per owner per minute (UPLOAD_RATE_LIMIT_PER_MINUTE), one count for both. */
+  jobCreations: JobCreationRate;
   /** Whether new uploads are taken (false while shutting down). */
   accepting: () => boolean;
 }
@@ -44,24 +45,9 @@ interface Admitted {
 export async function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps): Promise<void> {
   // Leave multipart bodies unread: busboy streams them in the handler.
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
-  // Per owner, not per IP: many users may share one NAT, and one token may upload from many hosts.
-  await app.register(rateLimit, { global: false });
-  const ownerOrIp = (request: FastifyRequest) =>
-    authenticateUpload(request).then(
-      (owner) => `owner:${owner}`,
-      () => `ip:${request.ip}`,
-    );
   // The one place the upload route asks who is calling: a token with the `upload` scope.
   const authenticateUpload = (request: FastifyRequest) =>
     deps.authenticate(request.headers.authorization, { scope: 'upload' });
-
-  const rateLimitConfig = {
-    max: deps.config.UPLOAD_RATE_LIMIT_PER_MINUTE,
-    timeWindow: 60_000,
-    keyGenerator: ownerOrIp,
-    errorResponseBuilder: (_req: unknown, ctx: { after: string }) =>
-      new TallyError('RATE_LIMITED', `Too many uploads; try again in ${ctx.after}.`),
-  };
 
   const admitted = new WeakMap<FastifyRequest, Admitted>();
   // onRequest runs before Fastify parses any body: a request without a token gets its 401,
@@ -75,6 +61,9 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
     }
     const owner = await authenticateUpload(request);
     requireMultipart(request.headers['content-type']);
+    // Per owner, not per IP: many users may share one NAT, and one token may upload from
+    // many hosts. Counted before a byte of the body is read.
+    deps.jobCreations.take(owner);
     return { owner, idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']) };
   };
   const admitUpload = async (request: FastifyRequest) => {
@@ -83,7 +72,7 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
 
   app.post(
     '/api/jobs',
-    { config: { rateLimit: rateLimitConfig }, onRequest: admitUpload },
+    { onRequest: admitUpload },
     async (request, reply) => {
       const { owner, idempotencyKey } = admitted.get(request)!;
       const staging = new UploadStaging(deps.db, deps.config.UPLOAD_STAGING_LEASE_MS, request.log);
