@@ -112,6 +112,8 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       log,
       fileRetentionHours: config.FILE_RETENTION_HOURS,
       stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS,
+      boss,
+      retryLimit: config.JOB_RETRY_LIMIT,
     });
     await startWorkers(
       boss,

@@ -1,13 +1,21 @@
+import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
-import { failAbandonedJobs } from '../db/jobs/fail-abandoned-jobs.ts';
 import { sweepFinishedFiles } from '../db/jobs/sweep-files.ts';
 import { sweepStagedUploads } from '../db/jobs/staged-uploads.ts';
+import {
+  createRescuer,
+  defaultRescuerOptions,
+  type RescuePass,
+  type Rescuer,
+} from '../job-lifecycle/rescue-stranded-jobs.ts';
 import { thisProcess } from '../lib/process-identity.ts';
 import type { Logger } from '../logger.ts';
 
 export interface Maintenance {
   /** One pass, now: used by the timer and by tests. */
-  runOnce(): Promise<{ filesDeleted: number; abandonedFailed: number; stagedUploadsSwept: number }>;
+  runOnce(): Promise<{ filesDeleted: number; rescued: RescuePass; stagedUploadsSwept: number }>;
+  /** The pass that gives every waiting or running job a live queue entry or a final state. */
+  rescuer: Rescuer;
   stop(): void;
 }
 
@@ -16,6 +24,9 @@ export interface MaintenanceDeps {
   log: Logger;
   fileRetentionHours: number;
   stagingLeaseMs: number;
+  boss: PgBoss;
+  /** JOB_RETRY_LIMIT: a stranded job with fewer than this + 1 attempts is queued again. */
+  retryLimit: number;
 }
 
 /**
@@ -23,7 +34,7 @@ export interface MaintenanceDeps {
  * a kill -9, a lost host). Run at every start (API and worker) and by each pass below.
  */
 export async function sweepOrphanedUploads(
-  deps: Omit<MaintenanceDeps, 'fileRetentionHours'>,
+  deps: Pick<MaintenanceDeps, 'db' | 'log' | 'stagingLeaseMs'>,
 ): Promise<number> {
   const swept = await sweepStagedUploads(deps.db.kysely, { leaseMs: deps.stagingLeaseMs, self: thisProcess });
   if (swept.length > 0)
@@ -33,17 +44,18 @@ export async function sweepOrphanedUploads(
 
 /**
  * Periodic housekeeping run by worker processes: delete stored files past retention,
- * staged chunks of interrupted uploads, and give a final state to jobs pg-boss has given
- * up on. Safe on many processes at once (SKIP LOCKED, idempotent updates).
+ * staged chunks of interrupted uploads, and rescue jobs without a live queue entry (so a
+ * waiting or running job gets one, or a final state, within one period).
+ * Safe on many processes at once (SKIP LOCKED, idempotent updates).
  */
 export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Maintenance {
+  const rescuer = createRescuer(deps, { ...defaultRescuerOptions, maxAttempts: deps.retryLimit + 1 });
   const runOnce = async () => {
     const filesDeleted = await sweepFinishedFiles(deps.db.kysely, deps.fileRetentionHours);
     const stagedUploadsSwept = await sweepOrphanedUploads(deps);
-    const abandoned = await failAbandonedJobs(deps.db.kysely);
+    const rescued = await rescuer.runOnce();
     if (filesDeleted > 0) deps.log.info({ filesDeleted }, 'deleted stored files past retention');
-    for (const jobId of abandoned) deps.log.warn({ jobId }, 'job given up by the queue; marked failed');
-    return { filesDeleted, abandonedFailed: abandoned.length, stagedUploadsSwept };
+    return { filesDeleted, rescued, stagedUploadsSwept };
   };
   let running = false;
   const timer = setInterval(() => {
@@ -54,5 +66,5 @@ export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Ma
       .finally(() => (running = false));
   }, intervalMs);
   timer.unref();
-  return { runOnce, stop: () => clearInterval(timer) };
+  return { runOnce, rescuer, stop: () => clearInterval(timer) };
 }
