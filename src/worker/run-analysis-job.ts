@@ -31,8 +31,12 @@ export interface WorkerDeps {
 }
 
 export interface WorkerHooks {
-  /** Wraps the stored file's byte stream: a test can slow it down, stall it or break it. */
-  wrapSource?: (jobId: string, source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
+  /**
+   * Wraps the stored file's byte stream: a test can slow it down, stall it or break it.
+   * `signal` is the attempt's abort signal, so a test can hold the attempt until it sees
+   * the cancel noticed.
+   */
+  wrapSource?: (jobId: string, source: AsyncIterable<Buffer>, signal: AbortSignal) => AsyncIterable<Buffer>;
   /** Called just before the result is written: a test can stall the attempt here. */
   beforeFinish?: (jobId: string) => void | Promise<void>;
 }
@@ -122,7 +126,7 @@ function analyzeStoredFile(
   const options = jobOptionsSchema.parse(started.options);
   const stored = readFileChunks(deps.db.pool, jobId);
   return analyzeCsvStream(
-    deps.hooks?.wrapSource?.(jobId, stored) ?? stored,
+    deps.hooks?.wrapSource?.(jobId, stored, signal) ?? stored,
     { filename: started.filename, bytes: started.bytes, options },
     {
       signal,
