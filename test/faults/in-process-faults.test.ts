@@ -53,10 +53,16 @@ describe('cancel', () => {
     );
     expect(held.stats.reachedEnd).toBe(false);
     expect(held.stats.bytes).toBeLessThan(Buffer.byteLength(csv));
-    const { rows } = await sql.query('select state, error_code, result, attempt_token from jobs where id = $1', [
-      body.jobId,
-    ]);
-    expect(rows[0]).toEqual({ state: 'cancelled', error_code: 'CANCELLED', result: null, attempt_token: null });
+    const { rows } = await sql.query(
+      'select state, error_code, result, attempt_token from jobs where id = $1',
+      [body.jobId],
+    );
+    expect(rows[0]).toEqual({
+      state: 'cancelled',
+      error_code: 'CANCELLED',
+      result: null,
+      attempt_token: null,
+    });
     // Its file is released: the retention sweep (retention 0 h) removes the bytes.
     await tally.maintenance?.runOnce();
     const chunks = await sql.query('select count(*)::int as n from job_file_chunks where job_id = $1', [
@@ -124,7 +130,8 @@ describe('transient errors', () => {
       },
     });
     // The internal error carries what must never reach the owner: a host, a user, SQL.
-    const internal = 'connect ECONNREFUSED 10.1.2.3:5432 (user tally_prod) at select data from job_file_chunks';
+    const internal =
+      'connect ECONNREFUSED 10.1.2.3:5432 (user tally_prod) at select data from job_file_chunks';
     const tally = await start({
       workerHooks: { wrapSource: failingSource(0, internal) },
       env: { JOB_RETRY_LIMIT: '1', LOG_LEVEL: 'info' },

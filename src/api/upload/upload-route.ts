@@ -70,52 +70,48 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
     admitted.set(request, await admit(request));
   };
 
-  app.post(
-    '/api/jobs',
-    { onRequest: admitUpload },
-    async (request, reply) => {
-      const { owner, idempotencyKey } = admitted.get(request)!;
-      const staging = new UploadStaging(deps.db, deps.config.UPLOAD_STAGING_LEASE_MS, request.log);
-      let adopted = false;
-      try {
-        const received = await receiveUpload(request.raw, request.headers, staging, {
-          maxFileBytes: deps.config.MAX_UPLOAD_BYTES,
-          idleTimeoutMs: deps.config.UPLOAD_IDLE_TIMEOUT_MS,
-          minBytesPerSecond: deps.config.UPLOAD_MIN_BYTES_PER_SECOND,
-          rateGraceMs: deps.config.UPLOAD_RATE_GRACE_MS,
-        });
-        const options = parseOptions(received.optionsText);
-        const sniffed = sniffUpload(received.file.head, options);
-        const recorded = await recordUpload(deps, {
-          jobId: staging.id,
-          owner,
-          idempotencyKey,
-          received,
-          sniffed,
-          options,
-          requestId: request.id,
-        });
-        adopted = recorded.created;
-        observeUpload(received.file.bytes, recorded.created);
-        request.log.info(
-          {
-            jobId: recorded.jobId,
-            bytes: received.file.bytes,
-            created: recorded.created,
-            compression: sniffed.compression,
-          },
-          recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
-        );
-        return await reply
-          .code(recorded.created ? 202 : 200)
-          .send({ jobId: recorded.jobId, state: recorded.state });
-      } finally {
-        staging.stop();
-        // Refused, cut off, a duplicate, or the transaction failed: no job, so no chunks.
-        if (!adopted) await staging.discard();
-      }
-    },
-  );
+  app.post('/api/jobs', { onRequest: admitUpload }, async (request, reply) => {
+    const { owner, idempotencyKey } = admitted.get(request)!;
+    const staging = new UploadStaging(deps.db, deps.config.UPLOAD_STAGING_LEASE_MS, request.log);
+    let adopted = false;
+    try {
+      const received = await receiveUpload(request.raw, request.headers, staging, {
+        maxFileBytes: deps.config.MAX_UPLOAD_BYTES,
+        idleTimeoutMs: deps.config.UPLOAD_IDLE_TIMEOUT_MS,
+        minBytesPerSecond: deps.config.UPLOAD_MIN_BYTES_PER_SECOND,
+        rateGraceMs: deps.config.UPLOAD_RATE_GRACE_MS,
+      });
+      const options = parseOptions(received.optionsText);
+      const sniffed = sniffUpload(received.file.head, options);
+      const recorded = await recordUpload(deps, {
+        jobId: staging.id,
+        owner,
+        idempotencyKey,
+        received,
+        sniffed,
+        options,
+        requestId: request.id,
+      });
+      adopted = recorded.created;
+      observeUpload(received.file.bytes, recorded.created);
+      request.log.info(
+        {
+          jobId: recorded.jobId,
+          bytes: received.file.bytes,
+          created: recorded.created,
+          compression: sniffed.compression,
+        },
+        recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
+      );
+      return await reply
+        .code(recorded.created ? 202 : 200)
+        .send({ jobId: recorded.jobId, state: recorded.state });
+    } finally {
+      staging.stop();
+      // Refused, cut off, a duplicate, or the transaction failed: no job, so no chunks.
+      if (!adopted) await staging.discard();
+    }
+  });
 }
 
 function requireMultipart(contentType: string | undefined): void {
