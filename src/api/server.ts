@@ -131,7 +131,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
 
   // One count per owner for every way of making a job: uploads and re-runs.
   const jobCreations = new JobCreationRate(config.UPLOAD_RATE_LIMIT_PER_MINUTE);
-  await registerUploadRoute(app, {
+  registerUploadRoute(app, {
     db: deps.db,
     boss: deps.boss,
     config,

@@ -22,7 +22,11 @@ export interface RerunJob {
  * Gives job `to` the bytes of job `from`, inside the re-run's transaction; throws
  * FILE_MISSING when there are none. The store of bytes decides how.
  */
-export type ReuseFile = (trx: Transaction<Database>, from: { jobId: string }, to: string) => Promise<void>;
+export type ReuseFile = (
+  trx: Transaction<Database>,
+  from: { jobId: string; bytes: number; sha256: string },
+  to: string,
+) => Promise<void>;
 
 export interface RerunDeps {
   /** The upload pool: a re-run writes as an upload does, never on the requests' pool. */
@@ -57,7 +61,7 @@ export async function rerunJob(
     const inFlight = await countRerunsInFlight(trx, input.owner);
     if (inFlight >= deps.maxInFlight) throw tooManyInFlight(deps.maxInFlight);
     await insertRerunJob(trx, { jobId, rerunOf: old.id, options: input.options });
-    await reuseFile(trx, { jobId: old.id }, jobId);
+    await reuseFile(trx, { jobId: old.id, bytes: old.bytes, sha256: old.sha256 }, jobId);
     await enqueueAnalysis(trx, deps.boss, { jobId });
     return { jobId, state: 'queued', rerunOf: old.id };
   });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ANALYSIS_QUEUE } from '../../src/queue/boss.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
 import { waitUntil } from '../support/wait-until.ts';
 import { useWorkerFleet } from '../support/worker-fleet.ts';
+import { expireClaim as expireClaimOf } from './expire-claim.ts';
 
 // Two faults on one job, with real processes: worker A freezes (SIGSTOP) and loses the job
 // to worker B; A wakes while B is killed -9. A's superseded attempt must not settle B's
@@ -15,17 +15,7 @@ import { useWorkerFleet } from '../support/worker-fleet.ts';
 
 const fleet = useWorkerFleet({ JOB_HEARTBEAT_SECONDS: '10', WORKER_CONCURRENCY: '1' });
 
-/** What a lost heartbeat leads to, now: the entry's claim fails and it is due for a retry at once. */
-async function expireClaim(jobId: string): Promise<void> {
-  await fleet.sql.query(
-    `update pgboss.job set heartbeat_on = now() - interval '1 hour' where id = $1 and state = 'active'`,
-    [jobId],
-  );
-  await fleet.api.boss.supervise(ANALYSIS_QUEUE);
-  await fleet.sql.query(`update pgboss.job set start_after = now() where id = $1 and state = 'retry'`, [
-    jobId,
-  ]);
-}
+const expireClaim = (jobId: string) => expireClaimOf(fleet, jobId);
 
 const entryOf = async (jobId: string) =>
   (await fleet.sql.query('select state, retry_count from pgboss.job where id = $1', [jobId])).rows;

@@ -42,7 +42,7 @@ interface Admitted {
  * POST /api/jobs: admit (before any byte of the body is read) → receive the body into a
  * staging → check options and head → one transaction makes it a job → 202.
  */
-export async function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps): Promise<void> {
+export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps): void {
   // Leave multipart bodies unread: busboy streams them in the handler.
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
   // The one place the upload route asks who is calling: a token with the `upload` scope.
