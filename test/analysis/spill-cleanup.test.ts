@@ -136,7 +136,7 @@ describe('spill files', () => {
     for (const e of tree) expect(e.mode).toBe(e.dir ? 0o700 : 0o600);
     const res = await trpcMutation(tally.url, 'jobs.cancel', { jobId: body.jobId });
     expect(res.body.result.data.state).toBe('cancelled');
-    expect(await held.aborted).toBeInstanceOf(AttemptSuperseded);
+    expect(await held.aborted()).toBeInstanceOf(AttemptSuperseded);
     held.release();
     await waitUntil(async () => (await readdir(root)).length === 0, {
       what: 'the spill directory to be emptied',

@@ -79,7 +79,11 @@ describe('database outages', () => {
     // Its next read blocks on a lock; the test kills that read's connection.
     await admin.query('begin');
     await admin.query('lock table jobs in access exclusive mode');
-    await admin.query(`select pg_notify('tally_job_changed', $1)`, [`${waiting}:wake`]);
+    // From another session: a NOTIFY is delivered when its transaction commits.
+    const waker = new pg.Client({ connectionString: server.url });
+    await waker.connect();
+    await waker.query(`select pg_notify('tally_job_changed', $1)`, [`${waiting}:wake`]);
+    await waker.end();
     const cut = await waitUntil(
       async () => {
         const { rows } = await admin.query(
@@ -102,7 +106,7 @@ describe('database outages', () => {
     held.release();
     // The poll answers the waiting job's first change (a worker takes it), not an error.
     const answered = await longPoll;
-    expect(answered.status).toBe(200);
+    expect(answered.status, JSON.stringify(answered.body)).toBe(200);
     expect(answered.body.result.data.version).toBeGreaterThan(known.version);
     const done = await waitForFinal(url, running, {}, 60_000);
     expect(done.state).toBe('completed');

@@ -41,7 +41,7 @@ describe('cancel', () => {
     expect(res.body.result.data.state).toBe('cancelled');
 
     // The progress writer's next check finds the token cleared and aborts the attempt.
-    expect(await held.aborted).toBeInstanceOf(AttemptSuperseded);
+    expect(await held.aborted()).toBeInstanceOf(AttemptSuperseded);
     held.release();
     // pg-boss hears the handler end: its entry is completed, nothing stays active.
     await waitUntil(

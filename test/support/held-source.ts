@@ -5,8 +5,12 @@ export interface HeldSource {
   wrapSource: NonNullable<WorkerHooks['wrapSource']>;
   /** Resolves once the attempt has read up to the hold and waits there. */
   atHold: Promise<void>;
-  /** Resolves with the reason once the held attempt's abort signal fires. */
-  aborted: Promise<unknown>;
+  /**
+   * Resolves with the reason once the held attempt's abort signal fires; rejects after
+   * `timeoutMs` naming what did not happen (a worker that ignores a cancel fails here, in
+   * seconds, not at the test timeout).
+   */
+  aborted(timeoutMs?: number): Promise<unknown>;
   /** Lets the held attempt read on. */
   release(): void;
   /** Bytes handed to the worker, and whether it asked for the whole file. */
@@ -27,7 +31,18 @@ export function holdSource(
   let reachHold!: () => void;
   const atHold = new Promise<void>((r) => (reachHold = r));
   let reportAbort!: (reason: unknown) => void;
-  const aborted = new Promise<unknown>((r) => (reportAbort = r));
+  const abortedOnce = new Promise<unknown>((r) => (reportAbort = r));
+  const aborted = (timeoutMs = 10_000) =>
+    Promise.race([
+      abortedOnce,
+      new Promise<never>((_, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`waited ${timeoutMs} ms for the held attempt to be aborted; it was not`)),
+          timeoutMs,
+        );
+        void abortedOnce.then(() => clearTimeout(timer));
+      }),
+    ]);
   const stats = { bytes: 0, reachedEnd: false };
   let attempts = 0;
   const wrapSource: HeldSource['wrapSource'] = (_jobId, source, signal) => {
