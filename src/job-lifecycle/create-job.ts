@@ -4,6 +4,7 @@ import type { Db } from '../db/database.ts';
 import { claimIdempotencyKey } from '../db/jobs/idempotency.ts';
 import type { NewJob } from '../db/jobs/insert-job.ts';
 import type { Database } from '../db/schema.ts';
+import { stagingLost } from '../db/jobs/staged-uploads.ts';
 import { TallyError } from '../errors.ts';
 import type { JobState } from '../jobs/job-states.ts';
 import { enqueueAnalysis } from './enqueue-analysis.ts';
@@ -18,7 +19,7 @@ export interface CreatedJob {
 /**
  * Inserts the job row as the owner of its bytes, in the job's transaction: true when the
  * job exists now, false when its bytes are gone (a staging swept meanwhile) and no row
- * was inserted. The store of bytes decides how (db/jobs/insert-job.ts today).
+ * was inserted. The store of bytes decides how (StoredFiles.adopt, src/files/).
  */
 export type InsertWithFile = (trx: Transaction<Database>, job: NewJob) => Promise<boolean>;
 
@@ -51,12 +52,8 @@ export async function createJob(
         return { jobId: holder.jobId, state: holder.state, created: false };
       }
     }
-    if (!(await input.insertWithFile(trx, job))) {
-      throw new TallyError(
-        'SERVICE_UNAVAILABLE',
-        'The upload was interrupted on the server (its partial file was cleaned up); send it again.',
-      );
-    }
+    // The sweep took the staging (its writer paused past the lease): no job with a hole.
+    if (!(await input.insertWithFile(trx, job))) throw stagingLost();
     await enqueueAnalysis(trx, deps.boss, { jobId: job.id, requestId: input.requestId });
     return { jobId: job.id, state: 'queued', created: true };
   });

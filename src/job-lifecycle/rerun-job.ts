@@ -1,14 +1,12 @@
-import type { Transaction } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import { v7 as uuidv7 } from 'uuid';
 import type { JobOptions } from '../analysis/options.ts';
 import type { Db } from '../db/database.ts';
-import { copyFileChunks } from '../db/jobs/copy-file-chunks.ts';
 import { countRerunsInFlight } from '../db/jobs/count-reruns-in-flight.ts';
 import { findRerunSource } from '../db/jobs/find-rerun-source.ts';
 import { insertRerunJob } from '../db/jobs/insert-rerun-job.ts';
-import type { Database } from '../db/schema.ts';
 import { TallyError } from '../errors.ts';
+import type { StoredFiles } from '../files/stored-files.ts';
 import { enqueueAnalysis } from './enqueue-analysis.ts';
 
 export interface RerunJob {
@@ -18,23 +16,14 @@ export interface RerunJob {
   rerunOf: string;
 }
 
-/**
- * Gives job `to` the bytes of job `from`, inside the re-run's transaction; throws
- * FILE_MISSING when there are none. The store of bytes decides how.
- */
-export type ReuseFile = (
-  trx: Transaction<Database>,
-  from: { jobId: string; bytes: number; sha256: string },
-  to: string,
-) => Promise<void>;
-
 export interface RerunDeps {
   /** The upload pool: a re-run writes as an upload does, never on the requests' pool. */
   db: Db;
   boss: PgBoss;
   /** RERUN_MAX_IN_FLIGHT: the owner's re-runs queued or running at once; one more is 429. */
   maxInFlight: number;
-  reuseFile?: ReuseFile;
+  /** Where the bytes are: a re-run reuses the old job's (StoredFiles.reuse), never receives them. */
+  files: StoredFiles;
 }
 
 /**
@@ -53,7 +42,6 @@ export async function rerunJob(
   input: { owner: string; jobId: string; options: JobOptions },
 ): Promise<RerunJob> {
   const jobId = uuidv7();
-  const reuseFile = deps.reuseFile ?? copyStoredChunks;
   return deps.db.kysely.transaction().execute(async (trx) => {
     const old = await findRerunSource(trx, input.owner, input.jobId);
     if (!old) throw new TallyError('NOT_FOUND', 'No such job (or it belongs to someone else).');
@@ -61,21 +49,12 @@ export async function rerunJob(
     const inFlight = await countRerunsInFlight(trx, input.owner);
     if (inFlight >= deps.maxInFlight) throw tooManyInFlight(deps.maxInFlight);
     await insertRerunJob(trx, { jobId, rerunOf: old.id, options: input.options });
-    await reuseFile(trx, { jobId: old.id, bytes: old.bytes, sha256: old.sha256 }, jobId);
+    // FILE_MISSING (no bytes, though retention did not delete them) rolls it all back.
+    await deps.files.reuse(trx, { jobId: old.id, bytes: old.bytes, sha256: old.sha256 }, jobId);
     await enqueueAnalysis(trx, deps.boss, { jobId });
     return { jobId, state: 'queued', rerunOf: old.id };
   });
 }
-
-const copyStoredChunks: ReuseFile = async (trx, from, to) => {
-  if ((await copyFileChunks(trx, from.jobId, to)) === 0) {
-    // Not deleted by retention, yet no bytes: nothing a user can fix (rolls back).
-    throw new TallyError(
-      'FILE_MISSING',
-      'The stored file of this job could not be found, so it cannot be re-run. Upload the file again.',
-    );
-  }
-};
 
 function fileExpired(deletedAt: Date): TallyError {
   return new TallyError(

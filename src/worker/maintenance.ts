@@ -1,14 +1,12 @@
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
-import { sweepFinishedFiles } from '../db/jobs/sweep-files.ts';
-import { sweepStagedUploads } from '../db/jobs/staged-uploads.ts';
+import type { StoredFiles } from '../files/stored-files.ts';
 import {
   createRescuer,
   defaultRescuerOptions,
   type RescuePass,
   type Rescuer,
 } from '../job-lifecycle/rescue-stranded-jobs.ts';
-import { thisProcess } from '../lib/process-identity.ts';
 import type { Logger } from '../logger.ts';
 
 export interface Maintenance {
@@ -22,8 +20,9 @@ export interface Maintenance {
 export interface MaintenanceDeps {
   db: Db;
   log: Logger;
+  /** Where uploaded bytes live: retention and the sweep of interrupted uploads go through it. */
+  files: StoredFiles;
   fileRetentionHours: number;
-  stagingLeaseMs: number;
   boss: PgBoss;
   /** JOB_RETRY_LIMIT: a stranded job with fewer than this + 1 attempts is queued again. */
   retryLimit: number;
@@ -33,10 +32,8 @@ export interface MaintenanceDeps {
  * Deletes the staged chunks of uploads that will never become jobs (cut off by a crash,
  * a kill -9, a lost host). Run at every start (API and worker) and by each pass below.
  */
-export async function sweepOrphanedUploads(
-  deps: Pick<MaintenanceDeps, 'db' | 'log' | 'stagingLeaseMs'>,
-): Promise<number> {
-  const swept = await sweepStagedUploads(deps.db.kysely, { leaseMs: deps.stagingLeaseMs, self: thisProcess });
+export async function sweepOrphanedUploads(deps: Pick<MaintenanceDeps, 'files' | 'log'>): Promise<number> {
+  const swept = await deps.files.sweepOrphans();
   if (swept.length > 0)
     deps.log.info({ stagedUploads: swept.length }, 'deleted chunks of interrupted uploads');
   return swept.length;
@@ -51,7 +48,7 @@ export async function sweepOrphanedUploads(
 export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Maintenance {
   const rescuer = createRescuer(deps, { ...defaultRescuerOptions, maxAttempts: deps.retryLimit + 1 });
   const runOnce = async () => {
-    const filesDeleted = await sweepFinishedFiles(deps.db.kysely, deps.fileRetentionHours);
+    const filesDeleted = await deps.files.expire({ retentionHours: deps.fileRetentionHours });
     const stagedUploadsSwept = await sweepOrphanedUploads(deps);
     const rescued = await rescuer.runOnce();
     if (filesDeleted > 0) deps.log.info({ filesDeleted }, 'deleted stored files past retention');

@@ -81,9 +81,9 @@ export const jobsRouter = router({
   rerun: jobCreatingProcedure
     .input(jobIdInput.extend({ options: jobOptionsSchema.default({}) }))
     .mutation(({ ctx, input }): Promise<RerunJob> => {
-      const { db, boss, rerunMaxInFlight } = ctx.jobCreation;
+      const { db, boss, files, rerunMaxInFlight } = ctx.jobCreation;
       return rerunJob(
-        { db, boss, maxInFlight: rerunMaxInFlight },
+        { db, boss, files, maxInFlight: rerunMaxInFlight },
         { owner: ctx.owner, jobId: input.jobId, options: input.options },
       );
     }),

@@ -3,6 +3,7 @@ import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/database.ts';
 import type { ErrorCode, TallyError } from '../../errors.ts';
+import type { StoredFiles } from '../../files/stored-files.ts';
 import type { ApiHooks } from '../api-hooks.ts';
 import type { Authenticate } from '../auth.ts';
 import type { JobCreationRate } from '../job-creation-rate.ts';
@@ -16,10 +17,17 @@ export interface Context {
   /**
    * What mutations that make jobs (jobs.rerun) need: the upload pool (a re-run writes as an
    * upload does, not on the requests' pool with its short statement timeout), pg-boss to
-   * queue the job in the same transaction, the uploads' own rate per owner, and the cap on
-   * an owner's re-runs in flight (RERUN_MAX_IN_FLIGHT).
+   * queue the job in the same transaction, the stored bytes to reuse (StoredFiles.reuse),
+   * the uploads' own rate per owner, and the cap on an owner's re-runs in flight
+   * (RERUN_MAX_IN_FLIGHT).
    */
-  jobCreation: { db: Db; boss: PgBoss; rate: JobCreationRate; rerunMaxInFlight: number };
+  jobCreation: {
+    db: Db;
+    boss: PgBoss;
+    files: StoredFiles;
+    rate: JobCreationRate;
+    rerunMaxInFlight: number;
+  };
   changes: JobChangeListener;
   authenticate: Authenticate;
   authorization: string | undefined;

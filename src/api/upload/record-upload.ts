@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import type { JobOptions } from '../../analysis/options.ts';
 import type { Db } from '../../db/database.ts';
-import { insertJob } from '../../db/jobs/insert-job.ts';
+import type { StoredFiles } from '../../files/stored-files.ts';
 import { createJob, type CreatedJob } from '../../job-lifecycle/create-job.ts';
 import type { ReceivedUpload } from './receive-upload.ts';
 import type { SniffResult } from './sniff-upload.ts';
@@ -11,10 +11,10 @@ export type RecordedUpload = CreatedJob;
 /**
  * A received upload as a job: translates what the upload route learned (the received
  * file, the sniffed head) into the plain fields job-lifecycle/create-job.ts takes. The
- * transaction and its guarantees are there.
+ * transaction and its guarantees are there; the store adopts the staged bytes in it.
  */
 export function recordUpload(
-  deps: { db: Db; boss: PgBoss },
+  deps: { db: Db; boss: PgBoss; files: StoredFiles },
   input: {
     /** The staging's id: the job gets it. */
     jobId: string;
@@ -28,7 +28,6 @@ export function recordUpload(
   },
 ): Promise<RecordedUpload> {
   const { file } = input.received;
-  const { unstaged } = file;
   return createJob(deps, {
     job: {
       id: input.jobId,
@@ -40,8 +39,7 @@ export function recordUpload(
       options: input.options,
       delimiter: input.sniffed.delimiter,
     },
-    insertWithFile: (trx, job) =>
-      insertJob(trx, job, unstaged === undefined ? { staged: true } : { staged: false, data: unstaged }),
+    insertWithFile: (trx, job) => deps.files.adopt(trx, file, job),
     idempotencyKey: input.idempotencyKey,
     requestId: input.requestId,
   });

@@ -4,24 +4,22 @@ import { jobOptionsSchema, type JobOptions } from '../../analysis/options.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { TallyError } from '../../errors.ts';
+import type { StoredFiles } from '../../files/stored-files.ts';
 import type { Authenticate } from '../auth.ts';
 import type { JobCreationRate } from '../job-creation-rate.ts';
 import { observeUpload } from '../../observability/metrics.ts';
 import { receiveUpload } from './receive-upload.ts';
 import { recordUpload } from './record-upload.ts';
 import { sniffUpload } from './sniff-upload.ts';
-import { UploadStaging } from './upload-staging.ts';
 
 export interface UploadRouteDeps {
   db: Db;
   boss: PgBoss;
+  /** Where the uploaded bytes go (src/files/). */
+  files: StoredFiles;
   config: Pick<
     Config,
-    | 'MAX_UPLOAD_BYTES'
-    | 'UPLOAD_IDLE_TIMEOUT_MS'
-    | 'UPLOAD_MIN_BYTES_PER_SECOND'
-    | 'UPLOAD_RATE_GRACE_MS'
-    | 'UPLOAD_STAGING_LEASE_MS'
+    'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS' | 'UPLOAD_MIN_BYTES_PER_SECOND' | 'UPLOAD_RATE_GRACE_MS'
   >;
   authenticate: Authenticate;
   /** Uploads and re-runs per owner per minute (UPLOAD_RATE_LIMIT_PER_MINUTE), one count for both. */
@@ -72,7 +70,7 @@ export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps)
 
   app.post('/api/jobs', { onRequest: admitUpload }, async (request, reply) => {
     const { owner, idempotencyKey } = admitted.get(request)!;
-    const staging = new UploadStaging(deps.db, deps.config.UPLOAD_STAGING_LEASE_MS, request.log);
+    const staging = deps.files.stage({ log: request.log });
     let adopted = false;
     try {
       const received = await receiveUpload(request.raw, request.headers, staging, {
@@ -107,8 +105,7 @@ export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps)
         .code(recorded.created ? 202 : 200)
         .send({ jobId: recorded.jobId, state: recorded.state });
     } finally {
-      staging.stop();
-      // Refused, cut off, a duplicate, or the transaction failed: no job, so no chunks.
+      // Refused, cut off, a duplicate, or the transaction failed: no job, so no bytes.
       if (!adopted) await staging.discard();
     }
   });
