@@ -141,6 +141,7 @@ describe('jobs.rerun bounds', () => {
       await locker.query('commit');
       expect((await pending).status).toBe(200);
     } finally {
+      await locker.query('rollback').catch(() => undefined); // a no-op once committed
       locker.release();
     }
   });
