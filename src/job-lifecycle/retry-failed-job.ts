@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
+import { findJobState } from '../db/jobs/find-job-state.ts';
 import { resetFailedJob } from '../db/jobs/reset-failed-job.ts';
 import { TallyError } from '../errors.ts';
 import { enqueueAnalysis } from './enqueue-analysis.ts';
@@ -30,11 +31,7 @@ export async function retryFailedJob(db: Db, boss: PgBoss, jobId: string): Promi
   if (!UUID.test(jobId)) throw refused('NOT_FOUND', `"${jobId}" is not a job id.`);
   await db.kysely.transaction().execute(async (trx) => {
     if (!(await resetFailedJob(trx, jobId))) {
-      const job = await trx
-        .selectFrom('jobs')
-        .select(['state', 'file_deleted_at'])
-        .where('id', '=', jobId)
-        .executeTakeFirst();
+      const job = await findJobState(trx, jobId);
       if (!job) throw refused('NOT_FOUND', `No job ${jobId}.`);
       if (job.state !== 'failed')
         throw refused('NOT_FAILED', `Job ${jobId} is ${job.state}; only failed jobs are retried.`);
