@@ -82,7 +82,12 @@ export function createRescuer(deps: { db: Db; boss: PgBoss; log: Logger }, optio
   };
 }
 
-/** pg-boss's `failed` means it spent the retries itself; anything else counts our attempts. */
+/**
+ * pg-boss's `failed` means it spent the retries itself; anything else counts our attempts.
+ * A fresh entry starts pg-boss's retry count at 0 again, so `attempts` (every start, kept
+ * across entries) is what bounds a job that keeps losing its entry: at most maxAttempts
+ * rescues, each followed by at least one start.
+ */
 function mayRunAgain(job: StrandedJob, maxAttempts: number): boolean {
   return job.entry_state !== 'failed' && job.attempts < maxAttempts;
 }
