@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
+import { waitUntil } from '../support/wait-until.ts';
 import { useWorkerFleet } from '../support/worker-fleet.ts';
 import { expireClaim } from './expire-claim.ts';
 
@@ -41,10 +42,13 @@ describe('kill -9 of a worker mid-job', () => {
     const actual = (await trpcQuery(fleet.api.url, 'jobs.result', { jobId: body.jobId })).body.result.data;
     expect(actual).toEqual(expected);
 
-    // One retry of the one entry: the killed attempt's claim failed, the other worker's completed.
-    const { rows } = await fleet.sql.query('select state, retry_count from pgboss.job where id = $1', [
-      body.jobId,
-    ]);
-    expect(rows).toEqual([{ state: 'completed', retry_count: 1 }]);
+    // One retry of the one entry: the killed attempt's claim failed, the other worker's
+    // completed (a moment after our row: pg-boss hears the handler return after it wrote).
+    const entry = async () =>
+      (await fleet.sql.query('select state, retry_count from pgboss.job where id = $1', [body.jobId])).rows;
+    await waitUntil(async () => (await entry())[0]?.state === 'completed', {
+      what: "pg-boss's entry to be completed",
+    });
+    expect(await entry()).toEqual([{ state: 'completed', retry_count: 1 }]);
   });
 });

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 // The rescuer's invariant, with the damage written directly (as a crash would leave it)
 // instead of waited for: every queued or running job has a live pg-boss entry, or one pass
@@ -55,8 +56,14 @@ describe('the rescuer', () => {
     expect(result.body.result.data.rows.total).toBe(2_000);
     // Nothing left to rescue, and the one entry is settled.
     expect(await worker.maintenance!.rescuer.runOnce()).toEqual({ requeued: [], failed: [] });
-    const { rows } = await sql.query(`select state from pgboss.job where id = $1`, [jobId]);
-    expect(rows).toEqual([{ state: 'completed' }]);
+    // (pg-boss hears the handler return a moment after our row turned completed.)
+    await waitUntil(
+      async () => {
+        const { rows } = await sql.query(`select state, retry_count from pgboss.job where id = $1`, [jobId]);
+        return rows.length === 1 && rows[0].state === 'completed' && rows[0].retry_count === 0;
+      },
+      { what: 'the one fresh entry to be completed' },
+    );
   });
 
   it('gives up a job without an entry and without attempts left; leaves jobs with a live entry alone', async () => {
