@@ -54,7 +54,7 @@ export async function createJob(
     }
     // The sweep took the staging (its writer paused past the lease): no job with a hole.
     if (!(await input.insertWithFile(trx, job))) throw stagingLost();
-    await enqueueAnalysis(trx, deps.boss, { jobId: job.id, requestId: input.requestId });
+    await enqueueAnalysis(trx, deps.boss, { jobId: job.id, owner: job.owner, requestId: input.requestId });
     return { jobId: job.id, state: 'queued', created: true };
   });
 }

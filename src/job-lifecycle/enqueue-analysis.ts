@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import { fromKysely, type PgBoss } from 'pg-boss';
 import type { Database } from '../db/schema.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
+import { fairShareSendOptions } from '../queue/fair-share.ts';
 
 /**
  * Puts job `jobId` in the analysis queue inside the transaction that makes or remakes the
@@ -17,7 +18,7 @@ import { ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
 export async function enqueueAnalysis(
   trx: Transaction<Database>,
   boss: PgBoss,
-  job: { jobId: string; requestId?: string | undefined; replace?: boolean },
+  job: { jobId: string; owner: string; requestId?: string | undefined; replace?: boolean },
 ): Promise<void> {
   const conn = { db: fromKysely(trx) };
   if (job.replace) await boss.deleteJob(ANALYSIS_QUEUE, job.jobId, conn);
@@ -25,5 +26,11 @@ export async function enqueueAnalysis(
     jobId: job.jobId,
     ...(job.requestId === undefined ? {} : { requestId: job.requestId }),
   };
-  await boss.send(ANALYSIS_QUEUE, data, { id: job.jobId, ...conn });
+  // Owners take turns: the priority and group of queue/fair-share.ts, counted in this
+  // transaction (which already holds the job's row).
+  await boss.send(ANALYSIS_QUEUE, data, {
+    id: job.jobId,
+    ...(await fairShareSendOptions(trx, job.owner)),
+    ...conn,
+  });
 }

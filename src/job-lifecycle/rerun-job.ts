@@ -51,7 +51,7 @@ export async function rerunJob(
     await insertRerunJob(trx, { jobId, rerunOf: old.id, options: input.options });
     // FILE_MISSING (no bytes, though retention did not delete them) rolls it all back.
     await deps.files.reuse(trx, { jobId: old.id, bytes: old.bytes, sha256: old.sha256 }, jobId);
-    await enqueueAnalysis(trx, deps.boss, { jobId });
+    await enqueueAnalysis(trx, deps.boss, { jobId, owner: input.owner });
     return { jobId, state: 'queued', rerunOf: old.id };
   });
 }

@@ -54,7 +54,7 @@ export function createRescuer(deps: { db: Db; boss: PgBoss; log: Logger }, optio
       for (const job of stranded) {
         if (mayRunAgain(job, options.maxAttempts)) {
           if (await requeueJob(trx, job.id)) {
-            await enqueueAnalysis(trx, deps.boss, { jobId: job.id, replace: true });
+            await enqueueAnalysis(trx, deps.boss, { jobId: job.id, owner: job.owner, replace: true });
             pass.requeued.push(job.id);
           }
         } else if (await giveUpJob(trx, job.id)) {

@@ -30,7 +30,8 @@ export function retryRefusal(error: unknown): RetryRefusal | undefined {
 export async function retryFailedJob(db: Db, boss: PgBoss, jobId: string): Promise<void> {
   if (!UUID.test(jobId)) throw refused('NOT_FOUND', `"${jobId}" is not a job id.`);
   await db.kysely.transaction().execute(async (trx) => {
-    if (!(await resetFailedJob(trx, jobId))) {
+    const owner = await resetFailedJob(trx, jobId);
+    if (owner === undefined) {
       const job = await findJobState(trx, jobId);
       if (!job) throw refused('NOT_FOUND', `No job ${jobId}.`);
       if (job.state !== 'failed')
@@ -40,6 +41,6 @@ export async function retryFailedJob(db: Db, boss: PgBoss, jobId: string): Promi
         `Job ${jobId}'s file was deleted by retention (FILE_RETENTION_HOURS); upload it again.`,
       );
     }
-    await enqueueAnalysis(trx, boss, { jobId, replace: true });
+    await enqueueAnalysis(trx, boss, { jobId, owner, replace: true });
   });
 }

@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
+import { deleteExpiredJobs } from '../db/jobs/delete-expired-jobs.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import {
   createRescuer,
@@ -11,7 +12,13 @@ import type { Logger } from '../logger.ts';
 
 export interface Maintenance {
   /** One pass, now: used by the timer and by tests. */
-  runOnce(): Promise<{ filesDeleted: number; rescued: RescuePass; stagedUploadsSwept: number }>;
+  runOnce(): Promise<{
+    filesDeleted: number;
+    rescued: RescuePass;
+    stagedUploadsSwept: number;
+    /** Finished jobs deleted under JOB_RETENTION_DAYS (0 when retention is off). */
+    jobsDeleted: number;
+  }>;
   /** The pass that gives every waiting or running job a live queue entry or a final state. */
   rescuer: Rescuer;
   stop(): void;
@@ -26,6 +33,8 @@ export interface MaintenanceDeps {
   boss: PgBoss;
   /** JOB_RETRY_LIMIT: a stranded job with fewer than this + 1 attempts is queued again. */
   retryLimit: number;
+  /** JOB_RETENTION_DAYS: finished jobs are deleted this long after they end; 0 or unset keeps them. */
+  jobRetentionDays?: number;
 }
 
 /**
@@ -51,8 +60,14 @@ export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Ma
     const filesDeleted = await deps.files.expire({ retentionHours: deps.fileRetentionHours });
     const stagedUploadsSwept = await sweepOrphanedUploads(deps);
     const rescued = await rescuer.runOnce();
+    // One small batch per pass (every 15 s: up to ~1.1M jobs a day), so a backlog after
+    // turning retention on drains without long transactions.
+    const jobsDeleted = deps.jobRetentionDays
+      ? await deleteExpiredJobs(deps.db.kysely, deps.jobRetentionDays)
+      : 0;
     if (filesDeleted > 0) deps.log.info({ filesDeleted }, 'deleted stored files past retention');
-    return { filesDeleted, rescued, stagedUploadsSwept };
+    if (jobsDeleted > 0) deps.log.info({ jobsDeleted }, 'deleted finished jobs past JOB_RETENTION_DAYS');
+    return { filesDeleted, rescued, stagedUploadsSwept, jobsDeleted };
   };
   let running = false;
   const timer = setInterval(() => {

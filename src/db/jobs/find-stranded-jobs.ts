@@ -4,6 +4,7 @@ import type { Database } from '../schema.ts';
 
 export interface StrandedJob {
   id: string;
+  owner: string;
   attempts: number;
   /** pg-boss's entry for the job: a state it will not run again from, or null when gone. */
   entry_state: 'completed' | 'cancelled' | 'failed' | null;
@@ -23,7 +24,7 @@ export interface StrandedJob {
  */
 export async function findStrandedJobs(trx: Kysely<Database>, limit: number): Promise<StrandedJob[]> {
   const { rows } = await sql<StrandedJob>`
-    select j.id, j.attempts, b.state::text as entry_state
+    select j.id, j.owner, j.attempts, b.state::text as entry_state
       from jobs j
       left join ${sql.table(`${BOSS_SCHEMA}.job`)} b on b.name = ${ANALYSIS_QUEUE} and b.id = j.id
      where j.state in ('queued', 'running')

@@ -4,9 +4,9 @@ import type { Database } from '../schema.ts';
 /**
  * Puts a failed job whose bytes are still stored back to `queued`, with its error, result
  * and timings cleared; `attempts` keeps counting, so the row shows that it ran before.
- * Returns false (and changes nothing) for any other job.
+ * Returns the job's owner, or undefined (and changes nothing) for any other job.
  */
-export async function resetFailedJob(db: Kysely<Database>, jobId: string): Promise<boolean> {
+export async function resetFailedJob(db: Kysely<Database>, jobId: string): Promise<string | undefined> {
   const reset = await db
     .updateTable('jobs')
     .set({
@@ -24,7 +24,7 @@ export async function resetFailedJob(db: Kysely<Database>, jobId: string): Promi
     .where('id', '=', jobId)
     .where('state', '=', 'failed')
     .where('file_deleted_at', 'is', null)
-    .returning('id')
+    .returning('owner')
     .executeTakeFirst();
-  return reset !== undefined;
+  return reset?.owner;
 }
