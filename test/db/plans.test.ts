@@ -133,7 +133,8 @@ describe('plans over 100,000 finished jobs', () => {
     expect(files).toContain('Index Scan jobs_file_retention_idx');
     expect(files.filter((n) => !n.startsWith('Index'))).toEqual([]);
     await kysely.transaction().execute((trx) => findStrandedJobs(trx, 100));
-    const abandoned = await jobsAccess(last());
+    // (Inside a transaction: the statement before its `commit`.)
+    const abandoned = await jobsAccess(captured.findLast((q) => q.sql.includes('for update of j'))!);
     // The rescuer reads only waiting and running rows (a partial index), never the finished ones.
     expect(
       abandoned.filter((n) => !n.startsWith('Index')),

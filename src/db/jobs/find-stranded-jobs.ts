@@ -20,7 +20,8 @@ export interface StrandedJob {
  *
  * Locked `for update skip locked`, inside the rescuer's transaction: two processes
  * rescuing at once take different rows, and a row being rescued elsewhere is skipped, not
- * waited for. Oldest first (ids are UUIDv7), so a backlog drains in order.
+ * waited for. In no order: the pass repeats until a batch comes back short, and an ORDER BY
+ * would sort every waiting row (test/db/plans.test.ts) to pick a batch of them.
  */
 export async function findStrandedJobs(trx: Kysely<Database>, limit: number): Promise<StrandedJob[]> {
   const { rows } = await sql<StrandedJob>`
@@ -29,7 +30,6 @@ export async function findStrandedJobs(trx: Kysely<Database>, limit: number): Pr
       left join ${sql.table(`${BOSS_SCHEMA}.job`)} b on b.name = ${ANALYSIS_QUEUE} and b.id = j.id
      where j.state in ('queued', 'running')
        and (b.id is null or b.state not in ('created', 'retry', 'active'))
-     order by j.id
      limit ${limit}
        for update of j skip locked
   `.execute(trx);
