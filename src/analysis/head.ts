@@ -1,11 +1,14 @@
 import { TallyError } from '../errors.ts';
-import { quoteList, resolveColumns } from './columns.ts';
-import type { ColumnMap } from './columns.ts';
-import { parseDate } from './dates.ts';
-import { HEAD_BYTES, detectDelimiter, gunzipHead, isGzip, readRecords } from './dialect.ts';
-import { decodeHead } from './encoding.ts';
-import { fileError } from './input-error.ts';
-import { parseAmount } from './money.ts';
+import { quoteList, resolveColumns } from './read/columns.ts';
+import type { ColumnMap } from './read/columns.ts';
+import { parseDate } from './values/dates.ts';
+import { HEAD_BYTES, detectDelimiter, gunzipHead, isGzip, readRecords } from './read/dialect.ts';
+import { decodeHead } from './read/encoding.ts';
+import { fileError } from './read/input-error.ts';
+import { parseAmount } from './values/money.ts';
+import { DECIDE_ROWS } from './values/format-decision.ts';
+import { isBlankRecord } from './rows/record-kinds.ts';
+import { excludeColumns } from './rows/row-classifier.ts';
 import type { ColumnRole, JobOptions } from './options.ts';
 
 export interface HeadInfo {
@@ -36,12 +39,12 @@ export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
     throw new TallyError('INVALID_CSV', 'The file is empty: expected a header row and data rows.');
   }
   const delimiter = options.delimiter ?? detectDelimiter(text);
-  const { records, lastComplete } = readRecords(text, delimiter, 1);
+  const { records, lastComplete } = readRecords(text, delimiter, DECIDE_ROWS + 1);
   const header = records[0];
   if (header === undefined) {
     throw new TallyError('INVALID_CSV', 'The file has no header row.');
   }
-  if (!lastComplete && bytes.length >= HEAD_BYTES) {
+  if (!lastComplete && records.length === 1 && bytes.length >= HEAD_BYTES) {
     throw new TallyError(
       'INVALID_CSV',
       'The first row is longer than 64 KiB; expected a header row naming the columns.',
@@ -55,7 +58,13 @@ export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
       'The first row looks like data, not a header row. Add a header row naming the columns (for example Date, Amount, Customer).',
     );
   }
-  const columnMap = resolveColumns(header, options);
+  // The data records of the head (a last one cut mid-record left out) let v1.2 pass over
+  // empty columns and infer a date column, as the worker will from its first 1,000 records.
+  const data = records
+    .slice(1, lastComplete ? undefined : -1)
+    .filter((r) => r.length === header.length && !isBlankRecord(r));
+  const columnMap = resolveColumns(header, options, data);
+  excludeColumns(header, options); // refuses an options.exclude column the header does not have
   return { delimiter, header, columns: columnMap.names, encoding, columnMap };
 }
 

@@ -1,9 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../src/errors.ts';
-import { normalizeHeaderName, resolveColumns } from '../../src/analysis/columns.ts';
-import { detectDelimiter, readRecords } from '../../src/analysis/dialect.ts';
-import { decodeHead } from '../../src/analysis/encoding.ts';
+import { normalizeHeaderName, resolveColumns } from '../../src/analysis/read/columns.ts';
+import { detectDelimiter, readRecords } from '../../src/analysis/read/dialect.ts';
+import { decodeHead } from '../../src/analysis/read/encoding.ts';
 import { inspectHead } from '../../src/analysis/head.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
 
@@ -156,13 +156,34 @@ describe('inspectHead', () => {
 
   it('names the headers it found when no amount column exists', () => {
     expect(invalid('Order,When,Total$\n1,2024-01-01,5\n', { columns: { date: 'When' } })).toBe(
-      'No amount column found (nor quantity and unit price). Headers: "Order", "When", "Total$". Map one with options.columns.amount.',
+      'No amount column found (nor quantity and unit price, nor credit and debit). Headers: "Order", "When", "Total$". Map one with options.columns.amount.',
     );
   });
 
-  it('names the headers it found when no date column exists', () => {
-    expect(invalid('Order,When,Total\n1,2024-01-01,5\n')).toBe(
+  it('names the headers it found when no date column exists (two columns of dates: none inferred)', () => {
+    expect(invalid('Order,When,Shipped,Total\n1,2024-01-01,2024-01-03,5\n')).toBe(
+      'No date column found. Headers: "Order", "When", "Shipped", "Total". Map one with options.columns.date.',
+    );
+    expect(invalid('Order,When,Total\n')).toBe(
       'No date column found. Headers: "Order", "When", "Total". Map one with options.columns.date.',
+    );
+  });
+
+  it('v1.2: takes the one column whose head cells all read as dates when no header names one', () => {
+    expect(
+      inspectHead(buf('Order,When,Total\n1,2024-01-01,5\n2,,6\n3,01/02/2024 10:00,7\n'), {}).columns,
+    ).toEqual({
+      date: 'When',
+      amount: 'Total',
+    });
+  });
+
+  it('v1.2: refuses an options.exclude column that is not in the header', () => {
+    expect(invalid('date,amount,Type\n2024-01-01,5,charge\n', { exclude: { Status: ['failed'] } })).toBe(
+      'options.exclude names the column "Status", but the header has no such column.',
+    );
+    expect(inspectHead(buf('date,amount,Type\n'), { exclude: { type: ['payout'] } }).columns.type).toBe(
+      'Type',
     );
   });
 

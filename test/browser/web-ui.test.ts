@@ -426,7 +426,7 @@ describe('fixing a mapping without uploading again', () => {
 
 describe('a result with a huge month series', () => {
   // One sale a month for 50 years, each by a new customer: 600 months and 600 cohorts, the
-  // most the analysis allows (src/analysis/limits.ts: 1990–2099, MAX_MONTHS 600). Drawn in
+  // most the analysis allows (src/analysis/aggregate/limits.ts: 1990–2099, MAX_MONTHS 600). Drawn in
   // full that is ~13k table cells and 600 bars; the page must draw a bounded part.
   const MONTHS = 600;
   const lines = ['date,amount,customer'];

@@ -1,6 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import { TallyError } from '../errors.ts';
-import { canonicalEncoding } from './options.ts';
+import { TallyError } from '../../errors.ts';
+import { canonicalEncoding } from '../options.ts';
 
 /**
  * Which text encoding a file is read in (CONTRACT.md §5 v1.1), decided from the head of the
