@@ -126,6 +126,8 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       log,
       files,
       fileRetentionHours: config.FILE_RETENTION_HOURS,
+      boss,
+      retryLimit: config.JOB_RETRY_LIMIT,
       jobRetentionDays: config.JOB_RETENTION_DAYS,
     });
     await startWorkers(

@@ -205,6 +205,11 @@ const envSchema = z.object({
   UPLOAD_STAGING_LEASE_MS: intFromEnv(120_000, 1000),
   /** Uploads one owner may start per minute. */
   UPLOAD_RATE_LIMIT_PER_MINUTE: intFromEnv(120, 1),
+  /**
+   * Re-runs (jobs.rerun) one owner may have queued or running at once; one more is 429 with
+   * Retry-After. Small: a re-run copies a stored file, and more of them than workers only wait.
+   */
+  RERUN_MAX_IN_FLIGHT: intFromEnv(3, 1),
   /** tRPC requests one owner (or one IP without a valid token) may make per second; bursts to 2×. Past it: 429. */
   TRPC_RATE_LIMIT_PER_SECOND: intFromEnv(200, 1),
   /** jobs.status long polls one owner may hold at once. Past it: 429. */

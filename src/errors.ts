@@ -2,7 +2,7 @@
  * The one error type Tally throws on purpose. `code` is part of the public contract
  * (CONTRACT.md §2 and job `error.code`); `status` is the HTTP status it maps to when a
  * request caused it. Any error becomes one in exactly one place, `toTallyError` in
- * `src/api/error-response.ts`, which both the HTTP error handler and the tRPC
+ * `src/http/error-response.ts`, which both the HTTP error handler and the tRPC
  * `errorFormatter` use: procedures throw TallyError, never TRPCError.
  */
 export type ErrorCode =

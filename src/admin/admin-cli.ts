@@ -8,7 +8,7 @@ import { loadConfig } from '../config.ts';
 import { createDb } from '../db/database.ts';
 import { createLogger } from '../logger.ts';
 import { BOSS_SCHEMA } from '../queue/boss.ts';
-import { retryJob, retryRefusal } from './retry-job.ts';
+import { retryFailedJob, retryRefusal } from '../job-lifecycle/retry-failed-job.ts';
 
 const usage = 'usage: admin-cli retry <jobId> [<jobId>…]';
 
@@ -41,7 +41,7 @@ async function main(): Promise<number> {
   try {
     for (const jobId of ids) {
       try {
-        await retryJob(db, boss, jobId);
+        await retryFailedJob(db, boss, jobId);
         log.info({ jobId }, 'job queued again');
         process.stdout.write(`${jobId} queued\n`);
       } catch (error) {

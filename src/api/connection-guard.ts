@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { TallyError } from '../errors.ts';
-import { writeRawError } from './contract-errors.ts';
+import { writeRawError } from '../http/contract-errors.ts';
 
 /**
  * A bound on the sockets the API holds (MAX_CONNECTIONS), so a flood cannot take the

@@ -12,12 +12,13 @@ import { setApiGauges } from '../observability/metrics.ts';
 import type { ApiHooks } from './api-hooks.ts';
 import { createAuthenticator } from './auth.ts';
 import { ConnectionStats, connectionGuard } from './connection-guard.ts';
-import { contractErrorOptions, contractErrorsPlugin } from './contract-errors.ts';
+import { contractErrorOptions, contractErrorsPlugin } from '../http/contract-errors.ts';
 import { registerCors } from './cors.ts';
+import { toErrorResponse, toTallyError } from '../http/error-response.ts';
 import { localModeGuard } from './local-mode-guard.ts';
-import { toErrorResponse, toTallyError } from './error-response.ts';
 import type { JobChangeListener } from './job-change-listener.ts';
 import { LongPollSlots } from './long-poll-slots.ts';
+import { JobCreationRate } from './job-creation-rate.ts';
 import { OwnerRateLimit, callsInRequest, rateKeyOfAddress } from './owner-rate-limit.ts';
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
 import type { StatusDeps } from './trpc/job-status-query.ts';
@@ -147,12 +148,15 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     beforeScrape: () => setApiGauges({ longPolls: longPolls.held, connections: stats.sockets }),
   });
 
-  await registerUploadRoute(app, {
+  // One count per owner for every way of making a job: uploads and re-runs.
+  const jobCreations = new JobCreationRate(config.UPLOAD_RATE_LIMIT_PER_MINUTE);
+  registerUploadRoute(app, {
     db: deps.db,
     boss: deps.boss,
     files: deps.files,
     config,
     authenticate,
+    jobCreations,
     accepting: () => !deps.isDraining(),
   });
 
@@ -178,8 +182,13 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
       maxBodySize: 64 * 1024,
       createContext: ({ req }): Context => ({
         ...statusDeps,
-        boss: deps.boss,
-        files: deps.files,
+        jobCreation: {
+          db: deps.db,
+          boss: deps.boss,
+          files: deps.files,
+          rate: jobCreations,
+          rerunMaxInFlight: config.RERUN_MAX_IN_FLIGHT,
+        },
         watches,
         authenticate,
         authorization: req.headers.authorization,

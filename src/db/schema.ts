@@ -1,8 +1,9 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
-
 import type { JobState } from '../jobs/job-states.ts';
 
 /** Row types of Tally's own tables, as kysely sees them. Migrations own the DDL. */
+// The state vocabulary lives in jobs/ (browser-safe, below this layer); re-exported for the
+// row types' users.
 export { finalJobStates, jobStates, type JobState } from '../jobs/job-states.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -18,8 +19,10 @@ type BigIntColumn = ColumnType<number, number | bigint, number | bigint>;
  *     ▲                        │  │
  *     └──finishAttempt(queued)─┘  └──cancelJob──▶ cancelled   (cancelJob also takes queued jobs)
  *
- * - The upload route inserts the row `queued` with its file chunks and the pg-boss entry, in
- *   one transaction (src/api/upload/record-upload.ts).
+ * - Every job is made or remade in src/job-lifecycle/: an upload (createJob) or a re-run
+ *   (rerunJob) inserts the row `queued` with its bytes and the pg-boss entry, an operator's
+ *   retry (retryFailedJob) resets a failed row and replaces its entry — each in one
+ *   transaction, through one enqueueAnalysis.
  * - pg-boss hands the job to a worker (`SKIP LOCKED`); the worker's `startAttempt` sets
  *   `running`, bumps `attempts` and takes a fresh `attempt_token`, which fences off any
  *   older attempt still alive (pg-boss delivers at least once).
@@ -29,8 +32,9 @@ type BigIntColumn = ColumnType<number, number | bigint, number | bigint>;
  *   and pg-boss retries it; the last attempt ends `failed` with RETRIES_EXHAUSTED.
  * - `cancelJob` (the owner) ends a queued or running job `cancelled` and clears the token, so
  *   the running attempt's next write matches nothing and it stops.
- * - `failAbandonedJobs` (maintenance) fails rows pg-boss gave up on after a worker died on
- *   its last attempt. The retention sweep deletes a finished job's chunks after
+ * - The rescuer (job-lifecycle/rescue-stranded-jobs.ts, each maintenance pass) keeps every
+ *   `queued`/`running` row backed by a live pg-boss entry: a row whose entry is finished or
+ *   gone is queued again (attempts left) or failed with RETRIES_EXHAUSTED. The retention sweep deletes a finished job's chunks after
  *   FILE_RETENTION_HOURS; the row and its result stay.
  * Every change a client can see bumps `version` and NOTIFYs (trigger in 0001_jobs.ts), which
  * wakes long polls on every API host.

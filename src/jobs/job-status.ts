@@ -1,4 +1,4 @@
-import type { JobRow, JobState } from '../db/schema.ts';
+import type { JobState } from './job-states.ts';
 
 /** The public view of a job (CONTRACT.md §3). Dates are ISO-8601 strings: no transformer. */
 export interface JobStatus {
@@ -13,6 +13,28 @@ export interface JobStatus {
   startedAt: string | null;
   finishedAt: string | null;
   error: { code: string; message: string; details?: unknown } | null;
+}
+
+/**
+ * The columns a status is built from, as the database returns them (bigint columns already
+ * parsed to numbers). Declared here rather than picked from the row type, so this view
+ * stays below the database layer; db/schema's JobRow satisfies it.
+ */
+export interface JobStatusRow {
+  id: string;
+  state: JobState;
+  version: number;
+  filename: string;
+  bytes: number;
+  bytes_processed: number;
+  rows_processed: number;
+  attempts: number;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  error_code: string | null;
+  error_message: string | null;
+  error_details: unknown;
 }
 
 /** The columns `toJobStatus` reads; select exactly these to build a status. */
@@ -31,10 +53,7 @@ export const jobStatusColumns = [
   'error_code',
   'error_message',
   'error_details',
-] as const satisfies readonly (keyof JobRow)[];
-
-/** A row with exactly those columns: the list above is the one place that names them. */
-export type JobStatusRow = Pick<JobRow, (typeof jobStatusColumns)[number]>;
+] as const satisfies readonly (keyof JobStatusRow)[];
 
 export function toJobStatus(row: JobStatusRow): JobStatus {
   const totalBytes = row.bytes;

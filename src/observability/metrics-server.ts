@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
-import { contractErrorOptions, contractErrorsPlugin } from '../api/contract-errors.ts';
+import { contractErrorOptions, contractErrorsPlugin } from '../http/contract-errors.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { operationsPlugin } from './operations-plugin.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { toErrorResponse } from '../api/error-response.ts';
+import { toErrorResponse } from '../http/error-response.ts';
 import type { Db } from '../db/database.ts';
 import { TallyError } from '../errors.ts';
 import { countJobsInFlight } from './count-jobs-in-flight.ts';

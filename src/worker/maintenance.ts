@@ -1,18 +1,26 @@
+import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import { deleteExpiredJobs } from '../db/jobs/delete-expired-jobs.ts';
-import { failAbandonedJobs } from '../db/jobs/fail-abandoned-jobs.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
+import {
+  createRescuer,
+  defaultRescuerOptions,
+  type RescuePass,
+  type Rescuer,
+} from '../job-lifecycle/rescue-stranded-jobs.ts';
 import type { Logger } from '../logger.ts';
 
 export interface Maintenance {
   /** One pass, now: used by the timer and by tests. */
   runOnce(): Promise<{
     filesDeleted: number;
-    abandonedFailed: number;
+    rescued: RescuePass;
     stagedUploadsSwept: number;
     /** Finished jobs deleted under JOB_RETENTION_DAYS (0 when retention is off). */
     jobsDeleted: number;
   }>;
+  /** The pass that gives every waiting or running job a live queue entry or a final state. */
+  rescuer: Rescuer;
   stop(): void;
 }
 
@@ -22,6 +30,9 @@ export interface MaintenanceDeps {
   /** Where uploaded bytes live: retention and the sweep of interrupted uploads go through it. */
   files: StoredFiles;
   fileRetentionHours: number;
+  boss: PgBoss;
+  /** JOB_RETRY_LIMIT: a stranded job with fewer than this + 1 attempts is queued again. */
+  retryLimit: number;
   /** JOB_RETENTION_DAYS: finished jobs are deleted this long after they end; 0 or unset keeps them. */
   jobRetentionDays?: number;
 }
@@ -39,14 +50,16 @@ export async function sweepOrphanedUploads(deps: Pick<MaintenanceDeps, 'files' |
 
 /**
  * Periodic housekeeping run by worker processes: delete stored files past retention,
- * staged chunks of interrupted uploads, and give a final state to jobs pg-boss has given
- * up on. Safe on many processes at once (SKIP LOCKED, idempotent updates).
+ * staged chunks of interrupted uploads, and rescue jobs without a live queue entry (so a
+ * waiting or running job gets one, or a final state, within one period).
+ * Safe on many processes at once (SKIP LOCKED, idempotent updates).
  */
 export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Maintenance {
+  const rescuer = createRescuer(deps, { ...defaultRescuerOptions, maxAttempts: deps.retryLimit + 1 });
   const runOnce = async () => {
     const filesDeleted = await deps.files.expire({ retentionHours: deps.fileRetentionHours });
     const stagedUploadsSwept = await sweepOrphanedUploads(deps);
-    const abandoned = await failAbandonedJobs(deps.db.kysely);
+    const rescued = await rescuer.runOnce();
     // One small batch per pass (every 15 s: up to ~1.1M jobs a day), so a backlog after
     // turning retention on drains without long transactions.
     const jobsDeleted = deps.jobRetentionDays
@@ -54,8 +67,7 @@ export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Ma
       : 0;
     if (filesDeleted > 0) deps.log.info({ filesDeleted }, 'deleted stored files past retention');
     if (jobsDeleted > 0) deps.log.info({ jobsDeleted }, 'deleted finished jobs past JOB_RETENTION_DAYS');
-    for (const jobId of abandoned) deps.log.warn({ jobId }, 'job given up by the queue; marked failed');
-    return { filesDeleted, abandonedFailed: abandoned.length, stagedUploadsSwept, jobsDeleted };
+    return { filesDeleted, rescued, stagedUploadsSwept, jobsDeleted };
   };
   let running = false;
   const timer = setInterval(() => {
@@ -66,5 +78,5 @@ export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Ma
       .finally(() => (running = false));
   }, intervalMs);
   timer.unref();
-  return { runOnce, stop: () => clearInterval(timer) };
+  return { runOnce, rescuer, stop: () => clearInterval(timer) };
 }

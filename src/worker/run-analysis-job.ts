@@ -7,6 +7,7 @@ import type { RevenueAnalysis } from '../analysis/result.ts';
 import { FileSpillStore } from '../analysis/spill/file-spill-store.ts';
 import type { Db } from '../db/database.ts';
 import { finishAttempt } from '../db/jobs/finish-attempt.ts';
+import { RETRIES_EXHAUSTED_MESSAGE } from '../db/jobs/give-up-job.ts';
 import { startAttempt, type StartedAttempt } from '../db/jobs/start-attempt.ts';
 import { isInputError } from '../errors.ts';
 import type { StoredFiles, VerifiedRead } from '../files/stored-files.ts';
@@ -34,8 +35,12 @@ export interface WorkerDeps {
 }
 
 export interface WorkerHooks {
-  /** Wraps the stored file's byte stream: a test can slow it down, stall it or break it. */
-  wrapSource?: (jobId: string, source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
+  /**
+   * Wraps the stored file's byte stream: a test can slow it down, stall it or break it.
+   * `signal` is the attempt's abort signal, so a test can hold the attempt until it sees
+   * the cancel noticed.
+   */
+  wrapSource?: (jobId: string, source: AsyncIterable<Buffer>, signal: AbortSignal) => AsyncIterable<Buffer>;
   /** Called just before the result is written: a test can stall the attempt here. */
   beforeFinish?: (jobId: string) => void | Promise<void>;
 }
@@ -58,7 +63,15 @@ interface Attempt {
  *
  * Outcomes, and what pg-boss is told:
  * - completed, or failed on bad input (retrying cannot help): handler returns → pg-boss completes;
- * - cancelled or fenced off by a newer attempt: stop quietly, write nothing → completes;
+ * - cancelled or fenced off by a newer attempt: stop quietly, write nothing → completes.
+ *   That completion cannot touch the newer attempt's entry: pg-boss 12's `work()` settles
+ *   with the fetched jobs, `complete(name, jobs)`, which it fences by id AND retry count
+ *   (`state = 'active' and id || ':' || retry_count = any(…)`, manager.js `complete` →
+ *   plans.js `attemptFence`), and a newer attempt holds the entry at a higher retry count
+ *   (fetch bumps it for a claim after a started one). So the handler returns rather than
+ *   throwing a marked error: a throw would `fail` our own entry, fenced the same way,
+ *   for nothing. test/faults/double-fault.test.ts pins it; the rescuer
+ *   (job-lifecycle/rescue-stranded-jobs.ts) is the net should an entry be lost anyway;
  * - transient error (connection lost…): the row goes back to `queued` and the handler
  *   throws, so pg-boss retries; on the last attempt the row fails with RETRIES_EXHAUSTED.
  */
@@ -120,7 +133,7 @@ function analyzeStoredFile(
 ): Promise<RevenueAnalysis> {
   const options = jobOptionsSchema.parse(started.options);
   return analyzeCsvStream(
-    deps.hooks?.wrapSource?.(jobId, stored) ?? stored,
+    deps.hooks?.wrapSource?.(jobId, stored, signal) ?? stored,
     { filename: started.filename, bytes: started.bytes, options },
     {
       signal,
@@ -174,14 +187,15 @@ async function settleFailedAttempt(attempt: Attempt, error: unknown): Promise<vo
     log.info({ code: error.code }, 'job failed on its input');
     return;
   }
-  const message = error instanceof Error ? error.message : String(error);
   if (job.retryCount >= deps.retryLimit) {
     observeAttemptFinished('failed', secondsSince(attempt));
-    log.error({ err: error }, 'job failed: retries exhausted');
+    // The owner reads the stored message: it says what happened, never the internal error
+    // (a driver's text can name hosts, users or statements). The error is logged here.
+    log.error({ err: error, attempt: started.attempts }, 'job failed: retries exhausted');
     await finishAttempt(deps.db.kysely, jobId, token, {
       state: 'failed',
       code: 'RETRIES_EXHAUSTED',
-      message: `The job failed ${job.retryCount + 1} times; last error: ${message}`,
+      message: RETRIES_EXHAUSTED_MESSAGE,
     });
     return;
   }

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { entryName } from '../../src/lib/dead-process-entries.ts';
 import { thisProcess } from '../../src/lib/process-identity.ts';
 import { postCsv, trpcMutation, waitForFinal } from '../support/http.ts';
-import { throttledSource } from '../support/sources.ts';
+import { AttemptSuperseded } from '../../src/worker/progress-writer.ts';
+import { holdSource } from '../support/held-source.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
@@ -119,29 +120,35 @@ describe('spill files', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
-  it('cancel: the running attempt stops and removes its spill files', async () => {
+  it('cancel: the running attempt stops reading, writes no result and removes its spill files', async () => {
     const root = await spillRoot();
+    // Held once spill runs are on disk, until the cancel is committed and noticed: a worker
+    // that ignored the cancel would never abort, or would read on to the end.
+    const held = holdSource(async () => (await listTree(root)).some((e) => !e.dir));
     const tally = await start({
       env: { SPILL_DIR: root, SPILL_THRESHOLD_KEYS: '100' },
-      workerHooks: { wrapSource: throttledSource(4096, 20) },
+      workerHooks: { wrapSource: held.wrapSource },
     });
-    const { body } = await postCsv(tally.url, distinctCustomersCsv(30_000));
-    // Wait until the analysis has written spill runs.
-    const tree = await waitUntil(
-      async () => {
-        const t = await listTree(root);
-        return t.some((e) => !e.dir) ? t : undefined;
-      },
-      { what: 'spill runs on disk', intervalMs: 25 },
-    );
+    const csv = distinctCustomersCsv(30_000);
+    const { body } = await postCsv(tally.url, csv);
+    await held.atHold;
+    const tree = await listTree(root);
+    expect(tree.some((e) => !e.dir)).toBe(true);
     for (const e of tree) expect(e.mode).toBe(e.dir ? 0o700 : 0o600);
     const res = await trpcMutation(tally.url, 'jobs.cancel', { jobId: body.jobId });
     expect(res.body.result.data.state).toBe('cancelled');
+    expect(await held.aborted()).toBeInstanceOf(AttemptSuperseded);
+    held.release();
     await waitUntil(async () => (await readdir(root)).length === 0, {
       what: 'the spill directory to be emptied',
       timeoutMs: 10_000,
     });
-    expect(await readdir(root)).toEqual([]);
+    expect(held.stats.reachedEnd).toBe(false);
+    expect(held.stats.bytes).toBeLessThan(Buffer.byteLength(csv));
+    const { rows } = await tally.database.sql.query('select state, result from jobs where id = $1', [
+      body.jobId,
+    ]);
+    expect(rows[0]).toEqual({ state: 'cancelled', result: null });
   });
 
   it('start-up sweep: removes the directories of dead processes, keeps living ones', async () => {

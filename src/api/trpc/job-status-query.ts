@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { findJobStatusRow } from '../../db/jobs/find-job.ts';
-import { finalJobStates } from '../../db/schema.ts';
+import { finalJobStates } from '../../jobs/job-states.ts';
 import { isTransientDbError } from '../../db/transient-errors.ts';
 import { jobNotFound } from '../../errors.ts';
 import { toJobStatus, type JobStatusRow } from '../../jobs/job-status.ts';

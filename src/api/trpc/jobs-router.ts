@@ -4,14 +4,14 @@ import { revenueAnalysisSchema, type RevenueAnalysis } from '../../analysis/resu
 import { cancelJob } from '../../db/jobs/cancel-job.ts';
 import { findJobResult, findJobStatusRow } from '../../db/jobs/find-job.ts';
 import { listJobs } from '../../db/jobs/list-jobs.ts';
-import { rerunJob, type RerunJob } from '../../db/jobs/rerun-job.ts';
-import { jobStates } from '../../db/schema.ts';
 import { jobNotFound, TallyError } from '../../errors.ts';
+import { rerunJob, type RerunJob } from '../../job-lifecycle/rerun-job.ts';
+import { jobStates } from '../../jobs/job-states.ts';
 import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
 import { jobIdInput, jobStatusInput, readJobStatus } from './job-status-query.ts';
 import { statusCacheFor } from './status-cache.ts';
 import { jobWatchInput, watchJobChanges } from './watch-job.ts';
-import { authedProcedure, router } from './trpc.ts';
+import { authedProcedure, jobCreatingProcedure, router } from './trpc.ts';
 
 export const jobsRouter = router({
   /**
@@ -75,13 +75,19 @@ export const jobsRouter = router({
    * Runs a job's stored file again with other options (a corrected column mapping or
    * format), without uploading it again: a new job with its own id, the old one untouched.
    * `options` are the new job's options in full, as at upload (not merged with the old
-   * job's). FILE_EXPIRED (410) once retention has deleted the bytes.
+   * job's). FILE_EXPIRED (410) once retention has deleted the bytes. Bounded as uploads
+   * are: the owner's upload rate, the upload pool, and at most RERUN_MAX_IN_FLIGHT re-runs
+   * queued or running (429 beyond); a token bound to one job cannot re-run (403).
    */
-  rerun: authedProcedure
+  rerun: jobCreatingProcedure
     .input(jobIdInput.extend({ options: jobOptionsSchema.default({}) }))
-    .mutation(({ ctx, input }): Promise<RerunJob> =>
-      rerunJob(ctx, { owner: ctx.owner, jobId: input.jobId, options: input.options }),
-    ),
+    .mutation(({ ctx, input }): Promise<RerunJob> => {
+      const { db, boss, files, rerunMaxInFlight } = ctx.jobCreation;
+      return rerunJob(
+        { db, boss, files, maxInFlight: rerunMaxInFlight },
+        { owner: ctx.owner, jobId: input.jobId, options: input.options },
+      );
+    }),
 
   /**
    * Every visible change of one job over SSE (CONTRACT §3 v1.2), each event's id its

@@ -6,7 +6,8 @@ import type { ErrorCode, TallyError } from '../../errors.ts';
 import type { StoredFiles } from '../../files/stored-files.ts';
 import type { ApiHooks } from '../api-hooks.ts';
 import type { Authenticate } from '../auth.ts';
-import { retryAfterHeaders, toTallyError } from '../error-response.ts';
+import type { JobCreationRate } from '../job-creation-rate.ts';
+import { retryAfterHeaders, toTallyError } from '../../http/error-response.ts';
 import type { JobChangeListener } from '../job-change-listener.ts';
 import type { LongPollSlots } from '../long-poll-slots.ts';
 import type { WatchSlots } from './watch-slots.ts';
@@ -14,10 +15,20 @@ import type { WatchSlots } from './watch-slots.ts';
 /** Everything a procedure needs; `authorization` is resolved to an owner by `authedProcedure`. */
 export interface Context {
   db: Db;
-  /** Mutations that make jobs (jobs.rerun) queue them in the same transaction. */
-  boss: PgBoss;
-  /** A re-run's bytes (StoredFiles.reuse). */
-  files: StoredFiles;
+  /**
+   * What mutations that make jobs (jobs.rerun) need: the upload pool (a re-run writes as an
+   * upload does, not on the requests' pool with its short statement timeout), pg-boss to
+   * queue the job in the same transaction, the stored bytes to reuse (StoredFiles.reuse),
+   * the uploads' own rate per owner, and the cap on an owner's re-runs in flight
+   * (RERUN_MAX_IN_FLIGHT).
+   */
+  jobCreation: {
+    db: Db;
+    boss: PgBoss;
+    files: StoredFiles;
+    rate: JobCreationRate;
+    rerunMaxInFlight: number;
+  };
   changes: JobChangeListener;
   authenticate: Authenticate;
   authorization: string | undefined;
@@ -131,5 +142,17 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next, type, getRawI
     scope: type === 'mutation' ? 'upload' : 'read',
     jobId: jobIdOf(raw),
   });
+  return next({ ctx: { ...ctx, owner } });
+});
+
+/**
+ * For mutations that create jobs (jobs.rerun): the `upload` scope and no job binding. A
+ * token bound to one job may read or cancel that job but never create one, whichever job
+ * the input names, so the call is authenticated as a call over all of the owner's jobs
+ * (403 FORBIDDEN for a bound token). Each call counts against the owner's upload rate.
+ */
+export const jobCreatingProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const owner = await ctx.authenticate(ctx.authorization, { scope: 'upload' });
+  ctx.jobCreation.rate.take(owner); // throws RATE_LIMITED
   return next({ ctx: { ...ctx, owner } });
 });

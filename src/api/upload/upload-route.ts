@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { jobOptionsSchema, type JobOptions } from '../../analysis/options.ts';
@@ -6,8 +5,9 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { notMultipart, TallyError } from '../../errors.ts';
 import type { StoredFiles } from '../../files/stored-files.ts';
-import { describeIssues } from '../error-response.ts';
+import { describeIssues } from '../../http/error-response.ts';
 import type { Authenticate } from '../auth.ts';
+import type { JobCreationRate } from '../job-creation-rate.ts';
 import { observeUpload } from '../../observability/metrics.ts';
 import { receiveUpload } from './receive-upload.ts';
 import { recordUpload } from './record-upload.ts';
@@ -20,13 +20,11 @@ export interface UploadRouteDeps {
   files: StoredFiles;
   config: Pick<
     Config,
-    | 'MAX_UPLOAD_BYTES'
-    | 'UPLOAD_IDLE_TIMEOUT_MS'
-    | 'UPLOAD_MIN_BYTES_PER_SECOND'
-    | 'UPLOAD_RATE_GRACE_MS'
-    | 'UPLOAD_RATE_LIMIT_PER_MINUTE'
+    'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS' | 'UPLOAD_MIN_BYTES_PER_SECOND' | 'UPLOAD_RATE_GRACE_MS'
   >;
   authenticate: Authenticate;
+  /** Uploads and re-runs per owner per minute (UPLOAD_RATE_LIMIT_PER_MINUTE), one count for both. */
+  jobCreations: JobCreationRate;
   /** Whether new uploads are taken (false while shutting down). */
   accepting: () => boolean;
 }
@@ -43,27 +41,12 @@ interface Admitted {
  * POST /api/jobs: admit (before any byte of the body is read) → receive the body into a
  * staging → check options and head → one transaction makes it a job → 202.
  */
-export async function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps): Promise<void> {
+export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps): void {
   // Leave multipart bodies unread: busboy streams them in the handler.
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
-  // Per owner, not per IP: many users may share one NAT, and one token may upload from many hosts.
-  await app.register(rateLimit, { global: false });
-  const ownerOrIp = (request: FastifyRequest) =>
-    authenticateUpload(request).then(
-      (owner) => `owner:${owner}`,
-      () => `ip:${request.ip}`,
-    );
   // The one place the upload route asks who is calling: a token with the `upload` scope.
   const authenticateUpload = (request: FastifyRequest) =>
     deps.authenticate(request.headers.authorization, { scope: 'upload' });
-
-  const rateLimitConfig = {
-    max: deps.config.UPLOAD_RATE_LIMIT_PER_MINUTE,
-    timeWindow: 60_000,
-    keyGenerator: ownerOrIp,
-    errorResponseBuilder: (_req: unknown, ctx: { after: string }) =>
-      new TallyError('RATE_LIMITED', `Too many uploads; try again in ${ctx.after}.`),
-  };
 
   const admitted = new WeakMap<FastifyRequest, Admitted>();
   // onRequest runs before Fastify parses any body: a request without a token gets its 401,
@@ -77,57 +60,56 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
     }
     const owner = await authenticateUpload(request);
     requireMultipart(request.headers['content-type']);
+    // Per owner, not per IP: many users may share one NAT, and one token may upload from
+    // many hosts. Counted before a byte of the body is read.
+    deps.jobCreations.take(owner);
     return { owner, idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']) };
   };
   const admitUpload = async (request: FastifyRequest) => {
     admitted.set(request, await admit(request));
   };
 
-  app.post(
-    '/api/jobs',
-    { config: { rateLimit: rateLimitConfig }, onRequest: admitUpload },
-    async (request, reply) => {
-      const { owner, idempotencyKey } = admitted.get(request)!;
-      const staging = deps.files.stage({ log: request.log });
-      let adopted = false;
-      try {
-        const received = await receiveUpload(request.raw, request.headers, staging, {
-          maxFileBytes: deps.config.MAX_UPLOAD_BYTES,
-          idleTimeoutMs: deps.config.UPLOAD_IDLE_TIMEOUT_MS,
-          minBytesPerSecond: deps.config.UPLOAD_MIN_BYTES_PER_SECOND,
-          rateGraceMs: deps.config.UPLOAD_RATE_GRACE_MS,
-        });
-        const options = parseOptions(received.optionsText);
-        const sniffed = await sniffUpload(received.file.head, options);
-        const recorded = await recordUpload(deps, {
-          jobId: staging.id,
-          owner,
-          idempotencyKey,
-          received,
-          sniffed,
-          options,
-          requestId: request.id,
-        });
-        adopted = recorded.created;
-        observeUpload(received.file.bytes, recorded.created);
-        request.log.info(
-          {
-            jobId: recorded.jobId,
-            bytes: received.file.bytes,
-            created: recorded.created,
-            compression: sniffed.compression,
-          },
-          recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
-        );
-        return await reply
-          .code(recorded.created ? 202 : 200)
-          .send({ jobId: recorded.jobId, state: recorded.state });
-      } finally {
-        // Refused, cut off, a duplicate, or the transaction failed: no job, so no bytes.
-        if (!adopted) await staging.discard();
-      }
-    },
-  );
+  app.post('/api/jobs', { onRequest: admitUpload }, async (request, reply) => {
+    const { owner, idempotencyKey } = admitted.get(request)!;
+    const staging = deps.files.stage({ log: request.log });
+    let adopted = false;
+    try {
+      const received = await receiveUpload(request.raw, request.headers, staging, {
+        maxFileBytes: deps.config.MAX_UPLOAD_BYTES,
+        idleTimeoutMs: deps.config.UPLOAD_IDLE_TIMEOUT_MS,
+        minBytesPerSecond: deps.config.UPLOAD_MIN_BYTES_PER_SECOND,
+        rateGraceMs: deps.config.UPLOAD_RATE_GRACE_MS,
+      });
+      const options = parseOptions(received.optionsText);
+      const sniffed = await sniffUpload(received.file.head, options);
+      const recorded = await recordUpload(deps, {
+        jobId: staging.id,
+        owner,
+        idempotencyKey,
+        received,
+        sniffed,
+        options,
+        requestId: request.id,
+      });
+      adopted = recorded.created;
+      observeUpload(received.file.bytes, recorded.created);
+      request.log.info(
+        {
+          jobId: recorded.jobId,
+          bytes: received.file.bytes,
+          created: recorded.created,
+          compression: sniffed.compression,
+        },
+        recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
+      );
+      return await reply
+        .code(recorded.created ? 202 : 200)
+        .send({ jobId: recorded.jobId, state: recorded.state });
+    } finally {
+      // Refused, cut off, a duplicate, or the transaction failed: no job, so no bytes.
+      if (!adopted) await staging.discard();
+    }
+  });
 }
 
 function requireMultipart(contentType: string | undefined): void {

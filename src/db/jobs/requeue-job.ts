@@ -1,0 +1,27 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/**
+ * Puts a waiting or running job back to `queued` from scratch, clearing its attempt token:
+ * an attempt still alive somewhere is fenced off (its next write matches no row) and the
+ * next attempt starts from the first byte. `attempts` keeps counting. Returns false when
+ * the job is no longer waiting or running.
+ */
+export async function requeueJob(db: Kysely<Database>, jobId: string): Promise<boolean> {
+  const row = await db
+    .updateTable('jobs')
+    .set({
+      state: 'queued',
+      attempt_token: null,
+      bytes_processed: 0,
+      rows_processed: 0,
+      error_code: null,
+      error_message: null,
+      error_details: null,
+    })
+    .where('id', '=', jobId)
+    .where('state', 'in', ['queued', 'running'])
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}

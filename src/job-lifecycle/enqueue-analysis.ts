@@ -1,0 +1,36 @@
+import type { Transaction } from 'kysely';
+import { fromKysely, type PgBoss } from 'pg-boss';
+import type { Database } from '../db/schema.ts';
+import { ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
+import { fairShareSendOptions } from '../queue/fair-share.ts';
+
+/**
+ * Puts job `jobId` in the analysis queue inside the transaction that makes or remakes the
+ * job, so the row and its queue entry commit together or not at all: a worker never sees
+ * an entry without its row, and a row never waits without an entry (the rescuer,
+ * rescue-stranded-jobs.ts, repairs the few ways an entry can still be lost).
+ *
+ * The entry has the job's id, so admins can join pg-boss's table to ours. `replace` first
+ * deletes whatever entry has that id (finished, or left behind by a lost attempt): pg-boss
+ * ignores a send whose id exists. Through pg-boss's API rather than SQL on its tables:
+ * it keeps cached per-queue counts and partitions that a hand-written INSERT would bypass.
+ */
+export async function enqueueAnalysis(
+  trx: Transaction<Database>,
+  boss: PgBoss,
+  job: { jobId: string; owner: string; requestId?: string | undefined; replace?: boolean },
+): Promise<void> {
+  const conn = { db: fromKysely(trx) };
+  if (job.replace) await boss.deleteJob(ANALYSIS_QUEUE, job.jobId, conn);
+  const data: AnalysisJobData = {
+    jobId: job.jobId,
+    ...(job.requestId === undefined ? {} : { requestId: job.requestId }),
+  };
+  // Owners take turns: the priority and group of queue/fair-share.ts, counted in this
+  // transaction (which already holds the job's row).
+  await boss.send(ANALYSIS_QUEUE, data, {
+    id: job.jobId,
+    ...(await fairShareSendOptions(trx, job.owner)),
+    ...conn,
+  });
+}
