@@ -179,6 +179,8 @@ const envSchema = z.object({
     .min(0, 'must be at least 0')
     .max(65535, 'must be at most 65535')
     .optional(),
+  /** A resumable upload (tus, /api/uploads) not finished this many hours after its creation is discarded. */
+  RESUMABLE_UPLOAD_TTL_HOURS: intFromEnv(24, 1, 24 * 30),
 });
 
 export type Config = Readonly<z.output<typeof envSchema>>;
