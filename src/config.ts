@@ -161,6 +161,8 @@ const envSchema = z.object({
   FILE_RETENTION_HOURS: intFromEnv(24, 0),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0),
   SPOOL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spool')),
+  /** Where uploaded bytes live (src/files/): `postgres`, chunks in the database. */
+  FILE_STORE: z.enum(['postgres']).default('postgres'),
   /** Private directory for an analysis's spilled per-key partial aggregates. */
   SPILL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spill')),
   /** Distinct keys (customers, products or regions of one currency) held in memory before a table spills. */

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'ANALYSIS_TOO_LARGE'
   | 'FILE_MISSING'
   | 'FILE_EXPIRED'
+  | 'FILE_CORRUPT'
   | 'CANCELLED'
   | 'RETRIES_EXHAUSTED'
   | 'RATE_LIMITED'
@@ -46,6 +47,8 @@ const STATUS: Record<ErrorCode, number> = {
   FILE_MISSING: 500,
   // 410 Gone: the job exists, its stored bytes were deleted by retention and will not return.
   FILE_EXPIRED: 410,
+  // A job's error, not a request's: the stored bytes do not read back as uploaded (length or SHA-256).
+  FILE_CORRUPT: 500,
   CANCELLED: 409,
   RETRIES_EXHAUSTED: 500,
   RATE_LIMITED: 429,
@@ -81,8 +84,9 @@ export class TallyError extends Error {
 }
 
 /**
- * Errors caused by the uploaded data itself. Retrying cannot fix them, so the worker
- * fails the job at once instead of handing it back to pg-boss for another attempt.
+ * Errors caused by the uploaded data itself, or by its stored copy (FILE_MISSING,
+ * FILE_CORRUPT: the same bytes read back the same way). Retrying cannot fix them, so the
+ * worker fails the job at once instead of handing it back to pg-boss for another attempt.
  */
 const INPUT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set([
   'INVALID_CSV',
@@ -90,6 +94,7 @@ const INPUT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set([
   'DECOMPRESSED_TOO_LARGE',
   'ANALYSIS_TOO_LARGE',
   'FILE_MISSING',
+  'FILE_CORRUPT',
 ]);
 
 export function isInputError(error: unknown): error is TallyError {

@@ -1,0 +1,52 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import { PostgresStoredFiles } from './postgres/postgres-stored-files.ts';
+import type { StoredFiles, StoredFilesImplementation, StoredFilesKind } from './stored-files.ts';
+import { verifiedRead } from './verified-read.ts';
+
+/** The stored-bytes settings, translated from the environment at the edge (storedFilesOptions). */
+export interface StoredFilesOptions {
+  /** FILE_STORE. */
+  store: StoredFilesKind;
+  /** UPLOAD_STAGING_LEASE_MS: a staging not renewed this long belongs to nobody. */
+  stagingLeaseMs: number;
+}
+
+export interface StoredFilesDeps {
+  /** The main pool (not the requests' pool: a stored file's statements are long). */
+  db: Db;
+  log: Logger;
+}
+
+/** One line per store: an object store adds its file and its line here. */
+const IMPLEMENTATIONS: Record<
+  StoredFilesKind,
+  (options: StoredFilesOptions, deps: StoredFilesDeps) => StoredFilesImplementation
+> = {
+  postgres: (options, deps) => new PostgresStoredFiles(deps.db, options.stagingLeaseMs, deps.log),
+};
+
+export function storedFilesOptions(
+  config: Pick<Config, 'FILE_STORE' | 'UPLOAD_STAGING_LEASE_MS'>,
+): StoredFilesOptions {
+  return { store: config.FILE_STORE, stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS };
+}
+
+/** The configured store, its reads verified (verified-read.ts) whatever the store. */
+export function createStoredFiles(options: StoredFilesOptions, deps: StoredFilesDeps): StoredFiles {
+  return withVerifiedReads(IMPLEMENTATIONS[options.store](options, deps));
+}
+
+export function withVerifiedReads(store: StoredFilesImplementation): StoredFiles {
+  return {
+    kind: store.kind,
+    stage: (options) => store.stage(options),
+    resume: (id, options) => store.resume(id, options),
+    adopt: (trx, file, job) => store.adopt(trx, file, job),
+    read: (ref) => verifiedRead(store.readStored(ref.jobId), ref),
+    reuse: (trx, from, toJobId) => store.reuse(trx, from, toJobId),
+    expire: (opts) => store.expire(opts),
+    sweepOrphans: (opts) => store.sweepOrphans(opts),
+  };
+}
