@@ -64,7 +64,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  *   PATCH  → 204, Upload-Offset; the last one also Tally-Job-Id (the job exists)
  *   DELETE → 204                             (the staging is discarded)
  */
-export async function resumableUploadsPlugin(app: FastifyInstance, opts: ResumableUploadsOptions): Promise<void> {
+export async function resumableUploadsPlugin(
+  app: FastifyInstance,
+  opts: ResumableUploadsOptions,
+): Promise<void> {
   const { db, config } = opts;
   const leaseMs = config.UPLOAD_STAGING_LEASE_MS;
 

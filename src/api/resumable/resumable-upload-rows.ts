@@ -54,7 +54,11 @@ export async function insertResumableUpload(
 }
 
 /** The owner's upload, unexpired; undefined for another owner's (404, indistinguishable). */
-export async function findResumableUpload(db: Q, id: string, owner: string): Promise<ResumableUpload | undefined> {
+export async function findResumableUpload(
+  db: Q,
+  id: string,
+  owner: string,
+): Promise<ResumableUpload | undefined> {
   const { rows } = await sql<ResumableUpload>`
     select ${columns} from resumable_uploads where id = ${id} and owner = ${owner} and expires_at > now()
   `.execute(db);

@@ -63,11 +63,15 @@ export function integerHeader(name: string, value: string | string[] | undefined
 export function parseUploadMetadata(header: string | string[] | undefined): UploadMetadata {
   const pairs = new Map<string, string>();
   if (typeof header === 'string' && header.trim() !== '') {
-    if (header.length > MAX_METADATA_CHARS) throw new TallyError('BAD_REQUEST', 'Upload-Metadata is too long.');
+    if (header.length > MAX_METADATA_CHARS)
+      throw new TallyError('BAD_REQUEST', 'Upload-Metadata is too long.');
     for (const entry of header.split(',')) {
       const [key, value, extra] = entry.trim().split(' ');
       if (!key || extra !== undefined || (value !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(value))) {
-        throw new TallyError('BAD_REQUEST', 'Upload-Metadata must be "key base64value" pairs separated by commas.');
+        throw new TallyError(
+          'BAD_REQUEST',
+          'Upload-Metadata must be "key base64value" pairs separated by commas.',
+        );
       }
       pairs.set(key, Buffer.from(value ?? '', 'base64').toString('utf8'));
     }
@@ -75,7 +79,10 @@ export function parseUploadMetadata(header: string | string[] | undefined): Uplo
   const optionsText = pairs.get('options');
   const idempotencyKey = pairs.get('idempotencyKey');
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new TallyError('BAD_REQUEST', 'The idempotencyKey metadata must be 1–200 visible ASCII characters.');
+    throw new TallyError(
+      'BAD_REQUEST',
+      'The idempotencyKey metadata must be 1–200 visible ASCII characters.',
+    );
   }
   return {
     filename: sanitizeFilename(pairs.get('filename')),

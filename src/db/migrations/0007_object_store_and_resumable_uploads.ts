@@ -11,8 +11,9 @@ import { sql, type Kysely } from 'kysely';
 // - s3_multipart_uploads: an object being written. S3 cannot list what a crash left on every
 //   server (ListMultipartUploads is optional; fauxqs has none), so each multipart upload is
 //   recorded here, under its staging's id, before any part is sent; the sweep aborts it by
-//   that record. `parts` keeps the completed parts (number, ETag, size) so that a resumable
-//   upload continues on any host.
+//   that record. A suspended (resumable) staging also keeps its completed parts (number,
+//   ETag, size) and the length of its tail (bytes short of S3's 5 MiB minimum part, kept as
+//   a small object beside it), so that any host continues it.
 // - resumable_uploads: one tus upload (CONTRACT §2.2): who owns it, its length and metadata,
 //   the offset committed so far, and a lease that makes one PATCH at a time write it, on
 //   whatever host (no in-process lock). `job_id` is set by the PATCH that completes it; the
@@ -29,8 +30,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     create table s3_multipart_uploads (
       id uuid primary key,
       object_key text not null,
-      upload_id text not null,
+      upload_id text,
       parts jsonb not null default '[]',
+      tail_bytes bigint not null default 0,
       created_at timestamptz not null default now()
     )
   `.execute(db);
