@@ -191,7 +191,10 @@ export class S3Staging implements Staging {
         this.uploadId = null;
       }
       await deleteMultipartRecord(this.deps.db, this.id);
-      if (this.tailWritten) await this.deleteQuietly(tailKey(this.deps.settings, this.id));
+      // A resumable staging may have left a tail object at any suspend, consumed since.
+      if (this.tailWritten || this.heldUntil !== undefined) {
+        await this.deleteQuietly(tailKey(this.deps.settings, this.id));
+      }
       const head = await this.deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: this.key }));
       if (head.ContentLength !== this.offset) {
         throw storeFailed(new Error(`object is ${head.ContentLength} bytes, ${this.offset} were written`));

@@ -51,6 +51,10 @@ export async function startTestS3(opts: { prefix?: string } = {}): Promise<TestS
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
   };
+  // In-process Tallies take credentials as a deployment does, from the SDK's chain: here the
+  // environment (children get them through `env`).
+  process.env.AWS_ACCESS_KEY_ID ??= env.AWS_ACCESS_KEY_ID;
+  process.env.AWS_SECRET_ACCESS_KEY ??= env.AWS_SECRET_ACCESS_KEY;
   const client = new S3Client({
     endpoint,
     region: 'us-east-1',
