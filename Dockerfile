@@ -15,10 +15,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/src ./src
 COPY --from=build /app/tsconfig.json ./
-# The spool directory for uploads in flight; private to the app user.
-RUN mkdir -p /tmp/tally-spool && chown node:node /tmp/tally-spool && chmod 700 /tmp/tally-spool
 USER node
-ENV HOST=0.0.0.0 PORT=3000 SPOOL_DIR=/tmp/tally-spool
+ENV HOST=0.0.0.0 PORT=3000
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]

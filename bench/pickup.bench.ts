@@ -34,7 +34,7 @@ export const runPickupBench: BenchPart = async (server, { quick, log = () => {} 
   try {
     for (let i = 0; i < opts.jobs + 10; i++) {
       const recorded = await storeUpload(
-        { db: tally.db, boss: tally.boss },
+        { db: tally.db, boss: tally.boss, files: tally.files },
         { content: csvBytes },
         'tiny.csv',
       );

@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { startTally } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { readFileChunks } from '../src/db/jobs/file-chunks.ts';
+import { readFileChunks } from '../src/files/postgres/read-file-chunks.ts';
 import { createLogger } from '../src/logger.ts';
 import { csvParseOnly } from './analysis.bench.ts';
 import { benchFile } from './lib/revenue-csv.ts';
@@ -45,7 +45,10 @@ export const runWorkerPathBench: BenchPart = async (server, { quick, log = () =>
   const readMs = { binary: [] as number[], hex: [] as number[] };
   try {
     for (let i = 0; i < runs; i++) {
-      const { jobId } = await storeUpload({ db: tally.db, boss: tally.boss }, { path: file.path });
+      const { jobId } = await storeUpload(
+        { db: tally.db, boss: tally.boss, files: tally.files },
+        { path: file.path },
+      );
       for (;;) {
         const { rows: r } = await sql.query<{ state: string; ms: number }>(
           `select state, extract(epoch from finished_at - started_at) * 1000 as ms from jobs where id = $1`,

@@ -3,11 +3,12 @@ import type { PgBoss } from 'pg-boss';
 import type { ApiHooks } from './api/api-hooks.ts';
 import { buildServer, type ApiServer } from './api/server.ts';
 import { JobChangeListener } from './api/job-change-listener.ts';
-import { prepareSpoolDir } from './api/upload/spool-dir.ts';
 import { prepareSpillDir } from './analysis/spill/spill-dir.ts';
 import type { Config } from './config.ts';
 import { createDb, createHealthDb, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { createStoredFiles, storedFilesOptions } from './files/create-stored-files.ts';
+import type { StoredFiles } from './files/stored-files.ts';
 import type { Logger } from './logger.ts';
 import { startMetricsServer, type MetricsServer } from './observability/metrics-server.ts';
 import { startBoss } from './queue/boss.ts';
@@ -22,6 +23,8 @@ export interface Tally {
   url: string | undefined;
   db: Db;
   boss: PgBoss;
+  /** Where uploaded bytes live (FILE_STORE). */
+  files: StoredFiles;
   app: FastifyInstance | undefined;
   /** The API's LISTEN connection (undefined for a worker-only process). */
   changes: JobChangeListener | undefined;
@@ -54,8 +57,9 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
   });
   await migrateToLatest(db.kysely, log);
-  // Staged chunks of uploads that died with this host's previous process (kill -9).
-  await sweepOrphanedUploads({ db, log, stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS });
+  const files = createStoredFiles(storedFilesOptions(config), { db, log });
+  // Staged bytes of uploads that died with this host's previous process (kill -9).
+  await sweepOrphanedUploads({ files, log });
   const boss = await startBoss(
     opts.databaseUrl,
     {
@@ -78,7 +82,6 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   let api: ApiServer | undefined;
   let url: string | undefined;
   if (runsApi && healthDb) {
-    await prepareSpoolDir(config.SPOOL_DIR, log);
     changes = new JobChangeListener(opts.databaseUrl, log);
     await changes.start();
     // tRPC's statements end after DB_STATEMENT_TIMEOUT_MS (a 503), so a locked table
@@ -96,6 +99,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       requestDb,
       healthDb,
       boss,
+      files,
       changes,
       log,
       isDraining,
@@ -110,13 +114,14 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     maintenance = startMaintenance({
       db,
       log,
+      files,
       fileRetentionHours: config.FILE_RETENTION_HOURS,
-      stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS,
     });
     await startWorkers(
       boss,
       {
         db,
+        files,
         log: log.child({ component: 'worker' }),
         retryLimit: config.JOB_RETRY_LIMIT,
         maxRecordBytes: config.MAX_RECORD_BYTES,
@@ -158,7 +163,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       await db.close();
     })());
 
-  return { url, db, boss, app: api?.app, changes, maintenance, close };
+  return { url, db, boss, files, app: api?.app, changes, maintenance, close };
 }
 
 /** Resolves once every open request is answered, or after `timeoutMs`. */

@@ -160,7 +160,6 @@ const envSchema = z.object({
   /** Stored upload bytes of finished jobs are deleted after this many hours; results stay. */
   FILE_RETENTION_HOURS: intFromEnv(24, 0),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0),
-  SPOOL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spool')),
   /** Where uploaded bytes live (src/files/): `postgres`, chunks in the database. */
   FILE_STORE: z.enum(['postgres', 's3'], { error: 'must be postgres or s3' }).default('postgres'),
   /** Private directory for an analysis's spilled per-key partial aggregates. */

@@ -6,24 +6,24 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PgBoss } from 'pg-boss';
-import { ChunkSink } from '../../src/api/upload/chunk-sink.ts';
 import { recordUpload, type RecordedUpload } from '../../src/api/upload/record-upload.ts';
 import { sniffUpload } from '../../src/api/upload/sniff-upload.ts';
-import { UploadStaging } from '../../src/api/upload/upload-staging.ts';
+import { StagingSink } from '../../src/api/upload/staging-sink.ts';
 import type { Db } from '../../src/db/database.ts';
-import { createLogger } from '../../src/logger.ts';
+import type { StoredFiles } from '../../src/files/stored-files.ts';
 
 export async function storeUpload(
-  deps: { db: Db; boss: PgBoss },
+  deps: { db: Db; boss: PgBoss; files: StoredFiles },
   file: { path: string } | { content: Buffer },
   filename = 'bench.csv',
 ): Promise<RecordedUpload> {
-  const staging = new UploadStaging(deps.db, 120_000, createLogger('silent'));
+  const staging = deps.files.stage();
+  let adopted = false;
   try {
-    const sink = new ChunkSink(staging);
+    const sink = new StagingSink(staging);
     await pipeline('path' in file ? createReadStream(file.path) : Readable.from([file.content]), sink);
     const received = { filename, optionsText: undefined, file: sink.result() };
-    return await recordUpload(deps, {
+    const recorded = await recordUpload(deps, {
       jobId: staging.id,
       owner: 'bench',
       idempotencyKey: undefined,
@@ -31,7 +31,9 @@ export async function storeUpload(
       sniffed: sniffUpload(received.file.head, {}),
       options: {},
     });
+    adopted = recorded.created;
+    return recorded;
   } finally {
-    staging.stop();
+    if (!adopted) await staging.discard();
   }
 }

@@ -5,6 +5,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { TallyError } from '../errors.ts';
+import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
 import { operationsPlugin } from '../observability/operations-plugin.ts';
 import { setApiGauges } from '../observability/metrics.ts';
@@ -32,6 +33,8 @@ export interface ServerDeps {
   /** /healthz and /readyz's own connection (createHealthDb). */
   healthDb: Db;
   boss: PgBoss;
+  /** Where uploaded bytes live (src/files/). */
+  files: StoredFiles;
   changes: JobChangeListener;
   log: Logger;
   /** True once the process drains (SIGTERM): new requests get 503, long polls answer now. */
@@ -131,6 +134,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
   await registerUploadRoute(app, {
     db: deps.db,
     boss: deps.boss,
+    files: deps.files,
     config,
     authenticate,
     accepting: () => !deps.isDraining(),
@@ -158,6 +162,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
       createContext: ({ req }): Context => ({
         ...statusDeps,
         boss: deps.boss,
+        files: deps.files,
         authenticate,
         authorization: req.headers.authorization,
       }),

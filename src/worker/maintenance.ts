@@ -1,8 +1,6 @@
 import type { Db } from '../db/database.ts';
 import { failAbandonedJobs } from '../db/jobs/fail-abandoned-jobs.ts';
-import { sweepFinishedFiles } from '../db/jobs/sweep-files.ts';
-import { sweepStagedUploads } from '../db/jobs/staged-uploads.ts';
-import { thisProcess } from '../lib/process-identity.ts';
+import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
 
 export interface Maintenance {
@@ -14,18 +12,17 @@ export interface Maintenance {
 export interface MaintenanceDeps {
   db: Db;
   log: Logger;
+  /** Where uploaded bytes live: retention and the sweep of interrupted uploads go through it. */
+  files: StoredFiles;
   fileRetentionHours: number;
-  stagingLeaseMs: number;
 }
 
 /**
  * Deletes the staged chunks of uploads that will never become jobs (cut off by a crash,
  * a kill -9, a lost host). Run at every start (API and worker) and by each pass below.
  */
-export async function sweepOrphanedUploads(
-  deps: Omit<MaintenanceDeps, 'fileRetentionHours'>,
-): Promise<number> {
-  const swept = await sweepStagedUploads(deps.db.kysely, { leaseMs: deps.stagingLeaseMs, self: thisProcess });
+export async function sweepOrphanedUploads(deps: Pick<MaintenanceDeps, 'files' | 'log'>): Promise<number> {
+  const swept = await deps.files.sweepOrphans();
   if (swept.length > 0)
     deps.log.info({ stagedUploads: swept.length }, 'deleted chunks of interrupted uploads');
   return swept.length;
@@ -38,7 +35,7 @@ export async function sweepOrphanedUploads(
  */
 export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Maintenance {
   const runOnce = async () => {
-    const filesDeleted = await sweepFinishedFiles(deps.db.kysely, deps.fileRetentionHours);
+    const filesDeleted = await deps.files.expire({ retentionHours: deps.fileRetentionHours });
     const stagedUploadsSwept = await sweepOrphanedUploads(deps);
     const abandoned = await failAbandonedJobs(deps.db.kysely);
     if (filesDeleted > 0) deps.log.info({ filesDeleted }, 'deleted stored files past retention');

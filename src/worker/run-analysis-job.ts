@@ -6,10 +6,10 @@ import { jobOptionsSchema } from '../analysis/options.ts';
 import type { RevenueAnalysis } from '../analysis/result.ts';
 import { FileSpillStore } from '../analysis/spill/file-spill-store.ts';
 import type { Db } from '../db/database.ts';
-import { readFileChunks } from '../db/jobs/file-chunks.ts';
 import { finishAttempt } from '../db/jobs/finish-attempt.ts';
 import { startAttempt, type StartedAttempt } from '../db/jobs/start-attempt.ts';
 import { isInputError } from '../errors.ts';
+import type { StoredFiles, VerifiedRead } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
 import { observeAttemptFinished, observeAttemptStarted } from '../observability/metrics.ts';
 import type { AnalysisJobData } from '../queue/boss.ts';
@@ -17,6 +17,8 @@ import { AttemptSuperseded, startProgressWriter, type Progress } from './progres
 
 export interface WorkerDeps {
   db: Db;
+  /** Where the jobs' bytes are read from (src/files/); reads are verified. */
+  files: StoredFiles;
   log: Logger;
   retryLimit: number;
   maxRecordBytes: number;
@@ -86,7 +88,10 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   // One private spill directory per attempt, removed in `finally` on every outcome.
   const spill = deps.spill ? new FileSpillStore(deps.spill.dir, deps.spill.maxBytes) : undefined;
   try {
-    const result = await analyzeStoredFile(attempt, abort.signal, progress.update, spill);
+    const stored = deps.files.read({ jobId, bytes: started.bytes, sha256: started.sha256 });
+    const result = await analyzeStoredFile(attempt, stored, abort.signal, progress.update, spill);
+    // Never a result from bytes that did not read back whole (verified-read.ts).
+    if (!stored.verified) throw new Error('the analysis ended before the stored file did');
     await deps.hooks?.beforeFinish?.(jobId);
     await writeResult(attempt, result);
   } catch (error) {
@@ -103,15 +108,15 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   }
 }
 
-/** Streams the job's stored chunks through the analysis. */
+/** Streams the job's stored bytes through the analysis. */
 function analyzeStoredFile(
   { deps, jobId, started }: Attempt,
+  stored: VerifiedRead,
   signal: AbortSignal,
   onProgress: (p: Progress) => void,
   spill: FileSpillStore | undefined,
 ): Promise<RevenueAnalysis> {
   const options = jobOptionsSchema.parse(started.options);
-  const stored = readFileChunks(deps.db.pool, jobId);
   return analyzeCsvStream(
     deps.hooks?.wrapSource?.(jobId, stored) ?? stored,
     { filename: started.filename, bytes: started.bytes, options },

@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
@@ -64,7 +63,6 @@ describe('uploads that go wrong on the wire', () => {
     await waitUntil(async () => (await stagedChunks()) === 0, { what: 'the staged chunks deleted' });
     expect((await sql.query('select count(*)::int as n from staged_uploads')).rows[0].n).toBe(0);
     expect(await jobCount()).toBe(before);
-    expect(await readdir(tally.spoolDir)).toEqual([]);
   });
 
   it('a body trickling at 1 byte/s is cut off with 408', async () => {
@@ -75,6 +73,7 @@ describe('uploads that go wrong on the wire', () => {
     socket.write(
       'POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 100000\r\n\r\n--zz\r\n',
     );
+    const before = await jobCount();
     const timer = setInterval(() => socket.write('x'), 1000);
     try {
       for (let i = 0; i < 100 && !answer; i++) await sleep(100);
@@ -84,7 +83,8 @@ describe('uploads that go wrong on the wire', () => {
     }
     expect(answer).toMatch(/^HTTP\/1.1 408/);
     expect(answer).toMatch(/REQUEST_TIMEOUT/);
-    expect(await readdir(tally.spoolDir)).toEqual([]);
+    expect(await jobCount()).toBe(before);
+    expect((await sql.query('select count(*)::int as n from staged_uploads')).rows[0].n).toBe(0);
   });
 
   it('1,000 form fields are refused with 400', async () => {
@@ -103,7 +103,7 @@ describe('hostile filenames are data', () => {
     ['/absolute/path/revenue.csv'],
     ['x'.repeat(5000)],
     ['C:\\Windows\\system32\\evil.csv'],
-  ])('%# stores a bounded, control-free name and writes nothing outside the spool', async (name) => {
+  ])('%# stores a bounded, control-free name as data', async (name) => {
     const res = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n', { filename: name });
     expect(res.status).toBe(202);
     const status = await waitForFinal(tally.url, res.body.jobId);

@@ -1,8 +1,10 @@
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { receiveUpload } from '../../src/api/upload/receive-upload.ts';
-import { UploadStaging } from '../../src/api/upload/upload-staging.ts';
-import { FILE_CHUNK_BYTES } from '../../src/db/jobs/file-chunks.ts';
+import type { PostgresStagedFile } from '../../src/files/postgres/postgres-staging.ts';
+import { PostgresStoredFiles } from '../../src/files/postgres/postgres-stored-files.ts';
+import { FILE_CHUNK_BYTES } from '../../src/files/postgres/read-file-chunks.ts';
+import type { Staging } from '../../src/files/stored-files.ts';
 import { useTestDb } from '../support/app-db.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
@@ -30,6 +32,8 @@ const end = Buffer.from(`--${boundary}--\r\n`);
 const silent = { warn: () => undefined };
 
 const testDb = useTestDb();
+const newStaging = () => new PostgresStoredFiles(testDb.db, 60_000, silent).stage();
+const inHand = (file: unknown) => (file as PostgresStagedFile).inHand;
 
 async function stagedState() {
   const { rows } = await testDb.db.pool.query<{ staged: number; chunks: number }>(
@@ -42,14 +46,12 @@ afterEach(async () => {
 });
 
 /** Receives, and on failure discards as the route does; resolves to the outcome. */
-async function receive(body: Readable, staging = new UploadStaging(testDb.db, 60_000, silent)) {
+async function receive(body: Readable, staging: Staging = newStaging()) {
   try {
     return { staging, received: await receiveUpload(body, headers, staging, limits) };
   } catch (error) {
     await staging.discard();
     throw error;
-  } finally {
-    staging.stop();
   }
 }
 
@@ -59,7 +61,7 @@ describe('receiveUpload', () => {
     const { received } = await receive(Readable.from([Buffer.concat([part('file', 'a.csv', csv), end])]));
     expect(received).toMatchObject({ filename: 'a.csv', file: { bytes: csv.length } });
     expect(received.file.head.toString()).toBe(csv);
-    expect(received.file.unstaged?.toString()).toBe(csv);
+    expect(inHand(received.file)?.toString()).toBe(csv);
     expect(received.file.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(await stagedState()).toEqual({ staged: 0, chunks: 0 });
   });
@@ -68,7 +70,7 @@ describe('receiveUpload', () => {
     const bytes = Buffer.alloc(2 * FILE_CHUNK_BYTES + 12345);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 11)) & 0xff;
     const { staging, received } = await receive(Readable.from([part('file', 'big.bin', bytes), end]));
-    expect(received.file.unstaged).toBeUndefined();
+    expect(inHand(received.file)).toBeUndefined();
     expect(received.file.bytes).toBe(bytes.length);
     const { rows } = await testDb.db.pool.query<{ data: Buffer }>(
       'select data from job_file_chunks where job_id = $1 order by seq',
@@ -96,10 +98,10 @@ describe('receiveUpload', () => {
 
   it('cleans up when the client goes away mid-file, after chunks were staged', async () => {
     const body = new PassThrough();
-    const staging = new UploadStaging(testDb.db, 60_000, silent);
+    const staging = newStaging();
     const pending = receive(body, staging);
     body.write(part('file', 'a.csv', Buffer.alloc(3 * FILE_CHUNK_BYTES, 0x41)).subarray(0, -2));
-    await waitUntil(() => staging.chunks >= 2, { what: 'two chunks staged' });
+    await waitUntil(() => staging.offset >= 2 * FILE_CHUNK_BYTES, { what: 'two chunks staged' });
     body.emit('aborted');
     await expect(pending).rejects.toThrow(/closed the connection/);
     expect(await stagedState()).toEqual({ staged: 0, chunks: 0 });
@@ -107,7 +109,7 @@ describe('receiveUpload', () => {
 
   it('cuts off a stalled body after the idle timeout', async () => {
     const body = new PassThrough();
-    const staging = new UploadStaging(testDb.db, 60_000, silent);
+    const staging = newStaging();
     const pending = receiveUpload(body, headers, staging, { ...limits, idleTimeoutMs: 200 }).finally(() =>
       staging.discard(),
     );

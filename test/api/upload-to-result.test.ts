@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseUpload, postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
@@ -154,7 +153,11 @@ describe('upload → queue → worker → status over tRPC', () => {
     expect(result.status).toBe(404);
   });
 
-  it('leaves no temp files behind', async () => {
-    expect(await readdir(tally.spoolDir)).toEqual([]);
+  it('leaves no staging behind: every stored chunk belongs to a job', async () => {
+    const { rows } = await sql.query(`
+      select (select count(*)::int from staged_uploads) as staged,
+             (select count(*)::int from job_file_chunks c
+               where not exists (select 1 from jobs j where j.id = c.job_id)) as orphaned`);
+    expect(rows[0]).toEqual({ staged: 0, orphaned: 0 });
   });
 });

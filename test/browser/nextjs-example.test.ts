@@ -67,7 +67,6 @@ beforeAll(async () => {
         CORS_ORIGINS: appUrl,
         TOKEN_SIGNING_KEYS: SIGNING_KEYS,
         LOG_LEVEL: 'warn',
-        SPOOL_DIR: path.join(tmp, 'spool'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

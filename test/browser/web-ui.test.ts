@@ -61,7 +61,6 @@ beforeAll(async () => {
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',
-      SPOOL_DIR: path.join(tmp, 'spool'),
       DATA_DIR: path.join(tmp, 'data'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -41,7 +41,6 @@ describe('database outages', () => {
     server = await startEmbeddedPostgres(dir, log, { port: pgPort });
     const config = loadConfig({
       PORT: '0',
-      SPOOL_DIR: path.join(dir, 'spool'),
       DATABASE_URL: server.url,
       WORKER_CONCURRENCY: '1',
       JOB_HEARTBEAT_SECONDS: '10',

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,13 +47,11 @@ async function staged(db: pg.Client) {
 describe('kill -9 of the all-in-one process', () => {
   it('keeps every accepted job, and a cut-off upload leaves nothing behind', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tally-kill-data-'));
-    const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'tally-kill-spool-'));
-    dirs.push(dataDir, spoolDir);
+    dirs.push(dataDir);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const env = {
       DATA_DIR: dataDir,
-      SPOOL_DIR: spoolDir,
       PORT: String(port),
       WORKER_CONCURRENCY: '1',
       JOB_HEARTBEAT_SECONDS: '10',
@@ -99,11 +97,10 @@ describe('kill -9 of the all-in-one process', () => {
     const second = spawnTally('src/main.ts', [], env, { group: true });
     children.push(second);
     await second.waitForLog(/tally started/, 60_000);
-    // Chunks staged by the dead upload are swept at start-up; no temp file was ever written.
+    // Chunks staged by the dead upload are swept at start-up.
     const db2 = await embeddedDatabase(second, dataDir);
     expect(await staged(db2)).toEqual({ uploads: 0, chunks: 0 });
     await db2.end();
-    expect(await readdir(spoolDir)).toEqual([]);
 
     for (const jobId of accepted) {
       const status = await waitForFinal(url, jobId, {}, 90_000);

@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sweepStagedUploads } from '../../src/db/jobs/staged-uploads.ts';
@@ -34,14 +31,10 @@ async function counts(sql: pg.Pool) {
 describe('orphaned staged chunks', () => {
   it('are swept by the next start after a kill -9 of the API mid-upload', async () => {
     const database: TestDatabase = await createTestDatabase();
-    const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'tally-kill-staging-'));
     const sql = database.sql; // closed by database.drop()
-    cleanups.push(
-      () => database.drop(),
-      () => rm(spoolDir, { recursive: true, force: true }),
-    );
+    cleanups.push(() => database.drop());
     const port = await freePort();
-    const env = { DATABASE_URL: database.url, PORT: String(port), SPOOL_DIR: spoolDir };
+    const env = { DATABASE_URL: database.url, PORT: String(port) };
     const first = spawnTally('src/main.ts', ['api'], env);
     children.push(first);
     await first.waitForLog(/tally started/, 60_000);

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/wait-until.ts';
@@ -16,7 +13,6 @@ const WORKERS = 3;
 const JOBS = 30;
 
 let database: TestDatabase;
-let spoolDir: string;
 let api: ChildTally;
 let workers: ChildTally[] = [];
 let baseUrl: string;
@@ -39,7 +35,6 @@ const parse = (lines: string[]): LogLine[] =>
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  spoolDir = await mkdtemp(path.join(os.tmpdir(), 'tally-scale-'));
   const port = await freePort();
   const env = {
     DATABASE_URL: database.url,
@@ -47,7 +42,6 @@ beforeAll(async () => {
     PORT: String(port),
     WORKER_CONCURRENCY: '2',
     LOG_LEVEL: 'info',
-    SPOOL_DIR: spoolDir,
   };
   api = spawnTally('src/main.ts', ['api'], env);
   workers = Array.from({ length: WORKERS }, () => spawnTally('src/main.ts', ['worker'], env));
@@ -66,7 +60,6 @@ afterAll(async () => {
     }),
   );
   await database?.drop();
-  await rm(spoolDir, { recursive: true, force: true });
   // No leaks: every child is gone (kill -0 on a dead pid throws ESRCH).
   const alive = children.filter((c) => {
     try {

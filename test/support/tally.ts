@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { startTally, type Role, type Tally } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -12,7 +9,6 @@ export interface TestTally extends Tally {
   url: string;
   database: TestDatabase;
   config: Config;
-  spoolDir: string;
   /** Close the app, then drop its database. */
   stop(): Promise<void>;
 }
@@ -33,11 +29,9 @@ export async function startTestTally(
   } = {},
 ): Promise<TestTally> {
   const database = opts.database ?? (await createTestDatabase());
-  const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'tally-spool-test-'));
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
-    SPOOL_DIR: spoolDir,
     DATABASE_URL: database.url,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     WORKER_CONCURRENCY: '2',
@@ -58,13 +52,11 @@ export async function startTestTally(
     url: tally.url ?? '',
     database,
     config,
-    spoolDir,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       await tally.close();
       if (!opts.database) await database.drop();
-      await rm(spoolDir, { recursive: true, force: true });
     },
   };
 }

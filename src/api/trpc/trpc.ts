@@ -3,6 +3,7 @@ import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/database.ts';
 import type { ErrorCode, TallyError } from '../../errors.ts';
+import type { StoredFiles } from '../../files/stored-files.ts';
 import type { ApiHooks } from '../api-hooks.ts';
 import type { Authenticate } from '../auth.ts';
 import { retryAfterHeaders, toTallyError } from '../error-response.ts';
@@ -14,6 +15,8 @@ export interface Context {
   db: Db;
   /** Mutations that make jobs (jobs.rerun) queue them in the same transaction. */
   boss: PgBoss;
+  /** A re-run's bytes (StoredFiles.reuse). */
+  files: StoredFiles;
   changes: JobChangeListener;
   authenticate: Authenticate;
   authorization: string | undefined;

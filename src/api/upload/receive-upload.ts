@@ -4,16 +4,16 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { TallyError } from '../../errors.ts';
 import { formatBytes } from '../../lib/format-bytes.ts';
-import { ChunkSink, type ReceivedFile } from './chunk-sink.ts';
+import type { StagedFile, Staging } from '../../files/stored-files.ts';
 import { sanitizeFilename } from './filename.ts';
-import type { UploadStaging } from './upload-staging.ts';
+import { StagingSink } from './staging-sink.ts';
 
 const MAX_OPTIONS_BYTES = 64 * 1024;
 
 export interface ReceivedUpload {
   filename: string;
   optionsText: string | undefined;
-  file: ReceivedFile;
+  file: StagedFile;
 }
 
 export interface UploadLimits {
@@ -30,7 +30,7 @@ export interface UploadLimits {
 }
 
 /**
- * Reads the multipart body: the `file` part streams into `staging` through a ChunkSink
+ * Reads the multipart body: the `file` part streams into `staging` through a StagingSink
  * (constant memory whatever the size), the `options` field is kept as text.
  *
  * On any failure the upload stops reading, waits for the chunk write in flight, and
@@ -39,14 +39,14 @@ export interface UploadLimits {
 export async function receiveUpload(
   req: Readable,
   headers: IncomingHttpHeaders,
-  staging: UploadStaging,
+  staging: Staging,
   limits: UploadLimits,
 ): Promise<ReceivedUpload> {
   const bb = createParser(headers, limits.maxFileBytes);
   return new Promise<ReceivedUpload>((resolve, reject) => {
     let settled = false;
     let filesSeen = 0;
-    let sink: ChunkSink | undefined;
+    let sink: StagingSink | undefined;
     let fileDone: Promise<boolean> | undefined;
     let filename = 'upload.csv';
     let optionsText: string | undefined;
@@ -58,8 +58,8 @@ export async function receiveUpload(
       req.unpipe(bb);
       bb.removeAllListeners();
       bb.on('error', () => undefined); // late parser errors after we gave up are expected
-      // Stop writing and let the chunk insert in flight finish before rejecting, so the
-      // caller's discard runs after it and deletes that chunk too.
+      // Stop writing and let the staging's operation in flight finish before rejecting, so
+      // the caller's discard runs after it and deletes what it stored too.
       sink?.destroy(new Error('upload abandoned'));
       void (sink?.settled() ?? Promise.resolve()).finally(() =>
         reject(error instanceof Error ? error : new Error(String(error))),
@@ -75,7 +75,7 @@ export async function receiveUpload(
         return fail(refusal);
       }
       filename = sanitizeFilename(info.filename);
-      sink = new ChunkSink(staging);
+      sink = new StagingSink(staging);
       stream.on('limit', () => fail(tooLarge(limits.maxFileBytes)));
       fileDone = pipeline(stream, sink).then(() => (stream as { truncated?: boolean }).truncated === true);
       fileDone.catch(fail);

@@ -1,10 +1,11 @@
 import { fromKysely, type PgBoss } from 'pg-boss';
 import type { JobOptions } from '../../analysis/options.ts';
 import { claimIdempotencyKey } from '../../db/jobs/idempotency.ts';
-import { insertJob } from '../../db/jobs/insert-job.ts';
+import { stagingLost } from '../../db/jobs/staged-uploads.ts';
 import type { Db } from '../../db/database.ts';
 import type { JobState } from '../../db/schema.ts';
 import { TallyError } from '../../errors.ts';
+import type { StoredFiles } from '../../files/stored-files.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
 import type { ReceivedUpload } from './receive-upload.ts';
 import type { SniffResult } from './sniff-upload.ts';
@@ -25,7 +26,7 @@ export interface RecordedUpload {
  * file size.
  */
 export async function recordUpload(
-  deps: { db: Db; boss: PgBoss },
+  deps: { db: Db; boss: PgBoss; files: StoredFiles },
   input: {
     /** The staging's id: the job gets it. */
     jobId: string;
@@ -47,27 +48,18 @@ export async function recordUpload(
         return { jobId: holder.jobId, state: holder.state, created: false };
       }
     }
-    const { unstaged } = received.file;
-    const inserted = await insertJob(
-      trx,
-      {
-        id: jobId,
-        owner: input.owner,
-        filename: received.filename,
-        bytes: received.file.bytes,
-        sha256: received.file.sha256,
-        compression: input.sniffed.compression,
-        options: input.options,
-        delimiter: input.sniffed.delimiter,
-      },
-      unstaged === undefined ? { staged: true } : { staged: false, data: unstaged },
-    );
-    if (!inserted) {
-      throw new TallyError(
-        'SERVICE_UNAVAILABLE',
-        'The upload was interrupted on the server (its partial file was cleaned up); send it again.',
-      );
-    }
+    const inserted = await deps.files.adopt(trx, received.file, {
+      id: jobId,
+      owner: input.owner,
+      filename: received.filename,
+      bytes: received.file.bytes,
+      sha256: received.file.sha256,
+      compression: input.sniffed.compression,
+      options: input.options,
+      delimiter: input.sniffed.delimiter,
+    });
+    // The sweep took the staging (its writer paused past the lease): no job with a hole.
+    if (!inserted) throw stagingLost();
     const data: AnalysisJobData = {
       jobId,
       ...(input.requestId === undefined ? {} : { requestId: input.requestId }),

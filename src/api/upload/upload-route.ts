@@ -5,16 +5,18 @@ import { jobOptionsSchema, type JobOptions } from '../../analysis/options.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { TallyError } from '../../errors.ts';
+import type { StoredFiles } from '../../files/stored-files.ts';
 import type { Authenticate } from '../auth.ts';
 import { observeUpload } from '../../observability/metrics.ts';
 import { receiveUpload } from './receive-upload.ts';
 import { recordUpload } from './record-upload.ts';
 import { sniffUpload } from './sniff-upload.ts';
-import { UploadStaging } from './upload-staging.ts';
 
 export interface UploadRouteDeps {
   db: Db;
   boss: PgBoss;
+  /** Where the uploaded bytes go (src/files/). */
+  files: StoredFiles;
   config: Pick<
     Config,
     | 'MAX_UPLOAD_BYTES'
@@ -22,7 +24,6 @@ export interface UploadRouteDeps {
     | 'UPLOAD_MIN_BYTES_PER_SECOND'
     | 'UPLOAD_RATE_GRACE_MS'
     | 'UPLOAD_RATE_LIMIT_PER_MINUTE'
-    | 'UPLOAD_STAGING_LEASE_MS'
   >;
   authenticate: Authenticate;
   /** Whether new uploads are taken (false while shutting down). */
@@ -86,7 +87,7 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
     { config: { rateLimit: rateLimitConfig }, onRequest: admitUpload },
     async (request, reply) => {
       const { owner, idempotencyKey } = admitted.get(request)!;
-      const staging = new UploadStaging(deps.db, deps.config.UPLOAD_STAGING_LEASE_MS, request.log);
+      const staging = deps.files.stage({ log: request.log });
       let adopted = false;
       try {
         const received = await receiveUpload(request.raw, request.headers, staging, {
@@ -121,8 +122,7 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
           .code(recorded.created ? 202 : 200)
           .send({ jobId: recorded.jobId, state: recorded.state });
       } finally {
-        staging.stop();
-        // Refused, cut off, a duplicate, or the transaction failed: no job, so no chunks.
+        // Refused, cut off, a duplicate, or the transaction failed: no job, so no bytes.
         if (!adopted) await staging.discard();
       }
     },

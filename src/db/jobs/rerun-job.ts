@@ -4,6 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { JobOptions } from '../../analysis/options.ts';
 import { TallyError } from '../../errors.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
+import type { StoredFiles } from '../../files/stored-files.ts';
 import type { Db } from '../database.ts';
 
 export interface RerunJob {
@@ -16,12 +17,8 @@ export interface RerunJob {
 /**
  * A new job from the bytes an earlier job stored, with other options (jobs.rerun): its own
  * id, state and history; the old job is not touched. In ONE transaction, as an upload:
- * the job row, a copy of the file's chunks and the pg-boss entry commit together or not
- * at all.
- *
- * The chunks are copied inside PostgreSQL (INSERT … SELECT): the bytes never travel to
- * Node and back, and the copy gets its own retention clock (the sweep deletes the old
- * job's bytes on the old job's schedule).
+ * the job row, the file's bytes (StoredFiles.reuse) and the pg-boss entry commit together
+ * or not at all.
  *
  * The old row is read `for key share`: the retention sweep locks the rows it deletes
  * `for update skip locked`, so it skips a job being re-run right now, and a re-run that
@@ -33,14 +30,14 @@ export interface RerunJob {
  * everywhere), FILE_EXPIRED once retention deleted the bytes.
  */
 export async function rerunJob(
-  deps: { db: Db; boss: PgBoss },
+  deps: { db: Db; boss: PgBoss; files: StoredFiles },
   input: { owner: string; jobId: string; options: JobOptions },
 ): Promise<RerunJob> {
   const jobId = uuidv7();
   return deps.db.kysely.transaction().execute(async (trx) => {
     const old = await trx
       .selectFrom('jobs')
-      .select(['id', 'bytes', 'file_deleted_at'])
+      .select(['id', 'bytes', 'sha256', 'file_deleted_at'])
       .where('id', '=', input.jobId)
       .where('owner', '=', input.owner)
       .forKeyShare()
@@ -56,26 +53,9 @@ export async function rerunJob(
              ${JSON.stringify(input.options)}::jsonb, coalesce(${input.options.delimiter ?? null}, delimiter), id
         from jobs where id = ${input.jobId}
     `.execute(trx);
-    // Requests run under a short statement_timeout (a locked table must not hold them
-    // forever), but this copy takes time in proportion to the file: 256 MiB took 6.4 s on
-    // this 2-core machine under load (~40 MiB/s). Its own bound: 30 s + 10 MiB/s, 4× headroom.
-    const { rows } = await sql<{ previous: string }>`
-      select current_setting('statement_timeout') as previous`.execute(trx);
-    const setTimeoutLocal = (value: string) =>
-      sql`select set_config('statement_timeout', ${value}, true)`.execute(trx);
-    await setTimeoutLocal(String(copyTimeoutMs(old.bytes)));
-    const copied = await sql`
-      insert into job_file_chunks (job_id, seq, data)
-      select ${jobId}, seq, data from job_file_chunks where job_id = ${input.jobId}
-    `.execute(trx);
-    if (Number(copied.numAffectedRows ?? 0) === 0) {
-      // Not deleted by retention, yet no bytes: nothing a user can fix (rolls back).
-      throw new TallyError(
-        'FILE_MISSING',
-        'The stored file of this job could not be found, so it cannot be re-run. Upload the file again.',
-      );
-    }
-    await setTimeoutLocal(rows[0]?.previous ?? '0');
+    // The bytes, in the same transaction (src/files/: PostgreSQL copies its chunks inside
+    // the database); FILE_MISSING rolls it back.
+    await deps.files.reuse(trx, { jobId: old.id, bytes: old.bytes, sha256: old.sha256 }, jobId);
     const data: AnalysisJobData = { jobId };
     await deps.boss.send(ANALYSIS_QUEUE, data, { id: jobId, db: fromKysely(trx) });
     return { jobId, state: 'queued', rerunOf: input.jobId };
@@ -89,8 +69,4 @@ function fileExpired(deletedAt: Date): TallyError {
       'so it cannot be re-run. Upload the file again with the options you want.',
     { fileDeletedAt: deletedAt.toISOString() },
   );
-}
-
-export function copyTimeoutMs(bytes: number): number {
-  return 30_000 + Math.ceil(bytes / (10 * 1024 * 1024)) * 1000;
 }

@@ -5,6 +5,8 @@ export interface StartedAttempt {
   id: string;
   filename: string;
   bytes: number;
+  /** What the stored bytes must hash to (the worker's read checks it). */
+  sha256: string;
   compression: 'none' | 'gzip';
   options: unknown;
   attempts: number;
@@ -36,6 +38,6 @@ export function startAttempt(
     })
     .where('id', '=', jobId)
     .where('state', 'in', ['queued', 'running'])
-    .returning(['id', 'filename', 'bytes', 'compression', 'options', 'attempts'])
+    .returning(['id', 'filename', 'bytes', 'sha256', 'compression', 'options', 'attempts'])
     .executeTakeFirst();
 }

@@ -2,9 +2,10 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
 /**
- * Uploaded bytes live in PostgreSQL, in 1 MiB rows: a worker on any host reads them with
- * only DATABASE_URL. They are staged as they arrive and adopted by the job in the upload
- * transaction (staged-uploads.ts), so a job never exists without its file.
+ * Uploaded bytes live in PostgreSQL, in rows of 1 MiB (the last of a file, or of each
+ * request of a resumable upload, shorter): a worker on any host reads them with only
+ * DATABASE_URL. They are staged as they arrive and adopted by the job in the upload
+ * transaction (db/jobs/staged-uploads.ts), so a job never exists without its file.
  */
 export const FILE_CHUNK_BYTES = 1024 * 1024;
 

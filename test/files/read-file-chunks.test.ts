@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { FILE_CHUNK_BYTES, readFileChunks } from '../../src/db/jobs/file-chunks.ts';
+import { FILE_CHUNK_BYTES, readFileChunks } from '../../src/files/postgres/read-file-chunks.ts';
 import { useTestDb } from '../support/app-db.ts';
 
 // The worker's binary read of stored chunks (COPY … FORMAT binary), against a real

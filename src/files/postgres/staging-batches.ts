@@ -1,12 +1,13 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import type { Db } from '../../db/database.ts';
 import {
   beginStagingBatch,
   discardStaging,
   insertChunk,
   insertFirstChunk,
+  insertStagingRow,
   renewStaging,
+  stagingLost,
 } from '../../db/jobs/staged-uploads.ts';
 import { thisProcess } from '../../lib/process-identity.ts';
 
@@ -32,18 +33,38 @@ const CHUNKS_PER_BATCH_WHEN_CONTENDED = 8;
  */
 const IDLE_COMMIT_MS = 250;
 
+export interface StagingLog {
+  warn(obj: object, msg: string): void;
+}
+
+/** Where a staging starts: a new one, or one resumed with `chunks` committed chunks. */
+export interface BatchesStart {
+  id: string;
+  chunks: number;
+  /** The staged_uploads row exists already (a resumed or suspended staging). */
+  rowExists: boolean;
+  /** A resumable staging's deadline: its lease is not shortened before then. */
+  keepUntil: Date | undefined;
+}
+
 /**
- * One upload's staged chunks in PostgreSQL, under the id its job will get. Nothing is
- * written until the first full chunk: a file smaller than a chunk is never staged and is
- * stored by the upload transaction itself (one statement instead of a staging, for P5).
+ * One staging's chunks in PostgreSQL, under the id its job will get, written in batches on
+ * one pool client, each batch a transaction; between batches the client goes back to the
+ * pool. Operations run one at a time, in order.
  *
- * Chunks are written in batches on one pool client, each batch a transaction; between
- * batches the client goes back to the pool. Operations run one at a time, in order.
+ * Every chunk staged must be committed, or the upload fails: a batch that does not commit
+ * (its connection cut, the database restarting) takes its chunks with it, so the staging
+ * is lost from then on (`stage` and `flush` reject with SERVICE_UNAVAILABLE), including when
+ * the commit was the idle timer's, which no caller awaits. Otherwise the next batch would
+ * renew the lease and go on at a higher `seq`, and the job would adopt a file with a hole.
  */
-export class UploadStaging {
-  readonly id = uuidv7();
+export class StagingBatches {
+  readonly id: string;
   /** Chunks written so far (seq 0 … chunks-1); committed once `flush` resolves. */
-  chunks = 0;
+  chunks: number;
+  private rowExists: boolean;
+  /** A resumable staging's lease deadline (keepUntil − lease): held until then, whoever writes. */
+  private heldUntil: Date | undefined;
   private touched = false;
   private lost: Error | undefined;
   private client: pg.PoolClient | undefined;
@@ -52,12 +73,30 @@ export class UploadStaging {
   private idleTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private lastWriteAt = 0;
+  /** When the lease was last renewed (a batch or the timer), for `keepLease`. */
+  private renewedAt = 0;
 
   constructor(
     private readonly db: Db,
     private readonly leaseMs: number,
-    private readonly log: { warn(obj: object, msg: string): void },
-  ) {}
+    private readonly log: StagingLog,
+    start: BatchesStart,
+  ) {
+    this.id = start.id;
+    this.chunks = start.chunks;
+    this.rowExists = start.rowExists;
+    this.heldUntil = heldUntil(start.keepUntil, leaseMs);
+    if (this.rowExists) {
+      this.touched = true;
+      this.renewedAt = Date.now();
+      this.startRenewing();
+    }
+  }
+
+  /** Whether anything is stored under the id (a chunk, or the row of a suspended staging). */
+  get stored(): boolean {
+    return this.rowExists;
+  }
 
   /** Writes the next chunk (within the open batch; commits it when full). */
   stage(data: Buffer): Promise<void> {
@@ -66,8 +105,9 @@ export class UploadStaging {
       clearTimeout(this.idleTimer);
       this.touched = true;
       const client = await this.openBatch();
-      if (this.chunks === 0) {
-        await insertFirstChunk(client, this.id, thisProcess, data);
+      if (!this.rowExists) {
+        await insertFirstChunk(client, this.id, thisProcess, data, this.heldUntil);
+        this.rowExists = true;
         this.startRenewing();
       } else {
         await insertChunk(client, this.id, this.chunks, data);
@@ -77,6 +117,7 @@ export class UploadStaging {
       if (this.batchIsDue()) await this.commitBatch();
       else
         this.idleTimer = setTimeout(
+          // Its failure is kept in `lost` (endBatch) and rejects the next stage or flush.
           () => void this.serial(() => this.commitBatch()).catch(() => undefined),
           IDLE_COMMIT_MS,
         );
@@ -90,7 +131,41 @@ export class UploadStaging {
 
   /** Commits whatever is written: every staged chunk is then visible to the adoption. */
   flush(): Promise<void> {
-    return this.serial(() => this.commitBatch());
+    return this.serial(async () => {
+      await this.commitBatch();
+      if (this.lost) throw this.lost;
+    });
+  }
+
+  /**
+   * Makes sure at least two thirds of the lease are left (renewing it if need be), then
+   * stops the timers: the adoption that follows has the lease to itself.
+   */
+  keepLease(): Promise<void> {
+    return this.serial(async () => {
+      if (this.lost) throw this.lost;
+      if (this.rowExists && Date.now() - this.renewedAt > this.leaseMs / 3) {
+        await renewStaging(this.db.pool, this.id, this.heldUntil);
+      }
+      this.stop();
+    });
+  }
+
+  /**
+   * Commits, makes sure the staged_uploads row exists (a resumable upload may not have
+   * sent a byte yet), and hands the staging over until `keepUntil`.
+   */
+  suspend(keepUntil: Date): Promise<void> {
+    return this.serial(async () => {
+      await this.commitBatch();
+      if (this.lost) throw this.lost;
+      this.heldUntil = heldUntil(keepUntil, this.leaseMs);
+      if (this.rowExists) await renewStaging(this.db.pool, this.id, this.heldUntil);
+      else await insertStagingRow(this.db.pool, this.id, thisProcess, this.heldUntil!);
+      this.rowExists = true;
+      this.touched = true;
+      this.stop();
+    });
   }
 
   /** Stops the timers: the staging was adopted by its job, or is being discarded. */
@@ -134,7 +209,8 @@ export class UploadStaging {
     const client = await this.db.pool.connect();
     try {
       await beginStagingBatch(client);
-      if (this.chunks > 0) await renewStaging(client, this.id);
+      if (this.rowExists) await renewStaging(client, this.id, this.heldUntil);
+      this.renewedAt = Date.now();
     } catch (error) {
       await client.query('rollback').catch(() => undefined);
       client.release();
@@ -160,7 +236,12 @@ export class UploadStaging {
       await client.query(how);
     } catch (error) {
       broken = error as Error;
-      if (how === 'commit') throw error;
+      if (how === 'commit') {
+        this.lost = stagingLost(error);
+        this.stop();
+        this.log.warn({ err: error, stagedUpload: this.id }, 'a batch of staged chunks did not commit');
+        throw this.lost;
+      }
     } finally {
       client.release(broken);
     }
@@ -174,7 +255,8 @@ export class UploadStaging {
       void this.serial(async () => {
         if (this.client) return;
         try {
-          await renewStaging(this.db.pool, this.id);
+          await renewStaging(this.db.pool, this.id, this.heldUntil);
+          this.renewedAt = Date.now();
         } catch (error) {
           if (error instanceof Error && 'code' in error && error.code === 'SERVICE_UNAVAILABLE') {
             this.lost = error;
@@ -185,4 +267,9 @@ export class UploadStaging {
     }, this.leaseMs / 3);
     this.renewTimer.unref();
   }
+}
+
+/** The lease's last heartbeat that lets a staging live until `keepUntil`. */
+function heldUntil(keepUntil: Date | undefined, leaseMs: number): Date | undefined {
+  return keepUntil === undefined ? undefined : new Date(keepUntil.getTime() - leaseMs);
 }
