@@ -23,6 +23,7 @@ import type { StatusDeps } from './trpc/job-status-query.ts';
 import { statusRoute } from './trpc/status-route.ts';
 import { logProcedureFailure, toTrpcErrorResponse, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
+import { resumableUploadsPlugin } from './resumable/resumable-plugin.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -138,6 +139,13 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     config,
     authenticate,
     accepting: () => !deps.isDraining(),
+  });
+  await app.register(resumableUploadsPlugin, {
+    db: deps.db,
+    boss: deps.boss,
+    files: deps.files,
+    authenticate,
+    config,
   });
 
   await app.register(async (trpcScope) => {

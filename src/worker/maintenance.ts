@@ -1,3 +1,4 @@
+import { expireResumableUploads } from '../api/resumable/resumable-upload-rows.ts';
 import type { Db } from '../db/database.ts';
 import { failAbandonedJobs } from '../db/jobs/fail-abandoned-jobs.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
@@ -36,6 +37,8 @@ export async function sweepOrphanedUploads(deps: Pick<MaintenanceDeps, 'files' |
 export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Maintenance {
   const runOnce = async () => {
     const filesDeleted = await deps.files.expire({ retentionHours: deps.fileRetentionHours });
+    // Resumable uploads past RESUMABLE_UPLOAD_TTL_HOURS; their stagings expire with them (the sweep below).
+    await expireResumableUploads(deps.db.kysely);
     const stagedUploadsSwept = await sweepOrphanedUploads(deps);
     const abandoned = await failAbandonedJobs(deps.db.kysely);
     if (filesDeleted > 0) deps.log.info({ filesDeleted }, 'deleted stored files past retention');

@@ -174,6 +174,9 @@ export async function resumableUploadsPlugin(
         () => undefined, // a busy database: the next renewal may succeed before the lease ends
       );
     }, leaseMs / 3);
+    let jobId: string | undefined;
+    // The answer goes out only after the lease is given back with the new offset: a client
+    // that resumes on another host at once must find it there (HEAD) and may write (no 423).
     try {
       if (offset !== upload.uploadOffset) throw offsetMismatch(upload.uploadOffset);
       const staging = await opts.files.resume(upload.id, { keepUntil: upload.expiresAt, log: request.log });
@@ -192,26 +195,20 @@ export async function resumableUploadsPlugin(
           { uploadId: upload.id, jobId: done.jobId, created: done.created },
           done.created ? 'resumable upload completed' : 'resumable upload matched an earlier idempotencyKey',
         );
-        void reply.removeHeader('connection');
-        return reply
-          .code(204)
-          .header('upload-offset', String(upload.uploadLength))
-          .header('tally-job-id', done.jobId)
-          .send();
+        jobId = done.jobId;
+        committed = upload.uploadLength;
+      } else {
+        await staging.suspend(upload.expiresAt);
+        committed = staging.offset;
+        if (body.interruption) throw body.interruption;
       }
-      await staging.suspend(upload.expiresAt);
-      committed = staging.offset;
-      if (body.interruption) throw body.interruption;
-      void reply.removeHeader('connection');
-      return reply
-        .code(204)
-        .header('upload-offset', String(committed))
-        .header('upload-expires', httpDate(upload.expiresAt))
-        .send();
     } finally {
       clearInterval(renewal);
       if (!released) await releaseLease(db.kysely, upload.id, token, committed).catch(() => undefined);
     }
+    void reply.removeHeader('connection').code(204).header('upload-offset', String(committed));
+    if (jobId !== undefined) return reply.header('tally-job-id', jobId).send();
+    return reply.header('upload-expires', httpDate(upload.expiresAt)).send();
   });
 
   app.delete<{ Params: { id: string } }>('/api/uploads/:id', async (request, reply) => {
