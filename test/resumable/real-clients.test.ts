@@ -20,79 +20,82 @@ function salesCsv(rows: number): Buffer {
   return Buffer.from(`${lines.join('\n')}\n`);
 }
 
-describe.each(['postgres', 's3'] as const)('resuming after a dropped connection, FILE_STORE=%s', (storeName) => {
-  let store: StoreUnderTest;
-  let tally: TestTally;
+describe.each(['postgres', 's3'] as const)(
+  'resuming after a dropped connection, FILE_STORE=%s',
+  (storeName) => {
+    let store: StoreUnderTest;
+    let tally: TestTally;
 
-  beforeAll(async () => {
-    store = await startStore(storeName);
-    tally = await startTestTally({ env: store.env });
-  });
-  afterAll(async () => {
-    await tally?.stop();
-    await store?.stop();
-  });
+    beforeAll(async () => {
+      store = await startStore(storeName);
+      tally = await startTestTally({ env: store.env });
+    });
+    afterAll(async () => {
+      await tally?.stop();
+      await store?.stop();
+    });
 
-  async function expectExactFigures(jobId: string, rows: number, bytes: number): Promise<void> {
-    const status = await waitForFinal(tally.url, jobId, {}, 60_000);
-    expect(status).toMatchObject({ state: 'completed', bytes });
-    const result = await trpcQuery(tally.url, 'jobs.result', { jobId });
-    expect(result.body.result.data.rows).toMatchObject({ total: rows, valid: rows });
-    expect(result.body.result.data.currencies[0].totals.revenue).toBe(Math.round(1234 * rows) / 100);
-  }
+    async function expectExactFigures(jobId: string, rows: number, bytes: number): Promise<void> {
+      const status = await waitForFinal(tally.url, jobId, {}, 60_000);
+      expect(status).toMatchObject({ state: 'completed', bytes });
+      const result = await trpcQuery(tally.url, 'jobs.result', { jobId });
+      expect(result.body.result.data.rows).toMatchObject({ total: rows, valid: rows });
+      expect(result.body.result.data.currencies[0].totals.revenue).toBe(Math.round(1234 * rows) / 100);
+    }
 
-  it('tus-js-client: cut at 1 MiB into the PATCH, resumes from the stored offset, one job', async () => {
-    const rows = 120_000;
-    const file = salesCsv(rows);
-    const proxy = await startCuttingProxy(tally.url, MiB);
-    const patchOffsets: number[] = [];
-    try {
-      const jobId = await new Promise<string>((resolve, reject) => {
-        const upload = new tus.Upload(file, {
-          endpoint: `${proxy.url}/api/uploads`,
-          metadata: { filename: 'sales.csv' },
-          retryDelays: [0, 200, 500, 1000, 2000],
-          onBeforeRequest: (req) => {
-            if (req.getMethod() === 'PATCH') patchOffsets.push(Number(req.getHeader('Upload-Offset')));
-          },
-          onError: reject,
-          onSuccess: ({ lastResponse }) => {
-            const id = lastResponse.getHeader('Tally-Job-Id');
-            if (id) resolve(id);
-            else reject(new Error('no Tally-Job-Id on the last response'));
-          },
+    it('tus-js-client: cut at 1 MiB into the PATCH, resumes from the stored offset, one job', async () => {
+      const rows = 120_000;
+      const file = salesCsv(rows);
+      const proxy = await startCuttingProxy(tally.url, MiB);
+      const patchOffsets: number[] = [];
+      try {
+        const jobId = await new Promise<string>((resolve, reject) => {
+          const upload = new tus.Upload(file, {
+            endpoint: `${proxy.url}/api/uploads`,
+            metadata: { filename: 'sales.csv' },
+            retryDelays: [0, 200, 500, 1000, 2000],
+            onBeforeRequest: (req) => {
+              if (req.getMethod() === 'PATCH') patchOffsets.push(Number(req.getHeader('Upload-Offset')));
+            },
+            onError: reject,
+            onSuccess: ({ lastResponse }) => {
+              const id = lastResponse.getHeader('Tally-Job-Id');
+              if (id) resolve(id);
+              else reject(new Error('no Tally-Job-Id on the last response'));
+            },
+          });
+          upload.start();
         });
-        upload.start();
-      });
-      expect(proxy.cuts).toBe(1);
-      // Resumed, not restarted: the second PATCH starts where the server had stored up to.
-      expect(patchOffsets.length).toBeGreaterThanOrEqual(2);
-      expect(patchOffsets[0]).toBe(0);
-      expect(patchOffsets.at(-1)).toBeGreaterThan(0);
-      await expectExactFigures(jobId, rows, file.length);
-    } finally {
-      await proxy.stop();
-    }
-  });
+        expect(proxy.cuts).toBe(1);
+        // Resumed, not restarted: the second PATCH starts where the server had stored up to.
+        expect(patchOffsets.length).toBeGreaterThanOrEqual(2);
+        expect(patchOffsets[0]).toBe(0);
+        expect(patchOffsets.at(-1)).toBeGreaterThan(0);
+        await expectExactFigures(jobId, rows, file.length);
+      } finally {
+        await proxy.stop();
+      }
+    });
 
-  it('@tally/client uploadCsv(file, {resumable: true}) resumes after a dropped connection', async () => {
-    const rows = 420_000; // over the 8 MiB threshold
-    const file = salesCsv(rows);
-    expect(file.length).toBeGreaterThan(8 * MiB);
-    const proxy = await startCuttingProxy(tally.url, 5 * MiB);
-    const progress: number[] = [];
-    try {
-      const client = createTallyClient({ baseUrl: proxy.url });
-      const { jobId } = await client.uploadCsv(new Blob([file]), {
-        resumable: true,
-        filename: 'big.csv',
-        onUploadProgress: (p) => progress.push(p.loaded),
-      });
-      expect(proxy.cuts).toBe(1);
-      expect(progress.at(-1)).toBe(file.length);
-      await expectExactFigures(jobId, rows, file.length);
-    } finally {
-      await proxy.stop();
-    }
-  });
-});
+    it('@tally/client uploadCsv(file, {resumable: true}) resumes after a dropped connection', async () => {
+      const rows = 420_000; // over the 8 MiB threshold
+      const file = salesCsv(rows);
+      expect(file.length).toBeGreaterThan(8 * MiB);
+      const proxy = await startCuttingProxy(tally.url, 5 * MiB);
+      const progress: number[] = [];
+      try {
+        const client = createTallyClient({ baseUrl: proxy.url });
+        const { jobId } = await client.uploadCsv(new Blob([file]), {
+          resumable: true,
+          filename: 'big.csv',
+          onUploadProgress: (p) => progress.push(p.loaded),
+        });
+        expect(proxy.cuts).toBe(1);
+        expect(progress.at(-1)).toBe(file.length);
+        await expectExactFigures(jobId, rows, file.length);
+      } finally {
+        await proxy.stop();
+      }
+    });
+  },
+);

@@ -10,6 +10,8 @@ export interface StoreUnderTest {
   env: Record<string, string>;
   /** Pieces of stored bytes that exist for `id` (chunks, or objects, tails and open multipart uploads). */
   storedPieces(sql: pg.Pool, id: string): Promise<number>;
+  /** Pieces of stored bytes no job owns (what a refused or cut-off upload must not leave). */
+  orphanPieces(sql: pg.Pool): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -25,6 +27,12 @@ export async function startStore(name: 'postgres' | 's3'): Promise<StoreUnderTes
         );
         return rows[0]!.n;
       },
+      orphanPieces: async (sql) => {
+        const { rows } = await sql.query<{ n: number }>(
+          'select count(*)::int as n from job_file_chunks c where not exists (select 1 from jobs j where j.id = c.job_id)',
+        );
+        return rows[0]!.n;
+      },
       stop: () => Promise.resolve(),
     };
   }
@@ -37,6 +45,13 @@ export async function startStore(name: 'postgres' | 's3'): Promise<StoreUnderTes
       const recorded = await sql.query('select 1 from s3_multipart_uploads where id = $1', [id]);
       // fauxqs keeps open multipart uploads as folders; any open one counts (tests run one at a time).
       return keys.length + (recorded.rowCount ?? 0) + (await s3.openMultipartUploads()).length;
+    },
+    orphanPieces: async (sql) => {
+      const { rows } = await sql.query<{ id: string }>('select id from jobs');
+      const jobs = new Set(rows.map((r) => r.id));
+      const unowned = (await s3.keys()).filter((k) => !jobs.has(k.slice(s3.prefix.length)));
+      const recorded = await sql.query('select 1 from s3_multipart_uploads');
+      return unowned.length + (recorded.rowCount ?? 0) + (await s3.openMultipartUploads()).length;
     },
     stop: () => s3.stop(),
   };
