@@ -11,11 +11,11 @@ import { startTestS3, type TestS3 } from '../support/s3-server.ts';
 // a re-run reuses the bytes, retention deletes them, and where they live is in the admin view.
 const MiB = 1024 * 1024;
 
-function salesCsv(rows: number): Buffer {
+function salesCsv(rows: number): Buffer<ArrayBuffer> {
   const lines = ['date,amount,customer'];
   for (let i = 0; i < rows; i++)
     lines.push(`2024-${String((i % 12) + 1).padStart(2, '0')}-15,12.34,c${i % 500}`);
-  return Buffer.from(`${lines.join('\n')}\n`);
+  return Buffer.from(`${lines.join('\n')}\n`) as Buffer<ArrayBuffer>;
 }
 
 describe.each(['postgres', 's3'] as const)('stored bytes, FILE_STORE=%s', (storeName) => {

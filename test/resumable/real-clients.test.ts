@@ -12,12 +12,12 @@ import { startStore, type StoreUnderTest } from './stores.ts';
 const MiB = 1024 * 1024;
 
 /** `rows` sales of 12.34 each (exactly 12.34 × rows in revenue), dated through 2024. */
-function salesCsv(rows: number): Buffer {
+function salesCsv(rows: number): Buffer<ArrayBuffer> {
   const lines = ['date,amount,customer'];
   for (let i = 0; i < rows; i++) {
     lines.push(`2024-${String((i % 12) + 1).padStart(2, '0')}-15,12.34,customer-${i % 1000}`);
   }
-  return Buffer.from(`${lines.join('\n')}\n`);
+  return Buffer.from(`${lines.join('\n')}\n`) as Buffer<ArrayBuffer>;
 }
 
 describe.each(['postgres', 's3'] as const)(
