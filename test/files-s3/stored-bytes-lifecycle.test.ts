@@ -15,7 +15,7 @@ function salesCsv(rows: number): Buffer<ArrayBuffer> {
   const lines = ['date,amount,customer'];
   for (let i = 0; i < rows; i++)
     lines.push(`2024-${String((i % 12) + 1).padStart(2, '0')}-15,12.34,c${i % 500}`);
-  return Buffer.from(`${lines.join('\n')}\n`) as Buffer<ArrayBuffer>;
+  return Buffer.from(new TextEncoder().encode(`${lines.join('\n')}\n`).buffer);
 }
 
 describe.each(['postgres', 's3'] as const)('stored bytes, FILE_STORE=%s', (storeName) => {
