@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import { stagingLost } from '../db/jobs/staged-uploads.ts';
+import { RESUMABLE_HOST, stagingLost } from '../db/jobs/staged-uploads.ts';
 import type { ProcessIdentity } from '../lib/process-identity.ts';
 
 /**
@@ -13,9 +13,6 @@ export interface S3Part {
   etag: string;
   size: number;
 }
-
-/** As db/jobs/staged-uploads.ts: a resumable staging's row names no process, so only its deadline frees it. */
-const RESUMABLE_HOST = 'resumable';
 
 /**
  * The staging's row: a writer's lease (renewed by its timer), or held until `heldUntil`
@@ -39,9 +36,9 @@ export async function renewStagedRow(db: Db, id: string, heldUntil: Date | undef
   const res = await db.pool.query(
     `update staged_uploads
         set heartbeat_at = greatest(heartbeat_at, now(), $2::timestamptz),
-            host = case when $2::timestamptz is null then host else '${RESUMABLE_HOST}' end
+            host = case when $2::timestamptz is null then host else $3 end
       where id = $1`,
-    [id, heldUntil ?? null],
+    [id, heldUntil ?? null, RESUMABLE_HOST],
   );
   if (res.rowCount === 0) throw stagingLost();
 }
