@@ -8,7 +8,7 @@ set -euo pipefail
 
 node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>22||(a===22&&b>=12)?1:0)')
 if [ "$node_ok" != 1 ]; then
-  echo "npm test: Node $(node -v) is too old; Tally needs 22.12 or later (e.g. npm install -g --prefix /usr/local node@24)." >&2
+  echo "npm test: Node $(node -v) is too old; Tally needs 22.12 or later: run npm install (it brings Node 24 as a dev dependency) or run npm test through npm." >&2
   exit 1
 fi
 

@@ -31,4 +31,32 @@ describe('the Node.js check at start-up', () => {
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toMatch(/^Tally needs Node\.js 22\.12\.0 or later .* this is v\d+\./);
   });
+
+  // The fresh-machine path: with only the old Node and its npm on PATH (as on a new machine of
+  // this project), every npm script runs on the Node the project brings (devDependency `node`,
+  // which npm links into node_modules/.bin, first on a script's PATH). Red without it: the
+  // script would run on /usr/bin/node, i.e. Node 20.
+  const oldNpm = '/usr/bin/npm';
+  it.runIf(oldNodeHere && existsSync(oldNpm))("npm scripts run on the project's own Node", () => {
+    const repo = path.resolve(import.meta.dirname, '..', '..');
+    const run = spawnSync(oldNpm, ['exec', '--', 'node', '-p', 'process.version'], {
+      cwd: repo,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: freshMachineEnv(),
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(nodeVersionProblem(run.stdout.trim())).toBeUndefined();
+  });
 });
+
+/**
+ * This process's environment as a new shell would have it: PATH without the Node that runs the
+ * tests, and none of the npm_* or NODE variables an outer `npm test` sets (npm puts the Node
+ * they name on a script's PATH, which would hide the old one).
+ */
+function freshMachineEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!/^(npm_|NODE$)/i.test(key)) env[key] = value;
+  return { ...env, PATH: '/usr/bin:/bin' };
+}
