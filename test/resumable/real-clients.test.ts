@@ -48,8 +48,17 @@ describe.each(['postgres', 's3'] as const)(
       const file = salesCsv(rows);
       const proxy = await startCuttingProxy(tally.url, MiB);
       const patchOffsets: number[] = [];
+      let lastSent = 0;
       try {
         const jobId = await new Promise<string>((resolve, reject) => {
+          // A hang says where it stood instead of ending in the test's timeout.
+          setTimeout(() => {
+            reject(
+              new Error(
+                `no end in 120 s: PATCHes at ${patchOffsets.join(',')}, sent ${lastSent}, cuts ${proxy.cuts}`,
+              ),
+            );
+          }, 120_000).unref();
           const upload = new tus.Upload(file, {
             endpoint: `${proxy.url}/api/uploads`,
             metadata: { filename: 'sales.csv' },
@@ -58,6 +67,9 @@ describe.each(['postgres', 's3'] as const)(
               if (req.getMethod() === 'PATCH') patchOffsets.push(Number(req.getHeader('Upload-Offset')));
             },
             onError: reject,
+            onProgress: (sent) => {
+              lastSent = sent;
+            },
             onSuccess: ({ lastResponse }) => {
               const id = lastResponse.getHeader('Tally-Job-Id');
               if (id) resolve(id);
