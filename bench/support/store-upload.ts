@@ -28,7 +28,7 @@ export async function storeUpload(
       owner: 'bench',
       idempotencyKey: undefined,
       received,
-      sniffed: sniffUpload(received.file.head, {}),
+      sniffed: await sniffUpload(received.file.head, {}),
       options: {},
     });
     adopted = recorded.created;

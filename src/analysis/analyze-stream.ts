@@ -44,6 +44,8 @@ export interface AnalyzeHooks {
   maxRecordBytes?: number;
   /** Largest decompressed size of a gzip upload (default 8 GiB). */
   maxDecompressedBytes?: number;
+  /** Largest decompressed / compressed ratio of a gzip upload (MAX_DECOMPRESSION_RATIO; default none). */
+  maxDecompressionRatio?: number;
   /** Where per-key tables spill past their threshold; the caller owns (and removes) the store. */
   spill?: SpillSetup;
 }
@@ -88,6 +90,7 @@ async function* prepend(first: Buffer[], rest: AsyncIterator<Buffer>): AsyncGene
 async function textBytes(
   source: AsyncGenerator<Buffer>,
   maxDecompressedBytes: number,
+  maxDecompressionRatio?: number,
 ): Promise<{ text: AsyncIterable<Buffer>; compressed: boolean }> {
   const first: Buffer[] = [];
   let length = 0;
@@ -99,7 +102,10 @@ async function textBytes(
   }
   const text = prepend(first, source);
   const compressed = isGzip(Buffer.concat(first));
-  return { text: compressed ? gunzip(text, maxDecompressedBytes) : text, compressed };
+  return {
+    text: compressed ? gunzip(text, maxDecompressedBytes, maxDecompressionRatio) : text,
+    compressed,
+  };
 }
 
 /** The first ≥ 64 KiB of text, as the chunks it came in; `ended` when that was the whole file. */
@@ -232,7 +238,11 @@ export async function analyzeCsvStream(
 ): Promise<RevenueAnalysis> {
   hooks.signal?.throwIfAborted();
   const counted = new CountedSource(source);
-  const bytes = await textBytes(counted.chunks, hooks.maxDecompressedBytes ?? 8 * 1024 ** 3);
+  const bytes = await textBytes(
+    counted.chunks,
+    hooks.maxDecompressedBytes ?? 8 * 1024 ** 3,
+    hooks.maxDecompressionRatio,
+  );
   const text = bytes.text[Symbol.asyncIterator]();
   try {
     // The head decides the dialect, the encoding and the columns (as the upload route does).

@@ -9,14 +9,33 @@ function isZlibError(error: unknown): boolean {
 }
 
 /**
- * The decompressed bytes of a gzip stream, refusing more than `maxBytes` of output (a gzip
- * bomb) with DECOMPRESSED_TOO_LARGE and corrupt or cut-off data with INVALID_CSV.
+ * Output allowed before the ratio bound applies: a small file's first blocks (a header and
+ * a few similar rows) can inflate far more than the file as a whole.
  */
-export async function* gunzip(source: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
+const RATIO_FLOOR_BYTES = 1024 * 1024;
+
+/**
+ * The decompressed bytes of a gzip stream, refusing more than `maxBytes` of output, or more
+ * than `maxRatio` times the compressed bytes read so far (a gzip bomb: deflate reaches
+ * ~1000×, real CSV exports 4–15×), with DECOMPRESSED_TOO_LARGE, and corrupt or cut-off
+ * data with INVALID_CSV.
+ */
+export async function* gunzip(
+  source: AsyncIterable<Buffer>,
+  maxBytes: number,
+  maxRatio = Number.POSITIVE_INFINITY,
+): AsyncGenerator<Buffer> {
   const z = createGunzip();
+  let compressed = 0;
+  const counted = async function* () {
+    for await (const chunk of source) {
+      compressed += chunk.length;
+      yield chunk;
+    }
+  };
   // Errors of the pipeline reach the consumer through `z` itself; the callback only stops
   // `pipeline` from raising them a second time.
-  pipeline(Readable.from(source), z, () => undefined);
+  pipeline(Readable.from(counted()), z, () => undefined);
   let total = 0;
   try {
     for await (const chunk of z as AsyncIterable<Buffer>) {
@@ -25,6 +44,13 @@ export async function* gunzip(source: AsyncIterable<Buffer>, maxBytes: number): 
         throw new TallyError(
           'DECOMPRESSED_TOO_LARGE',
           `The gzip file decompresses to more than ${formatBytes(maxBytes)}. Upload a smaller export or split it.`,
+        );
+      }
+      if (total > RATIO_FLOOR_BYTES && total > maxRatio * compressed) {
+        throw new TallyError(
+          'DECOMPRESSED_TOO_LARGE',
+          `The gzip file decompresses to more than ${maxRatio} times its compressed size (the ` +
+            'MAX_DECOMPRESSION_RATIO limit), which real exports do not; upload the plain CSV instead.',
         );
       }
       yield chunk;

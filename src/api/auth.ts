@@ -24,10 +24,14 @@ export interface AuthOptions {
   signingKeys?: readonly SigningKey[] | undefined;
   /** TOKEN_ISSUER: when set, browser tokens must carry it as `iss`. */
   issuer?: string | undefined;
+  /** TOKEN_AUDIENCE: the `aud` browser tokens must name (default 'tally'). */
+  audience?: string | undefined;
 }
 
-// Three base64url segments, the first a JSON header ("{" encodes to "ey").
-const JWT_SHAPE = /^ey[\w-]+\.[\w-]+\.[\w-]+$/;
+// Three base64url segments, the first a JSON header ("{" encodes to "ey"). The signature
+// may be empty: an unsigned (`alg: none`) token must reach the verifier's algorithm
+// pinning and be refused there, for what it is, not pass for a malformed API key.
+const JWT_SHAPE = /^ey[\w-]+\.[\w-]+\.[\w-]*$/;
 
 /**
  * Auth is on as soon as API keys or signing keys are configured. API keys are compared
@@ -40,7 +44,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticate {
   if (!apiTokens && !signingKeys?.length) return () => Promise.resolve(LOCAL_OWNER);
   const known = [...(apiTokens ?? [])].map(([token, owner]) => ({ digest: sha256(token), owner }));
   const verify = signingKeys?.length
-    ? createBrowserTokenVerifier(signingKeys, { issuer: opts.issuer })
+    ? createBrowserTokenVerifier(signingKeys, { issuer: opts.issuer, audience: opts.audience })
     : undefined;
 
   return async (authorization, access) => {
@@ -64,13 +68,23 @@ export function createAuthenticator(opts: AuthOptions): Authenticate {
   };
 }
 
-/** A browser token may do only what its scopes (and job binding) say: else 403. */
+/**
+ * A browser token may do only what its scopes (and job binding) say: else 403. A token
+ * bound to one job is read-only on that job whatever its scopes (CONTRACT §6): it never
+ * uploads, cancels or re-runs, so a token handed to one page cannot create jobs.
+ */
 export function authorize(principal: Principal, access: Access): void {
   if (!principal.scopes.has(access.scope)) {
     throw new TallyError(
       'FORBIDDEN',
       `This token may not ${access.scope === 'upload' ? 'upload or cancel jobs' : 'read jobs'} ` +
         `(its scopes: ${[...principal.scopes].join(', ')}); mint one with the "${access.scope}" scope.`,
+    );
+  }
+  if (principal.jobId !== undefined && access.scope !== 'read') {
+    throw new TallyError(
+      'FORBIDDEN',
+      'This token is bound to one job and may only read it; upload, cancel and re-run need an unbound token.',
     );
   }
   if (principal.jobId !== undefined && access.jobId !== principal.jobId) {

@@ -15,6 +15,28 @@ const FALLBACK_RECHECK_MS = 500;
 type Wake = () => void;
 
 /**
+ * TCP keepalive on the LISTEN connection, first probe after this much silence. The
+ * connection only receives (NOTIFYs): if its peer vanishes without a FIN or RST (a NAT or
+ * load balancer dropping the flow, a host powered off) nothing is ever written, so without
+ * keepalive the socket looks healthy forever and every long poll waits its full waitMs
+ * for changes that no longer arrive. With it the kernel probes after 10 s idle and, with
+ * Linux's defaults (tcp_keepalive_intvl 75 s × tcp_keepalive_probes 9), declares the peer
+ * dead within ~11.5 min; pg then emits 'error' and we reconnect. Most proxies also count
+ * the probes as traffic, so an idle LISTEN is not cut by an idle timeout in the first place.
+ */
+export const LISTEN_KEEPALIVE_INITIAL_DELAY_MS = 10_000;
+
+/** The LISTEN client's settings (exported for the test that checks keepalive is on). */
+export function listenClientConfig(connectionString: string): pg.ClientConfig {
+  return {
+    connectionString,
+    application_name: 'tally-listen',
+    keepAlive: true,
+    keepAliveInitialDelayMillis: LISTEN_KEEPALIVE_INITIAL_DELAY_MS,
+  };
+}
+
+/**
  * A long poll's interest in one job, taken BEFORE it reads the row: a notification that
  * arrives while the read is in flight is kept, so `next` returns at once and the caller
  * reads again. (Subscribing after the read loses it: the NOTIFY rides the LISTEN
@@ -58,10 +80,7 @@ export class JobChangeListener {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.connectionString,
-      application_name: 'tally-listen',
-    });
+    const client = new pg.Client(listenClientConfig(this.connectionString));
     client.on('error', (error) => {
       this.log.warn({ err: error }, 'job change listener lost its connection; reconnecting');
       this.#dropAndRetry(client);

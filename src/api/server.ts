@@ -14,13 +14,15 @@ import { createAuthenticator } from './auth.ts';
 import { ConnectionStats, connectionGuard } from './connection-guard.ts';
 import { contractErrorOptions, contractErrorsPlugin } from './contract-errors.ts';
 import { registerCors } from './cors.ts';
+import { localModeGuard } from './local-mode-guard.ts';
 import { toErrorResponse, toTallyError } from './error-response.ts';
 import type { JobChangeListener } from './job-change-listener.ts';
 import { LongPollSlots } from './long-poll-slots.ts';
-import { OwnerRateLimit } from './owner-rate-limit.ts';
+import { OwnerRateLimit, callsInRequest, rateKeyOfAddress } from './owner-rate-limit.ts';
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
 import type { StatusDeps } from './trpc/job-status-query.ts';
 import { statusRoute } from './trpc/status-route.ts';
+import { WatchSlots } from './trpc/watch-slots.ts';
 import { logProcedureFailure, toTrpcErrorResponse, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
 import { resumableUploadsPlugin } from './resumable/resumable-plugin.ts';
@@ -58,6 +60,11 @@ export interface ApiServer {
   openRequests(): number;
 }
 
+/** A hop count as Fastify applies it (its types take no number): the nearest `hops` proxies are trusted. */
+function trustProxyOption(value: Config['TRUST_PROXY']) {
+  return typeof value === 'number' ? (_address: string, hop: number) => hop < value : value;
+}
+
 export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
   const { config } = deps;
   // Typed as Fastify's base logger so the app keeps Fastify's default generics.
@@ -89,6 +96,8 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     requestTimeout: 0,
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
+    // Which proxy hops may set request.ip (X-Forwarded-For): the rate limits key on it.
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     ...contractErrorOptions,
   });
   await registerCors(app, config.CORS_ORIGINS); // before any route, so every route gets its hook
@@ -96,10 +105,15 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     apiTokens: config.API_TOKENS,
     signingKeys: config.TOKEN_SIGNING_KEYS,
     issuer: config.TOKEN_ISSUER,
+    audience: config.TOKEN_AUDIENCE,
   });
   const longPolls = new LongPollSlots({
     perOwner: config.LONG_POLLS_PER_OWNER,
     total: config.LONG_POLLS_MAX,
+  });
+  const watches = new WatchSlots({
+    perOwner: config.WATCH_STREAMS_PER_OWNER,
+    total: config.WATCH_STREAMS_MAX,
   });
 
   const statusDeps: StatusDeps = {
@@ -113,6 +127,8 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
   const stats = new ConnectionStats();
   await app.register(connectionGuard, { maxConnections: config.MAX_CONNECTIONS, stats });
   await app.register(contractErrorsPlugin, { closeOnRefusedUpload: true });
+  // Auth off (loopback, no keys): same-origin requests naming a loopback host only (§6).
+  if (!config.API_TOKENS && !config.TOKEN_SIGNING_KEYS?.length) await app.register(localModeGuard);
 
   // Draining: everything but the operations routes gets 503, so a client retries on
   // another instance instead of meeting a refused connection once we stop listening.
@@ -154,15 +170,16 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
       const { status, headers, body } = toTrpcErrorResponse(error);
       return reply.code(status).headers(headers).send(body);
     });
-    // Per owner (or IP, without a valid token), before tRPC parses anything.
+    // Per owner (or IP, without a valid token), before tRPC parses anything. A batch of N
+    // calls costs N (CONTRACT §3): one request of ~90 batched calls is 90 calls of work.
     const rate = new OwnerRateLimit(config.TRPC_RATE_LIMIT_PER_SECOND);
     trpcScope.addHook('onRequest', async (request) => {
       // The owner of a valid reading token (the procedure checks scopes again); else the IP.
       const key = await authenticate(request.headers.authorization, { scope: 'read' }).then(
         (owner) => `owner:${owner}`,
-        () => `ip:${request.ip}`,
+        () => rateKeyOfAddress(request.ip),
       );
-      rate.take(key); // throws RATE_LIMITED
+      rate.take(key, callsInRequest(request.url)); // throws RATE_LIMITED
     });
     const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
       router: appRouter,
@@ -171,6 +188,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
         ...statusDeps,
         boss: deps.boss,
         files: deps.files,
+        watches,
         authenticate,
         authorization: req.headers.authorization,
       }),

@@ -18,6 +18,23 @@ export interface Principal {
  */
 export const CLOCK_TOLERANCE_SECONDS = 5;
 
+/**
+ * The longest lifetime a token may have, checked here and not only when minting: a backend
+ * with the key could otherwise mint a year-long token (or one leaked from a log live for a
+ * year). Both ways are refused: `exp − iat` over 24 h, and `now − iat` over 24 h whatever
+ * `exp` says.
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
+export interface VerifierOptions {
+  /** TOKEN_AUDIENCE: the `aud` every token must name (default 'tally'). */
+  audience?: string | undefined;
+  /** TOKEN_ISSUER: when set, tokens must carry it as `iss`. */
+  issuer?: string | undefined;
+  /** The clock, for tests of the tolerance edges; default now. */
+  now?: () => Date;
+}
+
 export type VerifyBrowserToken = (token: string) => Promise<Principal>;
 
 const unauthorized = (message: string) => new TallyError('UNAUTHORIZED', message);
@@ -29,7 +46,7 @@ const unauthorized = (message: string) => new TallyError('UNAUTHORIZED', message
  */
 export function createBrowserTokenVerifier(
   keys: readonly SigningKey[],
-  opts: { audience?: string; issuer?: string | undefined } = {},
+  opts: VerifierOptions = {},
 ): VerifyBrowserToken {
   const byId = new Map(keys.map((k) => [k.id, new TextEncoder().encode(k.secret)]));
   const audience = opts.audience ?? TOKEN_AUDIENCE;
@@ -49,18 +66,29 @@ export function createBrowserTokenVerifier(
           ...(opts.issuer ? { issuer: opts.issuer } : {}),
           clockTolerance: CLOCK_TOLERANCE_SECONDS,
           requiredClaims: ['sub', 'exp', 'iat'],
+          maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
+          ...(opts.now ? { currentDate: opts.now() } : {}),
         },
       ));
     } catch (error) {
       throw refusal(error);
     }
+    // Both are numbers here: requiredClaims and jose's date checks saw to it.
+    if (payload.exp! - payload.iat! > MAX_TOKEN_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS)
+      throw unauthorized('The token claims a lifetime over 24 h (exp − iat); mint tokens of 24 h or less.');
     return principalOf(payload);
   };
 }
 
 function refusal(error: unknown): TallyError {
   if (error instanceof TallyError) return error;
-  if (error instanceof errors.JWTExpired) return unauthorized('The token has expired; fetch a new one.');
+  if (error instanceof errors.JWTExpired) {
+    return unauthorized(
+      error.claim === 'iat'
+        ? 'The token was issued more than 24 h ago (iat); fetch a new one.'
+        : 'The token has expired; fetch a new one.',
+    );
+  }
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf' || error.claim === 'iat')
       return unauthorized(

@@ -27,6 +27,9 @@ export interface OperationsOptions {
  * No token: they carry counts, never job data. On a public listener, keep /metrics off
  * the internet at the proxy (docs/operations.md).
  */
+/** What /healthz says when PostgreSQL does not answer: no driver or server text. */
+export const DATABASE_DOWN = 'The database is unreachable; retry shortly.';
+
 export const operationsPlugin = fp(
   (app: FastifyInstance, opts: OperationsOptions) => {
     const readiness = createReadinessCheck(opts.healthDb.kysely);
@@ -45,20 +48,25 @@ export const operationsPlugin = fp(
       done();
     });
 
-    app.get('/healthz', async (_request, reply) => {
+    app.get('/healthz', async (request, reply) => {
       try {
         await opts.healthDb.pool.query('select 1');
         return await reply.send({ ok: true });
       } catch (error) {
-        const down = unavailable(`The database is unreachable: ${(error as Error).message}`);
+        // The driver's text (host names, ports, role names, server messages) goes to the
+        // log only: these routes answer anyone who can reach the port (CONTRACT §1).
+        request.log.warn({ err: error }, '/healthz: the database is unreachable');
+        const down = unavailable(DATABASE_DOWN);
         return reply.code(down.status).headers(down.headers).send(down.body);
       }
     });
 
-    app.get('/readyz', async (_request, reply) => {
+    app.get('/readyz', async (request, reply) => {
       const state = opts.isDraining?.()
         ? ({ ready: false, reason: 'The process is shutting down.' } as const)
-        : await readiness();
+        : await readiness((error) =>
+            request.log.warn({ err: error }, '/readyz: the database is unreachable'),
+          );
       if (state.ready) return reply.send({ ok: true });
       const down = unavailable(state.reason);
       return reply.code(down.status).headers(down.headers).send(down.body);

@@ -13,11 +13,13 @@ export type Readiness = { ready: true } | { ready: false; reason: string };
  * A process of a newer build next to an older database (a deploy whose release step has
  * not run yet) is therefore not ready, rather than failing requests on a missing column.
  */
-export function createReadinessCheck(db: Kysely<Database>): () => Promise<Readiness> {
+export function createReadinessCheck(
+  db: Kysely<Database>,
+): (onDatabaseError?: (error: unknown) => void) => Promise<Readiness> {
   const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder }) });
   // Applied migrations are never un-applied under a running process: check until true once.
   let migrated = false;
-  return async () => {
+  return async (onDatabaseError) => {
     try {
       await sql`select 1`.execute(db);
       if (!migrated) {
@@ -31,7 +33,9 @@ export function createReadinessCheck(db: Kysely<Database>): () => Promise<Readin
       }
       return { ready: true };
     } catch (error) {
-      return { ready: false, reason: `The database is unreachable: ${(error as Error).message}` };
+      // The driver's text is for the log (onDatabaseError), not for anonymous callers.
+      onDatabaseError?.(error);
+      return { ready: false, reason: 'The database is unreachable; retry shortly.' };
     }
   };
 }

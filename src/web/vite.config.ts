@@ -1,6 +1,6 @@
 import path from 'node:path';
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { defineConfig, type ProxyOptions } from 'vite';
 
 /**
  * The web UI. `npm run build:web` writes src/web/dist, which the API serves at `/` and
@@ -8,6 +8,20 @@ import { defineConfig } from 'vite';
  * go to a Tally on 127.0.0.1:3000 through the proxy below.
  */
 const root = import.meta.dirname;
+
+/**
+ * Tally without auth serves only requests naming its own loopback host and port, from no
+ * other origin (CONTRACT §6): the proxy presents itself as Tally's own page to it.
+ */
+const tally: ProxyOptions = {
+  target: 'http://127.0.0.1:3000',
+  changeOrigin: true,
+  configure: (proxy) =>
+    proxy.on('proxyReq', (req) => {
+      req.removeHeader('origin');
+      req.removeHeader('sec-fetch-site');
+    }),
+};
 
 export default defineConfig({
   root,
@@ -18,6 +32,6 @@ export default defineConfig({
     chunkSizeWarningLimit: 1024, // recharts is most of the bundle; it is one page
   },
   server: {
-    proxy: { '/api': 'http://127.0.0.1:3000', '/trpc': 'http://127.0.0.1:3000' },
+    proxy: { '/api': tally, '/trpc': tally },
   },
 });

@@ -23,6 +23,8 @@ export interface WorkerDeps {
   retryLimit: number;
   maxRecordBytes: number;
   maxDecompressedBytes: number;
+  /** MAX_DECOMPRESSION_RATIO; unset: no ratio bound. */
+  maxDecompressionRatio?: number;
   /** Spilling of per-key tables (SPILL_DIR, SPILL_THRESHOLD_KEYS, SPILL_MAX_BYTES); none: all in memory. */
   spill?: { dir: string; thresholdKeys: number; maxBytes: number };
   /** How often progress is written (and cancellation noticed). */
@@ -124,6 +126,7 @@ function analyzeStoredFile(
       signal,
       maxRecordBytes: deps.maxRecordBytes,
       maxDecompressedBytes: deps.maxDecompressedBytes,
+      ...(deps.maxDecompressionRatio ? { maxDecompressionRatio: deps.maxDecompressionRatio } : {}),
       ...(spill ? { spill: { store: spill, thresholdKeys: deps.spill!.thresholdKeys } } : {}),
       onProgress,
     },

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { entryName } from '../../src/lib/dead-process-entries.ts';
+import { thisProcess } from '../../src/lib/process-identity.ts';
 import { postCsv, trpcMutation, waitForFinal } from '../support/http.ts';
 import { throttledSource } from '../support/sources.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
@@ -72,7 +73,7 @@ describe('spill files', () => {
     expect(seen).toHaveLength(1);
     const dirsSeen = seen[0]!.filter((e) => e.dir);
     expect(dirsSeen).toHaveLength(1);
-    expect(dirsSeen[0]!.name).toMatch(new RegExp(`^${process.pid}-[0-9a-f-]{36}$`));
+    expect(dirsSeen[0]!.name).toMatch(new RegExp(`^[0-9a-f]{16}-${process.pid}-[0-9a-f-]{36}$`));
     expect(dirsSeen[0]!.mode).toBe(0o700);
     expect(await readdir(root)).toEqual([]);
   });
@@ -147,10 +148,10 @@ describe('spill files', () => {
     const root = await spillRoot();
     // A pid that surely belongs to no process now: a child that has exited.
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
-    const deadDir = path.join(root, `${dead}-${randomUUID()}`);
+    const deadDir = path.join(root, entryName({ ...thisProcess, pid: dead })); // this namespace
     await mkdir(deadDir, { mode: 0o700 });
     await writeFile(path.join(deadDir, 'run-0.bin'), Buffer.alloc(4096), { mode: 0o600 });
-    const liveDir = `${process.ppid}-${randomUUID()}`; // the test runner's parent: alive
+    const liveDir = entryName({ ...thisProcess, pid: process.ppid }); // the test runner's parent: alive
     await mkdir(path.join(root, liveDir), { mode: 0o700 });
     const unrelated = 'notes.txt';
     await writeFile(path.join(root, unrelated), 'not ours');

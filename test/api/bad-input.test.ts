@@ -54,7 +54,7 @@ describe('uploads that go wrong on the wire', () => {
   it('a client that disconnects mid-upload leaves no job and no staged chunk', async () => {
     const before = await jobCount();
     const socket = rawUpload(
-      'POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 5000000\r\n\r\n',
+      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 5000000\r\n\r\n`,
       // ~2.6 MB of a 5 MB body: two 1 MiB chunks are staged before the client goes.
       `--zz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\ndate,amount\n${'2024-01-01,1\n'.repeat(200_000)}`,
     );
@@ -71,7 +71,7 @@ describe('uploads that go wrong on the wire', () => {
     socket.on('data', (d) => (answer += d.toString()));
     socket.on('error', () => undefined);
     socket.write(
-      'POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 100000\r\n\r\n--zz\r\n',
+      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 100000\r\n\r\n--zz\r\n`,
     );
     const before = await jobCount();
     const timer = setInterval(() => socket.write('x'), 1000);

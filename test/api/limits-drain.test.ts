@@ -17,7 +17,7 @@ describe('draining', () => {
     await new Promise<void>((resolve) =>
       slow.once('connect', () =>
         slow.write(
-          'POST /api/jobs HTTP/1.1\r\nhost: x\r\ncontent-type: multipart/form-data; boundary=b\r\n' +
+          `POST /api/jobs HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: multipart/form-data; boundary=b\r\n` +
             'content-length: 100000\r\n\r\n--b\r\n',
           () => resolve(),
         ),

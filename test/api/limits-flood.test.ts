@@ -78,7 +78,7 @@ function rawLongPoll(jobId: string, token: string): { answered: Promise<string>;
   socket.on('error', () => undefined);
   const path = statusPath(jobId, { waitMs: 20_000, knownVersion: 1 });
   socket.once('connect', () =>
-    socket.write(`GET ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`),
+    socket.write(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nauthorization: Bearer ${token}\r\n\r\n`),
   );
   let text = '';
   const answered = new Promise<string>((resolve) => {
@@ -99,7 +99,7 @@ function rawGet(toPort: number, path: string): Promise<string> {
     socket.on('error', () => resolve(text));
     socket.on('data', (d: Buffer) => (text += d.toString()));
     socket.once('connect', () =>
-      socket.write(`GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`),
+      socket.write(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1:${toPort}\r\nconnection: close\r\n\r\n`),
     );
     socket.once('close', () => resolve(text));
   });
@@ -208,7 +208,9 @@ describe('every connection busy', () => {
         s.on('error', () => undefined);
         const path = statusPath(aliceJob, { waitMs: 20_000, knownVersion: 1 });
         s.once('connect', () =>
-          s.write(`GET ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ALICE}\r\n\r\n`),
+          s.write(
+            `GET ${path} HTTP/1.1\r\nhost: 127.0.0.1:${smallPort}\r\nauthorization: Bearer ${ALICE}\r\n\r\n`,
+          ),
         );
         sockets.push(s);
       }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postCsv, trpcQuery } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 // The lost wake-up of issue 11, made deterministic: a long poll's SELECT has taken its
 // snapshot (old version) but its answer is held back by a test hook; meanwhile a change
@@ -84,7 +85,11 @@ describe('jobs.status long poll', () => {
     expect((await trpcQuery(tally.url, 'jobs.status', { jobId })).body.result.data.version).toBe(version);
     const started = performance.now();
     const longPoll = trpcQuery(tally.url, 'jobs.status', { jobId, waitMs: WAIT_MS, knownVersion: version });
-    await new Promise((r) => setTimeout(r, 200)); // it is waiting
+    // It has subscribed (before its read: a change from now on wakes it, whether its read
+    // or its wait sees the change first). An event, not a 200 ms guess.
+    const changes = tally.changes;
+    if (!changes) throw new Error('the api role has a change listener');
+    await waitUntil(() => changes.waiting === 1, { what: 'the long poll to be waiting', intervalMs: 5 });
     await sql.query('update jobs set rows_processed = rows_processed + 1 where id = $1', [jobId]);
     const answer = await longPoll;
     // Woken by the NOTIFY, it must not re-read the cache's stale row and wait again.

@@ -57,7 +57,11 @@ function answerBeforeBody(headers: Record<string, string>, firstBytes: string): 
       }
     });
     socket.on('error', (e) => (received ? resolve(received) : reject(e)));
-    const lines = Object.entries({ host: 'x', 'content-length': String(1024 * 1024), ...headers })
+    const lines = Object.entries({
+      host: `127.0.0.1:${port}`,
+      'content-length': String(1024 * 1024),
+      ...headers,
+    })
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('');
     socket.write(`POST /api/jobs HTTP/1.1\r\n${lines}\r\n${firstBytes}`);

@@ -129,7 +129,7 @@ describe('upload errors (CONTRACT.md §2)', () => {
       });
       socket.on('error', (e) => (received ? resolve(received) : reject(e)));
       socket.write(
-        `POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n${head}`,
+        `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n${head}`,
       );
       const row = Buffer.from('2024-01-05,10.00\n'.repeat(64));
       let sent = 0;

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -26,6 +27,7 @@ const repo = path.resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 const SIGNING_KEYS = 'ex1:7b3e9d1f5a2c8e4b6d0f3a9c7e1b5d2f8a4c6e0b';
 const TOKEN_TTL_SECONDS = 3; // + 5 s clock tolerance: a 15 s job outlives several tokens
+const SESSION_SECRET = 'c2f8a1e6b4d9073e5a1c8f2b6d4e9a7c3b5f1d8e';
 
 let tmp: string;
 let database: TestDatabase;
@@ -85,6 +87,7 @@ beforeAll(async () => {
         TALLY_URL: tallyUrl,
         TOKEN_SIGNING_KEYS: SIGNING_KEYS,
         TALLY_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),
+        SESSION_SECRET,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group: next dev forks a server we stop with it
@@ -324,5 +327,131 @@ describe('examples/nextjs against Tally on another origin', () => {
     expect(await ann.page.getByTestId('watch-error').count()).toBe(0);
     expect(await minted()).toBeGreaterThanOrEqual(before + 2);
     expect(logs).not.toMatch(/\[page ann\]/);
+  }, 180_000);
+});
+
+describe('examples/nextjs: the session cannot be forged or planted', () => {
+  /** A cookie value in the app's format, signed with `secret`. */
+  const signed = (user: string, secret: string, issuedAt = Math.floor(Date.now() / 1000)) => {
+    const payload = `${user}.${issuedAt}`;
+    return `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`;
+  };
+
+  async function withCookies(cookies: { name: string; value: string }[]) {
+    const context = await browser.newContext();
+    await context.addCookies(cookies.map((c) => ({ ...c, url: appUrl })));
+    const page = await context.newPage();
+    await page.goto(appUrl, { timeout: 120_000 });
+    const signedIn = (await page.getByTestId('user').count()) > 0;
+    const tokenStatus = await page.evaluate(
+      async () => (await fetch('/api/tally-token', { method: 'POST' })).status,
+    );
+    await context.close();
+    return { signedIn, tokenStatus };
+  }
+
+  it('a hand-set, forged, tampered or stale cookie signs no one in and mints no token', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const good = signed('mallory', SESSION_SECRET);
+    for (const cookies of [
+      [{ name: 'example_user', value: 'mallory' }], // the old, unsigned cookie
+      [{ name: 'example_session', value: 'mallory' }],
+      [{ name: 'example_session', value: signed('mallory', 'f'.repeat(20) + 'another-secret-0123456789') }],
+      [{ name: 'example_session', value: good.replace('mallory.', 'ann.') }], // another name, same MAC
+      [{ name: 'example_session', value: signed('mallory', SESSION_SECRET, now - 9 * 3600) }], // expired
+    ]) {
+      expect(await withCookies(cookies), JSON.stringify(cookies)).toEqual({
+        signedIn: false,
+        tokenStatus: 401,
+      });
+    }
+    // The control: a cookie the app signed is a session (so the refusals above can fail).
+    expect(await withCookies([{ name: 'example_session', value: good }])).toEqual({
+      signedIn: true,
+      tokenStatus: 200,
+    });
+  }, 120_000);
+
+  /** POST /sign-in with exactly these Host and Origin headers; resolves with status and Set-Cookie. */
+  const rawSignIn = (host: string, origin: string | undefined) =>
+    new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+      const body = 'name=carol';
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: new URL(appUrl).port,
+          method: 'POST',
+          path: '/sign-in',
+          setHost: false,
+          headers: {
+            host,
+            ...(origin ? { origin } : {}),
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': String(body.length),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, cookie: String(res.headers['set-cookie'] ?? '') }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('the cookie is HttpOnly and SameSite=Lax, and Secure off loopback', async () => {
+    const appHost = new URL(appUrl).host;
+    const local = await rawSignIn(appHost, appUrl);
+    expect(local.status).toBe(303);
+    expect(local.cookie).toMatch(/^example_session=carol\.\d+\.[\w-]{43};/);
+    expect(local.cookie).toMatch(/HttpOnly/i);
+    expect(local.cookie).toMatch(/SameSite=lax/i);
+    expect(local.cookie).not.toMatch(/Secure/i);
+    const port = new URL(appUrl).port;
+    const publicHost = await rawSignIn(`app.example:${port}`, `https://app.example:${port}`);
+    expect(publicHost.status).toBe(303);
+    expect(publicHost.cookie).toMatch(/; Secure/i);
+  }, 60_000);
+
+  it('sign-in and sign-out refuse other origins (login CSRF) and a missing Origin', async () => {
+    const appHost = new URL(appUrl).host;
+    for (const origin of [otherUrl, 'null', undefined]) {
+      const res = await rawSignIn(appHost, origin);
+      expect(res.status, String(origin)).toBe(403);
+      expect(res.cookie).toBe('');
+    }
+    // From a real page on another origin: its form posts are refused, the user stays who they were.
+    const { context, page } = await signIn('dora');
+    const other = await context.newPage();
+    await other.goto(otherUrl);
+    for (const [action, fields] of [
+      ['/sign-in', { name: 'mallory' }],
+      ['/sign-out', {}],
+    ] as const) {
+      const landed = other.waitForNavigation();
+      await other.evaluate(
+        ({ url, fields }) => {
+          const form = document.createElement('form');
+          form.method = 'post';
+          form.action = url;
+          for (const [k, v] of Object.entries(fields)) {
+            const input = document.createElement('input');
+            input.name = k;
+            input.value = v;
+            form.append(input);
+          }
+          document.body.append(form);
+          form.submit();
+        },
+        { url: `${appUrl}${action}`, fields },
+      );
+      expect((await landed)?.status()).toBe(403);
+      await other.goto(otherUrl);
+    }
+    await page.reload();
+    expect(await page.getByTestId('user').textContent()).toBe('dora');
+    await context.close();
   }, 180_000);
 });

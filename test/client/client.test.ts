@@ -8,7 +8,8 @@ import {
   type UploadProgress,
 } from '../../src/client/index.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
-import { countingFetch, delay } from './support.ts';
+import { waitUntil } from '../support/wait-until.ts';
+import { countingFetch, delay, type CountingFetch } from './support.ts';
 
 // Five rows by hand; line 6 ("oops") is rejected, the others are valid:
 //   revenue  = 100.00 + 1250.50 - 20.00 + 75.25 = 1405.75
@@ -156,6 +157,19 @@ describe('against an API without workers (jobs stay queued)', () => {
     return jobId;
   }
 
+  /**
+   * Resolves once request `n` has been sent and the server holds it (its change listener
+   * has a waiter; a first request, without knownVersion, has one too but only for a moment).
+   */
+  async function serverHoldsLongPoll(counter: CountingFetch, n: number): Promise<void> {
+    const changes = api.changes;
+    if (!changes) throw new Error('the api role has a change listener');
+    await waitUntil(() => counter.count('jobs.status') === n && changes.waiting === 1, {
+      what: `the server to hold status request ${n}`,
+      intervalMs: 5,
+    });
+  }
+
   it('makes exactly maxPolls status requests, then throws JobTimeoutError', async () => {
     const jobId = await queuedJob();
     const counter = countingFetch();
@@ -215,31 +229,39 @@ describe('against an API without workers (jobs stay queued)', () => {
     const tally = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
     const controller = new AbortController();
     const reason = new Error('user went away');
-    const polling = tally.pollJob(jobId, { pollIntervalMs: 20_000, maxPolls: 10, signal: controller.signal });
-    // The first request answers at once; the client then sleeps out the interval. Abort then:
-    await delay(300);
+    let answered!: () => void;
+    const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
+    const polling = tally.pollJob(jobId, {
+      pollIntervalMs: 20_000,
+      maxPolls: 10,
+      signal: controller.signal,
+      onProgress: () => answered(),
+    });
+    // The first request answers at once; the client then sleeps out the 20 s interval (it
+    // enters its sleep before this continuation runs). Abort then:
+    await firstAnswer;
     expect(counter.count('jobs.status')).toBe(1);
     const abortedAt = Date.now();
     controller.abort(reason);
     await expect(polling).rejects.toBe(reason);
-    expect(Date.now() - abortedAt).toBeLessThan(100);
+    expect(Date.now() - abortedAt).toBeLessThan(10_000); // not the rest of the 20 s sleep
 
-    // And while a long poll is in flight (knownVersion given, the server holds it):
+    // And while the server holds a long poll (knownVersion given, job unchanged):
     const second = new AbortController();
     const statuses: JobStatus[] = [];
     const holding = tally.pollJob(jobId, {
-      pollIntervalMs: 400,
+      pollIntervalMs: 2000,
       maxPolls: 50,
       signal: second.signal,
       onProgress: (s) => statuses.push(s),
     });
-    await delay(600); // request 1 (immediate), sleep to 400 ms, request 2 held by the server
+    // Request 2 answers at once; 2 s later request 3 is the long poll. Abort once the
+    // server is holding it (its listener has the waiter), not after a guessed delay.
+    await serverHoldsLongPoll(counter, 3);
     second.abort(reason);
     await expect(holding).rejects.toBe(reason);
-    const afterAbort = counter.count('jobs.status');
-    expect(afterAbort).toBe(3);
-    await delay(900);
-    expect(counter.count('jobs.status')).toBe(afterAbort);
+    // The poll has returned: no timer or retry of it is left to send anything more.
+    expect(counter.count('jobs.status')).toBe(3);
     expect(statuses).toHaveLength(1);
   });
 
@@ -258,17 +280,19 @@ describe('against an API without workers (jobs stay queued)', () => {
     expect(counter.count('jobs.status')).toBe(1);
   });
 
-  it('hears a cancel within ~100 ms during a long poll, and rejects with JobFailedError', async () => {
+  it('hears a cancel during a long poll at once, and rejects with JobFailedError', async () => {
     const jobId = await queuedJob();
     const counter = countingFetch();
     const tally = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
-    const polling = tally.pollJob(jobId, { pollIntervalMs: 300, maxPolls: 50 });
-    await delay(800); // request 1 at 0, long poll 2 at 300..600, long poll 3 from 600
+    // Request 1 at once; after the 3 s interval, long poll 2 (held up to 3 s).
+    const polling = tally.pollJob(jobId, { pollIntervalMs: 3000, maxPolls: 50 });
+    await serverHoldsLongPoll(counter, 2);
     const cancelledAt = Date.now();
     await tally.trpc.jobs.cancel.mutate({ jobId });
     await expect(polling).rejects.toMatchObject({ name: 'JobFailedError', code: 'CANCELLED' });
-    expect(Date.now() - cancelledAt).toBeLessThan(250);
-    expect(counter.count('jobs.status')).toBe(3);
+    // Woken by the change, not by the end of its 3 s wait.
+    expect(Date.now() - cancelledAt).toBeLessThan(1500);
+    expect(counter.count('jobs.status')).toBe(2);
   });
 
   it('writes a log line about every logIntervalMs while waiting', async () => {

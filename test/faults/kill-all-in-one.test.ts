@@ -73,7 +73,7 @@ describe('kill -9 of the all-in-one process', () => {
     socket.on('error', () => undefined);
     const boundary = 'cutoff';
     socket.write(
-      `POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 10000000\r\n\r\n` +
+      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 10000000\r\n\r\n` +
         `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\n${csv.slice(0, 2_500_000)}`,
     );
     const db = await embeddedDatabase(first, dataDir);

@@ -44,7 +44,7 @@ describe('orphaned staged chunks', () => {
     socket.on('error', () => undefined);
     await new Promise((r) => socket.once('connect', r));
     socket.write(
-      `POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=cut\r\nContent-Length: 10000000\r\n\r\n` +
+      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: multipart/form-data; boundary=cut\r\nContent-Length: 10000000\r\n\r\n` +
         `--cut\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\ndate,amount\n${'2024-01-01,1.00\n'.repeat(200_000)}`,
     );
     await waitUntil(async () => (await counts(sql)).orphans >= 2, { what: 'two chunks staged' });

@@ -9,6 +9,8 @@ import { generateCsv } from '../support/sources.ts';
 import { startTestTally } from '../support/tally.ts';
 
 const GRACE_MS = 1500;
+/** The in-flight upload's X-Request-Id: the server logs it with the request's first line. */
+const IN_FLIGHT_ID = 'sigterm-in-flight-upload';
 let database: TestDatabase;
 let sql: pg.Pool;
 let child: ChildTally | undefined;
@@ -38,7 +40,7 @@ async function startSlowUpload(port: number, csv: string) {
     socket.on('error', () => resolve(text));
   });
   socket.write(
-    `POST /api/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`,
+    `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Request-Id: ${IN_FLIGHT_ID}\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`,
   );
   const half = Math.floor(body.length / 2);
   socket.write(body.subarray(0, half));
@@ -69,6 +71,11 @@ describe('SIGTERM', () => {
       { what: 'the running job to read its first bytes' },
     );
     const inFlight = await startSlowUpload(port, generateCsv(10).csv);
+    // SIGTERM only once the server has read that request's head: Fastify logs "incoming
+    // request" (with our X-Request-Id) when it has the head, and runs the route's admission
+    // (the draining check included) in the same turn of its event loop, before any signal
+    // handler can run. Sent earlier, the signal could win and the upload meet 503 (issue 18).
+    await child.waitForLog(new RegExp(`"clientRequestId":"${IN_FLIGHT_ID}".*"incoming request"`));
 
     const signalledAt = Date.now();
     child.kill('SIGTERM');

@@ -89,8 +89,12 @@ describe('CORS (CORS_ORIGINS)', () => {
   it('without CORS_ORIGINS: same origin only, no CORS headers for anyone', async () => {
     const res = await preflight(plain.url, '/api/jobs', APP);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    // Auth off: another origin is refused outright (test/security/local-mode.test.ts).
     const get = await fetch(`${plain.url}/trpc/jobs.list?input=%7B%7D`, { headers: { origin: APP } });
-    expect(get.status).toBe(200);
+    expect(get.status).toBe(403);
     expect(get.headers.get('access-control-allow-origin')).toBeNull();
+    const own = await fetch(`${plain.url}/trpc/jobs.list?input=%7B%7D`, { headers: { origin: plain.url } });
+    expect(own.status).toBe(200);
+    expect(own.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

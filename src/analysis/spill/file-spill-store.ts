@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { TallyError } from '../../errors.ts';
 import { formatBytes } from '../../lib/format-bytes.ts';
+import { spillEntryName } from './spill-dir.ts';
 import type { SpillRun, SpillStore } from './spill-store.ts';
 
 interface FileRun extends SpillRun {
@@ -10,10 +10,10 @@ interface FileRun extends SpillRun {
 }
 
 /**
- * Spill runs as files in a private directory of one analysis, `<SPILL_DIR>/<pid>-<uuid>/`
+ * Spill runs as files in a private directory of one analysis, `<SPILL_DIR>/<host>-<pid>-<uuid>/`
  * (0700, files 0600), made on the first write and removed whole by `close()`. A process
  * killed before `close()` leaves the directory behind; `prepareSpillDir` at the next
- * start-up removes directories whose pid is dead.
+ * start-up removes directories whose pid is dead in this pid namespace.
  *
  * Synchronous I/O on purpose: a run is written in one piece when a table fills up (a few
  * MB, ~10 ms into the page cache) and read one partition at a time while merging; the
@@ -33,7 +33,7 @@ export class FileSpillStore implements SpillStore {
     spillRoot: string,
     private readonly maxBytes: number,
   ) {
-    this.dir = path.join(spillRoot, `${process.pid}-${randomUUID()}`);
+    this.dir = path.join(spillRoot, spillEntryName());
   }
 
   write(bytes: Uint8Array, bounds: Int32Array): SpillRun {

@@ -13,9 +13,9 @@ export interface SniffResult extends HeadInfo {
  * recognised by its magic bytes, whatever the filename says, and unwrapped once, as the
  * worker does (src/lib/gzip-head.ts holds the one copy of both checks).
  */
-export function sniffUpload(head: Buffer, options: JobOptions): SniffResult {
+export async function sniffUpload(head: Buffer, options: JobOptions): Promise<SniffResult> {
   if (head.length === 0) throw new TallyError('INVALID_CSV', 'The file is empty.');
-  const { compression, text } = inflateHead(head);
+  const { compression, text } = await inflateHead(head);
   if (text.length === 0) throw new TallyError('INVALID_CSV', 'The gzip file holds no data.');
   return { compression, ...inspectHead(text, options) };
 }

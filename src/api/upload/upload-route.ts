@@ -97,7 +97,7 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
           rateGraceMs: deps.config.UPLOAD_RATE_GRACE_MS,
         });
         const options = parseOptions(received.optionsText);
-        const sniffed = sniffUpload(received.file.head, options);
+        const sniffed = await sniffUpload(received.file.head, options);
         const recorded = await recordUpload(deps, {
           jobId: staging.id,
           owner,
