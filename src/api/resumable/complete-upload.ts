@@ -28,11 +28,11 @@ export async function completeUpload(
   requestId: string,
 ): Promise<CompletedUpload> {
   let file: StagedFile;
-  let sniffed: ReturnType<typeof sniffUpload>;
+  let sniffed: Awaited<ReturnType<typeof sniffUpload>>;
   const options = parseOptions(upload.optionsText);
   try {
     file = await staging.finish();
-    sniffed = sniffUpload(file.head, options);
+    sniffed = await sniffUpload(file.head, options);
   } catch (error) {
     await forget(deps.db, upload.id, staging);
     throw error;
