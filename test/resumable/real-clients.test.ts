@@ -10,6 +10,9 @@ import { startStore, type StoreUnderTest } from './stores.ts';
 // proxy that drops the connection mid-upload: they resume from the server's offset and the
 // job's figures are exact. Both stores (CONTRACT §8).
 const MiB = 1024 * 1024;
+// Auth on: the proxy's port is not the server's, which auth-off mode refuses (CONTRACT §6).
+const KEY = 'real-clients-key-4b7e1d9c2a6f';
+const auth = { authorization: `Bearer ${KEY}` };
 
 /** `rows` sales of 12.34 each (exactly 12.34 × rows in revenue), dated through 2024. */
 function salesCsv(rows: number): Buffer<ArrayBuffer> {
@@ -28,7 +31,7 @@ describe.each(['postgres', 's3'] as const)(
 
     beforeAll(async () => {
       store = await startStore(storeName);
-      tally = await startTestTally({ env: store.env });
+      tally = await startTestTally({ env: { ...store.env, API_TOKENS: `alice:${KEY}` } });
     });
     afterAll(async () => {
       await tally?.stop();
@@ -36,9 +39,9 @@ describe.each(['postgres', 's3'] as const)(
     });
 
     async function expectExactFigures(jobId: string, rows: number, bytes: number): Promise<void> {
-      const status = await waitForFinal(tally.url, jobId, {}, 60_000);
+      const status = await waitForFinal(tally.url, jobId, auth, 60_000);
       expect(status).toMatchObject({ state: 'completed', bytes });
-      const result = await trpcQuery(tally.url, 'jobs.result', { jobId });
+      const result = await trpcQuery(tally.url, 'jobs.result', { jobId }, auth);
       expect(result.body.result.data.rows).toMatchObject({ total: rows, valid: rows });
       expect(result.body.result.data.currencies[0].totals.revenue).toBe(Math.round(1234 * rows) / 100);
     }
@@ -62,6 +65,7 @@ describe.each(['postgres', 's3'] as const)(
           const upload = new tus.Upload(file, {
             endpoint: `${proxy.url}/api/uploads`,
             metadata: { filename: 'sales.csv' },
+            headers: auth,
             retryDelays: [0, 200, 500, 1000, 2000],
             onBeforeRequest: (req) => {
               if (req.getMethod() === 'PATCH') patchOffsets.push(Number(req.getHeader('Upload-Offset')));
@@ -96,7 +100,7 @@ describe.each(['postgres', 's3'] as const)(
       const proxy = await startCuttingProxy(tally.url, 5 * MiB);
       const progress: number[] = [];
       try {
-        const client = createTallyClient({ baseUrl: proxy.url });
+        const client = createTallyClient({ baseUrl: proxy.url, token: KEY });
         const { jobId } = await client.uploadCsv(new Blob([file]), {
           resumable: true,
           filename: 'big.csv',
