@@ -11,6 +11,7 @@ import path from 'node:path';
 import { runAnalysisBench } from './analysis.bench.ts';
 import { runCardinalityBench } from './cardinality.bench.ts';
 import { runPickupBench } from './pickup.bench.ts';
+import { runS3UploadBench } from './s3-upload.bench.ts';
 import { runSmallJobsBench } from './small-jobs.bench.ts';
 import { runStatusBench } from './status.bench.ts';
 import { benchServer } from './support/database.ts';
@@ -33,6 +34,7 @@ try {
   if (wanted('P1')) {
     results.push(...(await runUploadBench(server, { quick, log })));
   }
+  if (wanted('P1s')) results.push(...(await runS3UploadBench(server, { quick, log })));
   if (wanted('P2')) {
     const analysis = await runAnalysisBench({
       rows: quick ? 50_000 : 1_000_000,

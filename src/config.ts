@@ -242,7 +242,7 @@ const envSchema = z.object({
   FILE_RETENTION_HOURS: intFromEnv(24, 0),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0),
   /** Where uploaded bytes live (src/files/): `postgres`, chunks in the database. */
-  FILE_STORE: z.enum(['postgres']).default('postgres'),
+  FILE_STORE: z.enum(['postgres', 's3'], { error: 'must be postgres or s3' }).default('postgres'),
   /** Private directory for an analysis's spilled per-key partial aggregates. */
   SPILL_DIR: z.string().min(1).default(path.join(os.tmpdir(), 'tally-spill')),
   /** Distinct keys (customers, products or regions of one currency) held in memory before a table spills. */
@@ -280,6 +280,29 @@ const envSchema = z.object({
     .min(0, 'must be at least 0')
     .max(65535, 'must be at most 65535')
     .optional(),
+  /** A resumable upload (tus, /api/uploads) not finished this many hours after its creation is discarded. */
+  RESUMABLE_UPLOAD_TTL_HOURS: intFromEnv(24, 1, 24 * 30),
+  /** FILE_STORE=s3 (CONTRACT §8): the bucket, required then; credentials come from the AWS SDK's chain. */
+  S3_BUCKET: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'must be an S3 bucket name (3–63 lower-case letters, digits, dots, hyphens)',
+    )
+    .optional(),
+  /** Every object's key starts with it; the sweep deletes only orphans under it. */
+  S3_PREFIX: z.string().max(512, 'must be at most 512 characters').default('tally/'),
+  /** An S3-compatible server's URL (MinIO, R2, fauxqs); unset = AWS. */
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  S3_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]{2,40}$/, 'must be a region name such as eu-central-1')
+    .optional(),
+  /** Path-style URLs (endpoint/bucket/key), which most S3-compatible servers need. */
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export type Config = Readonly<z.output<typeof envSchema>>;
@@ -303,6 +326,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `Invalid configuration:\n  API_TOKENS: required when HOST (${config.HOST}) is not a loopback address; ` +
         'set API_TOKENS=owner:token[,owner:token…] (or TOKEN_SIGNING_KEYS for browser tokens) or listen on 127.0.0.1',
+    );
+  }
+  if (config.FILE_STORE === 's3' && config.S3_BUCKET === undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  S3_BUCKET: required when FILE_STORE=s3 (the bucket uploaded files are stored in)',
     );
   }
   if (config.LONG_POLLS_MAX >= config.MAX_CONNECTIONS) {

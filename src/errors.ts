@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'RETRIES_EXHAUSTED'
   | 'RATE_LIMITED'
+  | 'UPLOAD_OFFSET_MISMATCH'
+  | 'UPLOAD_LOCKED'
   | 'REQUEST_TIMEOUT'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL';
@@ -50,6 +52,10 @@ const STATUS: Record<ErrorCode, number> = {
   CANCELLED: 409,
   RETRIES_EXHAUSTED: 500,
   RATE_LIMITED: 429,
+  // tus (CONTRACT §2.2): a PATCH whose Upload-Offset is not the stored offset.
+  UPLOAD_OFFSET_MISMATCH: 409,
+  // tus: another PATCH (or DELETE) holds the upload; the client retries after Retry-After.
+  UPLOAD_LOCKED: 423,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };

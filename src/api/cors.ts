@@ -1,5 +1,6 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
+import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from './resumable/tus-protocol.ts';
 
 /**
  * CORS for the API (`POST /api/jobs`, `/trpc`) from the exact origins in CORS_ORIGINS.
@@ -14,11 +15,13 @@ export async function registerCors(app: FastifyInstance, origins: readonly strin
   await app.register(cors, {
     origin: (origin, callback) =>
       callback(null, origin !== undefined && allowed.has(origin) ? origin : false),
-    methods: ['GET', 'POST'],
+    // HEAD, PATCH and DELETE: resumable uploads (tus, /api/uploads).
+    methods: ['GET', 'POST', 'HEAD', 'PATCH', 'DELETE'],
     // What the client sends: the token, the upload's Idempotency-Key, and JSON or
     // multipart bodies (content-type). Anything else is refused in the preflight.
-    allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
-    exposedHeaders: ['retry-after'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', ...TUS_REQUEST_HEADERS],
+    // tus clients read Location, Upload-Offset and Tally-Job-Id: unexposed, a browser hides them.
+    exposedHeaders: ['retry-after', ...TUS_RESPONSE_HEADERS],
     credentials: false,
     // Chromium caps the preflight cache at 2 h; 10 min keeps a config change quick to land.
     maxAge: 600,

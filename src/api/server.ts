@@ -26,6 +26,7 @@ import { statusRoute } from './trpc/status-route.ts';
 import { WatchSlots } from './trpc/watch-slots.ts';
 import { logProcedureFailure, toTrpcErrorResponse, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
+import { resumableUploadsPlugin } from './resumable/resumable-plugin.ts';
 
 export interface ServerDeps {
   config: Config;
@@ -158,6 +159,13 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     authenticate,
     jobCreations,
     accepting: () => !deps.isDraining(),
+  });
+  await app.register(resumableUploadsPlugin, {
+    db: deps.db,
+    boss: deps.boss,
+    files: deps.files,
+    authenticate,
+    config,
   });
 
   await app.register(async (trpcScope) => {

@@ -1,5 +1,6 @@
 import { authHeaders, type ClientContext } from './context.ts';
 import { TallyApiError } from './errors.ts';
+import { RESUMABLE_THRESHOLD_BYTES, uploadResumable } from './resumable-upload.ts';
 import type { JobState, UploadOptions } from './types.ts';
 
 const SLICE_BYTES = 64 * 1024;
@@ -22,6 +23,12 @@ export interface UploadCsvOptions {
   signal?: AbortSignal;
   /** Name sent for a Blob that has none (a File's own name wins). */
   filename?: string;
+  /**
+   * Files over 8 MiB go through the resumable route (tus, /api/uploads): a dropped
+   * connection costs a retry from where the server stands, not the whole file. `reused` is
+   * then always false (the completing answer does not say whether an idempotencyKey matched).
+   */
+  resumable?: boolean;
 }
 
 export interface UploadResult {
@@ -45,6 +52,8 @@ export async function uploadCsv(
 ): Promise<UploadResult> {
   opts.signal?.throwIfAborted();
   const filename = (file as Partial<File>).name || opts.filename || 'upload.csv';
+  if (opts.resumable && file.size > RESUMABLE_THRESHOLD_BYTES)
+    return uploadResumable(ctx, file, filename, opts);
   const headers: Record<string, string> = { ...(await authHeaders(ctx)) };
   if (opts.idempotencyKey !== undefined) headers['idempotency-key'] = opts.idempotencyKey;
   const url = `${ctx.baseUrl}/api/jobs`;

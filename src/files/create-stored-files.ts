@@ -2,6 +2,8 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { PostgresStoredFiles } from './postgres/postgres-stored-files.ts';
+import { s3Settings, type S3Settings } from './s3-settings.ts';
+import { S3StoredFiles } from './s3-stored-files.ts';
 import type { StoredFiles, StoredFilesImplementation, StoredFilesKind } from './stored-files.ts';
 import { verifiedRead } from './verified-read.ts';
 
@@ -11,6 +13,8 @@ export interface StoredFilesOptions {
   store: StoredFilesKind;
   /** UPLOAD_STAGING_LEASE_MS: a staging not renewed this long belongs to nobody. */
   stagingLeaseMs: number;
+  /** FILE_STORE=s3's bucket, prefix and endpoint. */
+  s3?: S3Settings;
 }
 
 export interface StoredFilesDeps {
@@ -25,12 +29,34 @@ const IMPLEMENTATIONS: Record<
   (options: StoredFilesOptions, deps: StoredFilesDeps) => StoredFilesImplementation
 > = {
   postgres: (options, deps) => new PostgresStoredFiles(deps.db, options.stagingLeaseMs, deps.log),
+  // Jobs stored before a switch to s3 stay readable: the PostgreSQL store serves them.
+  s3: (options, deps) =>
+    new S3StoredFiles(
+      options.s3!,
+      deps.db,
+      options.stagingLeaseMs,
+      deps.log,
+      new PostgresStoredFiles(deps.db, options.stagingLeaseMs, deps.log),
+    ),
 };
 
 export function storedFilesOptions(
-  config: Pick<Config, 'FILE_STORE' | 'UPLOAD_STAGING_LEASE_MS'>,
+  config: Pick<
+    Config,
+    | 'FILE_STORE'
+    | 'UPLOAD_STAGING_LEASE_MS'
+    | 'S3_BUCKET'
+    | 'S3_PREFIX'
+    | 'S3_ENDPOINT'
+    | 'S3_REGION'
+    | 'S3_FORCE_PATH_STYLE'
+  >,
 ): StoredFilesOptions {
-  return { store: config.FILE_STORE, stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS };
+  return {
+    store: config.FILE_STORE,
+    stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS,
+    ...(config.FILE_STORE === 's3' ? { s3: s3Settings(config) } : {}),
+  };
 }
 
 /** The configured store, its reads verified (verified-read.ts) whatever the store. */

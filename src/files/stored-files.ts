@@ -26,7 +26,7 @@ import type { Database } from '../db/schema.ts';
  * out, never a live upload on another host. A resumable staging is held until its
  * `keepUntil` instead, whoever wrote it last.
  */
-export type StoredFilesKind = 'postgres';
+export type StoredFilesKind = 'postgres' | 's3';
 
 /** What the worker, a re-run and the verification know about a job's file. */
 export interface StoredFileRef {

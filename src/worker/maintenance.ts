@@ -1,4 +1,5 @@
 import type { PgBoss } from 'pg-boss';
+import { expireResumableUploads } from '../api/resumable/resumable-upload-rows.ts';
 import type { Db } from '../db/database.ts';
 import { deleteExpiredJobs } from '../db/jobs/delete-expired-jobs.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
@@ -58,6 +59,8 @@ export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Ma
   const rescuer = createRescuer(deps, { ...defaultRescuerOptions, maxAttempts: deps.retryLimit + 1 });
   const runOnce = async () => {
     const filesDeleted = await deps.files.expire({ retentionHours: deps.fileRetentionHours });
+    // Resumable uploads past RESUMABLE_UPLOAD_TTL_HOURS; their stagings expire with them (the sweep below).
+    await expireResumableUploads(deps.db.kysely);
     const stagedUploadsSwept = await sweepOrphanedUploads(deps);
     const rescued = await rescuer.runOnce();
     // One small batch per pass (every 15 s: up to ~1.1M jobs a day), so a backlog after

@@ -43,6 +43,11 @@ describe('CORS (CORS_ORIGINS)', () => {
       'authorization',
       'content-type',
       'idempotency-key',
+      // tus (resumable uploads, /api/uploads)
+      'tus-resumable',
+      'upload-length',
+      'upload-metadata',
+      'upload-offset',
     ]);
     expect(res.headers.get('access-control-allow-methods')).toContain(method);
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();

@@ -1,0 +1,49 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Config } from '../config.ts';
+
+/** FILE_STORE=s3's settings (CONTRACT §8), translated from the environment at the edge. */
+export interface S3Settings {
+  bucket: string;
+  /** Every object Tally writes is `${prefix}${jobId}` (and a resumable staging's `${prefix}${id}.tail`). */
+  prefix: string;
+  /** Unset: AWS. */
+  endpoint: string | undefined;
+  /** Unset: the SDK's chain (AWS_REGION, the profile), else us-east-1 when an endpoint is set. */
+  region: string | undefined;
+  forcePathStyle: boolean;
+}
+
+export function s3Settings(
+  config: Pick<Config, 'S3_BUCKET' | 'S3_PREFIX' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_FORCE_PATH_STYLE'>,
+): S3Settings {
+  if (config.S3_BUCKET === undefined) throw new Error('FILE_STORE=s3 needs S3_BUCKET'); // config.ts refuses it first
+  return {
+    bucket: config.S3_BUCKET,
+    prefix: config.S3_PREFIX,
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+  };
+}
+
+/**
+ * The client every S3 call goes through. Credentials come from the SDK's usual chain
+ * (AWS_ACCESS_KEY_ID…, AWS_PROFILE, web identity, instance roles); none is configured here.
+ *
+ * Checksums only where S3 requires them: the SDK's default (CRC32 of every part, computed
+ * in JavaScript) would hash every byte a second time; Tally hashes each upload with SHA-256
+ * itself and checks it on every read (src/files/verified-read.ts).
+ */
+export function createS3Client(settings: S3Settings): S3Client {
+  return new S3Client({
+    ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+    ...(settings.region === undefined
+      ? settings.endpoint === undefined
+        ? {}
+        : { region: 'us-east-1' }
+      : { region: settings.region }),
+    forcePathStyle: settings.forcePathStyle,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}

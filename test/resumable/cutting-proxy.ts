@@ -1,0 +1,62 @@
+import net from 'node:net';
+
+export interface CuttingProxy {
+  url: string;
+  /** Connections cut so far. */
+  readonly cuts: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of a Tally that drops the connection (both sides, at once, as a
+ * lost network does) once `cutAfterBytes` of request bytes have gone through it, `times`
+ * times; after that it passes everything. The client and the server each see a reset
+ * socket mid-request: nothing here speaks HTTP.
+ */
+export async function startCuttingProxy(
+  targetUrl: string,
+  cutAfterBytes: number,
+  times = 1,
+): Promise<CuttingProxy> {
+  const target = new URL(targetUrl);
+  let cuts = 0;
+  let forwarded = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined); // the resets are the point
+    }
+    upstream.pipe(client);
+    client.on('data', (data: Buffer) => {
+      if (cuts < times && forwarded + data.length >= cutAfterBytes) {
+        cuts += 1;
+        upstream.write(data.subarray(0, cutAfterBytes - forwarded));
+        forwarded = 0; // the next cut counts anew
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+        return;
+      }
+      forwarded += data.length;
+      if (!upstream.write(data)) {
+        client.pause();
+        upstream.once('drain', () => client.resume());
+      }
+    });
+    client.on('end', () => upstream.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get cuts() {
+      return cuts;
+    },
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
