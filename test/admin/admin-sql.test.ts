@@ -173,6 +173,7 @@ describe('tally_readonly reads the admin views', () => {
     );
     expect(views.map((v) => v.table_name).sort()).toEqual([
       'failures',
+      'job_files',
       'jobs',
       'queue_health',
       'webhook_deliveries',

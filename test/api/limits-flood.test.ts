@@ -32,6 +32,7 @@ beforeAll(async () => {
       MAX_CONNECTIONS: String(MAX_CONNECTIONS),
       LONG_POLLS_PER_OWNER: String(LONG_POLLS_PER_OWNER),
       LONG_POLLS_MAX: String(LONG_POLLS_MAX),
+      WATCH_STREAMS_MAX: String(LONG_POLLS_MAX),
       HEADERS_TIMEOUT_MS: '3000',
       TRPC_RATE_LIMIT_PER_SECOND: '1000',
     },
@@ -198,6 +199,7 @@ describe('every connection busy', () => {
         MAX_CONNECTIONS: '20',
         LONG_POLLS_PER_OWNER: '19',
         LONG_POLLS_MAX: '19',
+        WATCH_STREAMS_MAX: '19',
       },
     });
     const smallPort = Number(new URL(small.url).port);

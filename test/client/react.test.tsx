@@ -2,6 +2,7 @@
 // @vitest-environment-options {"settings": {"fetch": {"disableSameOriginPolicy": true}}}
 // happy-dom's page is at localhost:3000 and the test servers on random ports: without the
 // option above its fetch (the global one here) would refuse them as cross-origin.
+import { randomBytes } from 'node:crypto';
 import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
 import { StrictMode, type ReactNode } from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,8 +24,13 @@ function statusCallsFor(urls: string[], jobId: string): number {
 let api: TestTally; // no workers: jobs stay queued
 let full: TestTally;
 
+// Auth on: happy-dom's requests carry its page's Origin (localhost:3000), which a Tally
+// without auth refuses as cross-site (only its own pages may call it then).
+const TOKEN = randomBytes(24).toString('base64url');
+const env = { API_TOKENS: `tester:${TOKEN}` };
+
 beforeAll(async () => {
-  [api, full] = await Promise.all([startTestTally({ role: 'api' }), startTestTally()]);
+  [api, full] = await Promise.all([startTestTally({ role: 'api', env }), startTestTally({ env })]);
 });
 afterAll(async () => {
   await Promise.all([api?.stop(), full?.stop()]);
@@ -33,7 +39,7 @@ afterEach(() => cleanup());
 
 async function upload(url: string): Promise<string> {
   // No custom fetch: the client takes the browser path (XMLHttpRequest, happy-dom's here).
-  const client = createTallyClient({ baseUrl: url });
+  const client = createTallyClient({ token: TOKEN, baseUrl: url });
   return (await client.uploadCsv(new File([CSV], 'small.csv'))).jobId;
 }
 
@@ -41,7 +47,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
   it('stops after maxPolls requests with a JobTimeoutError (plus at most one aborted by the double mount)', async () => {
     const jobId = await upload(api.url);
     const counter = countingFetch();
-    const client = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const client = createTallyClient({ token: TOKEN, baseUrl: api.url, fetch: counter.fetch });
     const { result } = renderHook(() => useJobStatus(jobId, { client, pollIntervalMs: 100, maxPolls: 3 }), {
       wrapper: strict,
     });
@@ -62,7 +68,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
   it('keeps watching with a fresh budget after restart()', async () => {
     const jobId = await upload(api.url);
     const counter = countingFetch();
-    const client = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const client = createTallyClient({ token: TOKEN, baseUrl: api.url, fetch: counter.fetch });
     const { result } = renderHook(() => useJobStatus(jobId, { client, pollIntervalMs: 100, maxPolls: 2 }), {
       wrapper: strict,
     });
@@ -78,7 +84,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
   it('stops at the final state and hands over the completed status', async () => {
     const jobId = await upload(full.url);
     const counter = countingFetch();
-    const client = createTallyClient({ baseUrl: full.url, fetch: counter.fetch });
+    const client = createTallyClient({ token: TOKEN, baseUrl: full.url, fetch: counter.fetch });
     const { result } = renderHook(() => useJobStatus(jobId, { client, pollIntervalMs: 100, maxPolls: 200 }), {
       wrapper: strict,
     });
@@ -95,7 +101,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
 
   it('reports a cancelled job as JobFailedError with its status', async () => {
     const jobId = await upload(api.url);
-    const client = createTallyClient({ baseUrl: api.url });
+    const client = createTallyClient({ token: TOKEN, baseUrl: api.url });
     const { result } = renderHook(() => useJobStatus(jobId, { client, pollIntervalMs: 200, maxPolls: 50 }), {
       wrapper: strict,
     });
@@ -109,7 +115,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
   it('stops requesting on unmount, aborting the long poll in flight', async () => {
     const jobId = await upload(api.url);
     const counter = countingFetch();
-    const client = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const client = createTallyClient({ token: TOKEN, baseUrl: api.url, fetch: counter.fetch });
     const { result, unmount } = renderHook(
       () => useJobStatus(jobId, { client, pollIntervalMs: 150, maxPolls: 100 }),
       { wrapper: strict },
@@ -124,7 +130,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
   it('switches jobs: the old job gets no more requests, the new one is watched from scratch', async () => {
     const [first, second] = [await upload(api.url), await upload(api.url)];
     const counter = countingFetch();
-    const client = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const client = createTallyClient({ token: TOKEN, baseUrl: api.url, fetch: counter.fetch });
     const { result, rerender } = renderHook(
       ({ id }: { id: string }) => useJobStatus(id, { client, pollIntervalMs: 150, maxPolls: 100 }),
       { wrapper: strict, initialProps: { id: first } },
@@ -143,7 +149,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
 
   it('does nothing without a job id', async () => {
     const counter = countingFetch();
-    const client = createTallyClient({ baseUrl: api.url, fetch: counter.fetch });
+    const client = createTallyClient({ token: TOKEN, baseUrl: api.url, fetch: counter.fetch });
     const { result } = renderHook(() => useJobStatus(null, { client }), { wrapper: strict });
     await delay(200);
     expect(result.current).toMatchObject({ status: undefined, error: undefined, isPolling: false, polls: 0 });
