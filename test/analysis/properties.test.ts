@@ -111,7 +111,13 @@ describe('properties', () => {
           const a = await analyze(toCsv(rows, '\r\n'));
           const b = await analyze(toCsv(shuffled, '\r\n'));
           expect(b.currencies).toEqual(a.currencies);
-          expect({ ...b.rows, rejectedSamples: [] }).toEqual({ ...a.rows, rejectedSamples: [] });
+          // The advice quotes the first problems with their line numbers, which move.
+          const lineless = (x: RevenueAnalysis) => ({
+            ...x.rows,
+            rejectedSamples: [],
+            advice: x.rows.advice?.replace(/line \d+/g, 'line N'),
+          });
+          expect(lineless(b)).toEqual(lineless(a));
           const reasons = (x: RevenueAnalysis) => x.rows.rejectedSamples.map((s) => s.reason).sort();
           expect(reasons(b)).toEqual(reasons(a));
         },
