@@ -1,6 +1,6 @@
 import { authHeaders, sleep, type ClientContext } from './context.ts';
 import { TallyApiError } from './errors.ts';
-import type { UploadCsvOptions, UploadResult } from './upload.ts';
+import type { UploadCsvOptions, UploadResult } from './upload-types.ts';
 
 /** Files above this go through /api/uploads when `resumable: true`; smaller ones are one POST. */
 export const RESUMABLE_THRESHOLD_BYTES = 8 * 1024 * 1024;

@@ -2,41 +2,11 @@ import { authHeaders, type ClientContext } from './context.ts';
 import { TallyApiError } from './errors.ts';
 import { RESUMABLE_THRESHOLD_BYTES, uploadResumable } from './resumable-upload.ts';
 import type { JobState, UploadOptions } from './types.ts';
+import type { UploadCsvOptions, UploadResult } from './upload-types.ts';
 
 const SLICE_BYTES = 64 * 1024;
 
-export interface UploadProgress {
-  /** File bytes sent so far (multipart framing not counted). */
-  loaded: number;
-  /** The file's size. */
-  total: number;
-  /** 0..100, whole numbers. */
-  percent: number;
-}
-
-export interface UploadCsvOptions {
-  /** Column mapping and format options (CONTRACT.md §5); omitted = detect from the file. */
-  options?: UploadOptions;
-  /** Same key within 24 h returns the first job instead of creating another. */
-  idempotencyKey?: string;
-  onUploadProgress?: (progress: UploadProgress) => void;
-  signal?: AbortSignal;
-  /** Name sent for a Blob that has none (a File's own name wins). */
-  filename?: string;
-  /**
-   * Files over 8 MiB go through the resumable route (tus, /api/uploads): a dropped
-   * connection costs a retry from where the server stands, not the whole file. `reused` is
-   * then always false (the completing answer does not say whether an idempotencyKey matched).
-   */
-  resumable?: boolean;
-}
-
-export interface UploadResult {
-  jobId: string;
-  state: JobState;
-  /** True when the Idempotency-Key matched an earlier upload (HTTP 200) and no new job was made. */
-  reused: boolean;
-}
+export type { UploadCsvOptions, UploadProgress, UploadResult } from './upload-types.ts';
 
 /**
  * POST /api/jobs as multipart/form-data. Browsers use XMLHttpRequest, the only browser API
