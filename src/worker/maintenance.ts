@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { expireResumableUploads } from '../api/resumable/resumable-upload-rows.ts';
+import { expireResumableUploads } from '../db/jobs/resumable-uploads.ts';
 import type { Db } from '../db/database.ts';
 import { deleteExpiredJobs } from '../db/jobs/delete-expired-jobs.ts';
 import type { StoredFiles } from '../files/stored-files.ts';

@@ -5,7 +5,11 @@ import { TallyError } from '../../errors.ts';
 import type { StagedFile, Staging, StoredFiles } from '../../files/stored-files.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
 import { sniffUpload } from '../upload/sniff-upload.ts';
-import { deleteResumableUpload, markCompleted, type ResumableUpload } from './resumable-upload-rows.ts';
+import {
+  deleteResumableUpload,
+  markCompleted,
+  type ResumableUpload,
+} from '../../db/jobs/resumable-uploads.ts';
 import { parseOptions } from './tus-protocol.ts';
 
 export interface CompletedUpload {

@@ -19,7 +19,7 @@ import {
   renewLease,
   takeLease,
   type ResumableUpload,
-} from './resumable-upload-rows.ts';
+} from '../../db/jobs/resumable-uploads.ts';
 import {
   httpDate,
   integerHeader,

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Database } from '../schema.ts';
 
 /**
  * The `resumable_uploads` rows (migration 0007): one per tus upload. The bytes themselves
