@@ -1,5 +1,5 @@
 /**
- * Cardinality: exact figures in bounded memory at any number of distinct keys (issue 12 §1).
+ * Cardinality: exact figures in bounded memory at any number of distinct keys.
  *
  *   npx tsx bench/cardinality.bench.ts [--quick]
  *

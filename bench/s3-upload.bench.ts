@@ -1,5 +1,5 @@
 /**
- * FILE_STORE=s3 (issue 21): P1s, upload ingest into the S3 store through the real API process
+ * FILE_STORE=s3: P1s, upload ingest into the S3 store through the real API process
  * beside a bare lib-storage `Upload` of the same body to the same server (the floor); its
  * API peak RSS, small and large; P1r, the same file as a resumable upload in 64 MiB PATCHes
  * beside P1a on the same store (the multipart route); and how much PostgreSQL grows per GiB

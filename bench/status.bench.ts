@@ -6,8 +6,8 @@
  * 250 ms as running jobs' progress does. Capacity (closed loop, as fast as answers come)
  * is measured for both to give the ratio. Then long-poll delivery: clients waiting with
  * `knownVersion` hear a change made in the database within how long? Last, the herd
- * (issue 14): 5,000 long polls on ONE job, one change, delivery p99, and how long another
- * owner's unrelated status call takes meanwhile.
+ * (5,000 long polls on ONE job, one change, delivery p99, and how long another
+ * owner's unrelated status call takes meanwhile).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';

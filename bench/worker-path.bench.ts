@@ -61,7 +61,7 @@ export const runWorkerPathBench: BenchPart = async (server, { quick, log = () =>
         if (r[0]?.state === 'failed') throw new Error('the benchmark job failed');
         await new Promise((res) => setTimeout(res, 100));
       }
-      // The read alone, both ways, on the job's stored chunks (issue 12 §3's change).
+      // The read alone, both ways, on the job's stored chunks.
       for (const [how, read] of [
         ['binary', () => readFileChunks(tally.db.pool, jobId)],
         ['hex', () => readChunksAsHex(sql, jobId)],

@@ -7,7 +7,7 @@ import { writeRawError } from '../http/contract-errors.ts';
 
 /**
  * A bound on the sockets the API holds (MAX_CONNECTIONS), so a flood cannot take the
- * process's file descriptors: issue 14 held ~20,000 idle sockets against a 20,000 limit
+ * process's file descriptors: a flood once held ~20,000 idle sockets against a 20,000 limit
  * and /healthz, every client and the in-process worker got resets.
  *
  * At the bound a new connection first takes the place of the oldest socket that is doing

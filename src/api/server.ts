@@ -79,7 +79,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
       disableRequestLogging: (req) => /^\/(trpc\/jobs\.(status|list)|healthz|readyz|metrics)\b/.test(req.url),
     }),
     // Our own id for every request: a client-chosen one could collide with another
-    // request's, or put anything it likes into worker logs (issue 14).
+    // request's, or put anything it likes into worker logs.
     genReqId: () => randomUUID(),
     childLoggerFactory: (logger, bindings, opts, rawReq) => {
       const given = rawReq.headers['x-request-id'];

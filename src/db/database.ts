@@ -183,7 +183,7 @@ function localTimeoutPool(pool: pg.Pool, timeoutMs: number): PostgresPool {
 /**
  * The connection /healthz and /readyz use, apart from the request pool: with every request
  * connection busy (a locked `jobs` table, a flood) the probe still asks PostgreSQL itself,
- * so "database unreachable" means exactly that (issue 14: it said so with the database up
+ * so "database unreachable" means exactly that (it once said so with the database up
  * and 14 requests queued). One connection, short timeouts: a probe that waits is a probe
  * that lies.
  */

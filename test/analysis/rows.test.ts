@@ -141,7 +141,7 @@ describe('bounded memory of classification', () => {
   });
 });
 
-describe('key length (issue 18 item 4)', () => {
+describe('key length', () => {
   it(`rejects a row whose key is over ${MAX_KEY_BYTES} bytes, never cutting it`, async () => {
     const long = 'é'.repeat(MAX_KEY_BYTES / 2 + 1); // 2 bytes each in UTF-8
     const fits = 'x'.repeat(MAX_KEY_BYTES);

@@ -4,7 +4,7 @@ import { postCsv, trpcQuery } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
-// The lost wake-up of issue 11, made deterministic: a long poll's SELECT has taken its
+// The lost wake-up, made deterministic: a long poll's SELECT has taken its
 // snapshot (old version) but its answer is held back by a test hook; meanwhile a change
 // commits and its NOTIFY reaches the API's listener. Only then is the read let go. A long
 // poll that subscribes after it reads never hears that NOTIFY and sleeps its whole waitMs

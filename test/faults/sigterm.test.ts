@@ -74,7 +74,7 @@ describe('SIGTERM', () => {
     // SIGTERM only once the server has read that request's head: Fastify logs "incoming
     // request" (with our X-Request-Id) when it has the head, and runs the route's admission
     // (the draining check included) in the same turn of its event loop, before any signal
-    // handler can run. Sent earlier, the signal could win and the upload meet 503 (issue 18).
+    // handler can run. Sent earlier, the signal could win and the upload meet 503.
     await child.waitForLog(new RegExp(`"clientRequestId":"${IN_FLIGHT_ID}".*"incoming request"`));
 
     const signalledAt = Date.now();

@@ -13,7 +13,7 @@ function refusal(env: Record<string, string>): string {
   throw new Error('the configuration was accepted');
 }
 
-describe('start-up refusals of the auth configuration (issue 14 item 6)', () => {
+describe('start-up refusals of the auth configuration', () => {
   it('the same token for two owners', () => {
     const message = refusal({ API_TOKENS: 'alice:T0k3n-9f8e7d6c5b4a,bob:T0k3n-9f8e7d6c5b4a' });
     expect(message).toMatch(/API_TOKENS: owners "alice" and "bob" have the same token/);

@@ -1,7 +1,7 @@
 import { daysFromCivil } from '../values/dates.ts';
 
 /**
- * Bounds that keep one result small whatever the file holds (issue 14 item 3). No real
+ * Bounds that keep one result small whatever the file holds. No real
  * revenue export reaches them; a typo or a placeholder date does, and must not turn three
  * rows into a 13 MB result.
  *

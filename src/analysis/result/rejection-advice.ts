@@ -6,7 +6,7 @@ import type { TallyError } from '../../errors.ts';
 
 /**
  * What a person reads when a job ends NO_VALID_ROWS or most of its rows were rejected
- * (issue 13): what was seen, and the option that would fix it. Two parts (see
+ * — what was seen, and the option that would fix it. Two parts (see
  * input-error.ts): `summary` without anything from the file — counts, Tally's own reading
  * of it, option names; `help` adds the columns taken and a few values that could not be
  * read.

@@ -1,6 +1,6 @@
 /**
  * Key cells (customer, product, region) and other file text that reaches the result
- * (header names, currency texts). The rule (CONTRACT.md §5 note, issue 14 item 2):
+ * (header names, currency texts). The rule (CONTRACT.md §5):
  *
  * - surrounding whitespace is trimmed; a key that is then empty is blank: it counts in the
  *   totals but is no key (no customer, no product, no region);

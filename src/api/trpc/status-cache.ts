@@ -19,7 +19,7 @@ import type { JobChangeListener } from '../job-change-listener.ts';
  * It is also the single flight of a herd: every waiter of a job woken by one NOTIFY asks
  * here, the first one's load becomes the entry and the rest share it — one SELECT per
  * change, not one per waiter. (Each waiter used to drop the entry after waking, so the
- * herd re-read ~N/2 times: 5,000 waiters, delivery p50 1.0 s, issue 14.)
+ * herd re-read ~N/2 times: 5,000 waiters, delivery p50 1.0 s.)
  */
 const TTL_MS = 2000;
 

@@ -5,7 +5,7 @@ type Month = CurrencyAnalysis['monthly'][number];
 /**
  * Bounds on what the page draws, whatever the result holds. A month series is as long as
  * the date span, not the data: one typo year (0001 or 9999) gave 120,000 months, and the
- * page drew 840k DOM nodes in 11 s (issue 14). With these bounds it draws a few thousand.
+ * page drew 840k DOM nodes in 11 s. With these bounds it draws a few thousand.
  */
 export const MAX_BARS = 120; // ten years of months fit a chart; more are summed per year
 export const TABLE_PAGE = 60; // rows of the month and cohort tables shown per "show more"
