@@ -54,7 +54,7 @@ describe('a staging batch that does not commit', () => {
     socket.on('data', (d) => (answer += d.toString()));
     socket.on('error', () => undefined);
     socket.write(
-      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${new URL(api.url).port}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
         `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
     );
     try {
