@@ -1,7 +1,8 @@
 /**
  * Minified + gzipped size of what a browser app ships for the client, measured by
  * bundling a one-line app with esbuild (minify, tree-shaking) and gzip -9. The tRPC
- * client alone (createTRPCClient + httpLink) is the floor; React itself is left out.
+ * client alone with the links the client uses (createTRPCClient, httpLink, and splitLink +
+ * httpSubscriptionLink for jobs.watch since v1.2) is the floor; React itself is left out.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * Budgets over the floor, in gzipped bytes. Measured 2026-12-01: floor 6.3 KB, the client
  * (upload with progress, long-poll watch, errors, token provider) adds 2.8 KB, the hook
- * 0.5 KB more. The budgets leave ~75 % headroom for fixes and still catch a stray
+ * 0.5 KB more. 2026-12-03 (v1.2, jobs.watch): floor 9.2 KB with tRPC's SSE links; the
+ * client adds 4.1 KB (the fetch-based EventSource and watchJob ~1.3 KB of it), the hook 0.5 KB. The budgets leave ~75 % headroom for fixes and still catch a stray
  * runtime import (zod alone would add ~15 KB, any server module far more).
  */
 export const BUDGET_OVER_FLOOR = { client: 5 * 1024, react: 6 * 1024 } as const;
@@ -46,7 +48,8 @@ async function gzippedBundle(contents: string): Promise<number> {
 export async function measureBundleSizes(dist: string): Promise<BundleSizes> {
   const [floor, client, react] = await Promise.all([
     gzippedBundle(
-      `import { createTRPCClient, httpLink } from '@trpc/client'; console.log(createTRPCClient, httpLink);`,
+      `import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink } from '@trpc/client';` +
+        'console.log(createTRPCClient, httpLink, httpSubscriptionLink, splitLink);',
     ),
     gzippedBundle(
       `import * as tally from ${JSON.stringify(path.join(dist, 'index.js'))}; console.log(tally);`,

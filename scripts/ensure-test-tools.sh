@@ -6,9 +6,9 @@
 # tests ending in "Chromium is missing").
 set -euo pipefail
 
-node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>22||(a===22&&b>=12)?1:0)')
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(a>22||(a===22&&b>=15)?1:0)')
 if [ "$node_ok" != 1 ]; then
-  echo "npm test: Node $(node -v) is too old; Tally needs 22.12 or later: run npm install (it brings Node 24 as a dev dependency) or run npm test through npm." >&2
+  echo "npm test: Node $(node -v) is too old; Tally needs 22.15 or later: run npm install (it brings Node 24 as a dev dependency) or run npm test through npm." >&2
   exit 1
 fi
 
@@ -23,6 +23,20 @@ if [ ! -x "$CHROMIUM" ]; then
     apt-get install -y -qq chromium >/dev/null
   else
     echo "npm test: the browser tests need Chromium at $CHROMIUM: run 'sudo apt-get install -y chromium' and try again." >&2
+    exit 1
+  fi
+fi
+
+# The pooler tests (test/pooler/) run Tally through Debian's PgBouncer in transaction mode,
+# as teams run it in front of a managed PostgreSQL (CONTRACT §1 v1.2).
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "npm test: installing PgBouncer for the pooler tests (apt-get install pgbouncer)…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq pgbouncer >/dev/null
+  else
+    echo "npm test: the pooler tests need PgBouncer: run 'sudo apt-get install -y pgbouncer' and try again." >&2
     exit 1
   fi
 fi

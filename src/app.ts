@@ -6,7 +6,8 @@ import { JobChangeListener } from './api/job-change-listener.ts';
 import { prepareSpillDir } from './analysis/spill/spill-dir.ts';
 import type { Config } from './config.ts';
 import { createDb, createHealthDb, type Db } from './db/database.ts';
-import { migrateToLatest } from './db/migrate.ts';
+import { databaseUrls } from './db/database-urls.ts';
+import { migrateOverSession } from './db/migrate.ts';
 import { createStoredFiles, storedFilesOptions } from './files/create-stored-files.ts';
 import type { StoredFiles } from './files/stored-files.ts';
 import type { Logger } from './logger.ts';
@@ -15,6 +16,7 @@ import { startBoss } from './queue/boss.ts';
 import type { WorkerHooks } from './worker/run-analysis-job.ts';
 import { startMaintenance, sweepOrphanedUploads, type Maintenance } from './worker/maintenance.ts';
 import { startWorkers } from './worker/start-workers.ts';
+import { startWebhooks, type Webhooks } from './webhooks/start-webhooks.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -51,12 +53,15 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   const { config, log, role } = opts;
   const runsApi = role !== 'worker';
   const runsWorkers = role !== 'api';
+  // v1.2: DATABASE_URL may be a transaction pooler; LISTEN and migrations' lock go to the session URL.
+  const urls = databaseUrls(config, opts.databaseUrl);
   const db = createDb(opts.databaseUrl, {
     max: config.DB_POOL_MAX,
     applicationName: `tally-${role}`,
+    transactionPooled: urls.transactionPooled,
     onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
   });
-  await migrateToLatest(db.kysely, log);
+  await migrateOverSession(urls.session, log);
   const files = createStoredFiles(storedFilesOptions(config), { db, log });
   // Staged bytes of uploads that died with this host's previous process (kill -9).
   await sweepOrphanedUploads({ files, log });
@@ -67,6 +72,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       expireInSeconds: config.JOB_EXPIRE_SECONDS,
       retryLimit: config.JOB_RETRY_LIMIT,
       supervise: true,
+      listenConnectionString: urls.session,
     },
     log,
   );
@@ -76,13 +82,15 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
   const onDbError = (error: Error) => log.warn({ err: error }, 'idle database connection lost');
   // Probes get their own connection: they must tell the truth while requests queue.
   const healthDb =
-    runsApi || config.METRICS_PORT !== undefined ? createHealthDb(opts.databaseUrl, onDbError) : undefined;
+    runsApi || config.METRICS_PORT !== undefined
+      ? createHealthDb(opts.databaseUrl, onDbError, urls.transactionPooled)
+      : undefined;
   let changes: JobChangeListener | undefined;
   let requestDb: Db | undefined;
   let api: ApiServer | undefined;
   let url: string | undefined;
   if (runsApi && healthDb) {
-    changes = new JobChangeListener(opts.databaseUrl, log);
+    changes = new JobChangeListener(urls.session, log);
     await changes.start();
     // tRPC's statements end after DB_STATEMENT_TIMEOUT_MS (a 503), so a locked table
     // cannot hold requests forever. A pool of their own: the workers' and the uploads'
@@ -91,6 +99,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       max: config.DB_POOL_MAX,
       applicationName: 'tally-requests',
       statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+      transactionPooled: urls.transactionPooled,
       onError: onDbError,
     });
     api = await buildServer({
@@ -109,6 +118,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     url = await api.app.listen({ host: config.HOST, port: config.PORT });
   }
   let maintenance: Maintenance | undefined;
+  let webhooks: Webhooks | undefined;
   if (runsWorkers) {
     await prepareSpillDir(config.SPILL_DIR, log);
     maintenance = startMaintenance({
@@ -116,6 +126,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       log,
       files,
       fileRetentionHours: config.FILE_RETENTION_HOURS,
+      jobRetentionDays: config.JOB_RETENTION_DAYS,
     });
     await startWorkers(
       boss,
@@ -135,7 +146,20 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
         ...(opts.workerHooks ? { hooks: opts.workerHooks } : {}),
       },
       config.WORKER_CONCURRENCY,
+      config.WORKER_MAX_RUNNING_PER_OWNER,
     );
+    if (config.WEBHOOK_URL !== undefined && config.WEBHOOK_SECRET !== undefined) {
+      webhooks = await startWebhooks(boss, {
+        db,
+        log,
+        settings: {
+          url: config.WEBHOOK_URL,
+          key: config.WEBHOOK_SECRET,
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+          retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
+        },
+      });
+    }
   }
   // A worker-only process has no HTTP server; METRICS_PORT gives it /healthz, /readyz, /metrics.
   let metricsServer: MetricsServer | undefined;
@@ -149,6 +173,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
       // polls are woken and answer at once, so in-flight requests end soon.
       draining = true;
       maintenance?.stop();
+      webhooks?.stop();
       await changes?.close();
       // Stop claiming and let running jobs finish within the grace period; pg-boss hands
       // whatever is still running back to the queue when it stops.

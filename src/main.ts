@@ -8,10 +8,14 @@
  * imports nothing.
  */
 import { nodeVersionProblem } from './lib/node-version.ts';
+import { telemetryConfigured } from './telemetry/telemetry-configured.ts';
 
 const problem = nodeVersionProblem(process.version);
 if (problem) {
   process.stderr.write(`${problem}\n`);
   process.exit(1);
 }
+// Traces (CONTRACT §10): the SDK must load before any module it instruments, and not at
+// all unless the OTEL_* variables ask for it.
+if (telemetryConfigured(process.env)) await import('./telemetry/start-telemetry.ts');
 await import('./start-role.ts');

@@ -2,6 +2,7 @@ import { fromKysely, type PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import { TallyError } from '../errors.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
+import { fairShareSendOptions } from '../queue/fair-share.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -51,7 +52,7 @@ export async function retryJob(db: Db, boss: PgBoss, jobId: string): Promise<voi
       .where('id', '=', jobId)
       .where('state', '=', 'failed')
       .where('file_deleted_at', 'is', null)
-      .returning('id')
+      .returning(['id', 'owner'])
       .executeTakeFirst();
     if (!reset) {
       const job = await trx
@@ -70,6 +71,10 @@ export async function retryJob(db: Db, boss: PgBoss, jobId: string): Promise<voi
     const conn = { db: fromKysely(trx) };
     await boss.deleteJob(ANALYSIS_QUEUE, jobId, conn);
     const data: AnalysisJobData = { jobId };
-    await boss.send(ANALYSIS_QUEUE, data, { id: jobId, ...conn });
+    await boss.send(ANALYSIS_QUEUE, data, {
+      id: jobId,
+      ...(await fairShareSendOptions(trx, reset.owner)),
+      ...conn,
+    });
   });
 }

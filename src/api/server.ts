@@ -22,6 +22,7 @@ import { OwnerRateLimit, callsInRequest, rateKeyOfAddress } from './owner-rate-l
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
 import type { StatusDeps } from './trpc/job-status-query.ts';
 import { statusRoute } from './trpc/status-route.ts';
+import { WatchSlots } from './trpc/watch-slots.ts';
 import { logProcedureFailure, toTrpcErrorResponse, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
 
@@ -109,6 +110,10 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     perOwner: config.LONG_POLLS_PER_OWNER,
     total: config.LONG_POLLS_MAX,
   });
+  const watches = new WatchSlots({
+    perOwner: config.WATCH_STREAMS_PER_OWNER,
+    total: config.WATCH_STREAMS_MAX,
+  });
 
   const statusDeps: StatusDeps = {
     db: deps.requestDb,
@@ -175,6 +180,7 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
         ...statusDeps,
         boss: deps.boss,
         files: deps.files,
+        watches,
         authenticate,
         authorization: req.headers.authorization,
       }),

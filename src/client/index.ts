@@ -10,6 +10,7 @@ import { pollJob, type PollJobOptions } from './poll-job.ts';
 import { createTrpc, type TallyTrpcClient } from './trpc.ts';
 import type { JobStatus, RevenueAnalysis } from './types.ts';
 import { uploadCsv, type UploadCsvOptions, type UploadResult } from './upload.ts';
+import { watchJob, type WatchJobOptions } from './watch-job.ts';
 
 export { JobFailedError, JobTimeoutError, TallyApiError, toTallyApiError } from './errors.ts';
 export { FINAL_STATES, isFinal } from './types.ts';
@@ -25,6 +26,7 @@ export type {
   UploadOptions,
 } from './types.ts';
 export type { PollJobOptions } from './poll-job.ts';
+export type { WatchJobOptions } from './watch-job.ts';
 export type { TokenProvider } from './context.ts';
 export { createTokenProvider, type IssuedToken, type TokenProviderOptions } from './token-provider.ts';
 export type { UploadCsvOptions, UploadProgress, UploadResult } from './upload.ts';
@@ -51,6 +53,8 @@ export interface TallyClient {
   trpc: TallyTrpcClient;
   uploadCsv(file: Blob, opts?: UploadCsvOptions): Promise<UploadResult>;
   pollJob(jobId: string, opts?: PollJobOptions): Promise<JobStatus>;
+  /** The same promise as `pollJob`, pushed over SSE (jobs.watch); long-polls where SSE cannot be used. */
+  watchJob(jobId: string, opts?: WatchJobOptions): Promise<JobStatus>;
   /** Upload, watch until completed, and return the analysis. */
   runAnalysisWithPolling(
     file: Blob,
@@ -73,6 +77,7 @@ export function createTallyClient(options: TallyClientOptions): TallyClient {
     trpc,
     uploadCsv: (file, opts) => uploadCsv(ctx, file, opts),
     pollJob: (jobId, opts) => pollJob(trpc, jobId, opts),
+    watchJob: (jobId, opts) => watchJob(trpc, jobId, opts),
     async runAnalysisWithPolling(file, onProgress, opts = {}) {
       const { jobId } = await uploadCsv(ctx, file, opts);
       opts.onJobCreated?.(jobId);

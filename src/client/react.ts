@@ -12,6 +12,12 @@ export interface UseJobStatusOptions {
   pollIntervalMs?: number;
   /** Upper bound on status requests per watch. Default 360. */
   maxPolls?: number;
+  /**
+   * 'poll' (default): long polls with `pollJob`. 'watch': status pushed over SSE with
+   * `watchJob`, which gives up after `maxPolls × pollIntervalMs` (then `error` is a
+   * JobTimeoutError, as when polls run out) and long-polls where SSE cannot be used.
+   */
+  transport?: 'poll' | 'watch';
   /** A client to use; otherwise one is made from `baseUrl` and `token`. */
   client?: TallyClient;
   /** Default '' (the page's own origin). Ignored when `client` is given. */
@@ -42,7 +48,7 @@ interface Watch {
 }
 
 /**
- * Watches a job with `pollJob`, so the `maxPolls` bound holds by construction: the hook
+ * Watches a job with `pollJob` (or `watchJob`, with `transport: 'watch'`), so the `maxPolls` bound holds by construction: the hook
  * adds no timers or retries of its own. A change of `jobId` (or unmount) aborts the
  * request in flight. Under StrictMode the first, discarded mount costs at most one
  * aborted request. Polling goes on in background tabs: a long poll is a request held by
@@ -52,7 +58,7 @@ export function useJobStatus(
   jobId: string | null | undefined,
   options: UseJobStatusOptions = {},
 ): JobStatusState {
-  const { pollIntervalMs, maxPolls, client: given, baseUrl = '', token } = options;
+  const { pollIntervalMs, maxPolls, client: given, baseUrl = '', token, transport = 'poll' } = options;
   const client = useMemo(
     () => given ?? createTallyClient({ baseUrl, ...(token ? { token } : {}) }),
     [given, baseUrl, token],
@@ -75,25 +81,31 @@ export function useJobStatus(
       status: w.jobId === jobId ? w.status : undefined,
       isPolling: true,
     }));
-    client
-      .pollJob(jobId, {
-        ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }),
-        ...(maxPolls === undefined ? {} : { maxPolls }),
-        signal: controller.signal,
-        onPoll: (polls) => update({ polls }),
-        onProgress: (status) => update({ status }),
-      })
-      .then(
-        (status) => update({ status, isPolling: false }),
-        (error: unknown) =>
-          update({
-            error: error instanceof Error ? error : new Error(String(error)),
-            isPolling: false,
-            ...(error instanceof JobFailedError ? { status: error.status } : {}),
-          }),
-      );
+    const watching =
+      transport === 'watch'
+        ? client.watchJob(jobId, {
+            deadlineMs: (maxPolls ?? 360) * (pollIntervalMs ?? 5000),
+            signal: controller.signal,
+            onProgress: (status) => update({ status }),
+          })
+        : client.pollJob(jobId, {
+            ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }),
+            ...(maxPolls === undefined ? {} : { maxPolls }),
+            signal: controller.signal,
+            onPoll: (polls) => update({ polls }),
+            onProgress: (status) => update({ status }),
+          });
+    watching.then(
+      (status) => update({ status, isPolling: false }),
+      (error: unknown) =>
+        update({
+          error: error instanceof Error ? error : new Error(String(error)),
+          isPolling: false,
+          ...(error instanceof JobFailedError ? { status: error.status } : {}),
+        }),
+    );
     return () => controller.abort(new DOMException('The job is no longer watched.', 'AbortError'));
-  }, [client, jobId, pollIntervalMs, maxPolls, generation]);
+  }, [client, jobId, pollIntervalMs, maxPolls, transport, generation]);
 
   const restart = useCallback(() => setGeneration((g) => g + 1), []);
   // Until the effect has run for a new job id, show nothing of the previous job.

@@ -8,19 +8,13 @@
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { startBoss } from '../queue/boss.ts';
-import { createDb } from './database.ts';
-import { migrateToLatest } from './migrate.ts';
+import { migrateOverSession } from './migrate.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required.');
   const log = createLogger(config.LOG_LEVEL, { component: 'migrate' });
-  const db = createDb(config.DATABASE_URL, { max: 1, applicationName: 'tally-migrate' });
-  try {
-    await migrateToLatest(db.kysely, log);
-  } finally {
-    await db.close();
-  }
+  await migrateOverSession(config.LISTEN_DATABASE_URL ?? config.DATABASE_URL, log);
   const boss = await startBoss(
     config.DATABASE_URL,
     {
@@ -29,6 +23,7 @@ async function main(): Promise<void> {
       retryLimit: config.JOB_RETRY_LIMIT,
       supervise: false,
       poolMax: 1,
+      ...(config.LISTEN_DATABASE_URL ? { listenConnectionString: config.LISTEN_DATABASE_URL } : {}),
     },
     log,
   );

@@ -1,5 +1,8 @@
-/** The oldest Node.js Tally runs on: pg-boss 12 and kysely 0.29 need 22.12. */
-export const MINIMUM_NODE = '22.12.0';
+/**
+ * The oldest Node.js Tally runs on: pg-boss 12 and kysely 0.29 need 22.12; the OpenTelemetry
+ * SDK (traces, CONTRACT §10; @opentelemetry/sdk-node 0.301) needs 22.15.
+ */
+export const MINIMUM_NODE = '22.15.0';
 
 /** Why this Node.js cannot run Tally, in one line for a person; undefined when it can. */
 export function nodeVersionProblem(version: string): string | undefined {

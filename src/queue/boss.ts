@@ -1,5 +1,6 @@
 import { PgBoss } from 'pg-boss';
 import type { Logger } from '../logger.ts';
+import { SplitListenDb } from './split-listen-db.ts';
 
 export const ANALYSIS_QUEUE = 'tally-analysis';
 export const BOSS_SCHEMA = 'pgboss';
@@ -18,6 +19,11 @@ export interface BossSettings {
   /** Run pg-boss maintenance (expiry, retention) from this instance. */
   supervise: boolean;
   poolMax?: number;
+  /**
+   * v1.2: where pg-boss LISTENs when DATABASE_URL is a transaction pooler
+   * (LISTEN_DATABASE_URL). Unset or equal to the connection string: pg-boss's own pool.
+   */
+  listenConnectionString?: string;
 }
 
 /**
@@ -30,11 +36,17 @@ export async function startBoss(
   settings: BossSettings,
   log: Logger,
 ): Promise<PgBoss> {
-  const boss = new PgBoss({
+  const connection = {
     connectionString,
-    schema: BOSS_SCHEMA,
     application_name: 'tally-boss',
     max: settings.poolMax ?? 4,
+  };
+  const listenUrl = settings.listenConnectionString;
+  const boss = new PgBoss({
+    ...(listenUrl && listenUrl !== connectionString
+      ? { db: new SplitListenDb(connection, listenUrl) }
+      : connection),
+    schema: BOSS_SCHEMA,
     useListenNotify: true,
     supervise: settings.supervise,
     // Heartbeat-lost and expired jobs are failed (and retried) by the queue monitor, which
@@ -44,6 +56,9 @@ export async function startBoss(
     monitorIntervalSeconds: 5,
     migrate: true,
     schedule: false,
+    // Traces (CONTRACT §10): the upload's trace context is stored on the job so the worker's
+    // attempt continues it. Without an OpenTelemetry SDK registered nothing is stored.
+    openTelemetry: { propagateContext: true },
   });
   boss.on('error', (error) => log.error({ err: error }, 'pg-boss error'));
   boss.on('warning', (warning) => log.warn({ warning }, 'pg-boss warning'));

@@ -11,7 +11,13 @@ import { runAnalysisJob, type WorkerDeps } from './run-analysis-job.ts';
  * therefore notifies itself when its handler ends, so it fetches again at once and only
  * sleeps when the queue is empty.
  */
-export async function startWorkers(boss: PgBoss, deps: WorkerDeps, concurrency: number): Promise<string[]> {
+export async function startWorkers(
+  boss: PgBoss,
+  deps: WorkerDeps,
+  concurrency: number,
+  /** WORKER_MAX_RUNNING_PER_OWNER: 0 for no cap (owners still take turns: queue/fair-share.ts). */
+  maxRunningPerOwner = 0,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < concurrency; i++) {
     const self = { id: '' };
@@ -19,7 +25,14 @@ export async function startWorkers(boss: PgBoss, deps: WorkerDeps, concurrency: 
       ANALYSIS_QUEUE,
       // Retries of heartbeat-lost jobs send no NOTIFY: the notify-mode poll bounds how
       // long they wait for a worker, so it is 2 s rather than pg-boss's 30 s default.
-      { batchSize: 1, localConcurrency: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 },
+      {
+        batchSize: 1,
+        localConcurrency: 1,
+        pollingIntervalSeconds: 2,
+        notifyPollingIntervalSeconds: 2,
+        // Counted in the database across every worker process (the owner is the job's group).
+        ...(maxRunningPerOwner > 0 ? { groupConcurrency: maxRunningPerOwner } : {}),
+      },
       async ([job]) => {
         try {
           if (job) await runAnalysisJob(deps, job);

@@ -171,7 +171,12 @@ describe('tally_readonly reads the admin views', () => {
     const { rows: views } = await reader.query(
       `select table_name from information_schema.views where table_schema = 'tally_admin'`,
     );
-    expect(views.map((v) => v.table_name).sort()).toEqual(['failures', 'jobs', 'queue_health']);
+    expect(views.map((v) => v.table_name).sort()).toEqual([
+      'failures',
+      'jobs',
+      'queue_health',
+      'webhook_deliveries',
+    ]);
     for (const { table_name } of views) {
       const { rows } = await reader.query(`select * from tally_admin.${table_name}`);
       expect(rows.length, table_name).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import type {
   JobStatus,
   RevenueAnalysis,
   TokenProvider,
+  WatchJobOptions,
 } from '../../src/client/index.ts';
 import { useJobStatus } from '../../src/client/react.ts';
 import type { jobStates } from '../../src/db/schema.ts';
@@ -37,6 +38,13 @@ describe('the public client types', () => {
     expectTypeOf<ReturnType<TallyClient['uploadCsv']>>()
       .resolves.toHaveProperty('jobId')
       .toEqualTypeOf<string>();
+    expectTypeOf<ReturnType<TallyClient['watchJob']>>().resolves.toEqualTypeOf<JobStatus>();
+    expectTypeOf<Parameters<TallyClient['watchJob']>[1]>().toEqualTypeOf<WatchJobOptions | undefined>();
+    expectTypeOf<WatchJobOptions>().toEqualTypeOf<{
+      deadlineMs?: number;
+      onProgress?: (status: JobStatus) => void;
+      signal?: AbortSignal;
+    }>();
     expectTypeOf<ReturnType<typeof createTallyClient>>().toEqualTypeOf<TallyClient>();
     expectTypeOf<Parameters<typeof createTallyClient>[0]['token']>().toEqualTypeOf<
       string | TokenProvider | undefined
@@ -49,5 +57,18 @@ describe('the public client types', () => {
     expectTypeOf<JobFailedError['state']>().toEqualTypeOf<JobState>();
     expectTypeOf(useJobStatus).returns.toHaveProperty('status').toEqualTypeOf<JobStatus | undefined>();
     expectTypeOf(useJobStatus).returns.toHaveProperty('polls').toEqualTypeOf<number>();
+    expectTypeOf(useJobStatus)
+      .parameter(1)
+      .exclude<undefined>()
+      .toHaveProperty('transport')
+      .toEqualTypeOf<'poll' | 'watch' | undefined>();
+  });
+
+  it('type jobs.watch events as tracked statuses', () => {
+    // The iterator form of subscribe: what it yields is what onData hears.
+    type Watch = TallyClient['trpc']['jobs']['watch']['subscribe'];
+    type WatchEvent = ReturnType<Watch> extends AsyncIterableIterator<infer E> ? E : never;
+    expectTypeOf<WatchEvent>().toExtend<{ id: string; data: JobStatus }>();
+    expectTypeOf<WatchEvent['data']['state']>().toEqualTypeOf<JobState>();
   });
 });

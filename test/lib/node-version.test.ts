@@ -5,12 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { nodeVersionProblem } from '../../src/lib/node-version.ts';
 
 describe('the Node.js check at start-up', () => {
-  it('refuses what is older than 22.12, in one line that says what to install', () => {
-    for (const old of ['v20.20.2', 'v22.11.0', 'v18.0.0', 'v21.99.0'])
+  it('refuses what is older than 22.15, in one line that says what to install', () => {
+    for (const old of ['v20.20.2', 'v22.11.0', 'v22.14.0', 'v18.0.0', 'v21.99.0'])
       expect(nodeVersionProblem(old)).toBe(
-        `Tally needs Node.js 22.12.0 or later (24 LTS recommended); this is ${old}.`,
+        `Tally needs Node.js 22.15.0 or later (24 LTS recommended); this is ${old}.`,
       );
-    for (const ok of ['v22.12.0', 'v22.20.1', 'v24.21.0', 'v30.0.0'])
+    for (const ok of ['v22.15.0', 'v22.20.1', 'v24.21.0', 'v30.0.0'])
       expect(nodeVersionProblem(ok)).toBeUndefined();
   });
 
@@ -29,7 +29,7 @@ describe('the Node.js check at start-up', () => {
       timeout: 30_000,
     });
     expect(run.status).toBe(1);
-    expect(run.stderr.trim()).toMatch(/^Tally needs Node\.js 22\.12\.0 or later .* this is v\d+\./);
+    expect(run.stderr.trim()).toMatch(/^Tally needs Node\.js 22\.15\.0 or later .* this is v\d+\./);
   });
 
   // The fresh-machine path: with only the old Node and its npm on PATH (as on a new machine of

@@ -302,7 +302,7 @@ describe('scopes and job binding (403)', () => {
         `${tally.url}/trpc/jobs.status?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: input }))}`,
         { headers },
       );
-      const fastBody = (await fast.json());
+      const fastBody = await fast.json();
       const batchBody = ((await batch.json()) as any[])[0];
       expect(fast.status).toBe(403);
       expect(batch.status).toBe(403);

@@ -10,6 +10,7 @@ import { TallyError } from '../../errors.ts';
 import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
 import { jobIdInput, jobNotFound, jobStatusInput, readJobStatus } from './job-status-query.ts';
 import { statusCacheFor } from './status-cache.ts';
+import { jobWatchInput, watchJobChanges } from './watch-job.ts';
 import { authedProcedure, router } from './trpc.ts';
 
 export const jobsRouter = router({
@@ -81,4 +82,12 @@ export const jobsRouter = router({
     .mutation(({ ctx, input }): Promise<RerunJob> =>
       rerunJob(ctx, { owner: ctx.owner, jobId: input.jobId, options: input.options }),
     ),
+
+  /**
+   * Every visible change of one job over SSE (CONTRACT §3 v1.2), each event's id its
+   * `version`; resumes after `lastEventId`; ends after the final state. See watch-job.ts.
+   */
+  watch: authedProcedure
+    .input(jobWatchInput)
+    .subscription(({ ctx, input, signal }) => watchJobChanges(ctx, ctx.owner, input, signal)),
 });

@@ -9,6 +9,7 @@ import type { Authenticate } from '../auth.ts';
 import { retryAfterHeaders, toTallyError } from '../error-response.ts';
 import type { JobChangeListener } from '../job-change-listener.ts';
 import type { LongPollSlots } from '../long-poll-slots.ts';
+import type { WatchSlots } from './watch-slots.ts';
 
 /** Everything a procedure needs; `authorization` is resolved to an owner by `authedProcedure`. */
 export interface Context {
@@ -21,6 +22,8 @@ export interface Context {
   authenticate: Authenticate;
   authorization: string | undefined;
   longPolls: LongPollSlots;
+  /** jobs.watch streams held, per owner and in all. */
+  watches: WatchSlots;
   /** True once the process drains: long polls answer at once instead of waiting. */
   draining: () => boolean;
   hooks: ApiHooks;
@@ -95,12 +98,23 @@ export function logProcedureFailure(
   log.error({ err: error, path, jobId: jobIdOf(rawInput) }, 'tRPC procedure failed');
 }
 
+/** How often a jobs.watch stream carries a heartbeat. */
+export const WATCH_PING_MS = 15_000;
+
 const t = initTRPC.context<Context>().create({
   // No transformer: plain JSON, so curl and any HTTP client can read the answers.
   isDev: false, // never send stack traces to clients
   // The one place a tRPC error gets its code, status and message: procedures throw
   // TallyError (or anything else, which becomes INTERNAL) and this maps it.
   errorFormatter: ({ error, path }) => toTrpcErrorShape(toTallyError(error), path),
+  sse: {
+    // jobs.watch: a comment-sized `ping` event every 15 s keeps the stream alive through
+    // proxies and balancers that cut a silent response (nginx's proxy_read_timeout and
+    // AWS ALB's idle timeout are 60 s). The client reconnects (with its last event id)
+    // after 40 s without a byte: a connection that died without a FIN is noticed then.
+    ping: { enabled: true, intervalMs: WATCH_PING_MS },
+    client: { reconnectAfterInactivityMs: 40_000 },
+  },
 });
 
 export const router = t.router;

@@ -7,6 +7,7 @@ import type { JobState } from '../../db/schema.ts';
 import { TallyError } from '../../errors.ts';
 import type { StoredFiles } from '../../files/stored-files.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
+import { fairShareSendOptions } from '../../queue/fair-share.ts';
 import type { ReceivedUpload } from './receive-upload.ts';
 import type { SniffResult } from './sniff-upload.ts';
 
@@ -65,7 +66,11 @@ export async function recordUpload(
       ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
     };
     // Same id in pg-boss as in our table, so admins can join the two.
-    await deps.boss.send(ANALYSIS_QUEUE, data, { id: jobId, db: fromKysely(trx) });
+    await deps.boss.send(ANALYSIS_QUEUE, data, {
+      id: jobId,
+      ...(await fairShareSendOptions(trx, input.owner)),
+      db: fromKysely(trx),
+    });
     return { jobId, state: 'queued', created: true };
   });
 }

@@ -10,14 +10,15 @@ const FIND_STATUS_SQL = `select ${jobStatusColumns.join(', ')} from jobs where i
  *
  * This is the hottest query there is (every poll of every client), so it skips the query
  * builder and runs as a named prepared statement: PostgreSQL parses and plans it once per
- * connection, and Node does not rebuild and recompile the same SQL on every request.
+ * connection, and Node does not rebuild and recompile the same SQL on every request. (Behind
+ * a transaction pooler `Db.query` sends it unnamed: a PREPARE does not survive the pooler.)
  */
 export async function findJobStatusRow(
   db: Db,
   owner: string,
   jobId: string,
 ): Promise<JobStatusRow | undefined> {
-  const res = await db.pool.query<JobStatusRow>({
+  const res = await db.query<JobStatusRow>({
     name: 'tally-find-job-status',
     text: FIND_STATUS_SQL,
     values: [jobId, owner],

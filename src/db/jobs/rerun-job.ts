@@ -4,6 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { JobOptions } from '../../analysis/options.ts';
 import { TallyError } from '../../errors.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
+import { fairShareSendOptions } from '../../queue/fair-share.ts';
 import type { StoredFiles } from '../../files/stored-files.ts';
 import type { Db } from '../database.ts';
 
@@ -57,7 +58,11 @@ export async function rerunJob(
     // the database); FILE_MISSING rolls it back.
     await deps.files.reuse(trx, { jobId: old.id, bytes: old.bytes, sha256: old.sha256 }, jobId);
     const data: AnalysisJobData = { jobId };
-    await deps.boss.send(ANALYSIS_QUEUE, data, { id: jobId, db: fromKysely(trx) });
+    await deps.boss.send(ANALYSIS_QUEUE, data, {
+      id: jobId,
+      ...(await fairShareSendOptions(trx, input.owner)),
+      db: fromKysely(trx),
+    });
     return { jobId, state: 'queued', rerunOf: input.jobId };
   });
 }

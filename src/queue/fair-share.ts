@@ -1,0 +1,41 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
+/**
+ * Owners take turns (issue 22): pg-boss hands out queued jobs by `priority desc, created_on`,
+ * so a job is sent with priority -k, k being the owner's other jobs in flight (queued or
+ * running). With two workers busy on owner A's first jobs, A's 198 queued ones hold
+ * priorities -2 … -199; owner B's one job, sent later, gets 0 and goes ahead of all of them,
+ * so it starts at the next free worker (within the time of one of A's jobs), while A alone
+ * still uses every worker. Counting stops at TURN_HORIZON: past it, order is plain FIFO.
+ * (Running jobs count: counting only queued ones gave A's first queued job priority 0, a tie
+ * that B, sent later, lost — test/queue/fair-share.test.ts went red on exactly that.)
+ *
+ * The group (the owner) is what pg-boss's `groupConcurrency` caps when
+ * WORKER_MAX_RUNNING_PER_OWNER is set (start-workers.ts); sent always, so turning the cap
+ * on applies to jobs already queued. Turns are the default rather than the cap: a cap
+ * below the worker count leaves workers idle while one owner alone has a backlog, and
+ * pg-boss's capped fetch walks past every queued job of a capped owner on each fetch.
+ */
+const TURN_HORIZON = 10_000;
+
+export interface FairShareSendOptions {
+  priority: number;
+  group: { id: string };
+}
+
+/** Call inside the transaction that queued the job's row (it counts itself). */
+export async function fairShareSendOptions(
+  trx: Kysely<Database>,
+  owner: string,
+): Promise<FairShareSendOptions> {
+  // jobs_owner_in_flight_idx (migration 0008): the owner's queued and running rows only.
+  const { rows } = await sql<{ in_flight: number }>`
+    select count(*)::int as in_flight
+      from (select 1 from jobs
+             where owner = ${owner} and state in ('queued', 'running')
+             limit ${TURN_HORIZON}) q
+  `.execute(trx);
+  const ahead = Math.max(0, (rows[0]?.in_flight ?? 1) - 1);
+  return { priority: -ahead, group: { id: owner } };
+}

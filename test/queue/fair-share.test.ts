@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { postCsv } from '../support/http.ts';
+import { generateCsv } from '../support/sources.ts';
+import { startTestTally, type TestTally } from '../support/tally.ts';
+import { waitUntil } from '../support/wait-until.ts';
+
+// Issue 22, fair share: owner A's backlog must not hold every worker while owner B's one job
+// waits. Every job stops just before its result (the beforeFinish hook) until the test lets it
+// go, so "which job starts next" is decided by the claim order alone, not by timing.
+
+const ALICE = randomBytes(16).toString('hex');
+const BOB = randomBytes(16).toString('hex');
+const asAlice = { authorization: `Bearer ${ALICE}` };
+const asBob = { authorization: `Bearer ${BOB}` };
+
+/** Jobs held in beforeFinish, in the order they got there, until released. */
+function gate() {
+  const held: string[] = [];
+  const releases = new Map<string, () => void>();
+  return {
+    held,
+    hook: (jobId: string) =>
+      new Promise<void>((resolve) => {
+        held.push(jobId);
+        releases.set(jobId, resolve);
+      }),
+    release(jobId: string) {
+      releases.get(jobId)?.();
+      releases.delete(jobId);
+    },
+    releaseAll() {
+      for (const r of releases.values()) r();
+      releases.clear();
+    },
+  };
+}
+
+let tally: TestTally | undefined;
+let open: ReturnType<typeof gate> | undefined;
+afterEach(async () => {
+  open?.releaseAll();
+  await tally?.stop();
+  tally = undefined;
+});
+
+async function start(env: Record<string, string> = {}) {
+  open = gate();
+  tally = await startTestTally({
+    env: {
+      API_TOKENS: `alice:${ALICE},bob:${BOB}`,
+      UPLOAD_RATE_LIMIT_PER_MINUTE: '1000',
+      WORKER_CONCURRENCY: '2',
+      SHUTDOWN_GRACE_MS: '1000',
+      ...env,
+    },
+    workerHooks: { beforeFinish: open.hook },
+  });
+  return { tally, gate: open };
+}
+
+const { csv } = generateCsv(50);
+const upload = async (url: string, headers: Record<string, string>) => {
+  const res = await postCsv(url, csv, { headers });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.jobId as string;
+};
+
+describe('fair share between owners', () => {
+  it('owner B’s one job starts as soon as one of owner A’s 200 queued jobs ends', async () => {
+    const { tally, gate } = await start();
+    const aJobs: string[] = [];
+    for (let i = 0; i < 200; i++) aJobs.push(await upload(tally.url, asAlice));
+    // Both workers hold one of A's jobs; 198 wait behind them.
+    await waitUntil(() => gate.held.length >= 2, { what: 'both workers to hold a job of A' });
+    const bJob = await upload(tally.url, asBob);
+
+    gate.release(gate.held[0]!);
+    await waitUntil(() => gate.held.length >= 3, { what: 'a worker to take the next job' });
+    expect(gate.held[2], 'the job a freed worker took next').toBe(bJob);
+    expect(gate.held.slice(0, 2).every((id) => aJobs.includes(id))).toBe(true);
+  });
+
+  it('WORKER_MAX_RUNNING_PER_OWNER=1 keeps A to one running job while a worker is free', async () => {
+    const { tally, gate } = await start({ WORKER_MAX_RUNNING_PER_OWNER: '1' });
+    const aJobs = [await upload(tally.url, asAlice), await upload(tally.url, asAlice)];
+    await waitUntil(() => gate.held.length >= 1, { what: 'a worker to take A’s first job' });
+    const bJob = await upload(tally.url, asBob);
+    await waitUntil(() => gate.held.length >= 2, { what: 'the free worker to take B’s job' });
+    expect(gate.held).toEqual([aJobs[0], bJob]);
+    const { rows } = await tally.database.sql.query<{ state: string }>(
+      'select state from jobs where id = $1',
+      [aJobs[1]],
+    );
+    expect(rows[0]?.state).toBe('queued');
+  });
+});

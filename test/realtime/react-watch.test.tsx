@@ -1,0 +1,61 @@
+// @vitest-environment happy-dom
+// @vitest-environment-options {"settings": {"fetch": {"disableSameOriginPolicy": true}}}
+import { cleanup, renderHook, waitFor } from '@testing-library/react';
+import { StrictMode, type ReactNode } from 'react';
+import { fetch as nodeFetch } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTallyClient, JobTimeoutError } from '../../src/client/index.ts';
+import { useJobStatus } from '../../src/client/react.ts';
+import { postCsv } from '../support/http.ts';
+import { startTestTally, type TestTally } from '../support/tally.ts';
+
+// useJobStatus({transport: 'watch'}) against real servers, under StrictMode. The client is
+// given Node's fetch (undici): happy-dom's own refuses the test servers' ports as
+// cross-origin, and a browser is covered by watch-browser.test.ts.
+
+const strict = ({ children }: { children: ReactNode }) => <StrictMode>{children}</StrictMode>;
+
+let api: TestTally; // no workers: jobs stay queued
+let full: TestTally;
+const requested: string[] = [];
+const fetchImpl = ((input: string, init?: RequestInit) => {
+  requested.push(input);
+  return nodeFetch(input, init as never);
+}) as unknown as typeof fetch;
+
+beforeAll(async () => {
+  [api, full] = await Promise.all([startTestTally({ role: 'api' }), startTestTally()]);
+});
+afterAll(async () => {
+  await Promise.all([api?.stop(), full?.stop()]);
+});
+afterEach(() => cleanup());
+
+const upload = async (url: string) =>
+  (await postCsv(url, 'date,amount\n2024-01-05,10.00\n2024-02-05,20.50\n')).body.jobId as string;
+
+describe("useJobStatus({transport: 'watch'})", () => {
+  it('follows the job over jobs.watch to completed, without status polls', async () => {
+    const jobId = await upload(full.url);
+    const client = createTallyClient({ baseUrl: full.url, fetch: fetchImpl });
+    const { result } = renderHook(() => useJobStatus(jobId, { client, transport: 'watch' }), {
+      wrapper: strict,
+    });
+    await waitFor(() => expect(result.current.status?.state).toBe('completed'), { timeout: 20_000 });
+    expect(result.current).toMatchObject({ isPolling: false, error: undefined });
+    const mine = requested.filter((u) => decodeURIComponent(u).includes(jobId));
+    expect(mine.some((u) => u.includes('/trpc/jobs.watch'))).toBe(true);
+    expect(mine.some((u) => u.includes('/trpc/jobs.status'))).toBe(false);
+  });
+
+  it('gives up after maxPolls × pollIntervalMs with a JobTimeoutError, keeping the last status', async () => {
+    const jobId = await upload(api.url);
+    const client = createTallyClient({ baseUrl: api.url, fetch: fetchImpl });
+    const { result } = renderHook(
+      () => useJobStatus(jobId, { client, transport: 'watch', pollIntervalMs: 100, maxPolls: 5 }),
+      { wrapper: strict },
+    );
+    await waitFor(() => expect(result.current.error).toBeInstanceOf(JobTimeoutError), { timeout: 5000 });
+    expect(result.current).toMatchObject({ isPolling: false, status: { id: jobId, state: 'queued' } });
+  });
+});
