@@ -21,7 +21,7 @@ import Papa from 'papaparse';
 import { Parser } from 'csv-parse';
 import { inferSchema, initParser } from 'udsv';
 import { analyzeCsvStream, createCsvPushApi, csvParseOptions } from '../src/analysis/analyze-stream.ts';
-import { parseDate } from '../src/analysis/dates.ts';
+import { parseDate } from '../src/analysis/values/dates.ts';
 import { parseDate as parseDateV1 } from './lib/dates-v1.ts';
 import { benchFile } from './lib/revenue-csv.ts';
 

@@ -4,24 +4,13 @@
  * build step. Production images build the UI at image build time and never run this.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { newestWebSourceMtime, webBuildMtime } from '../src/web/sources.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const built = path.join(root, 'src/web/dist/index.html');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-const sources = Math.max(newestMtime(path.join(root, 'src/web')), newestMtime(path.join(root, 'src/client')));
-if (existsSync(built) && statSync(built).mtimeMs >= sources) process.exit(0);
+const built = webBuildMtime(root);
+if (built > 0 && built >= newestWebSourceMtime(root)) process.exit(0);
 
 const vite = path.join(root, 'node_modules/.bin/vite');
 if (!existsSync(vite)) {

@@ -94,3 +94,21 @@ const INPUT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set([
 export function isInputError(error: unknown): error is TallyError {
   return error instanceof TallyError && INPUT_ERROR_CODES.has(error.code);
 }
+
+/*
+ * Refusals said in more than one place, written once. Each place throws the same words, so
+ * a person (and a test) meets one sentence for one situation.
+ */
+
+/** An unknown job id and another owner's job are the same answer (CONTRACT.md §3). */
+export function jobNotFound(): TallyError {
+  return new TallyError('NOT_FOUND', 'No such job (or it belongs to someone else).');
+}
+
+/** Not multipart/form-data: said by the upload route and by Fastify's content-type check. */
+export function notMultipart(): TallyError {
+  return new TallyError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    'Send the upload as multipart/form-data with the CSV in a part named "file".',
+  );
+}

@@ -1,25 +1,25 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ZodError } from 'zod';
 import { TallyError } from '../errors.ts';
-import type { RevenueAggregator } from './aggregator.ts';
-import { RecordReader } from './csv-records.ts';
-import { HEAD_BYTES, isGzip } from './dialect.ts';
-import { formatDay, monthOfDay } from './dates.ts';
-import { encodingIsProvisional } from './encoding.ts';
+import type { RevenueAggregator } from './aggregate/aggregator.ts';
+import { RecordReader } from './read/csv-records.ts';
+import { HEAD_BYTES, isGzip } from './read/dialect.ts';
+import { formatDay, monthOfDay } from './values/dates.ts';
+import { encodingIsProvisional } from './read/encoding.ts';
 import { refuseNestedGzip } from '../lib/gzip-head.ts';
-import { gunzip } from './gzip-stream.ts';
+import { gunzip } from './read/gzip-stream.ts';
 import { analyzeHead } from './head.ts';
 import type { HeadAnalysis } from './head.ts';
-import { fileError } from './input-error.ts';
-import { MAX_MONTHS } from './limits.ts';
-import { buildAnalysis } from './build-analysis.ts';
+import { fileError } from './read/input-error.ts';
+import { MAX_MONTHS } from './aggregate/limits.ts';
+import { buildAnalysis } from './result/build-analysis.ts';
 import type { JobOptions } from './options.ts';
-import { adviceFor, mostRowsRejected, noValidRows } from './rejection-advice.ts';
+import { adviceFor, mostRowsRejected, noValidRows } from './result/rejection-advice.ts';
 import { revenueAnalysisSchema } from './result.ts';
 import type { RevenueAnalysis } from './result.ts';
 import type { SpillSetup } from './spill/spill-store.ts';
 
-export { createCsvPushApi, csvParseOptions } from './csv-records.ts';
+export { createCsvPushApi, csvParseOptions } from './read/csv-records.ts';
 
 export interface AnalyzeInput {
   filename: string;
@@ -195,7 +195,10 @@ async function assemble(
   input: AnalyzeInput,
   signal: AbortSignal | undefined,
 ): Promise<RevenueAnalysis> {
-  const ctx = { columns: head.columns, delimiter: head.delimiter, encoding: head.encoding };
+  // The columns as the aggregator resolved them from the first 1,000 records (v1.2 passes
+  // over empty candidates and infers a date column), which the 64 KiB head may not match.
+  const columns = agg.total > 0 ? agg.columnNames : head.columns;
+  const ctx = { columns, delimiter: head.delimiter, encoding: head.encoding };
   if (agg.valid === 0) throw noValidRows(agg, ctx);
   checkMonthSpan(agg);
   // Between partitions of a spilled table's merge: a turn of the event loop, a cancel check.
@@ -209,9 +212,11 @@ async function assemble(
       filename: input.filename,
       bytes: input.bytes,
       delimiter: head.delimiter,
-      columns: head.columns,
+      columns,
       encoding: head.encoding,
       dateFormat: agg.dateReading.reported,
+      timeZone: input.options.timeZone ?? null,
+      categories: agg.categories(),
     },
     pause,
   );

@@ -1,11 +1,14 @@
 import { TallyError } from '../errors.ts';
-import { quoteList, resolveColumns } from './columns.ts';
-import type { ColumnMap } from './columns.ts';
-import { parseDate } from './dates.ts';
-import { HEAD_BYTES, detectDelimiter, gunzipHead, isGzip, readRecords } from './dialect.ts';
-import { decodeHead } from './encoding.ts';
-import { fileError } from './input-error.ts';
-import { parseAmount } from './money.ts';
+import { quoteList, resolveColumns } from './read/columns.ts';
+import type { ColumnMap } from './read/columns.ts';
+import { parseDate } from './values/dates.ts';
+import { HEAD_BYTES, detectDelimiter, readRecords } from './read/dialect.ts';
+import { decodeHead } from './read/encoding.ts';
+import { fileError } from './read/input-error.ts';
+import { parseAmount } from './values/money.ts';
+import { DECIDE_ROWS } from './values/format-decision.ts';
+import { isBlankRecord } from './rows/record-kinds.ts';
+import { excludeColumns } from './rows/row-classifier.ts';
 import type { ColumnRole, JobOptions } from './options.ts';
 
 export interface HeadInfo {
@@ -18,6 +21,7 @@ export interface HeadInfo {
 }
 
 export interface HeadAnalysis extends HeadInfo {
+  /** role → field index, for the aggregator. */
   columnMap: ColumnMap;
 }
 
@@ -28,20 +32,25 @@ function looksLikeData(cell: string): boolean {
   return !Number.isNaN(parseDate(t, 'MDY', true)) || !Number.isNaN(parseAmount(t, false));
 }
 
-/** `inspectHead` plus the role → field index map the aggregator needs. */
-export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
-  const bytes = isGzip(head) ? gunzipHead(head) : head;
+/**
+ * Checks the head of a file (first ≤ 64 KiB, already decompressed: the upload check and the
+ * worker unwrap gzip before they call this) and answers the delimiter, the header, the role
+ * of each recognised column and the encoding. The one head reader: the upload check, the
+ * worker, and (its decode/delimiter/record steps) the page's column preview.
+ * Throws TallyError INVALID_CSV with a message a person can act on.
+ */
+export function analyzeHead(bytes: Uint8Array, options: JobOptions): HeadAnalysis {
   const { text, encoding } = decodeHead(bytes, options.encoding);
   if (text.trim() === '') {
     throw new TallyError('INVALID_CSV', 'The file is empty: expected a header row and data rows.');
   }
   const delimiter = options.delimiter ?? detectDelimiter(text);
-  const { records, lastComplete } = readRecords(text, delimiter, 1);
+  const { records, lastComplete } = readRecords(text, delimiter, DECIDE_ROWS + 1);
   const header = records[0];
   if (header === undefined) {
     throw new TallyError('INVALID_CSV', 'The file has no header row.');
   }
-  if (!lastComplete && bytes.length >= HEAD_BYTES) {
+  if (!lastComplete && records.length === 1 && bytes.length >= HEAD_BYTES) {
     throw new TallyError(
       'INVALID_CSV',
       'The first row is longer than 64 KiB; expected a header row naming the columns.',
@@ -55,16 +64,12 @@ export function analyzeHead(head: Buffer, options: JobOptions): HeadAnalysis {
       'The first row looks like data, not a header row. Add a header row naming the columns (for example Date, Amount, Customer).',
     );
   }
-  const columnMap = resolveColumns(header, options);
+  // The data records of the head (a last one cut mid-record left out) let v1.2 pass over
+  // empty columns and infer a date column, as the worker will from its first 1,000 records.
+  const data = records
+    .slice(1, lastComplete ? undefined : -1)
+    .filter((r) => r.length === header.length && !isBlankRecord(r));
+  const columnMap = resolveColumns(header, options, data);
+  excludeColumns(header, options); // refuses an options.exclude column the header does not have
   return { delimiter, header, columns: columnMap.names, encoding, columnMap };
-}
-
-/**
- * Checks the head of an upload (first ≤ 64 KiB, decompressed; a gzip head is decompressed
- * here too) and answers the delimiter, the header and the role of each recognised column.
- * Throws TallyError INVALID_CSV with a message a person can act on.
- */
-export function inspectHead(head: Buffer, options: JobOptions): HeadInfo {
-  const { delimiter, header, columns, encoding } = analyzeHead(head, options);
-  return { delimiter, header, columns, encoding };
 }

@@ -16,6 +16,13 @@ export const columnRoles = [
   'currency',
   'quantity',
   'unitPrice',
+  // v1.2 (CONTRACT §5.2/§5.3)
+  'status',
+  'type',
+  'refunded',
+  'cancelled',
+  'credit',
+  'debit',
 ] as const;
 export type ColumnRole = (typeof columnRoles)[number];
 
@@ -36,6 +43,19 @@ export function canonicalEncoding(label: string): string | null {
   }
 }
 
+/**
+ * The canonical IANA name of a time zone ("europe/berlin" → "Europe/Berlin"), or null when
+ * the runtime's ICU does not know it. Intl's own list is the authority: no zone table ships here.
+ */
+export function canonicalTimeZone(zone: string): string | null {
+  if (zone.trim() === '') return null;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
 export const jobOptionsSchema = z
   .object({
     columns: z
@@ -48,6 +68,12 @@ export const jobOptionsSchema = z
         currency: columnName,
         quantity: columnName,
         unitPrice: columnName,
+        status: columnName,
+        type: columnName,
+        refunded: columnName,
+        cancelled: columnName,
+        credit: columnName,
+        debit: columnName,
       })
       .partial()
       .strict()
@@ -69,6 +95,22 @@ export const jobOptionsSchema = z
       .regex(/^[A-Za-z]{3}$/, 'currency must be a three-letter ISO 4217 code such as USD')
       .transform((c) => c.toUpperCase())
       .optional(),
+    /** v1.2: the calendar zoned date-times are counted in (an IANA name); default: as written. */
+    timeZone: z
+      .string()
+      .max(64)
+      .refine((zone) => canonicalTimeZone(zone) !== null, {
+        message: 'timeZone must be an IANA time zone name such as "Europe/Berlin" or "America/New_York"',
+      })
+      .transform((zone) => canonicalTimeZone(zone)!)
+      .optional(),
+    /** v1.2: rows whose cell in a column equals one of the values are excluded (rule 1). */
+    exclude: z
+      .record(columnName, z.array(z.string().max(200)).max(200))
+      .refine((r) => Object.keys(r).length <= 50, 'exclude names at most 50 columns')
+      .optional(),
+    /** v1.2: false turns the automatic row rules (cancelled, status, type) off. */
+    rowRules: z.boolean().optional(),
   })
   .strict();
 

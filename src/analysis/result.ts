@@ -72,6 +72,23 @@ export const currencyAnalysisSchema = z
   })
   .strict();
 
+/** v1.2: how a row was treated (CONTRACT §5.3). */
+export const treatments = ['sale', 'refund', 'excluded'] as const;
+export type Treatment = (typeof treatments)[number];
+
+/** v1.2: one status or type column's values, the 50 with most rows, with their treatment. */
+export const categorySchema = z
+  .object({
+    role: z.enum(['status', 'type']),
+    column: fileText,
+    values: z.array(z.object({ value: fileText, rows: count, treatedAs: z.enum(treatments) }).strict()),
+  })
+  .strict();
+
+export const exclusionSchema = z
+  .object({ reason: fileText, rows: count, firstLine: z.number().int().positive() })
+  .strict();
+
 export const revenueAnalysisSchema = z
   .object({
     schemaVersion: z.literal(1),
@@ -84,6 +101,9 @@ export const revenueAnalysisSchema = z
         // v1.1. Defaults read results stored before v1.1, all of which were UTF-8.
         encoding: z.string().default('utf-8'),
         dateFormat: z.enum(dateFormats).nullable().default(null),
+        // v1.2. Defaults read results stored before v1.2 (no time zone, no categories).
+        timeZone: z.string().nullable().default(null),
+        categories: z.array(categorySchema).default([]),
       })
       .strict(),
     rows: z
@@ -91,9 +111,13 @@ export const revenueAnalysisSchema = z
         total: count,
         valid: count,
         rejected: count,
+        /** v1.2: rows that are not sales (CONTRACT §5.3); total = valid + rejected + excluded. */
+        excluded: count.default(0),
         rejectedSamples: z
           .array(z.object({ line: z.number().int().positive(), reason: z.string() }).strict())
           .max(100),
+        /** v1.2: why rows were excluded, most rows first. */
+        exclusions: z.array(exclusionSchema).default([]),
         /** What was seen and what to do, when more than half the rows were rejected. */
         advice: z.string().optional(),
       })
@@ -105,3 +129,5 @@ export const revenueAnalysisSchema = z
 export type RevenueAnalysis = z.infer<typeof revenueAnalysisSchema>;
 export type CurrencyAnalysis = z.infer<typeof currencyAnalysisSchema>;
 export type Ranked = z.infer<typeof rankedSchema>;
+export type Category = z.infer<typeof categorySchema>;
+export type Exclusion = z.infer<typeof exclusionSchema>;

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { isTransientDbError } from '../db/transient-errors.ts';
-import { TallyError, type ErrorCode } from '../errors.ts';
+import { notMultipart, TallyError, type ErrorCode } from '../errors.ts';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
@@ -8,10 +8,7 @@ export interface ErrorBody {
 
 /** Fastify's own errors, mapped onto the contract's codes. */
 const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    code: 'UNSUPPORTED_MEDIA_TYPE',
-    message: 'Send the upload as multipart/form-data with the CSV in a part named "file".',
-  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: notMultipart(), // its code and message, as the upload route says it
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'BAD_REQUEST', message: 'The request body is too large.' },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'BAD_REQUEST', message: 'The request body is not valid JSON.' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'BAD_REQUEST', message: 'The request body is empty.' },

@@ -66,9 +66,5 @@ export type JobListInput = Inputs['jobs']['list'];
  */
 export type UploadOptions = typeof _uploadOptions;
 
-/** States after which a job never changes again. */
-export const FINAL_STATES: ReadonlySet<JobState> = new Set<JobState>(['completed', 'failed', 'cancelled']);
-
-export function isFinal(state: JobState): boolean {
-  return FINAL_STATES.has(state);
-}
+/** States after which a job never changes again (one list for the server and the client). */
+export { finalJobStates as FINAL_STATES, isFinal } from '../jobs/job-states.ts';

@@ -1,9 +1,9 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
+import type { JobState } from '../jobs/job-states.ts';
+
 /** Row types of Tally's own tables, as kysely sees them. Migrations own the DDL. */
-export const jobStates = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type JobState = (typeof jobStates)[number];
-export const finalJobStates: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
+export { finalJobStates, jobStates, type JobState } from '../jobs/job-states.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;

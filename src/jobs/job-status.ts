@@ -15,24 +15,6 @@ export interface JobStatus {
   error: { code: string; message: string; details?: unknown } | null;
 }
 
-export type JobStatusRow = Pick<
-  JobRow,
-  | 'id'
-  | 'state'
-  | 'version'
-  | 'filename'
-  | 'bytes'
-  | 'bytes_processed'
-  | 'rows_processed'
-  | 'attempts'
-  | 'created_at'
-  | 'started_at'
-  | 'finished_at'
-  | 'error_code'
-  | 'error_message'
-  | 'error_details'
->;
-
 /** The columns `toJobStatus` reads; select exactly these to build a status. */
 export const jobStatusColumns = [
   'id',
@@ -50,6 +32,9 @@ export const jobStatusColumns = [
   'error_message',
   'error_details',
 ] as const satisfies readonly (keyof JobRow)[];
+
+/** A row with exactly those columns: the list above is the one place that names them. */
+export type JobStatusRow = Pick<JobRow, (typeof jobStatusColumns)[number]>;
 
 export function toJobStatus(row: JobStatusRow): JobStatus {
   const totalBytes = row.bytes;

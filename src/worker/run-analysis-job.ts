@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
 import { analyzeCsvStream } from '../analysis/analyze-stream.ts';
-import { jobErrorRecord } from '../analysis/input-error.ts';
+import { jobErrorRecord } from '../analysis/read/input-error.ts';
 import { jobOptionsSchema } from '../analysis/options.ts';
 import type { RevenueAnalysis } from '../analysis/result.ts';
 import { FileSpillStore } from '../analysis/spill/file-spill-store.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DateEvidence, dateProblem } from '../../src/analysis/date-order.ts';
+import { DateEvidence, dateProblem } from '../../src/analysis/values/date-order.ts';
 import {
   civilFromDays,
   daysFromCivil,
@@ -8,8 +8,8 @@ import {
   formatMonth,
   monthOfDay,
   parseDate,
-} from '../../src/analysis/dates.ts';
-import type { DateOrder } from '../../src/analysis/dates.ts';
+} from '../../src/analysis/values/dates.ts';
+import type { DateOrder } from '../../src/analysis/values/dates.ts';
 
 const day = (iso: string): number =>
   Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10)) / 864e5;
@@ -26,13 +26,13 @@ describe('parseDate', () => {
     ['2024-01-05T13:22:11.123456', '2024-01-05'],
     ['2024-01-05T13:22:11Z', '2024-01-05'],
     ['2024-01-05T23:30:00Z', '2024-01-05'],
-    ['2024-01-05T23:30:00-01:00', '2024-01-06'], // 00:30 UTC next day
-    ['2024-01-05T23:30:00.5-0100', '2024-01-06'],
+    ['2024-01-05T23:30:00-01:00', '2024-01-05'], // v1.2: as written (00:30 UTC is the next day)
+    ['2024-01-05T23:30:00.5-0100', '2024-01-05'],
     ['2024-01-05 13:22:11 -0500', '2024-01-05'], // Shopify
-    ['2024-01-31 22:30:00 -0500', '2024-02-01'], // crosses a month in UTC
-    ['2024-12-31 22:30:00 -05:00', '2025-01-01'], // and a year
-    ['2024-01-01T01:00:00+02:00', '2023-12-31'], // back a day
-    ['2024-03-01 00:30:00 +0100', '2024-02-29'],
+    ['2024-01-31 22:30:00 -0500', '2024-01-31'], // the shop's day, not UTC's
+    ['2024-12-31 22:30:00 -05:00', '2024-12-31'],
+    ['2024-01-01T01:00:00+02:00', '2024-01-01'],
+    ['2024-03-01 00:30:00 +0100', '2024-03-01'],
     ['2024-01-05T10:00:00+05', '2024-01-05'],
     ['2024-01-05 10:00:00 UTC', '2024-01-05'],
     ['2024-01-05 11:59 PM', '2024-01-05'],
@@ -134,7 +134,7 @@ describe('parseDate', () => {
         expect(formatDay(d)).toBe(iso);
         expect(parseDate(iso, 'MDY')).toBe(d);
         expect(parseDate(`${iso}T00:00:00Z`, 'MDY')).toBe(d);
-        expect(parseDate(`${iso} 00:30:00 +0100`, 'MDY')).toBe(d - 1);
+        expect(parseDate(`${iso} 00:30:00 +0100`, 'MDY')).toBe(d); // v1.2: as written
         const [y, m, dd] = civilFromDays(d);
         expect(daysFromCivil(y, m, dd)).toBe(d);
         expect(monthOfDay(d)).toBe(y * 12 + m - 1);

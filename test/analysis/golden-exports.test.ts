@@ -30,7 +30,14 @@ describe('UCI Online Retail (CRLF, "12/1/10 8:26", quantity × UnitPrice, blank 
         region: 'Country',
       },
     });
-    expect(r.rows).toEqual({ total: 7, valid: 7, rejected: 0, rejectedSamples: [] });
+    expect(r.rows).toEqual({
+      total: 7,
+      valid: 7,
+      rejected: 0,
+      excluded: 0,
+      rejectedSamples: [],
+      exclusions: [],
+    });
     const gbp = r.currencies[0]!;
     expect(gbp.currency).toBe('GBP');
     // 6×2.55 + 6×3.39 + 6×1.85 + 32×1.69 − 1×27.50 + 1×4.95 + 12×0.85
@@ -227,6 +234,8 @@ describe('Shopify orders with line items (only the first line carries the Total;
       total: 7,
       valid: 4,
       rejected: 3,
+      excluded: 0,
+      exclusions: [],
       rejectedSamples: [
         { line: 4, reason: 'amount is empty' },
         { line: 8, reason: 'amount is empty' },
@@ -234,10 +243,11 @@ describe('Shopify orders with line items (only the first line carries the Total;
       ],
     });
     const usd = r.currencies[0]!;
-    // 44.50 + 9.50 − 60.00 + 81.25 = 75.25; #1002 2024-03-31 23:05 −05:00 is 1 April in UTC
+    // 44.50 + 9.50 − 60.00 + 81.25 = 75.25; #1002 2024-03-31 23:05 −05:00 counts in March
+    // as written (v1.2; v1.1 counted it on 1 April, UTC)
     expect(usd.monthly.map((m) => [m.month, m.revenue, m.transactions, m.growthPct])).toEqual([
-      ['2024-03', 44.5, 1, null],
-      ['2024-04', 30.75, 3, -30.9], // (30.75 − 44.50) / 44.50 = −0.30899
+      ['2024-03', 54, 2, null],
+      ['2024-04', 21.25, 2, -60.65], // (21.25 − 54) / 54 = −0.60648
     ]);
     expect(usd.topCustomers!.map((x) => [x.key, x.revenue, x.share])).toEqual([
       ['ann@example.com', 125.75, 1.6711],
@@ -259,12 +269,17 @@ describe('Stripe unified payments ("Created date (UTC)", lowercase currency code
       amount: 'Amount',
       customer: 'Customer ID',
       currency: 'Currency',
+      refunded: 'Amount Refunded',
+      status: 'Status',
     });
     expect(r.input.dateFormat).toBe('YMD');
-    // EUR 120.00 + 15.50 = 135.50 before USD 49 + 49 = 98
-    expect(r.currencies.map((c) => [c.currency, c.totals.revenue, c.totals.customers])).toEqual([
-      ['EUR', 135.5, 1], // the guest row has no Customer ID: no key
-      ['USD', 98, 1],
+    // EUR 120.00 + 15.50 = 135.50 before USD 49 + (49 − 49 refunded) = 49 (v1.2 nets the
+    // Amount Refunded column out; v1.1 counted 98)
+    expect(
+      r.currencies.map((c) => [c.currency, c.totals.revenue, c.totals.refunds, c.totals.customers]),
+    ).toEqual([
+      ['EUR', 135.5, 0, 1], // the guest row has no Customer ID: no key
+      ['USD', 49, 49, 1],
     ]);
     expect(r.currencies[1]!.monthly.map((m) => m.month)).toEqual(['2024-01', '2024-02']); // 23:59:59 as written
   });
@@ -310,6 +325,8 @@ describe('English month names mixed with ISO dates (Amazon "date/time", mapped)'
       total: 6,
       valid: 5,
       rejected: 1,
+      excluded: 0,
+      exclusions: [],
       rejectedSamples: [{ line: 7, reason: 'date "Mar 32 2024" is not a date' }],
     });
     const c = r.currencies[0]!;

@@ -11,8 +11,10 @@ import { analyzeFixtureInChunks, fixture } from '../support/analysis-fixtures.ts
 const analyzeFixture = (name: string, options: JobOptions = {}) => analyzeFixtureInChunks(name, options, 64);
 
 describe('Shopify orders export', () => {
-  it('uses Created at (zone → UTC day), Total, Email, Lineitem name, Billing Country', async () => {
-    const r = await analyzeFixture('shopify-orders.csv');
+  it('uses Created at (zone → UTC day with options.timeZone "UTC"), Total, Email, Lineitem name, Billing Country', async () => {
+    // v1.2 counts zoned date-times as written; timeZone "UTC" asks for v1.1's UTC calendar,
+    // so the figures below are the v1.1 ones (the as-written ones: the next test).
+    const r = await analyzeFixture('shopify-orders.csv', { timeZone: 'UTC' });
     expect(r.input).toEqual({
       filename: 'shopify-orders.csv',
       bytes: statSync(fixture('shopify-orders.csv')).size,
@@ -25,11 +27,31 @@ describe('Shopify orders export', () => {
         product: 'Lineitem name',
         region: 'Billing Country',
         currency: 'Currency',
+        status: 'Financial Status',
       },
       encoding: 'utf-8',
       dateFormat: 'YMD',
+      timeZone: 'UTC',
+      // "paid" and "refunded" count as written (the refunded order carries −20.00 itself)
+      categories: [
+        {
+          role: 'status',
+          column: 'Financial Status',
+          values: [
+            { value: 'paid', rows: 4, treatedAs: 'sale' },
+            { value: 'refunded', rows: 1, treatedAs: 'sale' },
+          ],
+        },
+      ],
     });
-    expect(r.rows).toEqual({ total: 5, valid: 5, rejected: 0, rejectedSamples: [] });
+    expect(r.rows).toEqual({
+      total: 5,
+      valid: 5,
+      rejected: 0,
+      excluded: 0,
+      rejectedSamples: [],
+      exclusions: [],
+    });
     expect(r.currencies).toHaveLength(1);
     const usd = r.currencies[0]!;
     expect(usd.currency).toBe('USD');
@@ -90,6 +112,22 @@ describe('Shopify orders export', () => {
   });
 });
 
+describe('Shopify orders export, dates as written (v1.2)', () => {
+  it("counts #1002 (2024-01-31 22:30 −05:00) in January, the shop's own month", async () => {
+    const r = await analyzeFixture('shopify-orders.csv');
+    expect(r.input.timeZone).toBeNull();
+    // Jan: alice 120.00 + bob 1250.50 = 1370.50; Feb: alice 80.25, (80.25 − 1370.50) / 1370.50
+    // = −0.941445 → −94.14 %; Mar 0 → −100 %; Apr 45 − 20 = 25, after a zero month → null
+    expect(r.currencies[0]!.monthly.map((m) => [m.month, m.revenue, m.transactions, m.growthPct])).toEqual([
+      ['2024-01', 1370.5, 2, null],
+      ['2024-02', 80.25, 1, -94.14],
+      ['2024-03', 0, 0, -100],
+      ['2024-04', 25, 2, null],
+    ]);
+    expect(r.currencies[0]!.totals.revenue).toBe(1475.75); // the same sum, other months
+  });
+});
+
 describe('Stripe payments export', () => {
   it('splits currencies, reads "Created (UTC)" and prefers Customer ID over Customer Email', async () => {
     const r = await analyzeFixture('stripe-payments.csv');
@@ -98,6 +136,8 @@ describe('Stripe payments export', () => {
       amount: 'Amount',
       customer: 'Customer ID',
       currency: 'Currency',
+      refunded: 'Amount Refunded', // all 0.00 here: nothing nets out
+      status: 'Status',
     });
     expect(r.rows).toMatchObject({ total: 7, valid: 7, rejected: 0 });
     expect(r.currencies.map((c) => c.currency)).toEqual(['USD', 'EUR']); // 1050 > 20.75
@@ -293,6 +333,8 @@ describe('bad rows, embedded newlines, CRLF, BOM and blank lines', () => {
       total: 9,
       valid: 5,
       rejected: 4,
+      excluded: 0,
+      exclusions: [],
       rejectedSamples: [
         { line: 6, reason: 'date "2024-13-01" is not a date' },
         { line: 7, reason: 'amount "12,x" is not a number' },

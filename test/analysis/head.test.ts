@@ -1,17 +1,18 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../src/errors.ts';
-import { normalizeHeaderName, resolveColumns } from '../../src/analysis/columns.ts';
-import { detectDelimiter, readRecords } from '../../src/analysis/dialect.ts';
-import { decodeHead } from '../../src/analysis/encoding.ts';
-import { inspectHead } from '../../src/analysis/head.ts';
+import { normalizeHeaderName, resolveColumns } from '../../src/analysis/read/columns.ts';
+import { detectDelimiter, readRecords } from '../../src/analysis/read/dialect.ts';
+import { decodeHead } from '../../src/analysis/read/encoding.ts';
+import { analyzeHead } from '../../src/analysis/head.ts';
+import { sniffUpload } from '../../src/api/upload/sniff-upload.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
 
 const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 function invalid(head: Buffer | string, options: JobOptions = {}): string {
   try {
-    inspectHead(typeof head === 'string' ? buf(head) : head, options);
+    analyzeHead(typeof head === 'string' ? buf(head) : head, options);
   } catch (error) {
     expect(error).toBeInstanceOf(TallyError);
     expect((error as TallyError).code).toBe('INVALID_CSV');
@@ -124,9 +125,11 @@ describe('normalizeHeaderName and resolveColumns', () => {
   });
 });
 
-describe('inspectHead', () => {
+describe('analyzeHead', () => {
   it('answers delimiter, header and columns', () => {
-    expect(inspectHead(buf('\uFEFFOrder,Created at,Total,Email\r\n1,2024-01-01,5,a@b.c\r\n'), {})).toEqual({
+    expect(
+      analyzeHead(buf('\uFEFFOrder,Created at,Total,Email\r\n1,2024-01-01,5,a@b.c\r\n'), {}),
+    ).toMatchObject({
       delimiter: ',',
       header: ['Order', 'Created at', 'Total', 'Email'],
       columns: { date: 'Created at', amount: 'Total', customer: 'Email' },
@@ -136,7 +139,7 @@ describe('inspectHead', () => {
 
   it('uses options.delimiter over detection', () => {
     // detection would pick ";" (two per line, consistent)
-    const info = inspectHead(buf('date|amount;x;y\n2024-01-01|5;6;7\n'), {
+    const info = analyzeHead(buf('date|amount;x;y\n2024-01-01|5;6;7\n'), {
       delimiter: '|',
       columns: { amount: 'amount;x;y' },
     });
@@ -146,23 +149,44 @@ describe('inspectHead', () => {
   it('accepts a head cut in the middle of a line and of a UTF-8 character', () => {
     const full = buf('date,amount,customer\n2024-01-01,5,Müller\n');
     const cut = full.subarray(0, full.indexOf(0xbc)); // inside "ü" (c3 bc)
-    expect(inspectHead(cut, {}).columns).toEqual({ date: 'date', amount: 'amount', customer: 'customer' });
+    expect(analyzeHead(cut, {}).columns).toEqual({ date: 'date', amount: 'amount', customer: 'customer' });
   });
 
-  it('decompresses a gzip head', () => {
+  it('decompresses a gzip head (the upload check; the worker inflates its stream)', async () => {
     const head = gzipSync(buf('date,amount\n2024-01-01,5\n'));
-    expect(inspectHead(head, {}).header).toEqual(['date', 'amount']);
+    expect(await sniffUpload(head, {})).toMatchObject({ compression: 'gzip', header: ['date', 'amount'] });
   });
 
   it('names the headers it found when no amount column exists', () => {
     expect(invalid('Order,When,Total$\n1,2024-01-01,5\n', { columns: { date: 'When' } })).toBe(
-      'No amount column found (nor quantity and unit price). Headers: "Order", "When", "Total$". Map one with options.columns.amount.',
+      'No amount column found (nor quantity and unit price, nor credit and debit). Headers: "Order", "When", "Total$". Map one with options.columns.amount.',
     );
   });
 
-  it('names the headers it found when no date column exists', () => {
-    expect(invalid('Order,When,Total\n1,2024-01-01,5\n')).toBe(
+  it('names the headers it found when no date column exists (two columns of dates: none inferred)', () => {
+    expect(invalid('Order,When,Shipped,Total\n1,2024-01-01,2024-01-03,5\n')).toBe(
+      'No date column found. Headers: "Order", "When", "Shipped", "Total". Map one with options.columns.date.',
+    );
+    expect(invalid('Order,When,Total\n')).toBe(
       'No date column found. Headers: "Order", "When", "Total". Map one with options.columns.date.',
+    );
+  });
+
+  it('v1.2: takes the one column whose head cells all read as dates when no header names one', () => {
+    expect(
+      analyzeHead(buf('Order,When,Total\n1,2024-01-01,5\n2,,6\n3,01/02/2024 10:00,7\n'), {}).columns,
+    ).toEqual({
+      date: 'When',
+      amount: 'Total',
+    });
+  });
+
+  it('v1.2: refuses an options.exclude column that is not in the header', () => {
+    expect(invalid('date,amount,Type\n2024-01-01,5,charge\n', { exclude: { Status: ['failed'] } })).toBe(
+      'options.exclude names the column "Status", but the header has no such column.',
+    );
+    expect(analyzeHead(buf('date,amount,Type\n'), { exclude: { type: ['payout'] } }).columns.type).toBe(
+      'Type',
     );
   });
 
@@ -179,9 +203,12 @@ describe('inspectHead', () => {
     ['empty', Buffer.alloc(0), /empty/],
     ['blank lines only', buf('\r\n\r\n  \n'), /empty/],
     ['data without a header', buf('2024-01-01,12.50,\n2024-01-02,13.00,\n'), /looks like data/],
-    ['a broken gzip head', Buffer.from([0x1f, 0x8b, 0x08, 0xff, 0xff]), /gzip/],
   ])('refuses %s', (_what, head, message) => {
     expect(invalid(head)).toMatch(message);
+  });
+
+  it('refuses a broken gzip head (the upload check unwraps gzip)', async () => {
+    await expect(sniffUpload(Buffer.from([0x1f, 0x8b, 0x08, 0xff, 0xff]), {})).rejects.toThrow(/gzip/);
   });
 
   it('refuses a first row longer than the whole head', () => {
@@ -211,7 +238,7 @@ describe('inspectHead', () => {
       'windows-1252',
     ],
   ])('reads %s and says which', (_what, head, encoding) => {
-    expect(inspectHead(head, {}).encoding).toBe(encoding);
+    expect(analyzeHead(head, {}).encoding).toBe(encoding);
     expect(decodeHead(head).text).toBe('date,amount,Kunde\n2024-01-01,5,Müller\n');
   });
 
@@ -226,7 +253,7 @@ describe('inspectHead', () => {
 
   it('keeps header names out of the content-free summary', () => {
     try {
-      inspectHead(buf('Order,SSN 123-45-6789,Total\n1,x,5\n'), {});
+      analyzeHead(buf('Order,SSN 123-45-6789,Total\n1,x,5\n'), {});
       throw new Error('expected a refusal');
     } catch (error) {
       const e = error as TallyError;

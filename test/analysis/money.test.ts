@@ -2,17 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   BIG,
-  MoneySum,
   amountCurrencyToken,
   amountProblem,
   bigAmount,
   currencyOfToken,
   decimalEvidence,
-  divRound,
-  microToMoney,
   parseAmount,
-  ratio,
-} from '../../src/analysis/money.ts';
+} from '../../src/analysis/values/money.ts';
+import { MoneySum, divRound, microToMoney, ratio } from '../../src/analysis/values/money-sum.ts';
 
 /** [text, micro-units with a decimal point, currency token] */
 const dotCases: [string, number, string][] = [

@@ -144,4 +144,52 @@ describe('properties', () => {
       { numRuns: 60 },
     );
   });
+
+  it('v1.2: classification never changes the figures of a file with no status, type, cancelled or refunded column', async () => {
+    // Words of every §5.3 list, in a column no rule reads ("Description", "Memo"), and the
+    // options that only turn rules off: the figures stay those of the file without them.
+    const words = fc.constantFrom(
+      'payout',
+      'Stripe fee',
+      'failed',
+      'cancelled',
+      'refund',
+      'VAT',
+      'Storniert',
+      '',
+      'n/a',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(rowArb, { minLength: 1, maxLength: 40 }),
+        fc.array(words, { minLength: 40, maxLength: 40 }),
+        fc.constantFrom('Description', 'Memo', 'Note'),
+        fc.boolean(),
+        async (rows, extra, name, rules) => {
+          fc.pre(rows.some((r) => !r.bad));
+          const plain = await analyze(toCsv(rows, '\n'));
+          // the same file with one more column: rows written as toCsv writes them
+          let withWords = `date,amount,customer,product,currency,${name}\n`;
+          rows.forEach((r, i) => {
+            const date = r.bad ? 'not a date' : isoDay(r.day);
+            const cells = [date, quote(money(r.cents)), quote(r.customer), quote(r.product), r.currency];
+            withWords += [...cells, quote(extra[i % 40]!)].join(',') + '\n';
+          });
+          const data = Buffer.from(withWords);
+          const classified = await analyzeCsvStream(
+            (async function* () {
+              await Promise.resolve();
+              yield data;
+            })(),
+            { filename: 'p.csv', bytes: data.length, options: { rowRules: rules } },
+          );
+          expect(classified.rows.excluded).toBe(0);
+          expect(classified.input.categories).toEqual([]);
+          expect(classified.currencies).toEqual(plain.currencies);
+          expect({ ...classified.rows, rejectedSamples: [] }).toEqual({ ...plain.rows, rejectedSamples: [] });
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 });

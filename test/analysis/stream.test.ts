@@ -5,7 +5,7 @@ import type { JobOptions } from '../../src/analysis/options.ts';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import { validated } from '../../src/analysis/analyze-stream.ts';
 import type { AnalyzeHooks } from '../../src/analysis/analyze-stream.ts';
-import { jobErrorRecord } from '../../src/analysis/input-error.ts';
+import { jobErrorRecord } from '../../src/analysis/read/input-error.ts';
 
 /** Yields `data` in chunks of `size` bytes. */
 async function* chunks(data: Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {
@@ -91,6 +91,8 @@ describe('analyzeCsvStream', () => {
       total: 2,
       valid: 1,
       rejected: 1,
+      excluded: 0,
+      exclusions: [],
       rejectedSamples: [
         { line: 3, reason: 'a quote (") opened in this row is never closed before the end of the file' },
       ],
@@ -118,7 +120,7 @@ describe('analyzeCsvStream', () => {
     expect(empty.message).toMatch(/no data rows/);
   });
 
-  it('fails with INVALID_CSV on a bad head, as inspectHead does', async () => {
+  it('fails with INVALID_CSV on a bad head, as analyzeHead does', async () => {
     expect((await failure(run('id,name\n1,x\n'))).message).toMatch(/^No date column found/);
     expect((await failure(run(Buffer.from([0, 1, 2, 3])))).message).toMatch(/binary/);
     expect((await failure(run(''))).message).toMatch(/empty/);
@@ -219,13 +221,17 @@ describe('analyzeCsvStream', () => {
     expect(r.rows.rejectedSamples).toEqual([{ line: 2, reason: 'amount "12 pcs" is not a number' }]);
   });
 
-  it('hints at the decimal comma when a "," file has "1.234,56" amounts', async () => {
-    const r = await run('date,amount\n2024-01-01,"1.234,56"\n2024-01-01,3\n');
+  it('hints at the decimal comma when a "," file has "1.234,56" amounts the v1.2 rule cannot settle', async () => {
+    // "1,000.50" has a point after a comma, so the head is not all `…,dd` (CONTRACT §5.4)
+    const r = await run('date,amount\n2024-01-01,"1.234,56"\n2024-01-01,"1,000.50"\n');
     expect(r.rows.rejectedSamples[0]!.reason).toBe(
       'amount "1.234,56" is not a number (decimal comma? set options.decimalSeparator to ",")',
     );
     const fixed = await run('date,amount\n2024-01-01,"1.234,56"\n2024-01-01,3\n', { decimalSeparator: ',' });
     expect(fixed.currencies[0]!.totals.revenue).toBe(1237.56);
+    // v1.2: every comma amount ends in ",dd" with no point after the comma → decimal comma
+    const auto = await run('date,amount\n2024-01-01,"1.234,56"\n2024-01-01,3\n');
+    expect(auto.currencies[0]!.totals.revenue).toBe(1237.56);
   });
 
   it('decides slash dates from at least the first 1,000 rows', async () => {

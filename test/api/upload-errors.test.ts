@@ -95,7 +95,8 @@ describe('upload errors (CONTRACT.md §2)', () => {
 
   it.each([
     ['not JSON', '{columns:', /not valid JSON/],
-    ['a wrong type', JSON.stringify({ delimiter: 'x' }), /delimiter/],
+    // The API's one sentence for invalid input, naming the option as the person wrote it.
+    ['a wrong type', JSON.stringify({ delimiter: 'x' }), /^The input is not valid: options\.delimiter: /],
     ['an unknown key', JSON.stringify({ colums: {} }), /colums|unrecognized/i],
     ['a bad currency', JSON.stringify({ currency: 'dollars' }), /currency/],
   ])('400 BAD_REQUEST for options that are %s', async (_name, options, message) => {

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/child-process.ts';
 import { WRONG_DATE_COLUMN } from '../support/csv-samples.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { newestWebSourceMtime, webBuildMtime } from '../../src/web/sources.ts';
 import { formatCents, writeRevenueFixture, type Fixture } from './revenue-fixture.ts';
 
 /**
@@ -16,8 +17,6 @@ import { formatCents, writeRevenueFixture, type Fixture } from './revenue-fixtur
  */
 const CHROMIUM = '/usr/bin/chromium';
 const repo = path.resolve(import.meta.dirname, '..', '..');
-const webDir = path.join(repo, 'src', 'web');
-const distIndex = path.join(webDir, 'dist', 'index.html');
 // Screenshots go to test-results/ on every run (CI keeps them as artefacts); with
 // UPDATE_SCREENSHOTS=1 they refresh the README's copies in docs/screenshots instead.
 const screenshots =
@@ -301,13 +300,14 @@ describe('web UI against `src/main.ts` in a child process', () => {
 });
 
 describe('fixing a mapping without uploading again', () => {
-  // The payment date sits under a header no matcher knows, and nothing else looks like a date.
-  // 100.00 + 23.45 - 3.45 = 120.00.
+  // The payment date sits under a header no matcher knows, beside another column of dates
+  // (the invoice date), so Tally cannot infer which one is meant (v1.2 infers the date only
+  // where exactly one column reads as dates). 100.00 + 23.45 - 3.45 = 120.00.
   const UNKNOWN_DATE_HEADER = [
-    'Fecha cobro,Amount,Customer',
-    '2024-01-05,100.00,alice',
-    '2024-02-10,23.45,bob',
-    '2024-02-11,-3.45,alice',
+    'Fecha cobro,Fecha factura,Amount,Customer',
+    '2024-01-05,2023-12-20,100.00,alice',
+    '2024-02-10,2024-01-31,23.45,bob',
+    '2024-02-11,2024-01-31,-3.45,alice',
   ].join('\n');
 
   it('a refused upload opens the mapping with the file’s own headers, in the page’s words', async () => {
@@ -332,6 +332,7 @@ describe('fixing a mapping without uploading again', () => {
     expect(await date.locator('option').allTextContents()).toEqual([
       'Detect',
       'Fecha cobro',
+      'Fecha factura',
       'Amount',
       'Customer',
     ]);
@@ -424,9 +425,92 @@ describe('fixing a mapping without uploading again', () => {
   });
 });
 
+describe('rows that are not sales (contract v1.2)', () => {
+  // A payment provider's balance export: charges and a refund are sales, the payout and the
+  // provider's fee are not (type words, CONTRACT §5.3). Net 100 + 50 + 30 − 20 = 160.
+  // Leaving out "invoice_payment" (30) gives 130. The 50.00 charge at 22:00 −04:00 on
+  // 30 June is 1 July in Berlin, so the period ends a day later with that time zone.
+  const BALANCE = [
+    'id,Type,Amount,Currency,Created',
+    't1,charge,100.00,usd,2024-06-01 10:00:00 -0400',
+    't2,charge,50.00,usd,2024-06-30 22:00:00 -0400',
+    't3,invoice_payment,30.00,usd,2024-06-10 12:00:00 -0400',
+    't4,refund,-20.00,usd,2024-06-04 09:00:00 -0400',
+    't5,payout,-120.00,usd,2024-06-06 00:00:00 -0400',
+    't6,stripe_fee,-15.00,usd,2024-06-20 23:00:00 -0400',
+  ].join('\n');
+
+  it('says what was left out, lets the person leave out a value and set the time zone, re-runs, and shows the new total', async () => {
+    const page = await newPage();
+    await page.goto(base);
+    await page.getByTestId('file-input').setInputFiles({
+      name: 'balance-history.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(BALANCE),
+    });
+    await page.getByRole('button', { name: 'Analyse' }).click();
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+    const firstId = page.url().split('/').pop()!;
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value'), {
+      timeout: 20_000,
+    }).toBe('160');
+    expect(await page.getByTestId('date-range').getAttribute('data-value')).toBe('2024-06-01/2024-06-30');
+
+    // Without opening anything: one line says what was not a sale.
+    const note = (await page.getByTestId('excluded-note').textContent()) ?? '';
+    expect(note).toMatch(/^2 rows were not sales: /);
+    expect(note).toContain('payout 1');
+    expect(note).toContain('stripe_fee 1');
+    expect(await page.getByTestId('row-summary').textContent()).toContain('2 not sales');
+
+    // The card: why, with counts, and each type value with how it was read.
+    const card = page.getByTestId('file-reading');
+    await card.getByText('Which rows count, and dates').click();
+    const reasons = card.getByTestId('exclusions').locator('tbody tr td:first-child');
+    expect((await reasons.allTextContents()).sort()).toEqual(['payout', 'stripe_fee']);
+    const type = card.getByTestId('category-type');
+    expect(await type.locator('tbody th').allTextContents()).toEqual(
+      expect.arrayContaining(['charge', 'invoice_payment', 'refund', 'payout', 'stripe_fee']),
+    );
+    const invoice = card.getByRole('checkbox', { name: 'Count rows whose Type is “invoice_payment”' });
+    expect(await invoice.isChecked()).toBe(true);
+    expect(await card.getByRole('checkbox', { name: 'Count rows whose Type is “payout”' }).isChecked()).toBe(
+      false,
+    );
+
+    await invoice.uncheck();
+    await card.getByLabel('Time zone of dates with a zone').selectOption('Europe/Berlin');
+    await page.screenshot({ path: path.join(screenshots, 'rows-not-sales.png'), fullPage: true });
+    await card.getByTestId('rows-rerun').getByRole('button', { name: 'Re-run with these settings' }).click();
+
+    await page.waitForURL(
+      (url) => /\/jobs\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(firstId),
+      { timeout: 10_000 },
+    );
+    await eventually(() => page.getByTestId('net-revenue').getAttribute('data-value'), {
+      timeout: 20_000,
+    }).toBe('130');
+    expect(await page.getByTestId('date-range').getAttribute('data-value')).toBe('2024-06-01/2024-07-01');
+    expect(await page.getByTestId('reading-time-zone').textContent()).toBe('Europe/Berlin');
+    expect(await page.getByTestId('excluded-note').textContent()).toContain(
+      'invoice_payment (your choice) 1',
+    );
+    expect(await page.getByTestId('rerun-of').count()).toBe(1);
+
+    // The re-run's card starts from what it used: the value stays unticked, the zone chosen.
+    const again = page.getByTestId('file-reading');
+    await again.getByText('Which rows count, and dates').click();
+    expect(
+      await again.getByRole('checkbox', { name: 'Count rows whose Type is “invoice_payment”' }).isChecked(),
+    ).toBe(false);
+    expect(await again.getByLabel('Time zone of dates with a zone').inputValue()).toBe('Europe/Berlin');
+    await page.close();
+  }, 60_000);
+});
+
 describe('a result with a huge month series', () => {
   // One sale a month for 50 years, each by a new customer: 600 months and 600 cohorts, the
-  // most the analysis allows (src/analysis/limits.ts: 1990–2099, MAX_MONTHS 600). Drawn in
+  // most the analysis allows (src/analysis/aggregate/limits.ts: 1990–2099, MAX_MONTHS 600). Drawn in
   // full that is ~13k table cells and 600 bars; the page must draw a bounded part.
   const MONTHS = 600;
   const lines = ['date,amount,customer'];
@@ -565,15 +649,7 @@ async function progressValue(page: Page): Promise<number | undefined> {
 
 /** Rebuild src/web/dist when any source of the page is newer than the last build. */
 function buildWebIfStale(): void {
-  const built = existsSync(distIndex) ? statSync(distIndex).mtimeMs : 0;
-  const newest = Math.max(
-    newestMtime(path.join(webDir, 'src')),
-    newestMtime(path.join(repo, 'src', 'client')),
-    newestMtime(path.join(repo, 'src', 'lib')), // formatBytes
-    statSync(path.join(webDir, 'index.html')).mtimeMs,
-    statSync(path.join(webDir, 'vite.config.ts')).mtimeMs,
-  );
-  if (newest <= built) return;
+  if (webBuildMtime(repo) >= newestWebSourceMtime(repo)) return;
   execFileSync(
     process.execPath,
     [
@@ -589,15 +665,6 @@ function buildWebIfStale(): void {
       stdio: 'inherit',
     },
   );
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
 }
 
 async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {

@@ -6,7 +6,6 @@ import { fetch as nodeFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTallyClient, JobTimeoutError } from '../../src/client/index.ts';
 import { useJobStatus } from '../../src/client/react.ts';
-import { postCsv } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
 // useJobStatus({transport: 'watch'}) against real servers, under StrictMode. The client is
@@ -31,8 +30,20 @@ afterAll(async () => {
 });
 afterEach(() => cleanup());
 
-const upload = async (url: string) =>
-  (await postCsv(url, 'date,amount\n2024-01-05,10.00\n2024-02-05,20.50\n')).body.jobId as string;
+/** Through Node's fetch too: happy-dom's sends its page's Origin, which a local Tally refuses. */
+async function upload(url: string): Promise<string> {
+  const boundary = 'tally-test-boundary';
+  const body =
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="small.csv"\r\n\r\n` +
+    `date,amount\n2024-01-05,10.00\n2024-02-05,20.50\n\r\n--${boundary}--\r\n`;
+  const res = await nodeFetch(`${url}/api/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    body,
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { jobId: string }).jobId;
+}
 
 describe("useJobStatus({transport: 'watch'})", () => {
   it('follows the job over jobs.watch to completed, without status polls', async () => {

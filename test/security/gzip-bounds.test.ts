@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gunzip } from '../../src/analysis/gzip-stream.ts';
+import { gunzip } from '../../src/analysis/read/gzip-stream.ts';
 import { HEAD_BYTES } from '../../src/lib/file-head.ts';
 import { gunzipHead, gunzipHeadStreaming, inflateHead } from '../../src/lib/gzip-head.ts';
 import { TallyError } from '../../src/errors.ts';

@@ -1,3 +1,5 @@
+import type { KeyBudget } from '../aggregate/key-budget.ts';
+
 /**
  * Why spill in-process rather than hand the grouping to PostgreSQL (measured on the shared
  * 2-vCPU dev VM, load ~15, 64 MiB file, 842,928 rows, 664k customers, 110k products):
@@ -26,8 +28,14 @@ export interface SpillStore {
   remove(run: SpillRun): void;
 }
 
-/** What a table needs to spill: where to, and how many keys it may hold in memory first. */
+/**
+ * What a table needs to spill: where to, how many keys it may hold in memory first, and
+ * (per analysis) the budget of key bytes all its tables share.
+ */
 export interface SpillSetup {
   readonly store: SpillStore;
   readonly thresholdKeys: number;
+  /** Bytes of keys all tables may hold together (default KEY_BYTES_BUDGET, 64 MiB). */
+  readonly budgetBytes?: number;
+  readonly budget?: KeyBudget;
 }

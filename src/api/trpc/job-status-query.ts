@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { findJobStatusRow } from '../../db/jobs/find-job.ts';
 import { finalJobStates } from '../../db/schema.ts';
 import { isTransientDbError } from '../../db/transient-errors.ts';
-import { TallyError } from '../../errors.ts';
+import { jobNotFound } from '../../errors.ts';
 import { toJobStatus, type JobStatusRow } from '../../jobs/job-status.ts';
 import { MAX_WAIT_MS } from '../../jobs/limits.ts';
 import { statusCacheFor } from './status-cache.ts';
@@ -28,8 +28,6 @@ export const jobStatusInput = jobIdInput.extend({
 });
 
 export type JobStatusInput = z.infer<typeof jobStatusInput>;
-
-export const jobNotFound = () => new TallyError('NOT_FOUND', 'No such job (or it belongs to someone else).');
 
 /** What a status read needs from the request's context (the owner is authenticated). */
 export type StatusDeps = Pick<Context, 'db' | 'changes' | 'longPolls' | 'draining' | 'hooks'>;

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { findJobStatusRow } from '../../db/jobs/find-job.ts';
 import { finalJobStates } from '../../db/schema.ts';
 import { isTransientDbError } from '../../db/transient-errors.ts';
-import { TallyError } from '../../errors.ts';
+import { jobNotFound, TallyError } from '../../errors.ts';
 import { toJobStatus, type JobStatus, type JobStatusRow } from '../../jobs/job-status.ts';
-import { jobIdInput, jobNotFound } from './job-status-query.ts';
+import { jobIdInput } from './job-status-query.ts';
 import { statusCacheFor } from './status-cache.ts';
 import type { Context } from './trpc.ts';
 

@@ -1,5 +1,5 @@
 import { TallyError } from '../../errors.ts';
-import { inspectHead, type HeadInfo } from '../../analysis/head.ts';
+import { analyzeHead, type HeadInfo } from '../../analysis/head.ts';
 import type { JobOptions } from '../../analysis/options.ts';
 import { inflateHead } from '../../lib/gzip-head.ts';
 
@@ -17,5 +17,6 @@ export async function sniffUpload(head: Buffer, options: JobOptions): Promise<Sn
   if (head.length === 0) throw new TallyError('INVALID_CSV', 'The file is empty.');
   const { compression, text } = await inflateHead(head);
   if (text.length === 0) throw new TallyError('INVALID_CSV', 'The gzip file holds no data.');
-  return { compression, ...inspectHead(text, options) };
+  const { delimiter, header, columns, encoding } = analyzeHead(text, options);
+  return { compression, delimiter, header, columns, encoding };
 }

@@ -4,8 +4,9 @@ import type { PgBoss } from 'pg-boss';
 import { jobOptionsSchema, type JobOptions } from '../../analysis/options.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
-import { TallyError } from '../../errors.ts';
+import { notMultipart, TallyError } from '../../errors.ts';
 import type { StoredFiles } from '../../files/stored-files.ts';
+import { describeIssues } from '../error-response.ts';
 import type { Authenticate } from '../auth.ts';
 import { observeUpload } from '../../observability/metrics.ts';
 import { receiveUpload } from './receive-upload.ts';
@@ -131,10 +132,7 @@ export async function registerUploadRoute(app: FastifyInstance, deps: UploadRout
 
 function requireMultipart(contentType: string | undefined): void {
   if (!/^multipart\/form-data\s*;/i.test(contentType ?? '')) {
-    throw new TallyError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      'Send the upload as multipart/form-data with the CSV in a part named "file".',
-    );
+    throw notMultipart();
   }
 }
 
@@ -156,8 +154,9 @@ function parseOptions(text: string | undefined): JobOptions {
   }
   const parsed = jobOptionsSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
-    throw new TallyError('BAD_REQUEST', `The options are not valid: ${issues.join('; ')}.`, { issues });
+    // Named as the person wrote them: `options.columns.date: …`, in the API's one sentence.
+    const issues = parsed.error.issues.map((i) => ({ ...i, path: ['options', ...i.path] }));
+    throw new TallyError('BAD_REQUEST', describeIssues(issues));
   }
   return parsed.data;
 }

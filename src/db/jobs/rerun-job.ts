@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { fromKysely, type PgBoss } from 'pg-boss';
 import { v7 as uuidv7 } from 'uuid';
 import type { JobOptions } from '../../analysis/options.ts';
-import { TallyError } from '../../errors.ts';
+import { jobNotFound, TallyError } from '../../errors.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
 import { fairShareSendOptions } from '../../queue/fair-share.ts';
 import type { StoredFiles } from '../../files/stored-files.ts';
@@ -43,7 +43,7 @@ export async function rerunJob(
       .where('owner', '=', input.owner)
       .forKeyShare()
       .executeTakeFirst();
-    if (!old) throw new TallyError('NOT_FOUND', 'No such job (or it belongs to someone else).');
+    if (!old) throw jobNotFound();
     if (old.file_deleted_at !== null) throw fileExpired(old.file_deleted_at);
 
     // The new row copies what describes the file (name, size, hash, compression, the

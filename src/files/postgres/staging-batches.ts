@@ -9,6 +9,7 @@ import {
   renewStaging,
   stagingLost,
 } from '../../db/jobs/staged-uploads.ts';
+import { TallyError } from '../../errors.ts';
 import { thisProcess } from '../../lib/process-identity.ts';
 
 /**
@@ -258,7 +259,7 @@ export class StagingBatches {
           await renewStaging(this.db.pool, this.id, this.heldUntil);
           this.renewedAt = Date.now();
         } catch (error) {
-          if (error instanceof Error && 'code' in error && error.code === 'SERVICE_UNAVAILABLE') {
+          if (error instanceof TallyError && error.code === 'SERVICE_UNAVAILABLE') {
             this.lost = error;
             this.stop();
           }

@@ -1,4 +1,5 @@
 import type { RevenueAnalysis, UploadOptions } from '../../client/index.ts';
+import { excludedByOptions, rulesWereOff } from './exclusions.ts';
 
 /**
  * The column mapping and format choices of the upload and re-run forms, as the form holds
@@ -6,11 +7,7 @@ import type { RevenueAnalysis, UploadOptions } from '../../client/index.ts';
  * Pure: no React, no requests.
  */
 
-/**
- * `encoding` joins the options schema in contract v1.1; typed here until every branch has
- * it, so the page builds either way.
- */
-export type JobOptions = UploadOptions & { encoding?: string };
+export type JobOptions = UploadOptions;
 export type Delimiter = NonNullable<UploadOptions['delimiter']>;
 export type DateOrder = 'YMD' | 'MDY' | 'DMY';
 type Columns = NonNullable<UploadOptions['columns']>;
@@ -25,6 +22,13 @@ export const ROLES: { role: Role; label: string }[] = [
   { role: 'currency', label: 'Currency' },
   { role: 'quantity', label: 'Quantity' },
   { role: 'unitPrice', label: 'Unit price' },
+  // v1.2: what decides which rows are sales (CONTRACT §5.3), and amounts in two columns.
+  { role: 'status', label: 'Status' },
+  { role: 'type', label: 'Type' },
+  { role: 'refunded', label: 'Amount refunded' },
+  { role: 'cancelled', label: 'Cancelled at' },
+  { role: 'credit', label: 'Credit' },
+  { role: 'debit', label: 'Debit' },
 ];
 
 export const DELIMITERS: { value: Delimiter; label: string }[] = [
@@ -55,6 +59,12 @@ export interface Format {
   encoding: string;
   currency: string;
   columns: Partial<Record<Role, string>>;
+  /** IANA zone whose calendar zoned date-times count in; '' = as written in the file. */
+  timeZone: string;
+  /** `options.exclude`: header → values whose rows are not sales. */
+  exclude: Record<string, string[]>;
+  /** `options.rowRules`: the automatic rules for cancelled, status and type columns. */
+  rowRules: boolean;
 }
 
 export const EMPTY_FORMAT: Format = {
@@ -64,6 +74,9 @@ export const EMPTY_FORMAT: Format = {
   encoding: '',
   currency: '',
   columns: {},
+  timeZone: '',
+  exclude: {},
+  rowRules: true,
 };
 
 export function toOptions(format: Format): JobOptions {
@@ -75,6 +88,12 @@ export function toOptions(format: Format): JobOptions {
   if (format.currency.trim()) options.currency = format.currency.trim().toUpperCase();
   const columns = Object.fromEntries(Object.entries(format.columns).filter(([, v]) => v)) as Columns;
   if (Object.keys(columns).length > 0) options.columns = columns;
+  if (format.timeZone) options.timeZone = format.timeZone;
+  const exclude = Object.fromEntries(
+    Object.entries(format.exclude).filter(([, values]) => values.length > 0),
+  );
+  if (Object.keys(exclude).length > 0) options.exclude = exclude;
+  if (!format.rowRules) options.rowRules = false;
   return options;
 }
 
@@ -87,26 +106,43 @@ export function fromOptions(options: JobOptions | undefined): Format {
     encoding: options.encoding ?? '',
     currency: options.currency ?? '',
     columns: { ...options.columns },
+    timeZone: options.timeZone ?? '',
+    exclude: Object.fromEntries(Object.entries(options.exclude ?? {}).map(([k, v]) => [k, [...v]])),
+    rowRules: options.rowRules ?? true,
   };
 }
 
-/** How a completed job read its file: `input`, with the v1.1 fields optional until they land. */
+export type Category = RevenueAnalysis['input']['categories'][number];
+export type Exclusion = RevenueAnalysis['rows']['exclusions'][number];
+
+/**
+ * How a completed job read its file: its `input`, and (v1.2) why rows were left out. The
+ * fields after `columns` are optional so that older results and hand-made ones read too.
+ */
 export interface FileReading {
   delimiter: string;
   columns: Partial<Record<Role, string>>;
   encoding?: string;
   dateFormat?: DateOrder | null;
+  timeZone?: string | null;
+  categories?: Category[];
+  /** From `rows`: how many rows were not sales, and why. */
+  excluded?: number;
+  exclusions?: Exclusion[];
 }
 
 export function readingOf(analysis: RevenueAnalysis): FileReading {
-  return analysis.input;
+  return { ...analysis.input, excluded: analysis.rows.excluded, exclusions: analysis.rows.exclusions };
 }
 
 /**
  * The form for re-running a completed job starts from what that run used, so a re-run
- * changes only what the user changes: columns, delimiter, encoding and date order as read.
- * (The decimal separator and default currency are not reported; the old job's own
- * choices, when this tab made them, come in through `previous`.)
+ * changes only what the user changes: columns, delimiter, encoding, date order and time
+ * zone as read, and the values it excluded by options (read back from their reasons).
+ * jobs.rerun takes options in full, not merged, and a job's options are not reported:
+ * the decimal separator and default currency come from the old job's own options when
+ * this tab sent them (`previous`), otherwise they are the defaults; `rowRules` too, or else
+ * it is read from how the listed status and type values were treated.
  */
 export function formatFromReading(reading: FileReading, previous?: JobOptions): Format {
   const base = fromOptions(previous);
@@ -119,6 +155,9 @@ export function formatFromReading(reading: FileReading, previous?: JobOptions): 
     encoding: reading.encoding ?? base.encoding,
     dateFormat: reading.dateFormat ?? base.dateFormat,
     columns: { ...base.columns, ...reading.columns },
+    timeZone: reading.timeZone ?? base.timeZone,
+    exclude: previous?.exclude ? base.exclude : excludedByOptions(reading.exclusions ?? []),
+    rowRules: previous?.rowRules ?? !rulesWereOff(reading.categories ?? []),
   };
 }
 

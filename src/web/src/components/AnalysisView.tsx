@@ -1,5 +1,6 @@
 import { useId, useState, type ReactNode } from 'react';
 import type { CurrencyAnalysis, RevenueAnalysis } from '../../../client/index.ts';
+import { exclusionNote } from '../exclusions.ts';
 import { formatCount, formatDay, formatMoney, formatShare } from '../format.ts';
 import { CohortTable } from './CohortTable.tsx';
 import { MonthlyChart } from './MonthlyChart.tsx';
@@ -17,6 +18,8 @@ export function AnalysisView({
   const currencies = analysis.currencies;
   const selected = currencies[Math.min(index, currencies.length - 1)];
   const { rows, input } = analysis;
+  // Seen without opening anything: how many rows were not sales, and the main reasons.
+  const note = exclusionNote(rows.excluded, rows.exclusions);
 
   return (
     <div className="stack" data-testid="analysis">
@@ -43,11 +46,12 @@ export function AnalysisView({
       )}
 
       {selected ? (
-        <CurrencySection data={selected} afterSummary={afterSummary} />
+        <CurrencySection data={selected} afterSummary={afterSummary} note={note} />
       ) : (
         <>
           <section className="card">
             <p>No valid rows.</p>
+            {note && <ExcludedNote note={note} />}
           </section>
           {afterSummary}
         </>
@@ -60,6 +64,7 @@ export function AnalysisView({
           <span className={rows.rejected > 0 ? 'text-warning' : undefined}>
             {formatCount(rows.rejected)} rejected
           </span>
+          {rows.excluded > 0 && <> · {formatCount(rows.excluded)} not sales</>}
         </p>
         <p className="muted small">{input.filename}</p>
         {rows.rejectedSamples.length > 0 && (
@@ -93,7 +98,23 @@ export function AnalysisView({
   );
 }
 
-function CurrencySection({ data, afterSummary }: { data: CurrencyAnalysis; afterSummary: ReactNode }) {
+function ExcludedNote({ note }: { note: string }) {
+  return (
+    <p className="muted small" data-testid="excluded-note">
+      {note} See “How the file was read” to change which rows count.
+    </p>
+  );
+}
+
+function CurrencySection({
+  data,
+  afterSummary,
+  note,
+}: {
+  data: CurrencyAnalysis;
+  afterSummary: ReactNode;
+  note: string | undefined;
+}) {
   const id = useId();
   const { totals, currency } = data;
   const money = (v: number) => formatMoney(v, currency);
@@ -141,6 +162,7 @@ function CurrencySection({ data, afterSummary }: { data: CurrencyAnalysis; after
             concentration (HHI, 0–10,000) {formatCount(Math.round(data.concentration.hhi * 10_000))}
           </p>
         )}
+        {note && <ExcludedNote note={note} />}
       </section>
 
       {afterSummary}

@@ -3,6 +3,7 @@ import {
   JobFailedError,
   JobTimeoutError,
   TallyApiError,
+  isFinal,
   toTallyApiError,
   type JobStatus,
   type RevenueAnalysis,
@@ -50,7 +51,7 @@ export function JobView({
   }, [client, jobId, completed]);
 
   // Tell the page once the job is final, so the recent-jobs list shows its new state.
-  const settled = status !== undefined && status.state !== 'queued' && status.state !== 'running';
+  const settled = status !== undefined && isFinal(status.state);
   const onSettledRef = useRef(onSettled);
   useEffect(() => {
     onSettledRef.current = onSettled;

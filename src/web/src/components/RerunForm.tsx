@@ -1,11 +1,10 @@
 import { useState, type FormEvent } from 'react';
-import { toTallyApiError, type TallyApiError } from '../../../client/index.ts';
 import { formatFromReading, fromOptions, toOptions, type FileReading, type Format } from '../mapping.ts';
-import { linkHandler } from '../routing.ts';
-import { recalled, rememberFile, rememberRerun } from '../session-files.ts';
-import { useTally } from '../tally.ts';
+import { recalled, rememberFile } from '../session-files.ts';
 import { MappingFields } from './MappingFields.tsx';
+import { RerunError } from './RerunError.tsx';
 import { useHeaderNames } from './use-header-names.ts';
+import { useRerun } from './use-rerun.ts';
 
 /**
  * "Change and re-run": the job's stored file analysed again with other options
@@ -24,33 +23,24 @@ export interface RerunFormProps {
   navigate: (path: string) => void;
 }
 
-export function RerunForm({ jobId, filename, reading, navigate }: RerunFormProps) {
-  const { client, onUnauthorized } = useTally();
-  const [format, setFormat] = useState<Format>(() => {
-    const previous = recalled(jobId)?.options;
-    return reading ? formatFromReading(reading, previous) : fromOptions(previous);
-  });
+/** The form's settings, held by the parent when it shows other controls of the same re-run. */
+interface Controlled {
+  format: Format;
+  onFormatChange: (update: (f: Format) => Format) => void;
+}
+
+export function RerunForm(props: RerunFormProps & Partial<Controlled>) {
+  const { jobId, reading } = props;
+  const [own, setOwn] = useState<Format>(() => initialFormat(jobId, reading));
+  const format = props.format ?? own;
+  const setFormat = props.onFormatChange ?? setOwn;
   const [file, setFile] = useState(() => recalled(jobId)?.file);
   const headers = useHeaderNames(file, format);
-  const [submitting, setSubmitting] = useState(false);
-  const [error, setError] = useState<{ message: string; expired: boolean }>();
+  const { start, submitting, error } = useRerun(jobId, props.navigate);
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (submitting) return;
-    setSubmitting(true);
-    setError(undefined);
-    const options = toOptions(format);
-    try {
-      const created = await client.trpc.jobs.rerun.mutate({ jobId, options });
-      rememberRerun(created.jobId, jobId, options);
-      navigate(`/jobs/${created.jobId}`);
-    } catch (e) {
-      const refused = toTallyApiError(e);
-      if (refused.status === 401) onUnauthorized();
-      setError(explain(refused));
-      setSubmitting(false);
-    }
+    void start(toOptions(format));
   };
 
   const pickAgain = (picked: File | undefined) => {
@@ -60,10 +50,10 @@ export function RerunForm({ jobId, filename, reading, navigate }: RerunFormProps
   };
 
   return (
-    <form className="rerun" onSubmit={(e) => void submit(e)} data-testid="rerun-form">
+    <form className="rerun" onSubmit={submit} data-testid="rerun-form">
       <p className="muted small">
-        Tally analyses the copy of “{filename}” it already has: nothing is uploaded again. This job stays as
-        it is; the re-run is a new job.
+        Tally analyses the copy of “{props.filename}” it already has: nothing is uploaded again. This job
+        stays as it is; the re-run is a new job.
       </p>
       <MappingFields
         format={format}
@@ -75,7 +65,8 @@ export function RerunForm({ jobId, filename, reading, navigate }: RerunFormProps
       {headers.length === 0 && (
         <label className="field rerun__pick">
           <span>
-            To choose from the file’s own columns, pick “{filename}” on this device (it is only read here)
+            To choose from the file’s own columns, pick “{props.filename}” on this device (it is only read
+            here)
           </span>
           <input
             type="file"
@@ -85,18 +76,7 @@ export function RerunForm({ jobId, filename, reading, navigate }: RerunFormProps
           />
         </label>
       )}
-      {error && (
-        <div className="callout callout--error" role="alert" data-testid="rerun-error">
-          <p>{error.message}</p>
-          {error.expired && (
-            <p>
-              <a href="/" onClick={linkHandler(navigate, '/')}>
-                Upload the file again
-              </a>
-            </p>
-          )}
-        </div>
-      )}
+      {error && <RerunError error={error} navigate={props.navigate} />}
       <div className="actions">
         <button type="submit" className="button button--primary" disabled={submitting}>
           {submitting ? 'Starting the re-run…' : 'Re-run with these settings'}
@@ -106,20 +86,8 @@ export function RerunForm({ jobId, filename, reading, navigate }: RerunFormProps
   );
 }
 
-/** The refusal in the page's words. */
-function explain(error: TallyApiError): { message: string; expired: boolean } {
-  if (error.code === 'FILE_EXPIRED' || error.status === 410) {
-    return {
-      message:
-        'Tally no longer has this file: uploaded files are deleted some time after their job ends. ' +
-        'Upload it again with these settings.',
-      expired: true,
-    };
-  }
-  if (error.status === 404)
-    return { message: 'This job no longer exists, or it is not yours.', expired: false };
-  if (error.status === 400) {
-    return { message: `Tally cannot use these settings: ${error.message}`, expired: false };
-  }
-  return { message: `The re-run could not be started: ${error.message}`, expired: false };
+/** What the job used: its reading (completed) or the options this tab sent (failed). */
+export function initialFormat(jobId: string, reading: FileReading | undefined): Format {
+  const previous = recalled(jobId)?.options;
+  return reading ? formatFromReading(reading, previous) : fromOptions(previous);
 }

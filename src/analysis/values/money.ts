@@ -236,61 +236,7 @@ export function amountProblem(text: string, decimalComma: boolean): string {
   return 'is not a number';
 }
 
-/**
- * Currency of a symbol or code written around an amount: the ISO code for an ISO 4217 code
- * or an unambiguous symbol, null for an ambiguous one (`$`, `¥`, `kr`). Other words ("pcs")
- * are not currencies: the amount is then rejected by the caller.
- */
-const SYMBOLS: Readonly<Record<string, string | null>> = {
-  $: null,
-  '¥': null,
-  KR: null,
-  '€': 'EUR',
-  '£': 'GBP',
-  '₹': 'INR',
-  '₩': 'KRW',
-  '₽': 'RUB',
-  '₺': 'TRY',
-  '₪': 'ILS',
-  '₫': 'VND',
-  '฿': 'THB',
-  '₴': 'UAH',
-  '₱': 'PHP',
-  '₦': 'NGN',
-  US$: 'USD',
-  C$: 'CAD',
-  CA$: 'CAD',
-  A$: 'AUD',
-  AU$: 'AUD',
-  NZ$: 'NZD',
-  HK$: 'HKD',
-  S$: 'SGD',
-  R$: 'BRL',
-  MX$: 'MXN',
-  ZŁ: 'PLN',
-  KČ: 'CZK',
-};
-
-/** ISO 4217 codes in use: a three-letter word next to an amount counts only if it is one. */
-const ISO_4217 = new Set(
-  (
-    'AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN ' +
-    'BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD ' +
-    'FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY ' +
-    'KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP ' +
-    'MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR ' +
-    'RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT ' +
-    'TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL'
-  ).split(' '),
-);
-
-/** `undefined` when the token is not a currency at all. */
-export function currencyOfToken(token: string): string | null | undefined {
-  const upper = token.toUpperCase();
-  if (Object.hasOwn(SYMBOLS, upper)) return SYMBOLS[upper];
-  if (ISO_4217.has(upper)) return upper;
-  return undefined;
-}
+export { currencyOfToken } from './currency-codes.ts';
 
 /**
  * Evidence for a decimal comma from one amount text in a `;` file: 1 for a comma, 2 for a
@@ -311,54 +257,4 @@ export function decimalEvidence(s: string): 0 | 1 | 2 {
   }
   if (digitsAfter === 3 || digitsAfter === 0) return 0;
   return lastComma >= 0 ? 1 : 2;
-}
-
-/**
- * An exact running sum in micro-units: `lo` is a number that stays below 2^53 (each addend
- * ≤ 2^52, spilled into `hi` once |lo| passes 2^52), `hi` a BigInt touched only on a spill.
- */
-export class MoneySum {
-  lo = 0;
-  hi = 0n;
-
-  add(micro: number): void {
-    const lo = this.lo + micro;
-    if (lo > FAST_LIMIT || lo < -FAST_LIMIT) {
-      this.hi += BigInt(lo);
-      this.lo = 0;
-    } else {
-      this.lo = lo;
-    }
-  }
-
-  addBig(micro: bigint): void {
-    this.hi += micro;
-  }
-
-  value(): bigint {
-    return this.hi + BigInt(this.lo);
-  }
-}
-
-/** Rounds `num / den` half away from zero to an integer (den > 0). */
-export function divRound(num: bigint, den: bigint): bigint {
-  const neg = num < 0n;
-  const a = neg ? -num : num;
-  const q = (a * 2n + den) / (den * 2n);
-  return neg ? -q : q;
-}
-
-/** Micro-units → money number rounded half away from zero to 2 decimals. */
-export function microToMoney(micro: bigint): number {
-  const cents = divRound(micro, 10_000n);
-  return Number(cents) / 100;
-}
-
-/** `num / den` as a number rounded half away from zero to `decimals` places (den ≠ 0). */
-export function ratio(num: bigint, den: bigint, decimals: number): number {
-  if (den === 0n) return 0;
-  const scale = 10n ** BigInt(decimals);
-  const n = den < 0n ? -num : num;
-  const d = den < 0n ? -den : den;
-  return Number(divRound(n * scale, d)) / Number(scale);
 }

@@ -1,6 +1,6 @@
-// One copy of the head constants and gzip helpers, shared with the upload check (src/lib).
-export { HEAD_BYTES, isGzip } from '../lib/file-head.ts';
-export { gunzipHead } from '../lib/gzip-head.ts';
+// Browser-safe (the page's column preview reads headers with it): no Node imports here.
+// One copy of the head constants, shared with the upload check (src/lib).
+export { HEAD_BYTES, isGzip } from '../../lib/file-head.ts';
 export const delimiterCandidates = [',', ';', '\t', '|'] as const;
 export type Delimiter = (typeof delimiterCandidates)[number];
 

@@ -1,8 +1,10 @@
-import { FAST_LIMIT, MoneySum } from './money.ts';
+import { FAST_LIMIT } from '../values/money.ts';
 import { KeyIndex } from './key-index.ts';
-import { PARTITIONS, partitionOf } from './spill/key-hash.ts';
-import { RecordReader, RecordWriter } from './spill/record-codec.ts';
-import type { SpillRun, SpillSetup } from './spill/spill-store.ts';
+import { PARTITIONS, partitionOf } from '../spill/key-hash.ts';
+import { RecordReader, RecordWriter } from '../spill/record-codec.ts';
+import type { SpillRun, SpillSetup } from '../spill/spill-store.ts';
+import { KEY_OVERHEAD_BYTES } from './key-budget.ts';
+import type { BudgetedTable, KeyBudget } from './key-budget.ts';
 
 /** Waits between partitions of a spilled table's merge (a turn of the event loop, a cancel check). */
 export type Pause = () => Promise<void>;
@@ -28,8 +30,11 @@ export type Pause = () => Promise<void>;
  * partition still over the threshold spills again at the next level (re-mixed hash bits).
  * Ids handed out by `idOf` stay valid until the next `idOf` call.
  */
-export class KeyedTotals {
+export class KeyedTotals implements BudgetedTable {
   private index = new KeyIndex();
+  /** Bytes of the keys held in memory, as the key budget counts them. */
+  heldBytes = 0;
+  private readonly budget: KeyBudget | undefined;
   data: Float64Array;
   /** BigInt parts of sums that passed 2^52 (rare). */
   private bigParts: Map<number, bigint> | undefined;
@@ -43,6 +48,9 @@ export class KeyedTotals {
     protected readonly level = 0,
   ) {
     this.data = new Float64Array(256 * stride);
+    // Merge tables (level > 0) hold one partition at a time and spill by key count alone.
+    this.budget = level === 0 ? spillSetup?.budget : undefined;
+    this.budget?.register(this);
   }
 
   /** Keys held in memory now (all distinct keys unless the table has spilled). */
@@ -56,14 +64,11 @@ export class KeyedTotals {
   }
 
   idOf(key: string): number {
-    const index = this.index;
-    let id = index.find(key);
+    let id = this.index.find(key);
     if (id < 0) {
-      if (this.spillSetup !== undefined && index.count >= this.spillSetup.thresholdKeys) {
-        this.flush();
-        index.find(key); // again, on the empty index, for `insert`
-      }
-      id = index.insert();
+      if (this.spillSetup !== undefined) this.makeRoom(key);
+      id = this.index.insert(); // `makeRoom` may have replaced the index
+
       const base = id * this.stride;
       if (base + this.stride > this.data.length) {
         const data = new Float64Array(this.data.length * 2);
@@ -73,6 +78,29 @@ export class KeyedTotals {
       this.created(base);
     }
     return id;
+  }
+
+  /** Before a new key: spill past the key threshold or the shared byte budget. */
+  private makeRoom(key: string): void {
+    const index = this.index;
+    if (index.count >= this.spillSetup!.thresholdKeys) {
+      this.flush();
+      index.find(key); // again, on the empty index, for `insert`
+    }
+    const budget = this.budget;
+    if (budget === undefined) return;
+    const cost = key.length * 2 + KEY_OVERHEAD_BYTES;
+    if (budget.held + cost > budget.limitBytes) {
+      budget.makeRoom(cost);
+      this.index.find(key); // this table may have spilled (and its index been replaced)
+    }
+    this.heldBytes += cost;
+    budget.held += cost;
+  }
+
+  spillForBudget(): void {
+    if (this.index.count > 0) this.flush();
+    this.release();
   }
 
   /** The key of `id`. */
@@ -199,6 +227,8 @@ export class KeyedTotals {
     this.unitBytes = Buffer.alloc(0);
     this.runs.push(setup.store.write(w.bytes(), bounds));
     this.clear();
+    if (this.budget !== undefined) this.budget.held -= this.heldBytes;
+    this.heldBytes = 0;
   }
 
   protected writeRecord(w: RecordWriter, id: number): void {
@@ -245,141 +275,3 @@ export class KeyedTotals {
 /** One encoding buffer for all flushes (they are synchronous): no 10 MB buffer per flush. */
 const writer = new RecordWriter();
 const scratch = { partOf: new Uint8Array(0), order: new Int32Array(0) };
-
-const NONE = -1e9;
-/** Months before a customer's first-seen month that its bit window still covers. */
-const WINDOW_BEFORE = 8;
-
-/**
- * Customer totals plus the months each customer bought in, for cohorts and monthly
- * customer counts. Per id, next to the sums: first month seen, last month seen (most rows
- * repeat it and stop there) and a 32-bit set of months from first−8 to first+23; months
- * outside that window go to a small array. Keeping it all in one record mattered: a
- * separate array of month lists cost ~0.3 µs per row in cache misses on the 1M-row bench.
- */
-export class CustomerTotals extends KeyedTotals {
-  // Dense: one slot pushed per id (writing past the end of an empty array would turn it
-  // into a dictionary).
-  readonly more: (number[] | undefined)[] = [];
-
-  constructor(spillSetup?: SpillSetup, level = 0) {
-    super(6, spillSetup, level);
-  }
-
-  protected override child(): this {
-    return new CustomerTotals(this.spillSetup, this.level + 1) as this;
-  }
-
-  protected override writeRecord(w: RecordWriter, id: number): void {
-    super.writeRecord(w, id);
-    const base = id * 6;
-    const first = this.data[base + 2]! - WINDOW_BEFORE;
-    let bits = this.data[base + 4]! | 0;
-    const more = this.more[id];
-    let n = more?.length ?? 0;
-    for (let b = bits; b !== 0; b &= b - 1) n++;
-    w.u16(n);
-    for (let bit = 0; bits !== 0; bit++, bits >>>= 1) if ((bits & 1) !== 0) w.i32(first + bit);
-    if (more !== undefined) for (const m of more) w.i32(m);
-  }
-
-  protected override readRecord(r: RecordReader): number {
-    const id = super.readRecord(r);
-    const n = r.u16();
-    for (let i = 0; i < n; i++) this.addMonth(id, r.i32());
-    return id;
-  }
-
-  protected override clear(): void {
-    super.clear();
-    this.more.length = 0;
-  }
-
-  protected override created(base: number): void {
-    this.data[base + 2] = NONE;
-    this.data[base + 3] = NONE;
-    this.data[base + 4] = 0;
-    this.more.push(undefined);
-  }
-
-  addMonth(id: number, month: number): void {
-    const data = this.data;
-    const base = id * 6;
-    if (data[base + 3] === month) return;
-    data[base + 3] = month;
-    let first = data[base + 2]!;
-    if (first === NONE) {
-      data[base + 2] = first = month;
-    }
-    const bit = month - first + WINDOW_BEFORE;
-    if (bit >= 0 && bit < 32) {
-      data[base + 4] = data[base + 4]! | (1 << bit);
-      return;
-    }
-    const more = this.more[id];
-    if (more === undefined) {
-      this.more[id] = [month];
-    } else if (!more.includes(month)) {
-      more.push(month);
-    }
-  }
-
-  /** Distinct months of a customer, unsorted. */
-  monthsOf(id: number): number[] {
-    const base = id * 6;
-    const first = this.data[base + 2]!;
-    const bits = this.data[base + 4]! | 0;
-    const months: number[] = [];
-    for (let bit = 0; bit < 32; bit++) {
-      if ((bits & (1 << bit)) !== 0) months.push(first - WINDOW_BEFORE + bit);
-    }
-    const more = this.more[id];
-    if (more !== undefined) months.push(...more);
-    return months;
-  }
-}
-
-/** Totals of one month of one currency. */
-export interface MonthTotals {
-  readonly revenue: MoneySum;
-  transactions: number;
-}
-
-/** Everything accumulated for one currency. */
-export class CurrencyTotals {
-  readonly revenue = new MoneySum();
-  readonly refunds = new MoneySum();
-  transactions = 0;
-  minDay = Infinity;
-  maxDay = -Infinity;
-  readonly months = new Map<number, MonthTotals>();
-  private lastMonth = NaN;
-  private lastMonthTotals: MonthTotals | undefined;
-  readonly customers: CustomerTotals | null;
-  readonly products: KeyedTotals | null;
-  readonly regions: KeyedTotals | null;
-
-  constructor(
-    readonly currency: string | null,
-    withCustomers: boolean,
-    withProducts: boolean,
-    withRegions: boolean,
-    spill?: SpillSetup,
-  ) {
-    this.customers = withCustomers ? new CustomerTotals(spill) : null;
-    this.products = withProducts ? new KeyedTotals(2, spill) : null;
-    this.regions = withRegions ? new KeyedTotals(2, spill) : null;
-  }
-
-  monthTotals(month: number): MonthTotals {
-    if (month === this.lastMonth) return this.lastMonthTotals!;
-    let t = this.months.get(month);
-    if (t === undefined) {
-      t = { revenue: new MoneySum(), transactions: 0 };
-      this.months.set(month, t);
-    }
-    this.lastMonth = month;
-    this.lastMonthTotals = t;
-    return t;
-  }
-}

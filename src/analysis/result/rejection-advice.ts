@@ -1,8 +1,8 @@
-import type { RevenueAggregator } from './aggregator.ts';
-import { fileError } from './input-error.ts';
-import { DATE_WINDOW_TEXT, MAX_CURRENCIES } from './limits.ts';
-import type { ColumnRole } from './options.ts';
-import type { TallyError } from '../errors.ts';
+import type { RevenueAggregator } from '../aggregate/aggregator.ts';
+import { fileError } from '../read/input-error.ts';
+import { DATE_WINDOW_TEXT, MAX_CURRENCIES } from '../aggregate/limits.ts';
+import type { ColumnRole } from '../options.ts';
+import type { TallyError } from '../../errors.ts';
 
 /**
  * What a person reads when a job ends NO_VALID_ROWS or most of its rows were rejected
@@ -120,6 +120,17 @@ export function noValidRows(agg: RevenueAggregator, ctx: AdviceContext): TallyEr
   if (agg.total === 0) {
     const message = 'The file has a header row but no data rows.';
     return fileError('NO_VALID_ROWS', message, message);
+  }
+  if (agg.rejected === 0) {
+    // Every row was excluded (CONTRACT §5.3): say which rules did it and how to undo them.
+    const reasons = agg
+      .exclusionList()
+      .slice(0, 5)
+      .map((e) => `${e.reason} (${n(e.rows)})`)
+      .join(', ');
+    const message = `All ${plural(agg.excluded, 'data row')} were excluded as not sales: ${reasons}. Set options.rowRules to false, or change options.exclude, to count them.`;
+    const summary = `All ${plural(agg.excluded, 'data row')} were excluded as not sales. Set options.rowRules to false, or change options.exclude, to count them.`;
+    return fileError('NO_VALID_ROWS', message, summary);
   }
   const { summary, help } = adviceFor(agg, ctx);
   return fileError('NO_VALID_ROWS', help, summary, {

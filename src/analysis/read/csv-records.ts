@@ -1,12 +1,12 @@
 import { Parser } from 'csv-parse';
 import type { CsvError, Options as CsvOptions } from 'csv-parse';
-import { TallyError } from '../errors.ts';
-import { RevenueAggregator } from './aggregator.ts';
-import { resolveColumns } from './columns.ts';
+import { TallyError } from '../../errors.ts';
+import { RevenueAggregator } from '../aggregate/aggregator.ts';
 import { LateEncodingCheck, utf8Transcoder } from './encoding.ts';
-import { formatBytes } from '../lib/format-bytes.ts';
-import type { JobOptions } from './options.ts';
-import type { SpillSetup } from './spill/spill-store.ts';
+import { CrCrLf } from './line-ends.ts';
+import { formatBytes } from '../../lib/format-bytes.ts';
+import type { JobOptions } from '../options.ts';
+import type { SpillSetup } from '../spill/spill-store.ts';
 
 /** The internal push API of csv-parse's Parser (what its Transform calls per chunk). */
 interface CsvPushApi {
@@ -96,7 +96,8 @@ export interface RecordReaderSetup {
 /**
  * Bytes in, records out: transcodes to UTF-8 when the file is in another encoding, parses
  * with csv-parse's push API, numbers each record with the physical line it starts on, and
- * hands the header to `resolveColumns` and every other record to the aggregator.
+ * hands the header and every other record to the aggregator (which resolves the columns
+ * once it has seen the head: v1.2 passes over empty columns and infers a date column).
  */
 export class RecordReader {
   aggregator: RevenueAggregator | null = null;
@@ -109,6 +110,7 @@ export class RecordReader {
   private crlfCorrection = 0;
   private lastEndLine = 0;
   private readonly push = (record: string[]): void => this.onRecord(record);
+  private readonly lineEnds = new CrCrLf();
 
   constructor(private readonly setup: RecordReaderSetup) {
     this.api = createCsvPushApi(csvParseOptions(setup.delimiter, setup.maxRecordBytes));
@@ -124,7 +126,10 @@ export class RecordReader {
 
   /** Parses one slice of the file; `undefined` with `end` flushes the last record. */
   write(bytes: Buffer | undefined, end: boolean): void {
-    const buf = this.transcoded(this.late === null ? bytes : this.checked(bytes, end), end);
+    const buf = this.lineEnds.filter(
+      this.transcoded(this.late === null ? bytes : this.checked(bytes, end), end),
+      end,
+    );
     const error = this.api.parse(buf, end, this.push, noClose);
     if (error !== undefined) this.onCsvError(error);
   }
@@ -178,7 +183,6 @@ export class RecordReader {
     const { options, delimiter, spill } = this.setup;
     this.aggregator = new RevenueAggregator({
       header: record,
-      columns: resolveColumns(record, options),
       options,
       delimiter,
       ...(spill ? { spill } : {}),

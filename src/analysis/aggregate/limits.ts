@@ -1,4 +1,4 @@
-import { daysFromCivil } from './dates.ts';
+import { daysFromCivil } from '../values/dates.ts';
 
 /**
  * Bounds that keep one result small whatever the file holds (issue 14 item 3). No real

@@ -1,5 +1,5 @@
-import { TallyError } from '../errors.ts';
-import type { ErrorCode } from '../errors.ts';
+import { TallyError } from '../../errors.ts';
+import type { ErrorCode } from '../../errors.ts';
 
 /**
  * Errors caused by the file, written in two parts (issue 14 item 7, CONTRACT.md §7):

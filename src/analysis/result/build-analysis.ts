@@ -1,11 +1,11 @@
-import type { RevenueAggregator } from './aggregator.ts';
-import { formatDay, formatMonth, monthOfDay } from './dates.ts';
-import { divRound, microToMoney, ratio } from './money.ts';
-import type { DateFormat } from './options.ts';
-import type { CurrencyAnalysis, Ranked, RevenueAnalysis } from './result.ts';
-import { SquareSum } from './square-sum.ts';
-import { TopKeys, type TopEntry } from './top-keys.ts';
-import type { CurrencyTotals, KeyedTotals, Pause } from './totals.ts';
+import type { RevenueAggregator } from '../aggregate/aggregator.ts';
+import { formatDay, formatMonth, monthOfDay } from '../values/dates.ts';
+import { divRound, microToMoney, ratio } from '../values/money-sum.ts';
+import type { DateFormat } from '../options.ts';
+import type { Category, CurrencyAnalysis, Ranked, RevenueAnalysis } from '../result.ts';
+import { SquareSum } from '../aggregate/square-sum.ts';
+import { TopKeys, type TopEntry } from '../aggregate/top-keys.ts';
+import type { CurrencyTotals, CustomerTotals, KeyedTotals, Pause } from '../aggregate/totals.ts';
 
 export const TOP_CUSTOMERS = 20;
 export const TOP_PRODUCTS = 50;
@@ -35,6 +35,77 @@ function growth(previous: bigint, current: bigint): number | null {
   return Number(divRound((current - previous) * 10_000n, abs)) / 100;
 }
 
+/** What the customer table gives a currency's analysis. */
+interface CustomerFigures {
+  count: number;
+  monthCustomers: Uint32Array;
+  newCustomers: Uint32Array;
+  cohorts: NonNullable<CurrencyAnalysis['cohorts']>;
+  topCustomers: Ranked[];
+  concentration: NonNullable<CurrencyAnalysis['concentration']>;
+}
+
+function cohortsOf(
+  active: readonly (Uint32Array | undefined)[],
+  firstMonth: number,
+): CustomerFigures['cohorts'] {
+  const cohorts: CustomerFigures['cohorts'] = [];
+  active.forEach((row, c) => {
+    if (row === undefined) return;
+    const size = row[0]!;
+    cohorts.push({
+      cohort: formatMonth(firstMonth + c),
+      customers: size,
+      retention: Array.from(row, (n) => ratio(BigInt(n), BigInt(size), 4)),
+    });
+  });
+  return cohorts;
+}
+
+/** One visit of the customer table: top-k, the HHI's sum of squares, months, cohorts. */
+async function customerFigures(
+  customers: CustomerTotals,
+  firstMonth: number,
+  span: number,
+  net: bigint,
+  pause: Pause,
+): Promise<CustomerFigures> {
+  const monthCustomers = new Uint32Array(span);
+  const newCustomers = new Uint32Array(span);
+  // active[c][k]: customers of cohort month c active k months later.
+  const active: (Uint32Array | undefined)[] = [];
+  const best = new TopKeys(TOP_CUSTOMERS);
+  const squares = new SquareSum();
+  let count = 0;
+  await customers.visit((table, id) => {
+    count++;
+    best.offer(table, id);
+    squares.add(table, id);
+    const months = table.monthsOf(id);
+    let first = months[0]!;
+    for (const m of months) if (m < first) first = m;
+    const c = first - firstMonth;
+    newCustomers[c]!++;
+    const row = (active[c] ??= new Uint32Array(span - c));
+    for (const m of months) {
+      monthCustomers[m - firstMonth]!++;
+      row[m - first]!++;
+    }
+  }, pause);
+  let top10 = 0n;
+  for (const e of best.entries.slice(0, 10)) top10 += e.revenue;
+  // HHI as a fraction (0..1): the sum of squared customer shares of net revenue, exact.
+  const hhi = net === 0n ? 0 : ratio(squares.value(), net * net, 4);
+  return {
+    count,
+    monthCustomers,
+    newCustomers,
+    cohorts: cohortsOf(active, firstMonth),
+    topCustomers: ranked(best.entries, net),
+    concentration: { top10Share: ratio(top10, net, 4), hhi },
+  };
+}
+
 /**
  * The figures of one currency. Every per-key figure is computed in one visit of each key
  * table (which, for a spilled table, is its partition-by-partition merge): top-k, the HHI's
@@ -43,56 +114,10 @@ function growth(previous: bigint, current: bigint): number | null {
 export async function analyzeCurrency(t: CurrencyTotals, pause: Pause = noPause): Promise<CurrencyAnalysis> {
   const net = t.revenue.value();
   const firstMonth = monthOfDay(t.minDay);
-  const lastMonth = monthOfDay(t.maxDay);
-  const span = lastMonth - firstMonth + 1;
-
-  const customers = t.customers;
-  let monthCustomers: Uint32Array | null = null;
-  let newCustomers: Uint32Array | null = null;
-  let cohorts: CurrencyAnalysis['cohorts'] = null;
-  let topCustomers: Ranked[] | null = null;
-  let concentration: CurrencyAnalysis['concentration'] = null;
-  let customerCount = 0;
-  if (customers !== null) {
-    const mc = (monthCustomers = new Uint32Array(span));
-    const nc = (newCustomers = new Uint32Array(span));
-    // active[c][k]: customers of cohort month c active k months later.
-    const active: (Uint32Array | undefined)[] = [];
-    const best = new TopKeys(TOP_CUSTOMERS);
-    const squares = new SquareSum();
-    await customers.visit((table, id) => {
-      customerCount++;
-      best.offer(table, id);
-      squares.add(table, id);
-      const months = table.monthsOf(id);
-      let first = months[0]!;
-      for (const m of months) if (m < first) first = m;
-      const c = first - firstMonth;
-      nc[c]!++;
-      const row = (active[c] ??= new Uint32Array(span - c));
-      for (const m of months) {
-        mc[m - firstMonth]!++;
-        row[m - first]!++;
-      }
-    }, pause);
-    cohorts = [];
-    for (let c = 0; c < span; c++) {
-      const row = active[c];
-      if (row === undefined) continue;
-      const size = row[0]!;
-      cohorts.push({
-        cohort: formatMonth(firstMonth + c),
-        customers: size,
-        retention: Array.from(row, (n) => ratio(BigInt(n), BigInt(size), 4)),
-      });
-    }
-    topCustomers = ranked(best.entries, net);
-    let top10 = 0n;
-    for (const e of best.entries.slice(0, 10)) top10 += e.revenue;
-    // HHI as a fraction (0..1): the sum of squared customer shares of net revenue, exact.
-    const hhi = net === 0n ? 0 : ratio(squares.value(), net * net, 4);
-    concentration = { top10Share: ratio(top10, net, 4), hhi };
-  }
+  const span = monthOfDay(t.maxDay) - firstMonth + 1;
+  const cf = t.customers === null ? null : await customerFigures(t.customers, firstMonth, span, net, pause);
+  const monthCustomers = cf?.monthCustomers ?? null;
+  const newCustomers = cf?.newCustomers ?? null;
 
   const monthly: CurrencyAnalysis['monthly'] = [];
   let previous: bigint | null = null;
@@ -116,17 +141,17 @@ export async function analyzeCurrency(t: CurrencyTotals, pause: Pause = noPause)
       revenue: microToMoney(net),
       refunds: microToMoney(t.refunds.value()),
       transactions: t.transactions,
-      customers: customers === null ? null : customerCount,
+      customers: cf === null ? null : cf.count,
       averageOrderValue: microToMoney(divRound(net, BigInt(t.transactions))),
       firstDate: formatDay(t.minDay),
       lastDate: formatDay(t.maxDay),
     },
     monthly,
-    topCustomers,
+    topCustomers: cf?.topCustomers ?? null,
     byProduct: t.products === null ? null : await top(t.products, TOP_PRODUCTS, net, pause),
     byRegion: t.regions === null ? null : await top(t.regions, TOP_REGIONS, net, pause),
-    concentration,
-    cohorts,
+    concentration: cf?.concentration ?? null,
+    cohorts: cf?.cohorts ?? null,
   };
 }
 
@@ -137,6 +162,8 @@ export interface ResultMeta {
   columns: Record<string, string>;
   encoding: string;
   dateFormat: DateFormat | null;
+  timeZone: string | null;
+  categories: Category[];
 }
 
 /**
@@ -168,12 +195,16 @@ export async function buildAnalysis(
       columns: meta.columns,
       encoding: meta.encoding,
       dateFormat: meta.dateFormat,
+      timeZone: meta.timeZone,
+      categories: meta.categories,
     },
     rows: {
       total: agg.total,
       valid: agg.valid,
       rejected: agg.rejected,
+      excluded: agg.excluded,
       rejectedSamples: agg.samples.slice(),
+      exclusions: agg.exclusionList(),
     },
     currencies: await analyzeAll(all, pause),
   };

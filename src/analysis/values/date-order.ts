@@ -1,6 +1,6 @@
 import { parseDate } from './dates.ts';
 import type { DateOrder } from './dates.ts';
-import type { DateFormat } from './options.ts';
+import type { DateFormat } from '../options.ts';
 
 /**
  * The per-file decision of how numeric dates are read (CONTRACT.md §5 v1.1), made once from

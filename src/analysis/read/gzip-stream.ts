@@ -1,7 +1,7 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { TallyError } from '../errors.ts';
-import { formatBytes } from '../lib/format-bytes.ts';
+import { TallyError } from '../../errors.ts';
+import { formatBytes } from '../../lib/format-bytes.ts';
 
 function isZlibError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

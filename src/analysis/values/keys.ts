@@ -43,3 +43,15 @@ export function keyOf(text: string): string {
   }
   return t;
 }
+
+/** v1.2: cells that mean "no value" (CONTRACT §5.4): a key reading so is blank. */
+const NA_LIKE = new Set(['na', 'n/a', 'null', 'none', '-', '--', '(blank)', '(none)']);
+
+/** Is this key (trimmed, as `keyOf` gives it) one of the NA-like texts? Cheap on real keys. */
+export function isNaLike(key: string): boolean {
+  if (key.length > 7) return false;
+  // Each NA-like text starts with n, N, '-' or '(': one compare turns most keys away.
+  const c = key.charCodeAt(0);
+  if ((c | 0x20) !== 0x6e && c !== 45 && c !== 40) return false;
+  return NA_LIKE.has(key.toLowerCase());
+}

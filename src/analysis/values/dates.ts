@@ -13,9 +13,15 @@
  * - `YYYYMMDD`, only when the caller says the column reads that way (see `date-order.ts`);
  * - English month names: `Jan 5 2024`, `Jan 5, 2024`, `January 5, 2024`, `5 Jan 2024`,
  *   `05-Jan-2024` (and a two-digit year in each).
- * Two-digit years: 00–68 are 2000–2068, 69–99 are 1969–1999 (POSIX `%y`). With a zone the
- * UTC calendar date counts; without one the date as written.
+ * Two-digit years: 00–68 are 2000–2068, 69–99 are 1969–1999 (POSIX `%y`). v1.2: a date counts
+ * as written, zone or not (`2024-06-30 22:00 -0400` is 30 June); `zoneUtcMinutes` is for `options.timeZone`.
  */
+
+/**
+ * After `parseDate` of a date-time with a zone: its time in UTC as minutes from the written
+ * day's midnight (may be negative or past 1440); NaN when the text had no zone.
+ */
+export let zoneUtcMinutes = NaN;
 
 /** The order of a file's numeric dates: day/month either way, or year first only. */
 export type DateOrder = 'MDY' | 'DMY' | 'YMD';
@@ -141,8 +147,8 @@ function skipSpaces(s: string, end: number): boolean {
 }
 
 /**
- * Parses the time part starting at `pos` (just after `T` or a space) to its end. Returns the
- * day shift (-1, 0, 1) a zone causes, or NaN when the text is not a time.
+ * Parses the time part starting at `pos` (just after `T` or a space) to its end. Returns 0,
+ * or NaN when the text is not a time; a zone sets `zoneUtcMinutes`.
  */
 function timeShift(s: string, end: number): number {
   let h = digits(s, end, 1, 2);
@@ -195,8 +201,8 @@ function timeShift(s: string, end: number): number {
     return NaN;
   }
   if (pos !== end) return NaN;
-  const utcMinutes = h * 60 + mi - offset;
-  return utcMinutes < 0 ? -1 : utcMinutes >= 1440 ? 1 : 0;
+  zoneUtcMinutes = h * 60 + mi - offset;
+  return 0;
 }
 
 function finish(s: string, end: number, y: number, m: number, d: number): number {
@@ -205,9 +211,8 @@ function finish(s: string, end: number, y: number, m: number, d: number): number
   const c = s.charCodeAt(pos);
   if (c !== 84 /* T */ && c !== 32 && c !== 116) return NaN;
   pos++;
-  const shift = timeShift(s, end);
-  if (shift !== shift) return NaN;
-  return daysFromCivil(y, m, d) + shift;
+  if (timeShift(s, end) !== 0) return NaN;
+  return daysFromCivil(y, m, d);
 }
 
 /**
@@ -216,6 +221,7 @@ function finish(s: string, end: number, y: number, m: number, d: number): number
  * `YYYYMMDD` through.
  */
 export function parseDate(s: string, order: DateOrder, eightDigits = false): number {
+  zoneUtcMinutes = NaN;
   let start = 0;
   let end = s.length;
   while (start < end && s.charCodeAt(start) <= 32) start++;
