@@ -66,7 +66,7 @@ export async function poll(opts: PollOptions): Promise<PollResult> {
   const one = (i: number) =>
     new Promise<void>((resolve, reject) => {
       const request = Buffer.from(
-        `GET ${opts.paths[i % opts.paths.length]} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: keep-alive\r\n\r\n`,
+        `GET ${opts.paths[i % opts.paths.length]} HTTP/1.1\r\nhost: 127.0.0.1:${opts.port}\r\nconnection: keep-alive\r\n\r\n`,
       );
       const socket = net.connect(opts.port, '127.0.0.1');
       socket.setNoDelay(true);
@@ -144,7 +144,7 @@ export async function longPollHerd(opts: {
   const extra = Object.entries(opts.headers ?? {})
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  const request = Buffer.from(`GET ${opts.path} HTTP/1.1\r\nhost: 127.0.0.1\r\n${extra}\r\n`);
+  const request = Buffer.from(`GET ${opts.path} HTTP/1.1\r\nhost: 127.0.0.1:${opts.port}\r\n${extra}\r\n`);
   const sockets: net.Socket[] = [];
   const answers: Promise<{ at: number; status: number }>[] = [];
   for (let i = 0; i < opts.count; i += 250) {

@@ -85,11 +85,16 @@ describe('jobs.status long poll', () => {
     expect((await trpcQuery(tally.url, 'jobs.status', { jobId })).body.result.data.version).toBe(version);
     const started = performance.now();
     const longPoll = trpcQuery(tally.url, 'jobs.status', { jobId, waitMs: WAIT_MS, knownVersion: version });
-    // It has subscribed (before its read: a change from now on wakes it, whether its read
-    // or its wait sees the change first). An event, not a 200 ms guess.
-    const changes = tally.changes;
-    if (!changes) throw new Error('the api role has a change listener');
-    await waitUntil(() => changes.waiting === 1, { what: 'the long poll to be waiting', intervalMs: 5 });
+    // The server holds it (its gauge of held long polls, read at a /metrics scrape, is 1):
+    // an event, not a 200 ms guess. It subscribed before its read, so a change from now on
+    // wakes it whether its read or its wait sees the change first.
+    await waitUntil(
+      async () => /^tally_long_polls 1$/m.test(await (await fetch(`${tally.url}/metrics`)).text()),
+      {
+        what: 'the long poll to be held',
+        intervalMs: 5,
+      },
+    );
     await sql.query('update jobs set rows_processed = rows_processed + 1 where id = $1', [jobId]);
     const answer = await longPoll;
     // Woken by the NOTIFY, it must not re-read the cache's stale row and wait again.

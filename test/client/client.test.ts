@@ -158,16 +158,20 @@ describe('against an API without workers (jobs stay queued)', () => {
   }
 
   /**
-   * Resolves once request `n` has been sent and the server holds it (its change listener
-   * has a waiter; a first request, without knownVersion, has one too but only for a moment).
+   * Resolves once request `n` has been sent and the server holds it as a long poll: the
+   * API's own gauge of held long polls (`tally_long_polls`, set when /metrics is scraped)
+   * reads 1. (The change listener's waiter count would not do: the status cache watches
+   * each job it holds for 2 s too.)
    */
   async function serverHoldsLongPoll(counter: CountingFetch, n: number): Promise<void> {
-    const changes = api.changes;
-    if (!changes) throw new Error('the api role has a change listener');
-    await waitUntil(() => counter.count('jobs.status') === n && changes.waiting === 1, {
-      what: `the server to hold status request ${n}`,
-      intervalMs: 5,
-    });
+    await waitUntil(
+      async () => {
+        if (counter.count('jobs.status') !== n) return false;
+        const metrics = await (await fetch(`${api.url}/metrics`)).text();
+        return /^tally_long_polls 1$/m.test(metrics);
+      },
+      { what: `the server to hold status request ${n}`, intervalMs: 5 },
+    );
   }
 
   it('makes exactly maxPolls status requests, then throws JobTimeoutError', async () => {
