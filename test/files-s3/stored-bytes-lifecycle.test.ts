@@ -51,7 +51,7 @@ describe.each(['postgres', 's3'] as const)('stored bytes, FILE_STORE=%s', (store
   });
 
   it('a cut-off upload leaves no job and no stored bytes (no object, no open multipart upload)', async () => {
-    const proxy = await startCuttingProxy(tally.url, 20 * MiB);
+    const proxy = await startCuttingProxy(tally.url, 20 * MiB, 1, { rewriteHost: true });
     try {
       const before = await tally.database.sql.query<{ n: number }>('select count(*)::int as n from jobs');
       await expect(postCsv(proxy.url, salesCsv(1_000_000))).rejects.toThrow();

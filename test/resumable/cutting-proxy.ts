@@ -11,17 +11,28 @@ export interface CuttingProxy {
  * A TCP proxy in front of a Tally that drops the connection (both sides, at once, as a
  * lost network does) once `cutAfterBytes` of request bytes have gone through it, `times`
  * times; after that it passes everything. The client and the server each see a reset
- * socket mid-request: nothing here speaks HTTP.
+ * socket mid-request. The one piece of HTTP it speaks: a request head's `Host` names the
+ * proxy's port, which a Tally without auth refuses (only its own host and port are served),
+ * so with `rewriteHost` the proxy writes the target's port there, as a reverse proxy keeping
+ * the host would.
  */
 export async function startCuttingProxy(
   targetUrl: string,
   cutAfterBytes: number,
   times = 1,
+  opts: { rewriteHost?: boolean } = {},
 ): Promise<CuttingProxy> {
   const target = new URL(targetUrl);
   let cuts = 0;
   let forwarded = 0;
   const sockets = new Set<net.Socket>();
+  const own: { host?: RegExp } = {}; // set once listening: the proxy's own port
+  const withTargetHost = (data: Buffer): Buffer => {
+    if (!own.host || !opts.rewriteHost) return data;
+    const text = data.toString('latin1'); // byte for byte, whatever the body holds
+    const rewritten = text.replace(own.host, `$1${target.host}\r\n`);
+    return rewritten === text ? data : Buffer.from(rewritten, 'latin1');
+  };
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
     for (const s of [client, upstream]) {
@@ -30,7 +41,8 @@ export async function startCuttingProxy(
       s.on('error', () => undefined); // the resets are the point
     }
     upstream.pipe(client);
-    client.on('data', (data: Buffer) => {
+    client.on('data', (received: Buffer) => {
+      const data = withTargetHost(received);
       if (cuts < times && forwarded + data.length >= cutAfterBytes) {
         cuts += 1;
         upstream.write(data.subarray(0, cutAfterBytes - forwarded));
@@ -49,6 +61,7 @@ export async function startCuttingProxy(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
+  own.host = new RegExp(`(\r\nhost: *)127\\.0\\.0\\.1:${port}\r\n`, 'gi');
   return {
     url: `http://127.0.0.1:${port}`,
     get cuts() {
