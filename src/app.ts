@@ -1,22 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { ApiHooks } from './api/api-hooks.ts';
-import { buildServer, type ApiServer } from './api/server.ts';
-import { JobChangeListener } from './api/job-change-listener.ts';
-import { prepareSpillDir } from './analysis/spill/spill-dir.ts';
+import type { JobChangeListener } from './api/job-change-listener.ts';
 import type { Config } from './config.ts';
-import { createDb, createHealthDb, type Db } from './db/database.ts';
+import { createDb, type Db } from './db/database.ts';
 import { databaseUrls } from './db/database-urls.ts';
 import { migrateOverSession } from './db/migrate.ts';
 import { createStoredFiles, storedFilesOptions } from './files/create-stored-files.ts';
 import type { StoredFiles } from './files/stored-files.ts';
 import type { Logger } from './logger.ts';
-import { startMetricsServer, type MetricsServer } from './observability/metrics-server.ts';
 import { startBoss } from './queue/boss.ts';
+import { startApiRole, type ApiRole } from './roles/api-role.ts';
+import { apiRoleOptions, workerRoleOptions } from './roles/role-options.ts';
+import { onIdleConnectionLost, type SharedParts } from './roles/shared.ts';
+import { startWorkerRole, type WorkerRole } from './roles/worker-role.ts';
 import type { WorkerHooks } from './worker/run-analysis-job.ts';
-import { startMaintenance, sweepOrphanedUploads, type Maintenance } from './worker/maintenance.ts';
-import { startWorkers } from './worker/start-workers.ts';
-import { startWebhooks, type Webhooks } from './webhooks/start-webhooks.ts';
+import { sweepOrphanedUploads, type Maintenance } from './worker/maintenance.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -48,25 +47,75 @@ export interface StartOptions {
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
 }
 
-/** Starts the API, the workers, or both, against one PostgreSQL. */
+/**
+ * Starts the API role, the worker role, or both, against one PostgreSQL: the parts they
+ * share first (the pool, migrations, the stored bytes, pg-boss), then each role with its
+ * options translated from the configuration here, at the edge.
+ */
 export async function startTally(opts: StartOptions): Promise<Tally> {
-  const { config, log, role } = opts;
-  const runsApi = role !== 'worker';
-  const runsWorkers = role !== 'api';
-  // v1.2: DATABASE_URL may be a transaction pooler; LISTEN and migrations' lock go to the session URL.
-  const urls = databaseUrls(config, opts.databaseUrl);
-  const db = createDb(opts.databaseUrl, {
+  const { config, role } = opts;
+  let draining = false;
+  const shared = await startSharedParts(opts, () => draining);
+  const api: ApiRole | undefined =
+    role === 'worker'
+      ? undefined
+      : await startApiRole(shared, {
+          ...apiRoleOptions(config),
+          hooks: opts.apiHooks,
+          plugins: opts.plugins,
+        });
+  const workerOptions = workerRoleOptions(config, role === 'worker');
+  if (opts.workerHooks) workerOptions.analysis.hooks = opts.workerHooks;
+  const worker: WorkerRole | undefined =
+    role === 'api' ? undefined : await startWorkerRole(shared, workerOptions);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      // New requests now get 503 and /readyz says so; housekeeping stops and pg-boss stops
+      // claiming at once (the worker role's close starts it), while the API keeps answering
+      // 503 until its in-flight requests end.
+      draining = true;
+      const roles = [worker?.close(), api?.close()];
+      const queueStopped = shared.stopQueue();
+      for (const role of roles) await role;
+      await queueStopped;
+      await shared.db.close();
+    })());
+
+  const { db, boss, files } = shared;
+  return {
+    url: api?.url,
+    db,
+    boss,
+    files,
+    app: api?.app,
+    changes: api?.changes,
+    maintenance: worker?.maintenance,
+    close,
+  };
+}
+
+/** The pool, migrations, the stored bytes (and the sweep of a killed predecessor's), pg-boss. */
+async function startSharedParts(opts: StartOptions, isDraining: () => boolean): Promise<SharedParts> {
+  const { config, log } = opts;
+  // DATABASE_URL may be a transaction pooler; LISTEN and migrations' lock go to the session URL.
+  const urls = databaseUrls(
+    { listenUrl: config.LISTEN_DATABASE_URL, poolMode: config.DATABASE_POOL_MODE },
+    opts.databaseUrl,
+  );
+  const db = createDb(urls.pooled, {
     max: config.DB_POOL_MAX,
-    applicationName: `tally-${role}`,
+    applicationName: `tally-${opts.role}`,
     transactionPooled: urls.transactionPooled,
-    onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
+    onError: onIdleConnectionLost(log),
   });
   await migrateOverSession(urls.session, log);
   const files = createStoredFiles(storedFilesOptions(config), { db, log });
   // Staged bytes of uploads that died with this host's previous process (kill -9).
   await sweepOrphanedUploads({ files, log });
   const boss = await startBoss(
-    opts.databaseUrl,
+    urls.pooled,
     {
       heartbeatSeconds: config.JOB_HEARTBEAT_SECONDS,
       expireInSeconds: config.JOB_EXPIRE_SECONDS,
@@ -76,126 +125,8 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
     },
     log,
   );
-
-  let draining = false;
-  const isDraining = () => draining;
-  const onDbError = (error: Error) => log.warn({ err: error }, 'idle database connection lost');
-  // Probes get their own connection: they must tell the truth while requests queue.
-  const healthDb =
-    runsApi || config.METRICS_PORT !== undefined
-      ? createHealthDb(opts.databaseUrl, onDbError, urls.transactionPooled)
-      : undefined;
-  let changes: JobChangeListener | undefined;
-  let requestDb: Db | undefined;
-  let api: ApiServer | undefined;
-  let url: string | undefined;
-  if (runsApi && healthDb) {
-    changes = new JobChangeListener(urls.session, log);
-    await changes.start();
-    // tRPC's statements end after DB_STATEMENT_TIMEOUT_MS (a 503), so a locked table
-    // cannot hold requests forever. A pool of their own: the workers' and the uploads'
-    // long statements (a result, a stored file) are not requests to cut short.
-    requestDb = createDb(opts.databaseUrl, {
-      max: config.DB_POOL_MAX,
-      applicationName: 'tally-requests',
-      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
-      transactionPooled: urls.transactionPooled,
-      onError: onDbError,
-    });
-    api = await buildServer({
-      config,
-      db,
-      requestDb,
-      healthDb,
-      boss,
-      files,
-      changes,
-      log,
-      isDraining,
-      ...(opts.apiHooks ? { hooks: opts.apiHooks } : {}),
-      plugins: opts.plugins ?? [],
-    });
-    url = await api.app.listen({ host: config.HOST, port: config.PORT });
-  }
-  let maintenance: Maintenance | undefined;
-  let webhooks: Webhooks | undefined;
-  if (runsWorkers) {
-    await prepareSpillDir(config.SPILL_DIR, log);
-    maintenance = startMaintenance({
-      db,
-      log,
-      files,
-      fileRetentionHours: config.FILE_RETENTION_HOURS,
-      boss,
-      retryLimit: config.JOB_RETRY_LIMIT,
-      jobRetentionDays: config.JOB_RETENTION_DAYS,
-    });
-    await startWorkers(
-      boss,
-      {
-        db,
-        files,
-        log: log.child({ component: 'worker' }),
-        retryLimit: config.JOB_RETRY_LIMIT,
-        maxRecordBytes: config.MAX_RECORD_BYTES,
-        maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
-        maxDecompressionRatio: config.MAX_DECOMPRESSION_RATIO,
-        spill: {
-          dir: config.SPILL_DIR,
-          thresholdKeys: config.SPILL_THRESHOLD_KEYS,
-          maxBytes: config.SPILL_MAX_BYTES,
-        },
-        ...(opts.workerHooks ? { hooks: opts.workerHooks } : {}),
-      },
-      config.WORKER_CONCURRENCY,
-      config.WORKER_MAX_RUNNING_PER_OWNER,
-    );
-    if (config.WEBHOOK_URL !== undefined && config.WEBHOOK_SECRET !== undefined) {
-      webhooks = await startWebhooks(boss, {
-        db,
-        log,
-        settings: {
-          url: config.WEBHOOK_URL,
-          key: config.WEBHOOK_SECRET,
-          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-          retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
-        },
-      });
-    }
-  }
-  // A worker-only process has no HTTP server; METRICS_PORT gives it /healthz, /readyz, /metrics.
-  let metricsServer: MetricsServer | undefined;
-  if (!runsApi && healthDb && config.METRICS_PORT !== undefined)
-    metricsServer = await startMetricsServer(healthDb, config.HOST, config.METRICS_PORT, log, isDraining);
-
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      // New requests now get 503 (uploads included) and /readyz says so; waiting long
-      // polls are woken and answer at once, so in-flight requests end soon.
-      draining = true;
-      maintenance?.stop();
-      webhooks?.stop();
-      await changes?.close();
-      // Stop claiming and let running jobs finish within the grace period; pg-boss hands
-      // whatever is still running back to the queue when it stops.
-      const stopBoss = boss.stop({ graceful: true, timeout: config.SHUTDOWN_GRACE_MS, close: true });
-      // Keep listening (answering 503) while in-flight requests — uploads — finish, so a
-      // client arriving meanwhile is told to retry rather than refused a connection.
-      if (api) await waitUntilAnswered(api, config.SHUTDOWN_GRACE_MS);
-      await api?.app.close();
-      await stopBoss;
-      await metricsServer?.close();
-      await requestDb?.close();
-      await healthDb?.close();
-      await db.close();
-    })());
-
-  return { url, db, boss, files, app: api?.app, changes, maintenance, close };
-}
-
-/** Resolves once every open request is answered, or after `timeoutMs`. */
-async function waitUntilAnswered(api: ApiServer, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (api.openRequests() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  let stopped: Promise<void> | undefined;
+  const stopQueue = () =>
+    (stopped ??= boss.stop({ graceful: true, timeout: config.SHUTDOWN_GRACE_MS, close: true }));
+  return { urls, db, poolMax: config.DB_POOL_MAX, boss, files, log, isDraining, stopQueue };
 }

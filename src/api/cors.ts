@@ -1,5 +1,6 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from './resumable/tus-protocol.ts';
 
 /**
@@ -7,11 +8,12 @@ import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from './resumable/tus-proto
  * Tokens travel in `Authorization`, never in cookies, so credentials are off and no
  * answer ever carries a wildcard. A request from an origin not listed gets no CORS
  * header at all (its preflight is a 404), so the browser refuses it. With no origins
- * configured the plugin is not registered: same origin only, as before.
+ * configured nothing is registered: same origin only. A root plugin (fastify-plugin),
+ * registered before any route, so every route gets its hook.
  */
-export async function registerCors(app: FastifyInstance, origins: readonly string[]): Promise<void> {
-  if (origins.length === 0) return;
-  const allowed = new Set(origins);
+export const corsPlugin = fp(async (app: FastifyInstance, opts: { origins: readonly string[] }) => {
+  if (opts.origins.length === 0) return;
+  const allowed = new Set(opts.origins);
   await app.register(cors, {
     origin: (origin, callback) =>
       callback(null, origin !== undefined && allowed.has(origin) ? origin : false),
@@ -27,4 +29,4 @@ export async function registerCors(app: FastifyInstance, origins: readonly strin
     maxAge: 600,
     strictPreflight: true,
   });
-}
+});

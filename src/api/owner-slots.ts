@@ -1,5 +1,11 @@
 import { TallyError } from '../errors.ts';
 
+/** How many may be held per owner and in all. */
+export interface OwnerSlotsOptions {
+  perOwner: number;
+  total: number;
+}
+
 /** What a refusal says: the held thing's name, and what the client can do instead. */
 export interface SlotWords {
   /** e.g. "long polls waiting (LONG_POLLS_PER_OWNER=…)": completes "This token already has N …". */
@@ -19,7 +25,7 @@ export class OwnerSlots {
   readonly #byOwner = new Map<string, number>();
 
   constructor(
-    private readonly limits: { perOwner: number; total: number },
+    private readonly limits: OwnerSlotsOptions,
     private readonly words: SlotWords,
   ) {}
 

@@ -1,35 +1,57 @@
 import { randomUUID } from 'node:crypto';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
-import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import { TallyError } from '../errors.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
 import { operationsPlugin } from '../observability/operations-plugin.ts';
 import { setApiGauges } from '../observability/metrics.ts';
-import type { ApiHooks } from './api-hooks.ts';
-import { createAuthenticator } from './auth.ts';
-import { ConnectionStats, connectionGuard } from './connection-guard.ts';
 import { contractErrorOptions, contractErrorsPlugin } from '../http/contract-errors.ts';
-import { registerCors } from './cors.ts';
-import { toErrorResponse, toTallyError } from '../http/error-response.ts';
-import { localModeGuard } from './local-mode-guard.ts';
+import type { ApiHooks } from './api-hooks.ts';
+import { createAuthenticator, type AuthOptions } from './auth.ts';
+import { ConnectionStats, connectionGuard } from './connection-guard.ts';
+import { corsPlugin } from './cors.ts';
+import { drainPlugin } from './drain-plugin.ts';
 import type { JobChangeListener } from './job-change-listener.ts';
-import { LongPollSlots } from './long-poll-slots.ts';
 import { JobCreationRate } from './job-creation-rate.ts';
-import { OwnerRateLimit, callsInRequest, rateKeyOfAddress } from './owner-rate-limit.ts';
-import { appRouter, type AppRouter } from './trpc/app-router.ts';
-import type { StatusDeps } from './trpc/job-status-query.ts';
-import { statusRoute } from './trpc/status-route.ts';
+import { localModeGuard } from './local-mode-guard.ts';
+import { LongPollSlots } from './long-poll-slots.ts';
+import type { OwnerSlotsOptions } from './owner-slots.ts';
+import { resumableUploadsPlugin, type ResumableUploadLimits } from './resumable/resumable-plugin.ts';
+import { createContext } from './trpc/context.ts';
+import { trpcPlugin } from './trpc/trpc-plugin.ts';
 import { WatchSlots } from './trpc/watch-slots.ts';
-import { logProcedureFailure, toTrpcErrorResponse, type Context } from './trpc/trpc.ts';
-import { registerUploadRoute } from './upload/upload-route.ts';
-import { resumableUploadsPlugin } from './resumable/resumable-plugin.ts';
+import type { UploadLimits } from './upload/receive-upload.ts';
+import { uploadPlugin } from './upload/upload-plugin.ts';
+
+/** The API's settings, in its own words (src/roles/api-role.ts translates the environment). */
+export interface ApiOptions {
+  /** HEADERS_TIMEOUT_MS */
+  headersTimeoutMs: number;
+  /** TRUST_PROXY: which proxy hops may set request.ip (the rate limits key on it). */
+  trustProxy: boolean | number | string[];
+  /** CORS_ORIGINS */
+  corsOrigins: readonly string[];
+  /** API_TOKENS, TOKEN_SIGNING_KEYS, TOKEN_ISSUER, TOKEN_AUDIENCE; neither keys nor tokens: auth off. */
+  auth: AuthOptions;
+  /** MAX_CONNECTIONS */
+  maxConnections: number;
+  /** LONG_POLLS_PER_OWNER, LONG_POLLS_MAX */
+  longPolls: OwnerSlotsOptions;
+  /** WATCH_STREAMS_PER_OWNER, WATCH_STREAMS_MAX */
+  watches: OwnerSlotsOptions;
+  /** UPLOAD_RATE_LIMIT_PER_MINUTE: uploads and re-runs per owner, one count for both. */
+  jobCreationsPerMinute: number;
+  /** TRPC_RATE_LIMIT_PER_SECOND */
+  trpcCallsPerSecond: number;
+  /** RERUN_MAX_IN_FLIGHT */
+  rerunMaxInFlight: number;
+  uploads: UploadLimits;
+  resumableUploads: ResumableUploadLimits;
+}
 
 export interface ServerDeps {
-  config: Config;
+  options: ApiOptions;
   /** The pool uploads use. */
   db: Db;
   /** The pool tRPC procedures use: its statements end after DB_STATEMENT_TIMEOUT_MS. */
@@ -52,9 +74,6 @@ export interface ServerDeps {
 /** A client's X-Request-Id is logged beside ours (clientRequestId), never used as ours. */
 const CLIENT_REQUEST_ID = /^[\w.:-]{1,64}$/;
 
-/** The routes that must keep answering while the process drains (balancers read them). */
-const OPERATIONS_ROUTES = /^\/(healthz|readyz|metrics)(\?|$)/;
-
 export interface ApiServer {
   app: FastifyInstance;
   /** Requests received and not yet answered. */
@@ -62,15 +81,14 @@ export interface ApiServer {
 }
 
 /** A hop count as Fastify applies it (its types take no number): the nearest `hops` proxies are trusted. */
-function trustProxyOption(value: Config['TRUST_PROXY']) {
+function trustProxyOption(value: ApiOptions['trustProxy']) {
   return typeof value === 'number' ? (_address: string, hop: number) => hop < value : value;
 }
 
-export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
-  const { config } = deps;
+function createFastify(options: ApiOptions, log: Logger): FastifyInstance {
   // Typed as Fastify's base logger so the app keeps Fastify's default generics.
-  const loggerInstance: FastifyBaseLogger = deps.log;
-  const app: FastifyInstance = Fastify({
+  const loggerInstance: FastifyBaseLogger = log;
+  return Fastify({
     loggerInstance,
     // Status polls, health checks and scrapes arrive many times a second per client and say
     // nothing new: two request log lines for each would drown the lines that matter.
@@ -93,126 +111,70 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
     // closed), checked every second rather than Node's 30 s: this is what reaps sockets
     // that connect and say nothing. Bodies are policed by the upload's own idle timer,
     // and a long poll's socket is silent while it waits, so no socket inactivity timeout.
-    http: { headersTimeout: config.HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000, requestTimeout: 0 },
+    http: { headersTimeout: options.headersTimeoutMs, connectionsCheckingInterval: 1000, requestTimeout: 0 },
     requestTimeout: 0,
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
     // Which proxy hops may set request.ip (X-Forwarded-For): the rate limits key on it.
-    trustProxy: trustProxyOption(config.TRUST_PROXY),
+    trustProxy: trustProxyOption(options.trustProxy),
     ...contractErrorOptions,
   });
-  await registerCors(app, config.CORS_ORIGINS); // before any route, so every route gets its hook
-  const authenticate = createAuthenticator({
-    apiTokens: config.API_TOKENS,
-    signingKeys: config.TOKEN_SIGNING_KEYS,
-    issuer: config.TOKEN_ISSUER,
-    audience: config.TOKEN_AUDIENCE,
-  });
-  const longPolls = new LongPollSlots({
-    perOwner: config.LONG_POLLS_PER_OWNER,
-    total: config.LONG_POLLS_MAX,
-  });
-  const watches = new WatchSlots({
-    perOwner: config.WATCH_STREAMS_PER_OWNER,
-    total: config.WATCH_STREAMS_MAX,
-  });
+}
 
-  const statusDeps: StatusDeps = {
-    db: deps.requestDb,
-    changes: deps.changes,
-    longPolls,
-    draining: deps.isDraining,
-    hooks: deps.hooks ?? {},
-  };
-
+/**
+ * The API, assembled from plugins in the order they must see a request: connection bounds,
+ * the error shape, CORS (before any route), the local-mode guard, the drain, the operations
+ * routes, uploads (one request and resumable), tRPC, then the extra plugins (the web UI).
+ */
+export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
+  const { options } = deps;
+  const app = createFastify(options, deps.log);
+  const authenticate = createAuthenticator(options.auth);
+  const longPolls = new LongPollSlots(options.longPolls);
   const stats = new ConnectionStats();
-  await app.register(connectionGuard, { maxConnections: config.MAX_CONNECTIONS, stats });
+  // One count per owner for every way of making a job: uploads and re-runs.
+  const jobCreations = new JobCreationRate(options.jobCreationsPerMinute);
+  const authOff = !options.auth.apiTokens && !options.auth.signingKeys?.length;
+
+  await app.register(connectionGuard, { maxConnections: options.maxConnections, stats });
   await app.register(contractErrorsPlugin, { closeOnRefusedUpload: true });
-  // Auth off (loopback, no keys): same-origin requests naming a loopback host only (§6).
-  if (!config.API_TOKENS && !config.TOKEN_SIGNING_KEYS?.length) await app.register(localModeGuard);
-
-  // Draining: everything but the operations routes gets 503, so a client retries on
-  // another instance instead of meeting a refused connection once we stop listening.
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!deps.isDraining() || OPERATIONS_ROUTES.test(request.url)) return done();
-    const { status, headers, body } = toErrorResponse(
-      new TallyError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry in a moment.', undefined, {
-        retryAfterSeconds: 1,
-      }),
-    );
-    void reply.code(status).headers(headers).header('connection', 'close').send(body);
-  });
-
+  await app.register(corsPlugin, { origins: options.corsOrigins });
+  // Auth off (loopback, no keys): same-origin requests naming a loopback host only.
+  if (authOff) await app.register(localModeGuard);
+  await app.register(drainPlugin, { isDraining: deps.isDraining });
   await app.register(operationsPlugin, {
     healthDb: deps.healthDb,
     isDraining: deps.isDraining,
     beforeScrape: () => setApiGauges({ longPolls: longPolls.held, connections: stats.sockets }),
   });
-
-  // One count per owner for every way of making a job: uploads and re-runs.
-  const jobCreations = new JobCreationRate(config.UPLOAD_RATE_LIMIT_PER_MINUTE);
-  registerUploadRoute(app, {
-    db: deps.db,
-    boss: deps.boss,
-    files: deps.files,
-    config,
+  const { db, boss, files } = deps;
+  await app.register(uploadPlugin, {
+    db,
+    boss,
+    files,
+    limits: options.uploads,
     authenticate,
     jobCreations,
     accepting: () => !deps.isDraining(),
   });
   await app.register(resumableUploadsPlugin, {
-    db: deps.db,
-    boss: deps.boss,
-    files: deps.files,
+    db,
+    boss,
+    files,
     authenticate,
-    config,
+    limits: options.resumableUploads,
   });
-
-  await app.register(async (trpcScope) => {
-    // Refusals before tRPC runs (the rate limit) in tRPC's error shape, which its clients read.
-    trpcScope.setErrorHandler((error, _request, reply) => {
-      const { status, headers, body } = toTrpcErrorResponse(error);
-      return reply.code(status).headers(headers).send(body);
-    });
-    // Per owner (or IP, without a valid token), before tRPC parses anything. A batch of N
-    // calls costs N (CONTRACT §3): one request of ~90 batched calls is 90 calls of work.
-    const rate = new OwnerRateLimit(config.TRPC_RATE_LIMIT_PER_SECOND);
-    trpcScope.addHook('onRequest', async (request) => {
-      // The owner of a valid reading token (the procedure checks scopes again); else the IP.
-      const key = await authenticate(request.headers.authorization, { scope: 'read' }).then(
-        (owner) => `owner:${owner}`,
-        () => rateKeyOfAddress(request.ip),
-      );
-      rate.take(key, callsInRequest(request.url)); // throws RATE_LIMITED
-    });
-    const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
-      router: appRouter,
-      maxBodySize: 64 * 1024,
-      createContext: ({ req }): Context => ({
-        ...statusDeps,
-        jobCreation: {
-          db: deps.db,
-          boss: deps.boss,
-          files: deps.files,
-          rate: jobCreations,
-          rerunMaxInFlight: config.RERUN_MAX_IN_FLIGHT,
-        },
-        watches,
-        authenticate,
-        authorization: req.headers.authorization,
-      }),
-      // 429 and 503 say when to come back, as the HTTP routes do.
-      responseMeta: ({ errors }) => {
-        const after = errors.map((e) => toTallyError(e).retryAfterSeconds).find((s) => s !== undefined);
-        return after === undefined ? {} : { headers: { 'retry-after': String(after) } };
-      },
-      // req.log carries the request id.
-      onError: ({ error, path, req, input }) => logProcedureFailure(req.log, error, path, input),
-    };
-    // The plain status poll first (a static path wins over tRPC's `/trpc/:path`).
-    await trpcScope.register(statusRoute, { authenticate, deps: statusDeps, trpcOptions });
-    await trpcScope.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
+  const context = createContext({
+    requestDb: deps.requestDb,
+    jobCreation: { db, boss, files, rate: jobCreations, rerunMaxInFlight: options.rerunMaxInFlight },
+    changes: deps.changes,
+    longPolls,
+    watches: new WatchSlots(options.watches),
+    authenticate,
+    draining: deps.isDraining,
+    hooks: deps.hooks ?? {},
   });
+  await app.register(trpcPlugin, { context, ratePerSecond: options.trpcCallsPerSecond });
 
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return { app, openRequests: () => stats.openRequests };

@@ -1,5 +1,3 @@
-import type { Config } from '../config.ts';
-
 /** Where each kind of connection goes (CONTRACT §1 v1.2). */
 export interface DatabaseUrls {
   /** Pools: requests, workers, pg-boss's statements. May be a transaction pooler. */
@@ -10,11 +8,15 @@ export interface DatabaseUrls {
   transactionPooled: boolean;
 }
 
-export function databaseUrls(config: Config, databaseUrl: string): DatabaseUrls {
-  const session = config.LISTEN_DATABASE_URL ?? databaseUrl;
+/** LISTEN_DATABASE_URL and DATABASE_POOL_MODE, beside DATABASE_URL. */
+export interface DatabaseUrlOptions {
+  listenUrl: string | undefined;
+  poolMode: 'session' | 'transaction' | undefined;
+}
+
+export function databaseUrls(options: DatabaseUrlOptions, databaseUrl: string): DatabaseUrls {
+  const session = options.listenUrl ?? databaseUrl;
   const transactionPooled =
-    config.DATABASE_POOL_MODE === undefined
-      ? session !== databaseUrl
-      : config.DATABASE_POOL_MODE === 'transaction';
+    options.poolMode === undefined ? session !== databaseUrl : options.poolMode === 'transaction';
   return { pooled: databaseUrl, session, transactionPooled };
 }

@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
-import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { TallyError } from '../../errors.ts';
 import type { Staging, StoredFiles } from '../../files/stored-files.ts';
@@ -35,14 +34,21 @@ export interface ResumableUploadsOptions {
   boss: PgBoss;
   files: StoredFiles;
   authenticate: Authenticate;
-  config: Pick<
-    Config,
-    | 'MAX_UPLOAD_BYTES'
-    | 'UPLOAD_IDLE_TIMEOUT_MS'
-    | 'UPLOAD_RATE_LIMIT_PER_MINUTE'
-    | 'UPLOAD_STAGING_LEASE_MS'
-    | 'RESUMABLE_UPLOAD_TTL_HOURS'
-  >;
+  limits: ResumableUploadLimits;
+}
+
+/** The resumable route's settings, translated from the configuration in src/roles/api-role.ts. */
+export interface ResumableUploadLimits {
+  /** MAX_UPLOAD_BYTES */
+  maxUploadBytes: number;
+  /** UPLOAD_IDLE_TIMEOUT_MS */
+  idleTimeoutMs: number;
+  /** UPLOAD_RATE_LIMIT_PER_MINUTE */
+  ratePerMinute: number;
+  /** UPLOAD_STAGING_LEASE_MS */
+  stagingLeaseMs: number;
+  /** RESUMABLE_UPLOAD_TTL_HOURS */
+  ttlHours: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -68,8 +74,8 @@ export async function resumableUploadsPlugin(
   app: FastifyInstance,
   opts: ResumableUploadsOptions,
 ): Promise<void> {
-  const { db, config } = opts;
-  const leaseMs = config.UPLOAD_STAGING_LEASE_MS;
+  const { db, limits } = opts;
+  const leaseMs = limits.stagingLeaseMs;
 
   // PATCH bodies stream into the staging; nothing is parsed by Fastify here.
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
@@ -93,7 +99,7 @@ export async function resumableUploadsPlugin(
   });
   const ownerOf = (request: FastifyRequest) => owners.get(request)!;
   const uploadRate = {
-    max: config.UPLOAD_RATE_LIMIT_PER_MINUTE,
+    max: limits.ratePerMinute,
     timeWindow: 60_000,
     keyGenerator: (request: FastifyRequest) => `owner:${owners.get(request) ?? request.ip}`,
     errorResponseBuilder: (_req: unknown, ctx: { after: string }) =>
@@ -105,16 +111,16 @@ export async function resumableUploadsPlugin(
       throw new TallyError('BAD_REQUEST', 'Upload-Defer-Length is not supported: send Upload-Length.');
     }
     const length = integerHeader('Upload-Length', request.headers['upload-length']);
-    if (length > config.MAX_UPLOAD_BYTES) {
+    if (length > limits.maxUploadBytes) {
       throw new TallyError(
         'FILE_TOO_LARGE',
-        `The file is larger than the ${formatBytes(config.MAX_UPLOAD_BYTES)} upload limit.`,
-        { maxBytes: config.MAX_UPLOAD_BYTES },
+        `The file is larger than the ${formatBytes(limits.maxUploadBytes)} upload limit.`,
+        { maxBytes: limits.maxUploadBytes },
       );
     }
     if (length === 0) throw new TallyError('INVALID_CSV', 'The file is empty.');
     const metadata = parseUploadMetadata(request.headers['upload-metadata']);
-    const expiresAt = new Date(Date.now() + config.RESUMABLE_UPLOAD_TTL_HOURS * 3_600_000);
+    const expiresAt = new Date(Date.now() + limits.ttlHours * 3_600_000);
     const staging = opts.files.stage({ keepUntil: expiresAt, log: request.log });
     try {
       // Committed now, so that the first PATCH may land on any host.
@@ -137,7 +143,7 @@ export async function resumableUploadsPlugin(
       .code(201)
       .header('location', `/api/uploads/${staging.id}`)
       .header('upload-expires', httpDate(expiresAt))
-      .header('tus-max-size', String(config.MAX_UPLOAD_BYTES))
+      .header('tus-max-size', String(limits.maxUploadBytes))
       .header('tus-extension', TUS_EXTENSIONS)
       .send();
   });
@@ -233,7 +239,7 @@ export async function resumableUploadsPlugin(
     try {
       return await appendBody(body, staging, {
         uploadLength: upload.uploadLength,
-        idleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
+        idleTimeoutMs: limits.idleTimeoutMs,
       });
     } catch (error) {
       await staging.discard();

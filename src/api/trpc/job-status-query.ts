@@ -5,7 +5,6 @@ import { isTransientDbError } from '../../db/transient-errors.ts';
 import { jobNotFound } from '../../errors.ts';
 import { toJobStatus, type JobStatusRow } from '../../jobs/job-status.ts';
 import { MAX_WAIT_MS } from '../../jobs/limits.ts';
-import { statusCacheFor } from './status-cache.ts';
 import type { Context } from './trpc.ts';
 
 /**
@@ -30,7 +29,7 @@ export const jobStatusInput = jobIdInput.extend({
 export type JobStatusInput = z.infer<typeof jobStatusInput>;
 
 /** What a status read needs from the request's context (the owner is authenticated). */
-export type StatusDeps = Pick<Context, 'db' | 'changes' | 'longPolls' | 'draining' | 'hooks'>;
+export type StatusDeps = Pick<Context, 'db' | 'changes' | 'statusCache' | 'longPolls' | 'draining' | 'hooks'>;
 
 /**
  * The job's status row. With `waitMs` and `knownVersion` it is a long poll: it returns as
@@ -46,7 +45,7 @@ export async function readJobStatus(
   signal: AbortSignal | undefined,
 ): Promise<JobStatusRow> {
   const deadline = Date.now() + (input.waitMs ?? 0);
-  const cache = statusCacheFor(deps.changes);
+  const cache = deps.statusCache;
   const load = async () => {
     const row = await findJobStatusRow(deps.db, owner, input.jobId);
     await deps.hooks.afterStatusRead?.(input.jobId);

@@ -9,7 +9,6 @@ import { rerunJob, type RerunJob } from '../../job-lifecycle/rerun-job.ts';
 import { jobStates } from '../../jobs/job-states.ts';
 import { toJobStatus, type JobStatus } from '../../jobs/job-status.ts';
 import { jobIdInput, jobStatusInput, readJobStatus } from './job-status-query.ts';
-import { statusCacheFor } from './status-cache.ts';
 import { jobWatchInput, watchJobChanges } from './watch-job.ts';
 import { authedProcedure, jobCreatingProcedure, router } from './trpc.ts';
 
@@ -64,7 +63,7 @@ export const jobsRouter = router({
   /** Cancels a queued or running job; a finished job is returned unchanged. */
   cancel: authedProcedure.input(jobIdInput).mutation(async ({ ctx, input }): Promise<JobStatus> => {
     const exists = await cancelJob(ctx.db.kysely, ctx.owner, input.jobId);
-    statusCacheFor(ctx.changes).invalidate(input.jobId); // read-your-writes before the NOTIFY lands
+    ctx.statusCache.invalidate(input.jobId); // read-your-writes before the NOTIFY lands
     if (!exists) throw jobNotFound();
     const row = await findJobStatusRow(ctx.db, ctx.owner, input.jobId);
     if (!row) throw jobNotFound();

@@ -60,12 +60,3 @@ export class StatusCache {
     this.#entries.delete(jobId);
   }
 }
-
-const caches = new WeakMap<JobChangeListener, StatusCache>();
-
-/** One cache per API process (per listener: tests start several apps in one process). */
-export function statusCacheFor(changes: JobChangeListener): StatusCache {
-  let cache = caches.get(changes);
-  if (!cache) caches.set(changes, (cache = new StatusCache(changes)));
-  return cache;
-}

@@ -10,6 +10,7 @@ import type { JobCreationRate } from '../job-creation-rate.ts';
 import { retryAfterHeaders, toTallyError } from '../../http/error-response.ts';
 import type { JobChangeListener } from '../job-change-listener.ts';
 import type { LongPollSlots } from '../long-poll-slots.ts';
+import type { StatusCache } from './status-cache.ts';
 import type { WatchSlots } from './watch-slots.ts';
 
 /** Everything a procedure needs; `authorization` is resolved to an owner by `authedProcedure`. */
@@ -30,6 +31,8 @@ export interface Context {
     rerunMaxInFlight: number;
   };
   changes: JobChangeListener;
+  /** This server's status rows between changes (one per server, made in createContext). */
+  statusCache: StatusCache;
   authenticate: Authenticate;
   authorization: string | undefined;
   longPolls: LongPollSlots;

@@ -6,7 +6,6 @@ import { isTransientDbError } from '../../db/transient-errors.ts';
 import { jobNotFound, TallyError } from '../../errors.ts';
 import { toJobStatus, type JobStatus, type JobStatusRow } from '../../jobs/job-status.ts';
 import { jobIdInput } from './job-status-query.ts';
-import { statusCacheFor } from './status-cache.ts';
 import type { Context } from './trpc.ts';
 
 /**
@@ -27,7 +26,7 @@ export const jobWatchInput = jobIdInput.extend({
 export type JobWatchInput = z.infer<typeof jobWatchInput>;
 
 /** What a watch needs from the request's context (the owner is authenticated). */
-export type WatchDeps = Pick<Context, 'db' | 'changes' | 'watches' | 'draining'>;
+export type WatchDeps = Pick<Context, 'db' | 'changes' | 'statusCache' | 'watches' | 'draining'>;
 
 /**
  * While the LISTEN connection is up a quiet job costs nothing: the generator sleeps until
@@ -46,7 +45,7 @@ export async function* watchJobChanges(
   const release = deps.watches.acquire(owner);
   // Subscribe, then read (STYLE: a NOTIFY can overtake the SELECT that missed its commit).
   const changes = deps.changes.subscribe(input.jobId);
-  const cache = statusCacheFor(deps.changes);
+  const cache = deps.statusCache;
   const load = () => findJobStatusRow(deps.db, owner, input.jobId);
   const resumedAfter = parseEventId(input.lastEventId);
   let sent: number | undefined;

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { jobOptionsSchema, type JobOptions } from '../../analysis/options.ts';
-import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import { notMultipart, TallyError } from '../../errors.ts';
 import type { StoredFiles } from '../../files/stored-files.ts';
@@ -9,19 +8,17 @@ import { describeIssues } from '../../http/error-response.ts';
 import type { Authenticate } from '../auth.ts';
 import type { JobCreationRate } from '../job-creation-rate.ts';
 import { observeUpload } from '../../observability/metrics.ts';
-import { receiveUpload } from './receive-upload.ts';
+import { receiveUpload, type UploadLimits } from './receive-upload.ts';
 import { recordUpload } from './record-upload.ts';
 import { sniffUpload } from './sniff-upload.ts';
 
-export interface UploadRouteDeps {
+export interface UploadPluginOptions {
   db: Db;
   boss: PgBoss;
   /** Where the uploaded bytes go (src/files/). */
   files: StoredFiles;
-  config: Pick<
-    Config,
-    'MAX_UPLOAD_BYTES' | 'UPLOAD_IDLE_TIMEOUT_MS' | 'UPLOAD_MIN_BYTES_PER_SECOND' | 'UPLOAD_RATE_GRACE_MS'
-  >;
+  /** MAX_UPLOAD_BYTES, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_MIN_BYTES_PER_SECOND, UPLOAD_RATE_GRACE_MS. */
+  limits: UploadLimits;
   authenticate: Authenticate;
   /** Uploads and re-runs per owner per minute (UPLOAD_RATE_LIMIT_PER_MINUTE), one count for both. */
   jobCreations: JobCreationRate;
@@ -39,9 +36,11 @@ interface Admitted {
 
 /**
  * POST /api/jobs: admit (before any byte of the body is read) → receive the body into a
- * staging → check options and head → one transaction makes it a job → 202.
+ * staging → check options and head → one transaction makes it a job → 202. An
+ * encapsulated plugin: its multipart parser and its admission (token, rate, draining)
+ * stay in this scope.
  */
-export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps): void {
+export function uploadPlugin(app: FastifyInstance, deps: UploadPluginOptions, done: () => void): void {
   // Leave multipart bodies unread: busboy streams them in the handler.
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
   // The one place the upload route asks who is calling: a token with the `upload` scope.
@@ -74,12 +73,7 @@ export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps)
     const staging = deps.files.stage({ log: request.log });
     let adopted = false;
     try {
-      const received = await receiveUpload(request.raw, request.headers, staging, {
-        maxFileBytes: deps.config.MAX_UPLOAD_BYTES,
-        idleTimeoutMs: deps.config.UPLOAD_IDLE_TIMEOUT_MS,
-        minBytesPerSecond: deps.config.UPLOAD_MIN_BYTES_PER_SECOND,
-        rateGraceMs: deps.config.UPLOAD_RATE_GRACE_MS,
-      });
+      const received = await receiveUpload(request.raw, request.headers, staging, deps.limits);
       const options = parseOptions(received.optionsText);
       const sniffed = await sniffUpload(received.file.head, options);
       const recorded = await recordUpload(deps, {
@@ -110,6 +104,7 @@ export function registerUploadRoute(app: FastifyInstance, deps: UploadRouteDeps)
       if (!adopted) await staging.discard();
     }
   });
+  done();
 }
 
 function requireMultipart(contentType: string | undefined): void {
