@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseWebhookSecret } from '../webhooks/webhook-secret.ts';
+import { parseWebhookSecret } from './webhook-secret.ts';
 import { GiB, intFromEnv } from './env-values.ts';
 
 /**

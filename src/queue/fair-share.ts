@@ -1,5 +1,4 @@
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import { sql, type QueryExecutorProvider } from 'kysely';
 
 /**
  * Owners take turns: pg-boss hands out queued jobs by `priority desc, created_on`,
@@ -24,9 +23,9 @@ export interface FairShareSendOptions {
   group: { id: string };
 }
 
-/** Call inside the transaction that queued the job's row (it counts itself). */
+/** Call inside the transaction that queued the job's row (it counts itself); any Kysely or transaction runs it. */
 export async function fairShareSendOptions(
-  trx: Kysely<Database>,
+  trx: QueryExecutorProvider,
   owner: string,
 ): Promise<FairShareSendOptions> {
   // jobs_owner_in_flight_idx (migration 0008): the owner's queued and running rows only.

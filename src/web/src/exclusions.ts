@@ -1,5 +1,5 @@
 import { statusExcludes, TypeTreatment, typeTreatment } from '../../analysis/rows/word-lists.ts';
-import type { Category, Exclusion, Format } from './mapping.ts';
+import type { Category, Exclusion, Format } from './form-types.ts';
 
 /**
  * Rows that are not sales (CONTRACT §5.3) as the page shows and changes them: the one-line

@@ -1,17 +1,23 @@
-import type { RevenueAnalysis, UploadOptions } from '../../client/index.ts';
+import type { RevenueAnalysis } from '../../client/index.ts';
 import { excludedByOptions, rulesWereOff } from './exclusions.ts';
+import type {
+  Category,
+  Columns,
+  DateOrder,
+  Delimiter,
+  Exclusion,
+  Format,
+  JobOptions,
+  Role,
+} from './form-types.ts';
+
+export type { Category, DateOrder, Delimiter, Exclusion, Format, JobOptions, Role } from './form-types.ts';
 
 /**
  * The column mapping and format choices of the upload and re-run forms, as the form holds
  * them ('' = let Tally detect it), and their translation to the API's `options`.
  * Pure: no React, no requests.
  */
-
-export type JobOptions = UploadOptions;
-export type Delimiter = NonNullable<UploadOptions['delimiter']>;
-export type DateOrder = 'YMD' | 'MDY' | 'DMY';
-type Columns = NonNullable<UploadOptions['columns']>;
-export type Role = keyof Columns;
 
 export const ROLES: { role: Role; label: string }[] = [
   { role: 'date', label: 'Date' },
@@ -51,21 +57,6 @@ export const ENCODINGS: { value: string; label: string }[] = [
   { value: 'utf-16le', label: 'UTF-16 LE' },
   { value: 'utf-16be', label: 'UTF-16 BE' },
 ];
-
-export interface Format {
-  delimiter: Delimiter | '';
-  decimalSeparator: '.' | ',' | '';
-  dateFormat: DateOrder | '';
-  encoding: string;
-  currency: string;
-  columns: Partial<Record<Role, string>>;
-  /** IANA zone whose calendar zoned date-times count in; '' = as written in the file. */
-  timeZone: string;
-  /** `options.exclude`: header → values whose rows are not sales. */
-  exclude: Record<string, string[]>;
-  /** `options.rowRules`: the automatic rules for cancelled, status and type columns. */
-  rowRules: boolean;
-}
 
 export const EMPTY_FORMAT: Format = {
   delimiter: '',
@@ -111,9 +102,6 @@ export function fromOptions(options: JobOptions | undefined): Format {
     rowRules: options.rowRules ?? true,
   };
 }
-
-export type Category = RevenueAnalysis['input']['categories'][number];
-export type Exclusion = RevenueAnalysis['rows']['exclusions'][number];
 
 /**
  * How a completed job read its file: its `input`, and (v1.2) why rows were left out. The
