@@ -8,7 +8,8 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // Marks a file whose test failed, so its database is kept for inspection.
     setupFiles: ['test/support/failures.ts'],
-    testTimeout: 90_000,
+    // A test needing longer says so with its own timeout and why (a cold start under load, a kill and restart).
+    testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default'],

@@ -13,6 +13,7 @@ const fleet = useWorkerFleet({ JOB_HEARTBEAT_SECONDS: '10', WORKER_CONCURRENCY: 
 const worker = (args: string[] = []) => fleet.worker(args);
 
 describe('kill -9 of a worker mid-job', () => {
+  // Its own timeout: a worker process killed and another started: ~66 s measured under load 16.
   it('another worker finishes the job with the undisturbed figures', async () => {
     const { csv } = generateCsv(40_000); // ~1.2 MB
 
@@ -50,5 +51,5 @@ describe('kill -9 of a worker mid-job', () => {
       what: "pg-boss's entry to be completed",
     });
     expect(await entry()).toEqual([{ state: 'completed', retry_count: 1 }]);
-  });
+  }, 120_000);
 });

@@ -48,6 +48,7 @@ async function startSlowUpload(port: number, csv: string) {
 }
 
 describe('SIGTERM', () => {
+  // Its own timeout: a real process stopped, its grace period waited out, another started: ~36 s under load 16.
   it('stops taking uploads, finishes in-flight ones, hands the running job back, exits 0', async () => {
     const port = await freePort();
     child = spawnTally('test/support/tally-process.ts', ['all', '--throttle', '4096:10'], {
@@ -109,5 +110,5 @@ describe('SIGTERM', () => {
     } finally {
       await rescuer.stop();
     }
-  });
+  }, 90_000);
 });

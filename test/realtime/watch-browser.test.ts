@@ -32,6 +32,7 @@ const startTally = () =>
     role: 'api',
     database,
     env: { PORT: String(tallyPort), TOKEN_SIGNING_KEYS: KEY, CORS_ORIGINS: pageOrigin },
+    keepAfterTest: true, // a restart in a test serves the tests after it; afterAll stops it
   });
 
 beforeAll(async () => {

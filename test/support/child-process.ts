@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { trackRunning } from './running-instances.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -55,6 +56,24 @@ export function spawnTally(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.on('exit', (code, signal) => resolve({ code, signal })),
   );
+  // Children are often killed by the file's afterAll: checked when the file ends.
+  const forget = trackRunning(
+    `a Tally process (${script} ${args.join(' ')}, pid ${proc.pid})`,
+    () => {
+      killProcess('SIGKILL');
+      return exited;
+    },
+    true,
+  );
+  void exited.then(forget);
+  const killProcess = (signal: NodeJS.Signals) => {
+    try {
+      if (opts.group && proc.pid) process.kill(-proc.pid, signal);
+      else proc.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
   return {
     proc,
     pid: proc.pid ?? -1,
@@ -80,14 +99,7 @@ export function spawnTally(
         });
       });
     },
-    kill: (signal = 'SIGKILL') => {
-      try {
-        if (opts.group && proc.pid) process.kill(-proc.pid, signal);
-        else proc.kill(signal);
-      } catch {
-        // already gone
-      }
-    },
+    kill: (signal = 'SIGKILL') => killProcess(signal),
   };
 }
 

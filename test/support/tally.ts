@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logger.ts';
 import type { ApiHooks } from '../../src/api/api-hooks.ts';
 import type { WorkerHooks } from '../../src/worker/run-analysis-job.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { trackRunning } from './running-instances.ts';
 
 export interface TestTally extends Tally {
   url: string;
@@ -26,6 +27,8 @@ export async function startTestTally(
     database?: TestDatabase;
     /** Where log lines go (to assert on them); silent by default. */
     logStream?: NodeJS.WritableStream;
+    /** Started in a test for the tests after it: the file's afterAll stops it (see running-instances.ts). */
+    keepAfterTest?: boolean;
   } = {},
 ): Promise<TestTally> {
   const database = opts.database ?? (await createTestDatabase());
@@ -47,16 +50,28 @@ export async function startTestTally(
     ...(opts.apiHooks ? { apiHooks: opts.apiHooks } : {}),
   });
   let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    forget();
+    await tally.close();
+    if (!opts.database) await database.drop();
+  };
+  const forget = trackRunning(
+    `a Tally (${opts.role ?? 'all'}) on ${tally.url ?? 'no port'}`,
+    stop,
+    opts.keepAfterTest,
+  );
   return {
     ...tally,
     url: tally.url ?? '',
     database,
     config,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
+    // A test that closes rather than stops has stopped it too.
+    close: async () => {
+      forget();
       await tally.close();
-      if (!opts.database) await database.drop();
     },
+    stop,
   };
 }
