@@ -12,31 +12,30 @@ if [ "$node_ok" != 1 ]; then
   exit 1
 fi
 
-# The browser tests drive Debian's Chromium through playwright-core (playwright's own browser
-# download cannot run here: only the npm registry and Debian's packages are reachable).
-CHROMIUM=/usr/bin/chromium
-if [ ! -x "$CHROMIUM" ]; then
+# Installs Debian package $1 for $2 when we are root with apt-get; otherwise says what to run
+# and stops before the suite starts.
+provision() {
+  local package=$1 purpose=$2
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "npm test: installing Chromium for the browser tests (apt-get install chromium)…"
+    echo "npm test: installing $package for $purpose (apt-get install $package)…"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq chromium >/dev/null
+    apt-get install -y -qq "$package" >/dev/null
   else
-    echo "npm test: the browser tests need Chromium at $CHROMIUM: run 'sudo apt-get install -y chromium' and try again." >&2
+    echo "npm test: $purpose need $package: run 'sudo apt-get install -y $package' and try again." >&2
     exit 1
   fi
+}
+
+# The browser tests drive Debian's Chromium through playwright-core (playwright's own browser
+# download cannot run here: only the npm registry and Debian's packages are reachable).
+if [ ! -x /usr/bin/chromium ]; then
+  provision chromium "the browser tests"
 fi
 
 # The pooler tests (test/pooler/) run Tally through Debian's PgBouncer in transaction mode,
-# as teams run it in front of a managed PostgreSQL (CONTRACT §1 v1.2).
+# as teams run it in front of a managed PostgreSQL (docs/reference.md: DATABASE_URL may be a
+# transaction pooler, with LISTEN_DATABASE_URL beside it).
 if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "npm test: installing PgBouncer for the pooler tests (apt-get install pgbouncer)…"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq pgbouncer >/dev/null
-  else
-    echo "npm test: the pooler tests need PgBouncer: run 'sudo apt-get install -y pgbouncer' and try again." >&2
-    exit 1
-  fi
+  provision pgbouncer "the pooler tests"
 fi

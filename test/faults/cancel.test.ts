@@ -1,23 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AttemptSuperseded } from '../../src/worker/progress-writer.ts';
 import { holdSource } from '../support/held-source.ts';
 import { postCsv, trpcMutation } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
-import { startTestTally, type TestTally } from '../support/tally.ts';
+import { useTestTallies } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 // Cancelling a running job, with the attempt held mid-file so the test knows it has not
 // finished by itself: real PostgreSQL, HTTP and pg-boss.
 
-const running: TestTally[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((t) => t.stop()));
-});
-async function start(...args: Parameters<typeof startTestTally>) {
-  const t = await startTestTally(...args);
-  running.push(t);
-  return t;
-}
+const start = useTestTallies();
 
 describe('cancel', () => {
   it('stops the running attempt: the abort is observed, nothing more is read, no result, the entry is settled', async () => {

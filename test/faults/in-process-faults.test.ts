@@ -1,25 +1,17 @@
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RETRIES_EXHAUSTED_MESSAGE } from '../../src/db/jobs/give-up-job.ts';
 import { startAttempt } from '../../src/db/jobs/start-attempt.ts';
 import { finishAttempt } from '../../src/db/jobs/finish-attempt.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { failingSource, generateCsv } from '../support/sources.ts';
-import { startTestTally, type TestTally } from '../support/tally.ts';
+import { useTestTallies } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 // Fast, deterministic versions of the faults: real PostgreSQL, real HTTP, real pg-boss,
 // with the fault injected through the worker's explicit test hooks.
 
-const running: TestTally[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((t) => t.stop()));
-});
-async function start(...args: Parameters<typeof startTestTally>) {
-  const t = await startTestTally(...args);
-  running.push(t);
-  return t;
-}
+const start = useTestTallies();
 
 describe('stale attempts are fenced off by the attempt token', () => {
   it('refuses the late write of an attempt that lost the job, keeping the other result', async () => {

@@ -1,25 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RETRIES_EXHAUSTED_MESSAGE } from '../../src/db/jobs/give-up-job.ts';
 import { createRescuer } from '../../src/job-lifecycle/rescue-stranded-jobs.ts';
 import { createLogger } from '../../src/logger.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
+import { insertTestJob } from '../support/job-factory.ts';
 import { generateCsv } from '../support/sources.ts';
-import { startTestTally, type TestTally } from '../support/tally.ts';
+import { useTestTallies } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 // The rescuer's invariant, with the damage written directly (as a crash would leave it)
 // instead of waited for: every queued or running job has a live pg-boss entry, or one pass
 // gives it one (attempts left) or a final state.
 
-const running: TestTally[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((t) => t.stop()));
-});
-async function start(...args: Parameters<typeof startTestTally>) {
-  const t = await startTestTally(...args);
-  running.push(t);
-  return t;
-}
+const start = useTestTallies();
 
 /** An API (no workers, so nothing runs until the test says) and one job per CSV. */
 async function apiWithJobs(csvs: string[]) {
@@ -68,11 +61,11 @@ describe('the rescuer', () => {
 
   it('gives up a job without an entry and without attempts left; leaves jobs with a live entry alone', async () => {
     const csv = generateCsv(10).csv;
-    const { api, sql, ids } = await apiWithJobs([csv, csv, csv, csv]);
-    const [gone, waiting, retrying, active] = ids as [string, string, string, string];
-    // gone: its entry deleted (by hand, or pg-boss retention) after its last attempt died.
-    await sql.query(`update jobs set state = 'running', attempts = 3 where id = $1`, [gone]);
-    await sql.query(`delete from pgboss.job where id = $1`, [gone]);
+    const { api, sql, ids } = await apiWithJobs([csv, csv, csv]);
+    const [waiting, retrying, active] = ids as [string, string, string];
+    // gone: running after its last attempt died, and no entry (deleted by hand, or by pg-boss
+    // retention): the factory writes none.
+    const gone = await insertTestJob(sql, { state: 'running', attempts: 3, csv });
     // Live entries in each state pg-boss will still run from.
     await sql.query(`update pgboss.job set state = 'retry' where id = $1`, [retrying]);
     await sql.query(`update jobs set state = 'running', attempts = 1 where id = $1`, [active]);

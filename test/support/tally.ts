@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { startTally, type Role, type Tally } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -73,5 +74,21 @@ export async function startTestTally(
       await tally.close();
     },
     stop,
+  };
+}
+
+/**
+ * For files whose tests each start their own Tallys: a `start` like startTestTally whose
+ * Tallys are stopped after each test, however it ended. Call at the top of the file.
+ */
+export function useTestTallies(): typeof startTestTally {
+  const running: TestTally[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((t) => t.stop()));
+  });
+  return async (...args) => {
+    const t = await startTestTally(...args);
+    running.push(t);
+    return t;
   };
 }
