@@ -34,8 +34,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 # The pooler tests (test/pooler/) run Tally through Debian's PgBouncer in transaction mode,
-# as teams run it in front of a managed PostgreSQL (docs/reference.md: DATABASE_URL may be a
-# transaction pooler, with LISTEN_DATABASE_URL beside it).
+# as teams run it in front of a managed PostgreSQL (docs/operations.md, "Poolers").
 if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
   provision pgbouncer "the pooler tests"
 fi

@@ -1,10 +1,12 @@
 /**
- * Golden tests for CONTRACT §5 v1.2, one `describe` per rule. Each fixture under
- * test/fixtures/analysis/v12 copies the header line and value shapes of a public export
+ * Golden tests for the v1.2 rules of reading a file (docs/reference.md, "Reading a file"),
+ * one `describe` per rule. Each fixture under test/fixtures/analysis/v12 copies the header line and value shapes of a public export
  * (Stripe balance history, a German PayPal activity download, an Etsy monthly statement,
  * a Shopify orders export, a German bank statement, an Excel "Unicode text" save, …);
  * every row is made up. Expected figures are worked out by hand in the comments. Files are
- * read in 64-byte chunks, as a worker streams a stored file.
+ * read in 64-byte chunks, as a worker streams a stored file. Each test spells its expected
+ * rows and exclusions out in full, so that a failing fixture reads on its own: the shape
+ * that repeats from test to test is data, the logic is in `figures` and `expectCurrency`.
  */
 import { describe, expect, it } from 'vitest';
 import type { JobOptions } from '../../src/analysis/options.ts';
@@ -17,6 +19,17 @@ const figures = (c: { totals: { revenue: number; refunds: number; transactions: 
   c.totals.refunds,
   c.totals.transactions,
 ];
+type Currency = Awaited<ReturnType<typeof analyze>>['currencies'][number];
+/** A currency's code and figures, then its months as [month, revenue, growthPct]. */
+function expectCurrency(
+  c: Currency,
+  code: string,
+  headline: number[],
+  months: [string, number, number | null][],
+) {
+  expect([c.currency, ...figures(c)]).toEqual([code, ...headline]);
+  expect(c.monthly.map((m) => [m.month, m.revenue, m.growthPct])).toEqual(months);
+}
 
 describe('§5.3 type words: Stripe balance history (charges, refunds, payouts, fees, adjustments, disputes)', () => {
   it('excludes payouts, fees and adjustments, counts refund types as refunds whatever their sign', async () => {
@@ -116,14 +129,17 @@ describe('§5.3 status and type words in German; §5.4 quoted "19,99" in a comma
         { reason: 'type: Einbehaltung für offene Entscheidung', rows: 1, firstLine: 8 },
       ],
     });
-    const eur = r.currencies[0]!;
-    // 19,99 + 45,00 − 19,99 + 1.234,50 = 1279.50 (decimal commas: every comma amount ends ",dd")
-    expect([eur.currency, ...figures(eur)]).toEqual(['EUR', 1279.5, 19.99, 4]);
+    // 19,99 + 45,00 − 19,99 + 1.234,50 = 1279.50 (decimal commas: every comma amount ends ",dd");
     // May 45.00; June 1234.50: (1234.50 − 45) / 45 = 26.4333 → 2643.33 %
-    expect(eur.monthly.map((m) => [m.month, m.revenue, m.growthPct])).toEqual([
-      ['2024-05', 45, null],
-      ['2024-06', 1234.5, 2643.33],
-    ]);
+    expectCurrency(
+      r.currencies[0]!,
+      'EUR',
+      [1279.5, 19.99, 4],
+      [
+        ['2024-05', 45, null],
+        ['2024-06', 1234.5, 2643.33],
+      ],
+    );
     expect(r.input.categories).toEqual([
       {
         role: 'status',
@@ -166,12 +182,15 @@ describe('§5.3 fees, taxes, marketing, deposits before the amount is read: Etsy
       ],
     });
     // €25.00 − €5.00 + €40.00 = 60; May 20, June 40: (40 − 20) / 20 → 100 %
-    const eur = r.currencies[0]!;
-    expect([eur.currency, ...figures(eur)]).toEqual(['EUR', 60, 5, 3]);
-    expect(eur.monthly.map((m) => [m.month, m.revenue, m.growthPct])).toEqual([
-      ['2024-05', 20, null],
-      ['2024-06', 40, 100],
-    ]);
+    expectCurrency(
+      r.currencies[0]!,
+      'EUR',
+      [60, 5, 3],
+      [
+        ['2024-05', 20, null],
+        ['2024-06', 40, 100],
+      ],
+    );
   });
 });
 

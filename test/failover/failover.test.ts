@@ -89,6 +89,7 @@ async function finalState(jobId: string): Promise<{ state: string; attempts: num
 }
 
 describe('failover to a synchronous standby', () => {
+  // Its own timeout: a standby promoted under a stream of uploads: over 30 s under load 16.
   it('loses no job answered 202, completes each once with exact figures, and keeps answering', async () => {
     // Two big jobs first (~2.7 MB: three 1 MiB chunks), then six small ones. The worker
     // reads one chunk ahead, so the third chunk of a big job is read once 1 MiB has gone
@@ -173,8 +174,9 @@ describe('failover to a synchronous standby', () => {
       finals.some((f) => f.attempts > 1),
       'a job mid-file at the kill was retried',
     ).toBe(true);
-  });
+  }, 120_000);
 
+  // Its own timeout: a primary demoted and a standby promoted: ~30 s under load 16.
   it('a demoted primary behind the old address costs discarded connections (25006), not a restart', async () => {
     // Every pooled connection now reaches the old primary, back and read-only.
     const old = await pair.restartOldPrimaryReadOnly();
@@ -200,5 +202,5 @@ describe('failover to a synchronous standby', () => {
     process.stdout.write(`[failover] demoted primary: ${tries} upload tries until 202, no restart\n`);
     expect(api.proc.exitCode).toBeNull();
     expect(worker.proc.exitCode).toBeNull();
-  });
+  }, 90_000);
 });
