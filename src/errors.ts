@@ -1,6 +1,6 @@
 /**
  * The one error type Tally throws on purpose. `code` is part of the public contract
- * (CONTRACT.md §2 and job `error.code`); `status` is the HTTP status it maps to when a
+ * (docs/reference.md, "Errors": the HTTP answers and job `error.code`); `status` is the HTTP status it maps to when a
  * request caused it. Any error becomes one in exactly one place, `toTallyError` in
  * `src/http/error-response.ts`, which both the HTTP error handler and the tRPC
  * `errorFormatter` use: procedures throw TallyError, never TRPCError.
@@ -52,7 +52,7 @@ const STATUS: Record<ErrorCode, number> = {
   CANCELLED: 409,
   RETRIES_EXHAUSTED: 500,
   RATE_LIMITED: 429,
-  // tus (CONTRACT §2.2): a PATCH whose Upload-Offset is not the stored offset.
+  // tus (docs/reference.md, "/api/uploads"): a PATCH whose Upload-Offset is not the stored offset.
   UPLOAD_OFFSET_MISMATCH: 409,
   // tus: another PATCH (or DELETE) holds the upload; the client retries after Retry-After.
   UPLOAD_LOCKED: 423,
@@ -106,7 +106,7 @@ export function isInputError(error: unknown): error is TallyError {
  * a person (and a test) meets one sentence for one situation.
  */
 
-/** An unknown job id and another owner's job are the same answer (CONTRACT.md §3). */
+/** An unknown job id and another owner's job are the same answer: neither says the job exists. */
 export function jobNotFound(): TallyError {
   return new TallyError('NOT_FOUND', 'No such job (or it belongs to someone else).');
 }

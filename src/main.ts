@@ -15,7 +15,7 @@ if (problem) {
   process.stderr.write(`${problem}\n`);
   process.exit(1);
 }
-// Traces (CONTRACT §10): the SDK must load before any module it instruments, and not at
+// Traces (the OTEL_* variables): the SDK must load before any module it instruments, and not at
 // all unless the OTEL_* variables ask for it.
 if (telemetryConfigured(process.env)) await import('./telemetry/start-telemetry.ts');
 await import('./start-role.ts');

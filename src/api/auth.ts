@@ -70,7 +70,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticate {
 
 /**
  * A browser token may do only what its scopes (and job binding) say: else 403. A token
- * bound to one job is read-only on that job whatever its scopes (CONTRACT §6): it never
+ * bound to one job is read-only on that job whatever its scopes (docs/reference.md, "Security"): it never
  * uploads, cancels or re-runs, so a token handed to one page cannot create jobs.
  */
 export function authorize(principal: Principal, access: Access): void {

@@ -8,7 +8,7 @@ import { TallyError } from '../errors.ts';
  * the browser send requests to 127.0.0.1:3000: a cross-site form POST (a "simple" request,
  * no preflight: it made a job before this guard), or, after DNS rebinding, same-origin
  * reads under its own host name (`Host: evil.example:3000`, which listed every job).
- * CONTRACT §6 (v1.2): only requests that
+ * Auth-off mode (docs/reference.md, "Security"): only requests that
  *   - name a loopback host (`localhost`, 127.0.0.0/8, [::1]) with the port they arrived on,
  *     which a rebinding page cannot forge: its Host is its own name;
  *   - and are not cross-site: `Origin` absent or this server's own (http, loopback host,

@@ -1,4 +1,4 @@
-/** Where each kind of connection goes (CONTRACT §1 v1.2). */
+/** Where each kind of connection goes (docs/operations.md, "Poolers"). */
 export interface DatabaseUrls {
   /** Pools: requests, workers, pg-boss's statements. May be a transaction pooler. */
   pooled: string;

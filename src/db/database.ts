@@ -18,7 +18,7 @@ export interface Db {
   kysely: Kysely<Database>;
   /**
    * True when the pool reaches PostgreSQL through a pooler in transaction mode (PgBouncer,
-   * Supavisor): nothing of a session survives a transaction (CONTRACT §1 v1.2).
+   * Supavisor): nothing of a session survives a transaction (docs/operations.md, "Poolers").
    */
   transactionPooled: boolean;
   /**

@@ -1,5 +1,5 @@
 /**
- * A job's states (CONTRACT.md §3), in one module the database types, the API, the client
+ * A job's states (docs/reference.md, "A job's life"), in one module the database types, the API, the client
  * package and the web page all import. Browser-safe on purpose: no imports at all.
  */
 export const jobStates = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;

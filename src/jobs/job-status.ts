@@ -1,6 +1,6 @@
 import type { JobState } from './job-states.ts';
 
-/** The public view of a job (CONTRACT.md §3). Dates are ISO-8601 strings: no transformer. */
+/** The public view of a job (docs/reference.md, "Watching and managing jobs"). Dates are ISO-8601 strings: no transformer. */
 export interface JobStatus {
   id: string;
   state: JobState;

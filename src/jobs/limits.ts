@@ -4,5 +4,5 @@
  * (and the web page's bundle) can take it without pulling in Node.
  */
 
-/** The longest long poll: jobs.status `waitMs` is 0..MAX_WAIT_MS (CONTRACT §3). */
+/** The longest long poll: jobs.status `waitMs` is 0..MAX_WAIT_MS (docs/reference.md, "Watching and managing jobs"). */
 export const MAX_WAIT_MS = 25_000;

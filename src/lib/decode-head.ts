@@ -1,7 +1,7 @@
 import { TallyError } from '../errors.ts';
 
 /**
- * Which text encoding a file is read in (CONTRACT.md §5.1), decided from the head of the
+ * Which text encoding a file is read in (docs/reference.md, "Reading a file"), decided from the head of the
  * file, once, at upload, again in the worker, and in the page's column preview (all call
  * `decodeHead`, so a name chosen in the page is the name the server sees). Browser-safe:
  * no Node imports (the worker's streaming half, which needs `node:buffer`, is

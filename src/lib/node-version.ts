@@ -1,6 +1,6 @@
 /**
  * The oldest Node.js Tally runs on: pg-boss 12 and kysely 0.29 need 22.12; the OpenTelemetry
- * SDK (traces, CONTRACT §10; @opentelemetry/sdk-node 0.301) needs 22.15.
+ * SDK (traces; @opentelemetry/sdk-node 0.301) needs 22.15.
  */
 export const MINIMUM_NODE = '22.15.0';
 

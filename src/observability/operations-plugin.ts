@@ -54,7 +54,7 @@ export const operationsPlugin = fp(
         return await reply.send({ ok: true });
       } catch (error) {
         // The driver's text (host names, ports, role names, server messages) goes to the
-        // log only: these routes answer anyone who can reach the port (CONTRACT §1).
+        // log only: these routes answer anyone who can reach the port, without a token.
         request.log.warn({ err: error }, '/healthz: the database is unreachable');
         const down = unavailable(DATABASE_DOWN);
         return reply.code(down.status).headers(down.headers).send(down.body);

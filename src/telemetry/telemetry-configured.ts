@@ -1,5 +1,5 @@
 /**
- * Whether the standard OpenTelemetry variables ask for traces (CONTRACT §10). Imports
+ * Whether the standard OpenTelemetry variables ask for traces (docs/reference.md, "Where bytes live, webhooks, traces"). Imports
  * nothing: src/main.ts asks before anything else is loaded, so with tracing off no
  * OpenTelemetry SDK module is ever read.
  *

@@ -12,7 +12,7 @@ export type DeliveryOutcome =
   /** `error` is content-free (a status, a timeout, a refused connection): it goes to the admin view. */
   | { delivered: false; status: number | null; error: string };
 
-/** The body (CONTRACT §9), the same bytes on every attempt. */
+/** The event's body (docs/reference.md, "Where bytes live, webhooks, traces"), the same bytes on every attempt. */
 export function webhookBody(event: WebhookEvent): string {
   return JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.data });
 }

@@ -7,7 +7,7 @@ export interface WebhookJobData {
   eventId: string;
 }
 
-/** CONTRACT §9: deliveries are retried for at least this long. */
+/** Deliveries are retried for at least this long. */
 export const RETRY_SPAN_SECONDS = 24 * 3600;
 /** Longest wait between two attempts: a receiver back after an outage hears within an hour. */
 export const RETRY_DELAY_MAX_SECONDS = 3600;
