@@ -72,6 +72,7 @@ async function serverConnections(): Promise<number> {
 }
 
 describe('Tally through PgBouncer in transaction mode', () => {
+  // Its own timeout: four processes through PgBouncer work 24 uploads: over 30 s under load 15.
   it('scale-out: two APIs and two workers run 24 uploads to completion, each once', async () => {
     const workers = [await start('worker'), await start('worker')];
     const jobs = 24;
@@ -97,8 +98,9 @@ describe('Tally through PgBouncer in transaction mode', () => {
     // The processes' pools asked for far more; PgBouncer held them to its pool.
     expect(await serverConnections()).toBeLessThanOrEqual(POOL_SIZE);
     await Promise.all(workers.map(stop));
-  });
+  }, 90_000);
 
+  // Its own timeout: ~26 s under load 15.
   it('upload → result and re-run give the same figures; a long poll hears the change (LISTEN direct)', async () => {
     const worker = await start('worker');
     const { csv } = generateCsv(5_000);
@@ -124,8 +126,9 @@ describe('Tally through PgBouncer in transaction mode', () => {
     const again = (await trpcQuery(apis[0]!, 'jobs.result', { jobId: rerunId })).body.result.data;
     expect(again.currencies).toEqual(first.currencies);
     await stop(worker);
-  });
+  }, 60_000);
 
+  // Its own timeout: a worker process killed and its job retried: over 30 s under load 15.
   it('cancel stops a running job; a kill -9 of a worker mid-job costs a retry, same figures', async () => {
     const { csv, revenueCents } = generateCsv(40_000); // ~1.2 MB: ~3 s through a throttled worker
     const waitForBytes = (jobId: string, bytes: number) =>
@@ -157,7 +160,7 @@ describe('Tally through PgBouncer in transaction mode', () => {
     expect(result.currencies[0].totals.revenue).toBe(revenueCents / 100);
     expect(await serverConnections()).toBeLessThanOrEqual(POOL_SIZE);
     await stop(rescuer);
-  });
+  }, 90_000);
 
   it('LISTEN runs on the direct URL: the API listeners and pg-boss listeners', async () => {
     const worker = await start('worker');

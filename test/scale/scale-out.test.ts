@@ -45,7 +45,8 @@ beforeAll(async () => {
   };
   api = spawnTally('src/main.ts', ['api'], env);
   workers = Array.from({ length: WORKERS }, () => spawnTally('src/main.ts', ['worker'], env));
-  await Promise.all([api, ...workers].map((p) => p.waitForLog(/"msg":"tally started"/)));
+  // Four processes starting at once on two shared cores: ~30 s each under load 15.
+  await Promise.all([api, ...workers].map((p) => p.waitForLog(/"msg":"tally started"/, 90_000)));
   baseUrl = `http://127.0.0.1:${port}`;
 });
 
@@ -83,6 +84,7 @@ function csv(i: number): string {
 }
 
 describe('one API and three worker processes', () => {
+  // Its own timeout: 30 uploads over four processes: expected over 30 s under load.
   it('run 30 concurrent uploads to completion, each once, spread over the workers', async () => {
     const uploads = await Promise.all(
       Array.from({ length: JOBS }, (_, i) => postCsv(baseUrl, csv(i), { filename: `f${i}.csv` })),
@@ -128,7 +130,7 @@ describe('one API and three worker processes', () => {
       expect(s.reqId).toBeDefined();
       expect(s.reqId).toBe(reqIdOf.get(s.jobId));
     }
-  });
+  }, 90_000);
 
   it('stays within the documented connection ceiling per process', async () => {
     const admin = new pg.Client({ connectionString: database.url });
