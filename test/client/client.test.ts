@@ -9,7 +9,7 @@ import {
 } from '../../src/client/index.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
-import { countingFetch, delay, type CountingFetch } from './support.ts';
+import { countingFetch, intervalsPass, type CountingFetch } from './support.ts';
 
 // Five rows by hand; line 6 ("oops") is rejected, the others are valid:
 //   revenue  = 100.00 + 1250.50 - 20.00 + 75.25 = 1405.75
@@ -188,7 +188,8 @@ describe('against an API without workers (jobs stay queued)', () => {
     // The first answer is immediate (no knownVersion yet); the client waits out the rest
     // of that interval, then three long polls of 150 ms each: ≥ 4 intervals in all.
     expect(elapsed).toBeGreaterThanOrEqual(4 * 150 - 20);
-    await delay(400);
+    // And none afterwards: three intervals of a live watch of the same job go by first.
+    await intervalsPass(createTallyClient({ baseUrl: api.url }), jobId, 150, 3);
     expect(counter.count('jobs.status')).toBe(4);
   });
 
