@@ -90,7 +90,8 @@ function refusal(error: unknown): TallyError {
     );
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf' || error.claim === 'iat')
+    // A missing or non-numeric iat/nbf is no clock problem: it falls through to "lacks".
+    if ((error.claim === 'nbf' || error.claim === 'iat') && error.reason === 'check_failed')
       return unauthorized(
         'The token is not valid yet (nbf/iat in the future); check the clock of its issuer.',
       );

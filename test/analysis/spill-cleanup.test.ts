@@ -45,6 +45,23 @@ function distinctCustomersCsv(rows: number): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Resolves once the attempt has returned from its handler: pg-boss completes the queue
+ * entry only then. The job row turns final earlier, at the result's commit, and the
+ * attempt removes its spill directory after that, on its way out (its `finally`), so a
+ * look at the directory as soon as the row is final can race the removal: a loaded
+ * machine showed the directory still there.
+ */
+async function attemptReturned(tally: TestTally, jobId: string): Promise<void> {
+  await waitUntil(
+    async () => {
+      const { rows } = await tally.database.sql.query('select state from pgboss.job where id = $1', [jobId]);
+      return rows[0]?.state === 'completed';
+    },
+    { what: `the queue entry of job ${jobId} to be completed` },
+  );
+}
+
 /** Files under `root`, recursively, with their modes. */
 async function listTree(root: string): Promise<{ name: string; mode: number; dir: boolean }[]> {
   const out: { name: string; mode: number; dir: boolean }[] = [];
@@ -76,6 +93,7 @@ describe('spill files', () => {
     expect(dirsSeen).toHaveLength(1);
     expect(dirsSeen[0]!.name).toMatch(new RegExp(`^[0-9a-f]{16}-${process.pid}-[0-9a-f-]{36}$`));
     expect(dirsSeen[0]!.mode).toBe(0o700);
+    await attemptReturned(tally, body.jobId);
     expect(await readdir(root)).toEqual([]);
   });
 
@@ -88,6 +106,7 @@ describe('spill files', () => {
     const status = await waitForFinal(tally.url, body.jobId);
     expect(status).toMatchObject({ state: 'failed', attempts: 1, error: { code: 'ANALYSIS_TOO_LARGE' } });
     expect(status.error.message).toMatch(/SPILL_MAX_BYTES/);
+    await attemptReturned(tally, body.jobId);
     expect(await readdir(root)).toEqual([]);
   });
 
@@ -117,6 +136,7 @@ describe('spill files', () => {
     const status = await waitForFinal(tally.url, body.jobId);
     expect(status).toMatchObject({ state: 'failed', error: { code: 'RETRIES_EXHAUSTED' } });
     expect(atFailure[0]!.length).toBeGreaterThan(0); // runs were on disk when it failed
+    await attemptReturned(tally, body.jobId);
     expect(await readdir(root)).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { postCsv } from '../support/http.ts';
+import { logLines } from '../support/log-lines.ts';
 import { startTestTally } from '../support/tally.ts';
 
 // Issue 14 item 11: while the process drains (SIGTERM → close()), it keeps listening until
@@ -9,7 +10,12 @@ import { startTestTally } from '../support/tally.ts';
 
 describe('draining', () => {
   it('answers a new upload with 503 while an upload in flight finishes', async () => {
-    const tally = await startTestTally({ role: 'api', env: { SHUTDOWN_GRACE_MS: '10000' } });
+    const logs = logLines();
+    const tally = await startTestTally({
+      role: 'api',
+      env: { SHUTDOWN_GRACE_MS: '10000', LOG_LEVEL: 'info' },
+      logStream: logs.stream,
+    });
     const port = Number(new URL(tally.url).port);
     // An upload in flight: its head is in, its body is not.
     const slow = net.connect(port, '127.0.0.1');
@@ -17,13 +23,15 @@ describe('draining', () => {
     await new Promise<void>((resolve) =>
       slow.once('connect', () =>
         slow.write(
-          `POST /api/jobs HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: multipart/form-data; boundary=b\r\n` +
+          `POST /api/jobs HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-request-id: drain-in-flight\r\n` +
+            'content-type: multipart/form-data; boundary=b\r\n' +
             'content-length: 100000\r\n\r\n--b\r\n',
           () => resolve(),
         ),
       ),
     );
-    await new Promise((r) => setTimeout(r, 300)); // the server has parsed that head
+    // The server has parsed that head: Fastify logs "incoming request" once it has it.
+    await logs.waitFor(/"clientRequestId":"drain-in-flight".*"incoming request"/);
     const job = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n');
     const longPoll = fetch(
       `${tally.url}/trpc/jobs.status?input=${encodeURIComponent(JSON.stringify({ jobId: job.body.jobId, waitMs: 20_000, knownVersion: 1 }))}`,

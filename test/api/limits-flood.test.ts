@@ -1,15 +1,18 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postCsv, trpcQuery } from '../support/http.ts';
+import { logLines } from '../support/log-lines.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
-// Issue 14 item 1, on loopback with the bounds lowered: one owner's flood (idle sockets,
+// On loopback with the bounds lowered: one owner's flood (idle sockets,
 // long polls, quick polls) never keeps /healthz or another owner's requests out, and the
 // excess gets the documented refusal (CONTRACT shape, 429/503, Retry-After).
 //
 // Bound stated and checked: while a flood is on, /healthz and bob's status each answer
-// within ANSWER_BOUND_MS.
-const ANSWER_BOUND_MS = 1000;
+// within ANSWER_BOUND_MS. A request the flood kept out would wait for a freed slot (the
+// long polls hold theirs 20 s) or never be answered; one let through answers in ms, but
+// took 1,121 ms once on a 2-core machine at load ~20, so the bound is 5 s, not 1 s.
+const ANSWER_BOUND_MS = 5000;
 const ALICE = 'alice-token-0123456789';
 const BOB = 'bob-token-0123456789ab';
 const alice = { authorization: `Bearer ${ALICE}` };
@@ -191,10 +194,13 @@ describe('a long-poll flood', () => {
 
 describe('every connection busy', () => {
   it('refuses the next connection with 503, Retry-After and the contract shape', async () => {
+    const logs = logLines();
     const small = await startTestTally({
       role: 'api',
       database: tally.database,
+      logStream: logs.stream,
       env: {
+        LOG_LEVEL: 'info',
         API_TOKENS: `alice:${ALICE},bob:${BOB}`,
         MAX_CONNECTIONS: '20',
         LONG_POLLS_PER_OWNER: '19',
@@ -224,15 +230,15 @@ describe('every connection busy', () => {
       await new Promise<void>((resolve) =>
         upload.once('connect', () =>
           upload.write(
-            `POST /api/jobs HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${BOB}\r\n` +
+            `POST /api/jobs HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${BOB}\r\nx-request-id: flood-upload\r\n` +
               'content-type: multipart/form-data; boundary=b\r\ncontent-length: 100000\r\n\r\n--b\r\n',
             () => resolve(),
           ),
         ),
       );
       // Until the server has parsed that head, the upload's socket is a silent one that a
-      // newcomer may take the place of.
-      await new Promise((r) => setTimeout(r, 300));
+      // newcomer may take the place of: wait for Fastify's "incoming request" line.
+      await logs.waitFor(/"clientRequestId":"flood-upload".*"incoming request"/);
       // Raw requests on sockets of their own (fetch would reuse a kept-alive one).
       await expect.poll(() => rawGet(smallPort, '/healthz'), { timeout: 5000 }).toMatch(/^HTTP\/1\.1 503 /);
       const text = await rawGet(smallPort, '/healthz');

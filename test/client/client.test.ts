@@ -9,7 +9,7 @@ import {
 } from '../../src/client/index.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
-import { countingFetch, delay, type CountingFetch } from './support.ts';
+import { countingFetch, intervalsPass, type CountingFetch } from './support.ts';
 
 // Five rows by hand; line 6 ("oops") is rejected, the others are valid:
 //   revenue  = 100.00 + 1250.50 - 20.00 + 75.25 = 1405.75
@@ -188,7 +188,8 @@ describe('against an API without workers (jobs stay queued)', () => {
     // The first answer is immediate (no knownVersion yet); the client waits out the rest
     // of that interval, then three long polls of 150 ms each: ≥ 4 intervals in all.
     expect(elapsed).toBeGreaterThanOrEqual(4 * 150 - 20);
-    await delay(400);
+    // And none afterwards: three intervals of a live watch of the same job go by first.
+    await intervalsPass(createTallyClient({ baseUrl: api.url }), jobId, 150, 3);
     expect(counter.count('jobs.status')).toBe(4);
   });
 
@@ -302,17 +303,24 @@ describe('against an API without workers (jobs stay queued)', () => {
   it('writes a log line about every logIntervalMs while waiting', async () => {
     const jobId = await queuedJob();
     const lines: string[] = [];
+    const at: number[] = [];
     const tally = createTallyClient({ baseUrl: api.url });
+    const started = Date.now();
     await expect(
       tally.pollJob(jobId, {
         pollIntervalMs: 100,
         maxPolls: 8,
         logIntervalMs: 250,
-        onLog: (l) => lines.push(l),
+        onLog: (l) => (lines.push(l), at.push(Date.now())),
       }),
     ).rejects.toBeInstanceOf(JobTimeoutError);
+    const elapsed = Date.now() - started;
+    // Bounds that hold at any speed (a loaded machine made 8 polls take over 2 s, and a
+    // fixed "at most 4" failed): requests start ≥ 100 ms apart, so the 8th is checked
+    // ≥ 700 ms in, room for 2 lines; never 2 lines within 250 ms; no more than fit.
     expect(lines.length).toBeGreaterThanOrEqual(2);
-    expect(lines.length).toBeLessThanOrEqual(4);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(249);
+    expect(lines.length).toBeLessThanOrEqual(Math.floor(elapsed / 250));
     expect(lines[0]).toMatch(new RegExp(`job ${jobId}: queued, 0% \\(0 rows\\) after .* min, \\d/8 checks`));
   });
 });

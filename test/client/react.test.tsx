@@ -3,13 +3,13 @@
 // happy-dom's page is at localhost:3000 and the test servers on random ports: without the
 // option above its fetch (the global one here) would refuse them as cross-origin.
 import { randomBytes } from 'node:crypto';
-import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
+import { act, cleanup, configure, renderHook, waitFor } from '@testing-library/react';
 import { StrictMode, type ReactNode } from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTallyClient, JobFailedError, JobTimeoutError } from '../../src/client/index.ts';
 import { useJobStatus } from '../../src/client/react.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
-import { countingFetch, delay } from './support.ts';
+import { countingFetch, intervalsPass } from './support.ts';
 
 // revenue 10.00 + 20.50 = 30.50
 const CSV = 'date,amount,customer\n2024-01-05,10.00,alice\n2024-02-05,20.50,bob\n';
@@ -36,11 +36,23 @@ afterAll(async () => {
   await Promise.all([api?.stop(), full?.stop()]);
 });
 afterEach(() => cleanup());
+// waitFor's deadline (1 s by default) is how long a wait may take before the test fails,
+// not a sleep: on a loaded machine a few 100 ms intervals can take longer than 1 s.
+configure({ asyncUtilTimeout: 15_000 });
 
 async function upload(url: string): Promise<string> {
   // No custom fetch: the client takes the browser path (XMLHttpRequest, happy-dom's here).
   const client = createTallyClient({ token: TOKEN, baseUrl: url });
   return (await client.uploadCsv(new File([CSV], 'small.csv'))).jobId;
+}
+
+/**
+ * The clock for "and no request afterwards": `intervals` intervals of a live watch of
+ * another queued job (see intervalsPass), on the same event loop as the hook's timers.
+ */
+async function intervalsGoBy(intervalMs: number, intervals: number): Promise<void> {
+  const watcher = createTallyClient({ token: TOKEN, baseUrl: api.url });
+  await intervalsPass(watcher, await upload(api.url), intervalMs, intervals);
 }
 
 describe('useJobStatus under StrictMode, against a real server', () => {
@@ -61,7 +73,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
     const made = counter.count('jobs.status');
     expect(made).toBeGreaterThanOrEqual(3);
     expect(made).toBeLessThanOrEqual(4);
-    await delay(500);
+    await intervalsGoBy(100, 5);
     expect(counter.count('jobs.status')).toBe(made);
   });
 
@@ -93,7 +105,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
     expect(result.current.polls).toBeGreaterThanOrEqual(1);
     const made = counter.count('jobs.status');
     expect(made).toBeLessThanOrEqual(result.current.polls + 1);
-    await delay(400);
+    await intervalsGoBy(100, 4);
     expect(counter.count('jobs.status')).toBe(made);
     const analysis = await client.trpc.jobs.result.query({ jobId });
     expect(analysis.currencies[0]?.totals.revenue).toBe(30.5);
@@ -123,7 +135,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
     await waitFor(() => expect(result.current.polls).toBeGreaterThanOrEqual(3));
     unmount();
     const made = counter.count('jobs.status');
-    await delay(600); // four intervals: a live watch would have made ~4 more requests
+    await intervalsGoBy(150, 4); // a live watch would have made ~4 more requests meanwhile
     expect(counter.count('jobs.status')).toBe(made);
   });
 
@@ -141,9 +153,10 @@ describe('useJobStatus under StrictMode, against a real server', () => {
     expect(result.current.status?.id ?? second).toBe(second);
     const firstCalls = statusCallsFor(counter.urls, first);
     await waitFor(() => expect(result.current.status?.id).toBe(second));
-    await delay(500);
+    // The new watch is the clock: three intervals after its first request, an old watch
+    // left running would have asked about the first job again.
+    await waitFor(() => expect(statusCallsFor(counter.urls, second)).toBeGreaterThanOrEqual(4));
     expect(statusCallsFor(counter.urls, first)).toBe(firstCalls);
-    expect(statusCallsFor(counter.urls, second)).toBeGreaterThanOrEqual(3);
     expect(result.current.polls).toBeLessThanOrEqual(statusCallsFor(counter.urls, second));
   });
 
@@ -151,7 +164,7 @@ describe('useJobStatus under StrictMode, against a real server', () => {
     const counter = countingFetch();
     const client = createTallyClient({ token: TOKEN, baseUrl: api.url, fetch: counter.fetch });
     const { result } = renderHook(() => useJobStatus(null, { client }), { wrapper: strict });
-    await delay(200);
+    await intervalsGoBy(100, 2);
     expect(result.current).toMatchObject({ status: undefined, error: undefined, isPolling: false, polls: 0 });
     expect(counter.urls).toHaveLength(0);
   });

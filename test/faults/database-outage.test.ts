@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTally, type Tally } from '../../src/app.ts';
@@ -120,12 +119,11 @@ describe('database outages', () => {
     await server.stop();
     expect(await health(url)).toBe(503);
     server = await startEmbeddedPostgres(dir, log, { port: pgPort });
-    let healthy = 0;
-    for (let i = 0; i < 100 && healthy !== 200; i++) {
-      healthy = await health(url);
-      if (healthy !== 200) await sleep(200);
-    }
-    expect(healthy).toBe(200);
+    await waitUntil(async () => (await health(url)) === 200, {
+      what: '/healthz to answer 200 once PostgreSQL is back',
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
 
     // 3. And work flows again without a restart of Tally.
     const after = await postCsv(url, generateCsv(100).csv);

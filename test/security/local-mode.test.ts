@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postCsv, trpcQuery } from '../support/http.ts';
@@ -105,6 +105,8 @@ describe('auth-off mode over HTTP', () => {
     ['a loopback Host with another port', { host: () => `127.0.0.1:${port + 1}` }],
     ['a loopback Host without a port', { host: () => '127.0.0.1' }],
     ['a look-alike Host', { host: () => `localhost.evil.example:${port}` }],
+    ['a Host with an octet over 255', { host: () => `127.0.0.256:${port}` }],
+    ['a Host with a leading-zero (octal) octet', { host: () => `127.0.0.01:${port}` }],
     ['an Origin of another site', { origin: () => 'http://evil.example' }],
     ['an Origin of another local port', { origin: () => `http://localhost:${port + 1}` }],
     ['the opaque Origin null', { origin: () => 'null' }],
@@ -136,6 +138,16 @@ describe('auth-off mode over HTTP', () => {
     const status = await rawRequest('GET', '/trpc/jobs.status?input=%7B%22jobId%22%3A%22x%22%7D', headers);
     expect(status.status).toBe(403);
     expect(await jobCount()).toBe(before);
+  });
+
+  it('refuses a request with no Host at all (HTTP/1.0 allows leaving it out)', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.end('GET /trpc/jobs.list?input=%7B%7D HTTP/1.0\r\n\r\n');
+    const chunks: Buffer[] = [];
+    for await (const chunk of socket) chunks.push(chunk as Buffer);
+    const answer = Buffer.concat(chunks).toString();
+    expect(answer).toMatch(/^HTTP\/1\.[01] 403 /);
+    expect(answer).toMatch(/Host header does not name a loopback address/);
   });
 
   it('with auth on (API_TOKENS) the guard is off: the token decides', async () => {

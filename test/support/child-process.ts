@@ -79,7 +79,7 @@ export function spawnTally(
     pid: proc.pid ?? -1,
     logs,
     exited,
-    waitForLog: (pattern, timeoutMs = 30_000) => {
+    waitForLog: (pattern, timeoutMs = 60_000) => {
       const seen = logs.find((l) => pattern.test(l));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {

@@ -57,12 +57,19 @@ export async function waitForFinal(
   const deadline = Date.now() + timeoutMs;
   let knownVersion: number | undefined;
   while (Date.now() < deadline) {
-    const { body } = await trpcQuery(
+    const { status: http, body } = await trpcQuery(
       baseUrl,
       'jobs.status',
       { jobId, waitMs: 2000, ...(knownVersion === undefined ? {} : { knownVersion }) },
       headers,
     );
+    // 503 is the contract's "retry shortly" (a pool that could not connect within its 5 s
+    // on a machine at load ~20 answered it): a client asks again after the Retry-After it
+    // was given (1–2 s), as @tally/client does. Backing off, not waiting for something.
+    if (http === 503) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
     const status = body.result?.data;
     if (!status) throw new Error(`status failed: ${JSON.stringify(body)}`);
     if (['completed', 'failed', 'cancelled'].includes(status.state)) return status;
