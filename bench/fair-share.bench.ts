@@ -83,7 +83,7 @@ export const runFairShareBench: BenchPart = async (server, { quick, log = () => 
   const sql = new pg.Pool({ connectionString: database.url, max: 2 });
   const idle: number[] = [];
   const busy: number[] = [];
-  let aliceRunMs = Number.NaN;
+  let aliceRunMs: number;
   try {
     for (let i = 0; i < idleJobs + 3; i++) {
       const wait = await queueWaitWhenDone(sql, await upload(tally, BOB));

@@ -57,13 +57,13 @@ async function insertFinishedJobs(
   );
 }
 
-async function trpcGet(base: string, path: string, input: unknown): Promise<any> {
+async function trpcGet(base: string, path: string, input: unknown): Promise<unknown> {
   const res = await fetch(`${base}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
     headers: { authorization: `Bearer ${TOKEN}` },
   });
-  const body: any = await res.json();
+  const body = (await res.json()) as { result?: { data: unknown } };
   if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(body)}`);
-  return body.result.data;
+  return body.result?.data;
 }
 
 async function startSide(server: BenchServer, name: string, finished: number, log: (l: string) => void) {
