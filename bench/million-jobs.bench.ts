@@ -141,7 +141,7 @@ async function measureRound(side: Side, calls: number, samples: Record<Figure, n
       await timed(() => trpcGet(side.url, 'jobs.list', { limit: 20, cursor: side.page50Cursor })),
     );
   }
-  for (let i = 0; i < Math.ceil(calls / 10); i++) {
+  for (let i = 0; i < Math.ceil(calls / 3); i++) {
     samples.queueHealth.push(await timed(() => side.sql.query('select * from tally_admin.queue_health')));
     samples.maintenance.push(await timed(() => side.tally.maintenance!.runOnce()));
   }
