@@ -159,7 +159,9 @@ describe('plans over 100,000 finished jobs', () => {
     const { rows } = await pool.query('select * from tally_admin.queue_health');
     expect(rows[0]).toMatchObject({ queued: '5', running: '2', completed: '50000', failed: '100' });
     expect(Number(rows[0].cancelled)).toBe(FINISHED - 50_000 - 100);
-    const { rows: ledger } = await pool.query<{ n: number }>('select count(*)::int as n from job_state_counts');
+    const { rows: ledger } = await pool.query<{ n: number }>(
+      'select count(*)::int as n from job_state_counts',
+    );
     expect(ledger[0]!.n).toBeLessThanOrEqual(5);
   });
 

@@ -71,7 +71,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     create trigger jobs_count_truncated after truncate on jobs
     for each statement execute function jobs_count_truncated()
   `.execute(db);
-  await sql`insert into job_state_counts (state, n) select state, count(*) from jobs group by state`.execute(db);
+  await sql`insert into job_state_counts (state, n) select state, count(*) from jobs group by state`.execute(
+    db,
+  );
 
   // The last hour's figures, whatever the job's bytes (0008's index covers only jobs whose
   // bytes are gone, 0001's only those whose bytes are kept).
