@@ -16,7 +16,12 @@ export const runPickupBench: BenchPart = async (server, { quick, log = () => {} 
   const opts = { jobs: quick ? 30 : 300, pollingJobs: quick ? 3 : 10 };
   const database = await server.createDatabase();
   const csvBytes = Buffer.from('date,amount\n2024-01-01,1.00\n');
-  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '2' });
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'silent',
+    WORKER_CONCURRENCY: '2',
+    ...database.env,
+  });
   const waiting = new Map<string, (t: number) => void>();
   const tally = await startTally({
     role: 'worker',

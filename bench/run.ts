@@ -3,14 +3,18 @@
  * measured in the same run (the machines are shared and noisy: ratios, not absolutes),
  * with PASS/FAIL, and written to bench/results/latest.json.
  *   --quick   seconds-long smoke sizes
- *   --only P1,P3   run some parts (C: the cardinality part)
+ *   --only P1,P3   run some parts (C: the cardinality part; S1, S2, F1, F0: PostgreSQL as teams run it)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runAnalysisBench } from './analysis.bench.ts';
 import { runCardinalityBench } from './cardinality.bench.ts';
+import { runFailoverBench } from './failover.bench.ts';
+import { runFairShareBench } from './fair-share.bench.ts';
+import { runMillionJobsBench } from './million-jobs.bench.ts';
 import { runPickupBench } from './pickup.bench.ts';
+import { runPoolerBench } from './pooler.bench.ts';
 import { runS3UploadBench } from './s3-upload.bench.ts';
 import { runSmallJobsBench } from './small-jobs.bench.ts';
 import { runStatusBench } from './status.bench.ts';
@@ -64,6 +68,10 @@ try {
   if (wanted('P3')) results.push(...(await runPickupBench(server, { quick, log })));
   if (wanted('P4')) results.push(...(await runStatusBench(server, { quick, log })));
   if (wanted('P5')) results.push(...(await runSmallJobsBench(server, { quick, log })));
+  if (wanted('S1')) results.push(...(await runMillionJobsBench(server, { quick, log })));
+  if (wanted('S2')) results.push(...(await runPoolerBench(server, { quick, log })));
+  if (wanted('F1')) results.push(...(await runFairShareBench(server, { quick, log })));
+  if (wanted('F0')) results.push(...(await runFailoverBench(server, { quick, log })));
 } finally {
   await server.stop();
 }

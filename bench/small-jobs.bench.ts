@@ -69,7 +69,7 @@ const SCALING_FLOOR = 0.7;
 const phases: { workers: number; uploadMs: number; totalMs: number }[] = [];
 
 /** Tally end to end: `jobs` uploads, `concurrency` at a time, until all are completed. */
-async function tallyThroughput(
+export async function tallyThroughput(
   server: BenchServer,
   jobs: number,
   workers: number,
@@ -83,10 +83,13 @@ async function tallyThroughput(
     const prof: Record<string, string> = process.env.BENCH_PROF
       ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=/tmp/prof' }
       : {};
-    const api = await startRole('api', database.url, prof);
+    const api = await startRole('api', database.url, { ...database.env, ...prof });
     children.push(api.child);
     for (let i = 0; i < workers; i++)
-      children.push((await startRole('worker', database.url, { WORKER_CONCURRENCY: '2', ...prof })).child);
+      children.push(
+        (await startRole('worker', database.url, { ...database.env, WORKER_CONCURRENCY: '2', ...prof }))
+          .child,
+      );
     const started = performance.now();
     let next = 0;
     const dispatcher = new Agent({ connections: concurrency });

@@ -6,9 +6,16 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { createLogger } from '../../src/logger.ts';
 
+export interface BenchDatabase {
+  url: string;
+  /** What else a Tally process needs to reach it (LISTEN_DATABASE_URL when `url` is a pooler). */
+  env?: Record<string, string>;
+  drop(): Promise<void>;
+}
+
 export interface BenchServer {
   /** A fresh, empty database on the server; Tally migrates it when it starts. */
-  createDatabase(): Promise<{ url: string; drop(): Promise<void> }>;
+  createDatabase(): Promise<BenchDatabase>;
   describe: string;
   stop(): Promise<void>;
 }

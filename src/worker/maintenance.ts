@@ -2,6 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import { expireResumableUploads } from '../db/jobs/resumable-uploads.ts';
 import type { Db } from '../db/database.ts';
 import { deleteExpiredJobs } from '../db/jobs/delete-expired-jobs.ts';
+import { foldStateCounts } from '../db/jobs/fold-state-counts.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import {
   createRescuer,
@@ -68,6 +69,8 @@ export function startMaintenance(deps: MaintenanceDeps, intervalMs = 15_000): Ma
     const jobsDeleted = deps.jobRetentionDays
       ? await deleteExpiredJobs(deps.db.kysely, deps.jobRetentionDays)
       : 0;
+    // After the deletes above, whose counts it folds too.
+    await foldStateCounts(deps.db.kysely);
     if (filesDeleted > 0) deps.log.info({ filesDeleted }, 'deleted stored files past retention');
     if (jobsDeleted > 0) deps.log.info({ jobsDeleted }, 'deleted finished jobs past JOB_RETENTION_DAYS');
     return { filesDeleted, rescued, stagedUploadsSwept, jobsDeleted };

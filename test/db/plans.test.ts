@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteExpiredJobs } from '../../src/db/jobs/delete-expired-jobs.ts';
 import { findJobResult } from '../../src/db/jobs/find-job.ts';
+import { foldStateCounts } from '../../src/db/jobs/fold-state-counts.ts';
 import { findStrandedJobs } from '../../src/db/jobs/find-stranded-jobs.ts';
 import { listJobs } from '../../src/db/jobs/list-jobs.ts';
 import { sweepFinishedFiles } from '../../src/db/jobs/sweep-files.ts';
@@ -146,6 +147,24 @@ describe('plans over 100,000 finished jobs', () => {
     expect(retention.filter((n) => !n.startsWith('Index'))).toEqual([]);
   });
 
+  it('tally_admin.queue_health reads the live rows and the last hour through indexes', async () => {
+    const plan = await jobsAccess({ sql: 'select * from tally_admin.queue_health', parameters: [] });
+    expect(plan.length, plan.join(', ')).toBeGreaterThan(0);
+    expect(
+      plan.filter((n) => !n.includes('Index')),
+      plan.join(', '),
+    ).toEqual([]);
+    // The all-time counts come from the folded ledger, exact: 49,950 + 100 + 49,950 finished.
+    await foldStateCounts(kysely);
+    const { rows } = await pool.query('select * from tally_admin.queue_health');
+    expect(rows[0]).toMatchObject({ queued: '5', running: '2', completed: '50000', failed: '100' });
+    expect(Number(rows[0].cancelled)).toBe(FINISHED - 50_000 - 100);
+    const { rows: ledger } = await pool.query<{ n: number }>(
+      'select count(*)::int as n from job_state_counts',
+    );
+    expect(ledger[0]!.n).toBeLessThanOrEqual(5);
+  });
+
   it('job retention deletes in small batches, oldest first, and only finished jobs', async () => {
     const { rows: before } = await pool.query<{ n: number }>(`select count(*)::int as n from jobs`);
     // Owner b's jobs ended 40 days ago; their bytes are gone (file retention ran) but for one
@@ -171,5 +190,17 @@ describe('plans over 100,000 finished jobs', () => {
       inflight: 7,
     });
     void sql;
+  });
+
+  it('queue_health’s all-time counts follow the deletes and state changes, folded or not', async () => {
+    await pool.query(`update jobs set state = 'completed' where state = 'running'`);
+    const truth = `select count(*) filter (where state = 'completed') as completed,
+                          count(*) filter (where state = 'failed') as failed,
+                          count(*) filter (where state = 'cancelled') as cancelled from jobs`;
+    const counts = `select completed, failed, cancelled from tally_admin.queue_health`;
+    const { rows: expected } = await pool.query(truth);
+    expect((await pool.query(counts)).rows).toEqual(expected);
+    expect(await foldStateCounts(kysely)).toBeGreaterThan(0);
+    expect((await pool.query(counts)).rows).toEqual(expected);
   });
 });
