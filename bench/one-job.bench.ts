@@ -8,6 +8,7 @@
  * With `COUNT_ROUND_TRIPS=1` both processes count their statements (support/count-round-trips.ts)
  * and the part prints round trips and transactions per job.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,26 @@ const STEPS_SQL = `
    where j.id = any($1::uuid[])`;
 type Step = 'inserted' | 'claimed' | 'started' | 'finished' | 'completed';
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** The API's, the worker's and PostgreSQL's CPU seconds so far (the postmaster's children). */
+function cpuNow(children: ChildTally[], postmaster: number) {
+  let postgres = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.split(') ')[1]?.split(' ')[1]) === postmaster) postgres += cpuSeconds(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { api: cpuSeconds(children[0]!.pid), worker: cpuSeconds(children[1]!.pid), postgres };
+}
+
 async function roundTrips(children: ChildTally[], dir: string, tag: string) {
   const out: Record<string, number> = {};
   for (const [i, c] of children.entries()) {
@@ -120,12 +141,22 @@ export const runOneJobBench: BenchPart = async (server, { quick, log = () => {} 
     const before = count ? await roundTrips(children, dir, 'p') : {};
     const xact = `select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`;
     const x0 = Number((await sql.query<{ n: string }>(xact)).rows[0]?.n);
+    const backend = await sql.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const postmaster = Number(
+      readFileSync(`/proc/${backend.rows[0]?.pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1],
+    );
+    const cpu0 = cpuNow(children, postmaster);
     for (let i = 0; i < runs; i++) {
       const run = await oneJob(api.url, dispatcher);
       results.push(run);
       ids.push(run.jobId);
       sentAt.set(run.jobId, run.sentAt);
     }
+    const cpu1 = cpuNow(children, postmaster);
+    const ms = (k: keyof typeof cpu0) => round(((cpu1[k] - cpu0[k]) / runs) * 1000);
+    log(
+      `T CPU per job (ms, load-independent): API ${ms('api')}, worker ${ms('worker')}, PostgreSQL ${ms('postgres')} (with other databases' work on the same server)`,
+    );
     if (count) {
       // pg_stat_database is updated when a backend's transaction ends, within ~1 s.
       await new Promise((r) => setTimeout(r, 1500));
