@@ -135,7 +135,11 @@ export const runOneJobBench: BenchPart = async (server, { quick, log = () => {} 
   try {
     const api = await startRole('api', database.url, env(0));
     children.push(api.child);
-    children.push((await startRole('worker', database.url, { WORKER_CONCURRENCY: '2', ...env(1) })).child);
+    // WORKER_CONCURRENCY as deployed (2); BENCH_T_WORKER_CONCURRENCY to see what one changes.
+    const concurrency = process.env.BENCH_T_WORKER_CONCURRENCY ?? '2';
+    children.push(
+      (await startRole('worker', database.url, { WORKER_CONCURRENCY: concurrency, ...env(1) })).child,
+    );
     const dispatcher = new Agent({ connections: 2 });
     for (let i = 0; i < 10; i++) await oneJob(api.url, dispatcher); // pools, JIT, caches
     const before = count ? await roundTrips(children, dir, 'p') : {};

@@ -3,13 +3,14 @@
  * measured in the same run (the machines are shared and noisy: ratios, not absolutes),
  * with PASS/FAIL, and written to bench/results/latest.json.
  *   --quick   seconds-long smoke sizes
- *   --only P1,P3   run some parts (C: the cardinality part)
+ *   --only P1,P3   run some parts (C: the cardinality part; T: one small job as a client sees it)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runAnalysisBench } from './analysis.bench.ts';
 import { runCardinalityBench } from './cardinality.bench.ts';
+import { runOneJobBench } from './one-job.bench.ts';
 import { runPickupBench } from './pickup.bench.ts';
 import { runS3UploadBench } from './s3-upload.bench.ts';
 import { runSmallJobsBench } from './small-jobs.bench.ts';
@@ -64,6 +65,7 @@ try {
   if (wanted('P3')) results.push(...(await runPickupBench(server, { quick, log })));
   if (wanted('P4')) results.push(...(await runStatusBench(server, { quick, log })));
   if (wanted('P5')) results.push(...(await runSmallJobsBench(server, { quick, log })));
+  if (wanted('T')) results.push(...(await runOneJobBench(server, { quick, log })));
 } finally {
   await server.stop();
 }
