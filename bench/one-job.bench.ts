@@ -9,7 +9,7 @@
  * and the part prints round trips and transactions per job.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -37,7 +37,8 @@ interface Run {
 /** One job, as the client library does it: a plain read, then long polls on its version. */
 async function oneJob(api: string, dispatcher: Agent): Promise<Run & { jobId: string; sentAt: number }> {
   const t0 = performance.now();
-  const sentAt = performance.timeOrigin + t0;
+  // The wall clock, as the database stamps it (timeOrigin + now() drifts from it over a run).
+  const sentAt = Date.now();
   const res = await request(`${api}/api/jobs`, {
     method: 'POST',
     dispatcher,
@@ -102,13 +103,23 @@ function cpuNow(children: ChildTally[], postmaster: number) {
   return { api: cpuSeconds(children[0]!.pid), worker: cpuSeconds(children[1]!.pid), postgres };
 }
 
+/** Each child's statement counts so far: it writes them when signalled (count-round-trips.ts). */
 async function roundTrips(children: ChildTally[], dir: string, tag: string) {
   const out: Record<string, number> = {};
   for (const [i, c] of children.entries()) {
     const file = path.join(dir, `rt-${i}.json`);
+    await rm(file, { force: true });
     c.proc.kill('SIGUSR2');
-    await new Promise((r) => setTimeout(r, 300)); // the child writes the file on the signal
-    const counts = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
+    // The child renames the finished file into place: its appearance is the answer.
+    const deadline = Date.now() + 10_000;
+    let text: string | undefined;
+    while (text === undefined) {
+      text = await readFile(file, 'utf8').catch(() => undefined);
+      if (text === undefined && Date.now() > deadline)
+        throw new Error(`no round-trip counts from child ${i}`);
+      if (text === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    const counts = JSON.parse(text) as Record<string, number>;
     for (const [k, v] of Object.entries(counts)) out[`${tag}${i} ${k}`] = v;
   }
   return out;

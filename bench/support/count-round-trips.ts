@@ -5,7 +5,7 @@
  * by the statement's first words. On SIGUSR2 it writes the counts so far to
  * `$COUNT_ROUND_TRIPS_FILE`, so the bench diffs two snapshots around the measured jobs.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 
 const counts = new Map<string, number>();
@@ -26,5 +26,8 @@ const counted: Query = function countedQuery(config, ...rest) {
 (pg.Client.prototype as unknown as { query: Query }).query = counted;
 process.on('SIGUSR2', () => {
   const file = process.env.COUNT_ROUND_TRIPS_FILE;
-  if (file) writeFileSync(file, JSON.stringify(Object.fromEntries(counts)));
+  if (!file) return;
+  // Written aside, then renamed: the bench reads the file as soon as it exists.
+  writeFileSync(`${file}.tmp`, JSON.stringify(Object.fromEntries(counts)));
+  renameSync(`${file}.tmp`, file);
 });
