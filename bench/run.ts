@@ -3,7 +3,8 @@
  * measured in the same run (the machines are shared and noisy: ratios, not absolutes),
  * with PASS/FAIL, and written to bench/results/latest.json.
  *   --quick   seconds-long smoke sizes
- *   --only P1,P3   run some parts (C: the cardinality part; S1, S2, F1, F0: PostgreSQL as teams run it)
+ *   --only P1,P3   run some parts (C: the cardinality part; T: one small job as a client sees it;
+ *                  S1, S2, F1, F0: PostgreSQL as teams run it)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { runCardinalityBench } from './cardinality.bench.ts';
 import { runFailoverBench } from './failover.bench.ts';
 import { runFairShareBench } from './fair-share.bench.ts';
 import { runMillionJobsBench } from './million-jobs.bench.ts';
+import { runOneJobBench } from './one-job.bench.ts';
 import { runPickupBench } from './pickup.bench.ts';
 import { runPoolerBench } from './pooler.bench.ts';
 import { runS3UploadBench } from './s3-upload.bench.ts';
@@ -72,6 +74,7 @@ try {
   if (wanted('S2')) results.push(...(await runPoolerBench(server, { quick, log })));
   if (wanted('F1')) results.push(...(await runFairShareBench(server, { quick, log })));
   if (wanted('F0')) results.push(...(await runFailoverBench(server, { quick, log })));
+  if (wanted('T')) results.push(...(await runOneJobBench(server, { quick, log })));
 } finally {
   await server.stop();
 }
