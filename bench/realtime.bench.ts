@@ -174,6 +174,7 @@ async function r2(databaseUrl: string, quick: boolean, log: (l: string) => void)
       warm.close();
       await settle(api.pid);
       const before = rssMib(api.pid);
+      const heapBefore = await heapMib(api.url);
       const herd = await sseHerd({
         port: api.port,
         path: watchPath(api.jobId),
@@ -188,8 +189,9 @@ async function r2(databaseUrl: string, quick: boolean, log: (l: string) => void)
         await new Promise((r) => setTimeout(r, windowMs));
         const cpu = (cpuSeconds(api.pid) - cpu0) / ((performance.now() - t0) / 1000);
         const growth = rssMib(api.pid) - before;
+        const heapAfter = await heapMib(api.url);
         log(
-          `R2 ${subscribers} idle streams over ${round(windowMs / 1000)} s: API CPU ${round(cpu * 100)} % of one core, RSS ${round(before)} → ${round(before + growth)} MiB (+${round(growth)} MiB, ${round((growth * 1024) / subscribers)} KiB a stream)`,
+          `R2 ${subscribers} idle streams over ${round(windowMs / 1000)} s: API CPU ${round(cpu * 100)} % of one core, RSS ${round(before)} → ${round(before + growth)} MiB (+${round(growth)} MiB, ${round((growth * 1024) / subscribers)} KiB a stream); V8 heap used +${round(heapAfter.used - heapBefore.used)} MiB, external +${round(heapAfter.external - heapBefore.external)} MiB`,
         );
         return [
           {
@@ -217,6 +219,16 @@ async function r2(databaseUrl: string, quick: boolean, log: (l: string) => void)
       await sql.end();
     }
   });
+}
+
+/** The API's V8 heap in use and its external memory (prom-client's default metrics), MiB. */
+async function heapMib(url: string): Promise<{ used: number; external: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1]) / 2 ** 20;
+  return {
+    used: metric('tally_nodejs_heap_size_used_bytes'),
+    external: metric('tally_nodejs_external_memory_bytes'),
+  };
 }
 
 const auth = () => ({ authorization: `Bearer ${TOKEN}` });

@@ -3,14 +3,17 @@
  * measured in the same run (the machines are shared and noisy: ratios, not absolutes),
  * with PASS/FAIL, and written to bench/results/latest.json.
  *   --quick   seconds-long smoke sizes
- *   --only P1,P3   run some parts (C: the cardinality part)
+ *   --only P1,P3   run some parts (C: the cardinality part; R: R1 and R2, status over SSE;
+ *                  W1, T1: webhooks' and tracing's cost on P5)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runAnalysisBench } from './analysis.bench.ts';
 import { runCardinalityBench } from './cardinality.bench.ts';
+import { runTracingOverheadBench, runWebhookOverheadBench } from './integrations.bench.ts';
 import { runPickupBench } from './pickup.bench.ts';
+import { runRealtimeBench } from './realtime.bench.ts';
 import { runS3UploadBench } from './s3-upload.bench.ts';
 import { runSmallJobsBench } from './small-jobs.bench.ts';
 import { runStatusBench } from './status.bench.ts';
@@ -64,6 +67,9 @@ try {
   if (wanted('P3')) results.push(...(await runPickupBench(server, { quick, log })));
   if (wanted('P4')) results.push(...(await runStatusBench(server, { quick, log })));
   if (wanted('P5')) results.push(...(await runSmallJobsBench(server, { quick, log })));
+  if (wanted('R')) results.push(...(await runRealtimeBench(server, { quick, log })));
+  if (wanted('W1')) results.push(...(await runWebhookOverheadBench(server, { quick, log })));
+  if (wanted('T1')) results.push(...(await runTracingOverheadBench(server, { quick, log })));
 } finally {
   await server.stop();
 }

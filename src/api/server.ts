@@ -23,6 +23,7 @@ import { OwnerRateLimit, callsInRequest, rateKeyOfAddress } from './owner-rate-l
 import { appRouter, type AppRouter } from './trpc/app-router.ts';
 import type { StatusDeps } from './trpc/job-status-query.ts';
 import { statusRoute } from './trpc/status-route.ts';
+import { watchRoute } from './trpc/watch-route.ts';
 import { WatchSlots } from './trpc/watch-slots.ts';
 import { logProcedureFailure, toTrpcErrorResponse, type Context } from './trpc/trpc.ts';
 import { registerUploadRoute } from './upload/upload-route.ts';
@@ -209,8 +210,9 @@ export async function buildServer(deps: ServerDeps): Promise<ApiServer> {
       // req.log carries the request id.
       onError: ({ error, path, req, input }) => logProcedureFailure(req.log, error, path, input),
     };
-    // The plain status poll first (a static path wins over tRPC's `/trpc/:path`).
+    // The plain status poll and watch first (a static path wins over tRPC's `/trpc/:path`).
     await trpcScope.register(statusRoute, { authenticate, deps: statusDeps, trpcOptions });
+    await trpcScope.register(watchRoute, { authenticate, deps: { ...statusDeps, watches }, trpcOptions });
     await trpcScope.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
   });
 

@@ -36,12 +36,29 @@ export type WatchDeps = Pick<Context, 'db' | 'changes' | 'watches' | 'draining'>
  */
 const RECHECK_MS = 60_000;
 
+/** The procedure's events: each row to send as `tracked(version, status)`. */
 export async function* watchJobChanges(
   deps: WatchDeps,
   owner: string,
   input: JobWatchInput,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<TrackedEnvelope<JobStatus>, void, unknown> {
+  for await (const row of watchJobRows(deps, owner, input, signal)) {
+    yield tracked(String(row.version), toJobStatus(row));
+  }
+}
+
+/**
+ * The rows to send, each newer than the last, until the final state. Rows come from the
+ * status cache, so every stream of a job woken by one change holds the same row object
+ * (the watch route encodes each row's event once for all of them).
+ */
+export async function* watchJobRows(
+  deps: WatchDeps,
+  owner: string,
+  input: JobWatchInput,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<JobStatusRow, void, unknown> {
   if (deps.draining()) throw shuttingDown();
   const release = deps.watches.acquire(owner);
   // Subscribe, then read (STYLE: a NOTIFY can overtake the SELECT that missed its commit).
@@ -57,7 +74,7 @@ export async function* watchJobChanges(
       if (!row) throw jobNotFound();
       if (isNewer(row, sent, resumedAfter)) {
         sent = row.version;
-        yield tracked(String(row.version), toJobStatus(row));
+        yield row;
       }
       if (finalJobStates.has(row.state)) return;
       // The process is stopping: a retryable error (503) makes the client reconnect, with
