@@ -3,14 +3,12 @@ import { fastifyRequestHandler, type FastifyTRPCPluginOptions } from '@trpc/serv
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { toTallyError } from '../../http/error-response.ts';
 import { toJobStatus, type JobStatusRow } from '../../jobs/job-status.ts';
-import { observeHttpRequest } from '../../observability/metrics.ts';
 import type { Authenticate } from '../auth.ts';
 import type { AppRouter } from './app-router.ts';
 import { SseHeartbeat } from './sse-heartbeat.ts';
 import {
   jobIdOf,
   logProcedureFailure,
-  toTrpcErrorResponse,
   toTrpcErrorShape,
   WATCH_CLIENT_OPTIONS,
   WATCH_PING_MS,
@@ -76,21 +74,6 @@ export const watchRoute: FastifyPluginCallback<WatchRouteOptions> = (app, opts, 
   app.get(ROUTE, async (request, reply) => {
     const raw = plainWatchInput(request.query, request.headers['last-event-id']);
     if (raw === undefined) return viaTrpc(request, reply);
-    let owner: string;
-    let input;
-    try {
-      // As tRPC's authedProcedure: the token first (with the raw input's jobId), then the input.
-      owner = await opts.authenticate(request.headers.authorization, { scope: 'read', jobId: jobIdOf(raw) });
-      input = jobWatchInput.parse(raw);
-    } catch (error) {
-      logProcedureFailure(request.log, error, PATH, raw);
-      const { status, headers, body } = toTrpcErrorResponse(error, PATH);
-      return reply
-        .code(status)
-        .headers(headers)
-        .header('content-type', 'application/json')
-        .send(Buffer.from(JSON.stringify(body)));
-    }
     reply.hijack();
     const res = reply.raw;
     // CORS and the request id were set on the reply by the onRequest hooks.
@@ -100,20 +83,25 @@ export const watchRoute: FastifyPluginCallback<WatchRouteOptions> = (app, opts, 
     res.once('close', () => {
       controller.abort();
       heartbeat.delete(res);
-      observeHttpRequest('GET', ROUTE, 200, reply.elapsedTime / 1000);
     });
     heartbeat.add(res);
     try {
+      // As tRPC does for a subscription, inside the stream: the token first (with the raw
+      // input's jobId, as authedProcedure), then the input; a refusal is an error event.
+      const owner = await opts.authenticate(request.headers.authorization, {
+        scope: 'read',
+        jobId: jobIdOf(raw),
+      });
+      const input = jobWatchInput.parse(raw);
       for await (const row of watchJobRows(opts.deps, owner, input, controller.signal)) {
         if (!res.write(eventOf(row))) await drained(res);
       }
       res.end(RETURN);
     } catch (error) {
-      if (!controller.signal.aborted) {
-        logProcedureFailure(request.log, error, PATH, raw);
-        const shape = toTrpcErrorShape(toTallyError(error), PATH);
-        res.end(`event: serialized-error\ndata: ${JSON.stringify(shape)}\n\n\n`);
-      }
+      if (controller.signal.aborted) return;
+      logProcedureFailure(request.log, error, PATH, raw);
+      const shape = toTrpcErrorShape(toTallyError(error), PATH);
+      res.end(`event: serialized-error\ndata: ${JSON.stringify(shape)}\n\n\n`);
     }
   });
   done();
