@@ -31,8 +31,8 @@ export type WatchDeps = Pick<Context, 'db' | 'changes' | 'watches' | 'draining'>
 
 /**
  * While the LISTEN connection is up a quiet job costs nothing: the generator sleeps until
- * a NOTIFY. This re-read bound only matters if a NOTIFY were ever lost; tRPC's own pings
- * keep the socket alive in between (see `sse` in trpc.ts).
+ * a NOTIFY. This re-read bound only matters if a NOTIFY were ever lost; heartbeats keep
+ * the socket alive in between (the watch route's shared timer, or tRPC's `sse` pings).
  */
 const RECHECK_MS = 60_000;
 

@@ -58,9 +58,10 @@ function eventOf(row: JobStatusRow): string {
  *
  * Why: through tRPC a stream held a Fetch Request, a chain of async generators, a ping
  * timer raced against every read, a ReadableStream piped through two TransformStreams and
- * a Node Readable: 1,000 idle streams grew the API by 140 MiB (~143 KiB each; V8 heap
- * +58 MiB). Here a stream is its socket, one suspended generator and an AbortController;
- * one timer writes every stream's heartbeat.
+ * a Node Readable: 1,000 idle streams grew the API by 140–151 MiB (~143 KiB each; V8 heap
+ * +58 MiB) and cost 4.0–4.1 % of a core. Here a stream is its socket, one suspended
+ * generator and an AbortController, and one timer writes every stream's heartbeat: +34–39
+ * MiB and 1.4–1.6 % (bench/realtime.bench.ts R2, 2026-12-03, load 14–18 on 2 cores).
  */
 export const watchRoute: FastifyPluginCallback<WatchRouteOptions> = (app, opts, done) => {
   const heartbeat = new SseHeartbeat(WATCH_PING_MS, PING);
