@@ -75,6 +75,8 @@ async function tallyFanOut(databaseUrl: string, sql: pg.Pool, subscribers: numbe
   return withApi(databaseUrl, subscribers, async (api) => {
     const delivery: number[] = [];
     let missing = 0;
+    let failed = 0;
+    let firstError: string | undefined;
     for (let round = 0; round < rounds; round++) {
       const herd = await sseHerd({
         port: api.port,
@@ -83,20 +85,22 @@ async function tallyFanOut(databaseUrl: string, sql: pg.Pool, subscribers: numbe
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       try {
-        await herd.allSaw(await version(sql, api.jobId));
+        const first = await herd.allSaw(await version(sql, api.jobId));
+        failed += first.failed;
+        firstError ??= first.firstError;
         const changedAt = performance.now();
         const { rows } = await sql.query<{ version: number }>(
           'update jobs set rows_processed = rows_processed + 1 where id = $1 returning version',
           [api.jobId],
         );
         const got = await herd.arrivals(String(rows[0]?.version), 60_000);
-        missing += got.missing;
+        missing += got.missing - first.failed;
         for (const at of got.at) delivery.push(at - changedAt);
       } finally {
         herd.close();
       }
     }
-    return { delivery, missing };
+    return { delivery, missing, failed, firstError };
   });
 }
 
@@ -144,7 +148,7 @@ async function r1(databaseUrl: string, sql: pg.Pool, quick: boolean, log: (l: st
   const tally = await tallyFanOut(databaseUrl, sql, subscribers, rounds);
   const p99 = percentile(tally.delivery, 99);
   log(
-    `R1 Tally jobs.watch, ${subscribers} streams on one job, ${tally.delivery.length} deliveries: p50 ${round(percentile(tally.delivery, 50))} ms, p99 ${round(p99)} ms${tally.missing ? `, ${tally.missing} never arrived` : ''}`,
+    `R1 Tally jobs.watch, ${subscribers} streams on one job, ${tally.delivery.length} deliveries: p50 ${round(percentile(tally.delivery, 50))} ms, p99 ${round(p99)} ms${tally.missing ? `, ${tally.missing} never arrived` : ''}${tally.failed ? `, ${tally.failed} streams refused or cut before their first status (first: ${tally.firstError ?? 'closed'})` : ''}`,
   );
   const row: GoalResult = {
     id: 'R1',
@@ -154,7 +158,7 @@ async function r1(databaseUrl: string, sql: pg.Pool, quick: boolean, log: (l: st
     floor: { what: 'bare node:http writing as many held streams, p99 ms', value: round(floorP99) },
     ratio: round(p99 / floorP99),
     goal: '≤ 1.5× floor',
-    pass: p99 <= 1.5 * floorP99 && tally.missing === 0,
+    pass: p99 <= 1.5 * floorP99 && tally.missing === 0 && tally.failed === 0,
     note: `p50 ${round(percentile(tally.delivery, 50))} ms against the floor's ${round(percentile(floor, 50))} ms`,
   };
   return row;
@@ -182,7 +186,11 @@ async function r2(databaseUrl: string, quick: boolean, log: (l: string) => void)
         headers: auth(),
       });
       try {
-        await herd.allSaw(v);
+        const held = await herd.allSaw(v);
+        if (held.failed > 0)
+          throw new Error(
+            `R2: ${held.failed} streams were refused or cut (first: ${held.firstError ?? 'closed'})`,
+          );
         await settle(api.pid);
         const cpu0 = cpuSeconds(api.pid);
         const t0 = performance.now();

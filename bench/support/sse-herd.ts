@@ -1,8 +1,11 @@
 import net from 'node:net';
 
 export interface SseHerd {
-  /** Resolves once every stream has received an event whose id is `id` (its first status). */
-  allSaw(id: string): Promise<void>;
+  /**
+   * Resolves once every stream has received an event whose id is `id` (its first status)
+   * or has ended without it; says how many ended so, and the first error event's data.
+   */
+  allSaw(id: string): Promise<{ failed: number; firstError?: string }>;
   /** Resolves with when each stream received the event whose id is `id` (performance.now()), and how many never did. */
   arrivals(id: string, timeoutMs: number): Promise<{ at: number[]; missing: number }>;
   close(): void;
@@ -27,7 +30,13 @@ export async function sseHerd(opts: {
   const request = Buffer.from(
     `GET ${opts.path} HTTP/1.1\r\nhost: 127.0.0.1:${opts.port}\r\naccept: text/event-stream\r\n${extra}\r\n`,
   );
-  const streams: { socket: net.Socket; text: string; seen: Map<string, number> }[] = [];
+  const streams: {
+    socket: net.Socket;
+    text: string;
+    seen: Map<string, number>;
+    ended: boolean;
+    error?: string;
+  }[] = [];
   const listeners = new Set<() => void>();
   const notify = () => {
     for (const l of [...listeners]) l();
@@ -36,11 +45,16 @@ export async function sseHerd(opts: {
     const batch = Array.from({ length: Math.min(250, opts.count - i) }, () => {
       const socket = net.connect(opts.port, '127.0.0.1');
       socket.setNoDelay(true);
-      const stream = { socket, text: '', seen: new Map<string, number>() };
+      const stream: (typeof streams)[number] = { socket, text: '', seen: new Map(), ended: false };
       streams.push(stream);
       socket.on('data', (data: Buffer) => {
         const at = performance.now(); // first: thousands of streams are read one after another
         stream.text += data.toString('latin1');
+        // A refusal (an error event, or an HTTP error status) ends the stream without a status.
+        stream.error ??= /event: serialized-error\ndata: (.*)\n|^HTTP\/1\.1 ([^2]\d\d.*)\r\n/
+          .exec(stream.text)
+          ?.slice(1)
+          .find(Boolean);
         for (const m of stream.text.matchAll(/\nid: ?(\d+)\n/g)) {
           if (m[1] !== undefined && !stream.seen.has(m[1])) stream.seen.set(m[1], at);
         }
@@ -48,7 +62,11 @@ export async function sseHerd(opts: {
         stream.text = stream.text.slice(-64);
         notify();
       });
-      socket.on('error', () => undefined);
+      socket.on('error', (error) => (stream.error ??= error.message));
+      socket.on('close', () => {
+        stream.ended = true;
+        notify();
+      });
       return new Promise<void>((resolve) =>
         socket.once('connect', () => {
           socket.write(request);
@@ -77,14 +95,16 @@ export async function sseHerd(opts: {
 
   return {
     allSaw: async (id) => {
-      const ok = await waitUntil(() => streams.every((s) => s.seen.has(id)), 120_000);
-      if (!ok) {
-        const n = streams.filter((s) => s.seen.has(id)).length;
-        throw new Error(`only ${n} of ${streams.length} streams received event ${id}`);
-      }
+      const ok = await waitUntil(() => streams.every((s) => s.seen.has(id) || s.ended), 120_000);
+      const failed = streams.filter((s) => !s.seen.has(id));
+      if (!ok && failed.every((s) => !s.ended))
+        throw new Error(
+          `only ${streams.length - failed.length} of ${streams.length} streams received event ${id}`,
+        );
+      return { failed: failed.length, firstError: failed.find((s) => s.error)?.error };
     },
     arrivals: async (id, timeoutMs) => {
-      await waitUntil(() => streams.every((s) => s.seen.has(id)), timeoutMs);
+      await waitUntil(() => streams.every((s) => s.seen.has(id) || s.ended), timeoutMs);
       const at = streams.flatMap((s) => (s.seen.has(id) ? [s.seen.get(id)!] : []));
       return { at, missing: streams.length - at.length };
     },
