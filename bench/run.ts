@@ -4,7 +4,8 @@
  * with PASS/FAIL, and written to bench/results/latest.json.
  *   --quick   seconds-long smoke sizes
  *   --only P1,P3   run some parts (C: the cardinality part; T: one small job as a client sees it;
- *                  S1, S2, F1, F0: PostgreSQL as teams run it)
+ *                  S1, S2, F1, F0: PostgreSQL as teams run it; R: R1 and R2, status over SSE;
+ *                  W1, T1: webhooks' and tracing's cost on P5)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +18,8 @@ import { runMillionJobsBench } from './million-jobs.bench.ts';
 import { runOneJobBench } from './one-job.bench.ts';
 import { runPickupBench } from './pickup.bench.ts';
 import { runPoolerBench } from './pooler.bench.ts';
+import { runTracingOverheadBench, runWebhookOverheadBench } from './integrations.bench.ts';
+import { runRealtimeBench } from './realtime.bench.ts';
 import { runS3UploadBench } from './s3-upload.bench.ts';
 import { runSmallJobsBench } from './small-jobs.bench.ts';
 import { runStatusBench } from './status.bench.ts';
@@ -75,6 +78,9 @@ try {
   if (wanted('F1')) results.push(...(await runFairShareBench(server, { quick, log })));
   if (wanted('F0')) results.push(...(await runFailoverBench(server, { quick, log })));
   if (wanted('T')) results.push(...(await runOneJobBench(server, { quick, log })));
+  if (wanted('R')) results.push(...(await runRealtimeBench(server, { quick, log })));
+  if (wanted('W1')) results.push(...(await runWebhookOverheadBench(server, { quick, log })));
+  if (wanted('T1')) results.push(...(await runTracingOverheadBench(server, { quick, log })));
 } finally {
   await server.stop();
 }

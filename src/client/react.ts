@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import {
   createTallyClient,
   JobFailedError,
+  JobTimeoutError,
   type JobStatus,
   type TallyClient,
   type TokenProvider,
@@ -32,7 +33,10 @@ export interface JobStatusState {
   /** JobFailedError, JobTimeoutError (budget spent) or TallyApiError (e.g. NOT_FOUND). */
   error: Error | undefined;
   isPolling: boolean;
-  /** Status requests made by the current watch. */
+  /**
+   * Status requests made by the current watch (with `transport: 'watch'`: stream
+   * connections and fallback polls, known once the deadline passed).
+   */
   polls: number;
   /** Watch again with a fresh `maxPolls` budget (e.g. a "Keep watching" button after a timeout). */
   restart: () => void;
@@ -102,6 +106,8 @@ export function useJobStatus(
           error: error instanceof Error ? error : new Error(String(error)),
           isPolling: false,
           ...(error instanceof JobFailedError ? { status: error.status } : {}),
+          // A watch counts its stream connections and fallback polls only in the error.
+          ...(error instanceof JobTimeoutError ? { polls: error.polls } : {}),
         }),
     );
     return () => controller.abort(new DOMException('The job is no longer watched.', 'AbortError'));

@@ -240,6 +240,22 @@ describe('examples/nextjs against Tally on another origin', () => {
   it('two users each upload with a progress bar, watch with useJobStatus and see their own total', async () => {
     ann = await signIn('ann');
     ben = await signIn('ben');
+    // useJobStatus({transport: 'watch'}) holds a jobs.watch event stream on Tally's origin,
+    // its token in the Authorization header, never in the URL.
+    const streams: { url: string; type: string; authorization: string | undefined }[] = [];
+    ann.page.on('response', (r) => {
+      if (!r.url().startsWith(`${tallyUrl}/trpc/jobs.watch`)) return;
+      void r
+        .request()
+        .allHeaders()
+        .then((headers) =>
+          streams.push({
+            url: r.url(),
+            type: r.headers()['content-type'] ?? '',
+            authorization: headers.authorization,
+          }),
+        );
+    });
     const annCsv = revenueCsv(40, 1);
     const benCsv = revenueCsv(25, 2);
     expect(annCsv.total).not.toBe(benCsv.total);
@@ -260,6 +276,12 @@ describe('examples/nextjs against Tally on another origin', () => {
       await expect
         .poll(() => user.page.getByTestId('query-state').textContent(), { timeout: 30_000 })
         .toBe('completed');
+    }
+    expect(streams.length).toBeGreaterThan(0);
+    for (const stream of streams) {
+      expect(stream.type).toMatch(/^text\/event-stream/);
+      expect(stream.authorization).toMatch(/^Bearer ./);
+      expect(stream.url).not.toMatch(/token|authorization|Bearer/i);
     }
   }, 300_000);
 

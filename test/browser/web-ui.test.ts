@@ -122,6 +122,12 @@ describe('web UI against `src/main.ts` in a child process', () => {
 
   it('uploads a CSV, shows the processing bar moving, resumes after a reload, and shows exact totals', async () => {
     const page = await newPage();
+    // The job view's status is pushed over SSE: every status request is recorded.
+    const statusRequests: { url: string; type: string }[] = [];
+    page.on('response', (r) => {
+      if (/\/trpc\/jobs\.(watch|status)/.test(r.url()))
+        statusRequests.push({ url: r.url(), type: r.headers()['content-type'] ?? '' });
+    });
     await page.goto(base);
     await eventually(() => page.getByRole('heading', { name: 'Analyse a revenue export' }).count()).toBe(1);
 
@@ -170,6 +176,12 @@ describe('web UI against `src/main.ts` in a child process', () => {
     expect(running.length, `progress values seen: ${[...seen].join(', ')}`).toBeGreaterThan(0);
     expect(await page.getByTestId('job').getAttribute('data-state')).toBe('running');
     await page.screenshot({ path: path.join(screenshots, 'processing.png') });
+    // The running bar moved on events of one jobs.watch stream, not on polls.
+    expect(statusRequests.length).toBeGreaterThan(0);
+    for (const request of statusRequests) {
+      expect(request.url).toMatch(/\/trpc\/jobs\.watch\?input=/);
+      expect(request.type).toMatch(/^text\/event-stream/);
+    }
 
     await page.reload();
     // The same job, watched again from its URL: still running, and the bar keeps moving.

@@ -63,10 +63,13 @@ describe("useJobStatus({transport: 'watch'})", () => {
     const jobId = await upload(api.url);
     const client = createTallyClient({ baseUrl: api.url, fetch: fetchImpl });
     const { result } = renderHook(
-      () => useJobStatus(jobId, { client, transport: 'watch', pollIntervalMs: 100, maxPolls: 5 }),
+      // A 3 s deadline: the first status must arrive before it. With 0.5 s it did not once,
+      // with five test files running beside each other at a load of 20 on 2 cores.
+      () => useJobStatus(jobId, { client, transport: 'watch', pollIntervalMs: 1000, maxPolls: 3 }),
       { wrapper: strict },
     );
-    await waitFor(() => expect(result.current.error).toBeInstanceOf(JobTimeoutError), { timeout: 5000 });
+    await waitFor(() => expect(result.current.error).toBeInstanceOf(JobTimeoutError), { timeout: 10_000 });
+    expect(result.current.polls).toBeGreaterThanOrEqual(1); // stream connections made
     expect(result.current).toMatchObject({ isPolling: false, status: { id: jobId, state: 'queued' } });
   });
 });

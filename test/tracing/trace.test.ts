@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -77,6 +79,10 @@ describe('traces', () => {
     expect(enqueue, names()).toBeDefined();
     expect(attempt, names()).toBeDefined();
     expect(trace.some((s) => isWorkerSql(s, trace))).toBe(true);
+    // The trace as text (the README's "Tracing" shows one), kept with the test's artefacts.
+    const results = path.resolve(import.meta.dirname, '..', '..', 'test-results');
+    await mkdir(results, { recursive: true });
+    await writeFile(path.join(results, 'trace-upload.txt'), traceTree(trace));
 
     // Nothing of the file, nor the token, in anything the exporter sent.
     const everything = receiver.raw.join('\n');
@@ -94,4 +100,26 @@ function isWorkerSql(span: ReceivedSpan, trace: ReceivedSpan[]): boolean {
   for (let p = byId.get(span.parentSpanId); p; p = byId.get(p.parentSpanId))
     if (p.scope === 'pg-boss' && /process|work|receive/i.test(p.name)) return true;
   return false;
+}
+
+/** The spans as an indented tree: scope, name, and a query's text cut to 70 characters. */
+function traceTree(trace: ReceivedSpan[]): string {
+  const ids = new Set(trace.map((s) => s.spanId));
+  const lines: string[] = [];
+  const walk = (children: ReceivedSpan[], depth: number) => {
+    for (const span of children) {
+      const query = span.attributes['db.query.text'] ?? span.attributes['db.statement'];
+      const text = typeof query === 'string' ? `  ${query.replace(/\s+/g, ' ').slice(0, 70)}` : '';
+      lines.push(`${'  '.repeat(depth)}${span.scope}  ${span.name}${text}`);
+      walk(
+        trace.filter((s) => s.parentSpanId === span.spanId),
+        depth + 1,
+      );
+    }
+  };
+  walk(
+    trace.filter((s) => !ids.has(s.parentSpanId)),
+    0,
+  );
+  return `${lines.join('\n')}\n`;
 }

@@ -78,9 +78,15 @@ function Upload({ client }: { client: TallyClient }) {
   );
 }
 
-/** The job, watched twice: Tally's own hook, and tRPC's TanStack Query integration. */
+/** The job, watched twice: Tally's own hook (pushed), and tRPC's TanStack Query integration (polled). */
 function Watch({ client, jobId }: { client: TallyClient; jobId: string }) {
-  const { status, error, polls } = useJobStatus(jobId, { client, pollIntervalMs: 1000, maxPolls: 600 });
+  // Pushed over SSE (jobs.watch), long polls where a stream cannot be held; 10 min at most.
+  const { status, error } = useJobStatus(jobId, {
+    client,
+    transport: 'watch',
+    pollIntervalMs: 1000,
+    maxPolls: 600,
+  });
   const trpc = useTRPC();
   const viaQuery = useQuery(
     trpc.jobs.status.queryOptions(
@@ -99,8 +105,7 @@ function Watch({ client, jobId }: { client: TallyClient; jobId: string }) {
     <div>
       <p>
         Job <code data-testid="job-id">{jobId}</code>:{' '}
-        <span data-testid="job-state">{status?.state ?? '…'}</span> {status && `${status.progress.percent}%`}{' '}
-        ({polls} checks)
+        <span data-testid="job-state">{status?.state ?? '…'}</span> {status && `${status.progress.percent}%`}
       </p>
       <p>
         Same job via <code>trpc.jobs.status.queryOptions</code>:{' '}

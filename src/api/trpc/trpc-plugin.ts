@@ -5,6 +5,7 @@ import { OwnerRateLimit, callsInRequest, rateKeyOfAddress } from '../owner-rate-
 import { appRouter, type AppRouter } from './app-router.ts';
 import type { TrpcContext } from './context.ts';
 import { statusRoute } from './status-route.ts';
+import { watchRoute } from './watch-route.ts';
 import { logProcedureFailure, toTrpcErrorResponse } from './trpc.ts';
 
 export interface TrpcPluginOptions {
@@ -47,11 +48,9 @@ export async function trpcPlugin(scope: FastifyInstance, opts: TrpcPluginOptions
     // req.log carries the request id.
     onError: ({ error, path, req, input }) => logProcedureFailure(req.log, error, path, input),
   };
-  // The plain status poll first (a static path wins over tRPC's `/trpc/:path`).
-  await scope.register(statusRoute, {
-    authenticate: context.shared.authenticate,
-    deps: context.shared,
-    trpcOptions,
-  });
+  // The plain status poll and watch first (a static path wins over tRPC's `/trpc/:path`).
+  const routeOptions = { authenticate: context.shared.authenticate, deps: context.shared, trpcOptions };
+  await scope.register(statusRoute, routeOptions);
+  await scope.register(watchRoute, routeOptions);
   await scope.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
 }

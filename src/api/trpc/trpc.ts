@@ -115,6 +115,13 @@ export function logProcedureFailure(
 /** How often a jobs.watch stream carries a heartbeat. */
 export const WATCH_PING_MS = 15_000;
 
+/**
+ * What tRPC's client is told in a stream's first (`connected`) event: reconnect (with its
+ * last event id) after this long without a byte, so a connection that died without a FIN
+ * is noticed. Sent by the procedure and by the watch route alike.
+ */
+export const WATCH_CLIENT_OPTIONS = { reconnectAfterInactivityMs: 40_000 };
+
 const t = initTRPC.context<Context>().create({
   // No transformer: plain JSON, so curl and any HTTP client can read the answers.
   isDev: false, // never send stack traces to clients
@@ -127,7 +134,7 @@ const t = initTRPC.context<Context>().create({
     // AWS ALB's idle timeout are 60 s). The client reconnects (with its last event id)
     // after 40 s without a byte: a connection that died without a FIN is noticed then.
     ping: { enabled: true, intervalMs: WATCH_PING_MS },
-    client: { reconnectAfterInactivityMs: 40_000 },
+    client: WATCH_CLIENT_OPTIONS,
   },
 });
 

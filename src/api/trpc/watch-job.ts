@@ -30,17 +30,34 @@ export type WatchDeps = Pick<Context, 'db' | 'changes' | 'statusCache' | 'watche
 
 /**
  * While the LISTEN connection is up a quiet job costs nothing: the generator sleeps until
- * a NOTIFY. This re-read bound only matters if a NOTIFY were ever lost; tRPC's own pings
- * keep the socket alive in between (see `sse` in trpc.ts).
+ * a NOTIFY. This re-read bound only matters if a NOTIFY were ever lost; heartbeats keep
+ * the socket alive in between (the watch route's shared timer, or tRPC's `sse` pings).
  */
 const RECHECK_MS = 60_000;
 
+/** The procedure's events: each row to send as `tracked(version, status)`. */
 export async function* watchJobChanges(
   deps: WatchDeps,
   owner: string,
   input: JobWatchInput,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<TrackedEnvelope<JobStatus>, void, unknown> {
+  for await (const row of watchJobRows(deps, owner, input, signal)) {
+    yield tracked(String(row.version), toJobStatus(row));
+  }
+}
+
+/**
+ * The rows to send, each newer than the last, until the final state. Rows come from the
+ * status cache, so every stream of a job woken by one change holds the same row object
+ * (the watch route encodes each row's event once for all of them).
+ */
+export async function* watchJobRows(
+  deps: WatchDeps,
+  owner: string,
+  input: JobWatchInput,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<JobStatusRow, void, unknown> {
   if (deps.draining()) throw shuttingDown();
   const release = deps.watches.acquire(owner);
   // Subscribe, then read (STYLE: a NOTIFY can overtake the SELECT that missed its commit).
@@ -56,7 +73,7 @@ export async function* watchJobChanges(
       if (!row) throw jobNotFound();
       if (isNewer(row, sent, resumedAfter)) {
         sent = row.version;
-        yield tracked(String(row.version), toJobStatus(row));
+        yield row;
       }
       if (finalJobStates.has(row.state)) return;
       // The process is stopping: a retryable error (503) makes the client reconnect, with

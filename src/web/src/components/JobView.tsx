@@ -32,7 +32,12 @@ export function JobView({
   navigate: (path: string) => void;
 }) {
   const { client, polling, onUnauthorized } = useTally();
-  const { status, error, isPolling, polls, restart } = useJobStatus(jobId, { client, ...polling });
+  // Pushed over SSE (jobs.watch); the client long-polls where a stream cannot be held.
+  const { status, error, isPolling, polls, restart } = useJobStatus(jobId, {
+    client,
+    ...polling,
+    transport: 'watch',
+  });
   const [analysis, setAnalysis] = useState<RevenueAnalysis>();
   const [resultError, setResultError] = useState<string>();
   const [cancelling, setCancelling] = useState(false);
