@@ -1,5 +1,6 @@
+import pg from 'pg';
 import * as tus from 'tus-js-client';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { createTallyClient } from '../../src/client/index.ts';
 import { trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
@@ -38,6 +39,27 @@ describe.each(['postgres', 's3'] as const)(
       await store?.stop();
     });
 
+    // On a failure (a hang included): the API's pool and what its database sessions wait on.
+    beforeEach(() => {
+      onTestFailed(async () => {
+        const { totalCount, idleCount, waitingCount } = tally.db.pool;
+        const client = new pg.Client({ connectionString: tally.database.url });
+        await client.connect();
+        try {
+          const { rows } = await client.query(
+            `select state, wait_event_type, wait_event, now() - xact_start as in_xact, left(query, 120) as query
+               from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+          );
+          console.error(
+            `API pool: ${totalCount} open, ${idleCount} idle, ${waitingCount} waiting; sessions:`,
+            rows,
+          );
+        } finally {
+          await client.end();
+        }
+      });
+    });
+
     async function expectExactFigures(jobId: string, rows: number, bytes: number): Promise<void> {
       const status = await waitForFinal(tally.url, jobId, auth, 60_000);
       expect(status).toMatchObject({ state: 'completed', bytes });
@@ -60,10 +82,10 @@ describe.each(['postgres', 's3'] as const)(
           setTimeout(() => {
             reject(
               new Error(
-                `no end in 120 s: PATCHes at ${patchOffsets.join(',')}, sent ${lastSent}, cuts ${proxy.cuts}`,
+                `no end in 80 s: PATCHes at ${patchOffsets.join(',')}, sent ${lastSent}, cuts ${proxy.cuts}`,
               ),
             );
-          }, 120_000).unref();
+          }, 80_000).unref();
           const upload = new tus.Upload(file, {
             endpoint: `${proxy.url}/api/uploads`,
             metadata: { filename: 'sales.csv' },

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trpcQuery, waitForFinal } from '../support/http.ts';
+import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestS3, type TestS3 } from '../support/s3-server.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { createUpload, patchUpload } from './tus-http.ts';
@@ -68,28 +68,41 @@ describe('a slow store is not a stalled client', () => {
     await s3?.stop();
   });
 
-  it('a PATCH that waits on the store mid-body completes into an exact job', async () => {
-    // Over one 8 MiB part, so the first part's multipart upload is created mid-body.
-    const rows = 450_000;
-    const lines = ['date,amount,customer'];
-    for (let i = 0; i < rows; i++)
-      lines.push(`2024-03-${String((i % 28) + 1).padStart(2, '0')},2.50,c${i % 97}`);
-    const file = Buffer.from(`${lines.join('\n')}\n`);
-    expect(file.length).toBeGreaterThan(8 * 1024 * 1024);
+  // Over one 8 MiB part, so the first part's multipart upload is created mid-body.
+  const rows = 450_000;
+  const lines = ['date,amount,customer'];
+  for (let i = 0; i < rows; i++)
+    lines.push(`2024-03-${String((i % 28) + 1).padStart(2, '0')},2.50,c${i % 97}`);
+  const file = Buffer.from(`${lines.join('\n')}\n`);
 
-    const created = await createUpload(tally.url, file.length);
-    expect(created.status).toBe(201);
-    const done = await patchUpload(created.url, 0, new Uint8Array(file));
-    expect(done.body).toBeUndefined();
-    expect(done.status).toBe(204);
-    expect(slow.held).toBe(1);
-    const jobId = done.headers.get('tally-job-id')!;
-    expect(jobId).toBeTruthy();
-
+  async function expectExactJob(jobId: string): Promise<void> {
     const status = await waitForFinal(tally.url, jobId, {}, 60_000);
     expect(status).toMatchObject({ state: 'completed', bytes: file.length });
     const result = await trpcQuery(tally.url, 'jobs.result', { jobId });
     expect(result.body.result.data.rows).toMatchObject({ total: rows, valid: rows });
     expect(result.body.result.data.currencies[0].totals.revenue).toBe(2.5 * rows);
+  }
+
+  it('a tus PATCH that waits on the store mid-body completes into an exact job', async () => {
+    expect(file.length).toBeGreaterThan(8 * 1024 * 1024);
+    const heldBefore = slow.held;
+    const created = await createUpload(tally.url, file.length);
+    expect(created.status).toBe(201);
+    const done = await patchUpload(created.url, 0, new Uint8Array(file));
+    expect(done.body).toBeUndefined();
+    expect(done.status).toBe(204);
+    expect(slow.held).toBe(heldBefore + 1);
+    const jobId = done.headers.get('tally-job-id')!;
+    expect(jobId).toBeTruthy();
+    await expectExactJob(jobId);
+  });
+
+  it('a multipart POST /api/jobs that waits on the store mid-body is accepted (202), exact job', async () => {
+    const heldBefore = slow.held;
+    const res = await postCsv(tally.url, new Uint8Array(file), { filename: 'sales.csv' });
+    expect(res.body.error).toBeUndefined();
+    expect(res.status).toBe(202);
+    expect(slow.held).toBe(heldBefore + 1);
+    await expectExactJob(res.body.jobId);
   });
 });
