@@ -50,6 +50,7 @@ describe.each(['postgres', 's3'] as const)(
             `select state, wait_event_type, wait_event, now() - xact_start as in_xact, left(query, 120) as query
                from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
           );
+          // eslint-disable-next-line no-console -- where a failed (or hung) run stood, in its output
           console.error(
             `API pool: ${totalCount} open, ${idleCount} idle, ${waitingCount} waiting; sessions:`,
             rows,
@@ -127,6 +128,7 @@ describe.each(['postgres', 's3'] as const)(
       // What the client asked and got, with times: a failure (a hang included) says where it stood.
       const trace: string[] = [];
       const t0 = Date.now();
+      // eslint-disable-next-line no-console -- where a failed (or hung) run stood, in its output
       onTestFailed(() => console.error(`@tally/client requests (cuts ${proxy.cuts}):\n${trace.join('\n')}`));
       const recordingFetch: typeof fetch = async (url, init) => {
         const offset = (init?.headers as Record<string, string> | undefined)?.['upload-offset'];
