@@ -3,7 +3,8 @@
  * measured in the same run (the machines are shared and noisy: ratios, not absolutes),
  * with PASS/FAIL, and written to bench/results/latest.json.
  *   --quick   seconds-long smoke sizes
- *   --only P1,P3   run some parts (C: the cardinality part; T: one small job as a client sees it;
+ *   --only P1,P3   run some parts (C: the cardinality part; P1s, P2s: the S3 store's;
+ *                  T: one small job as a client sees it;
  *                  S1, S2, F1, F0: PostgreSQL as teams run it; R: R1 and R2, status over SSE;
  *                  W1, T1: webhooks' and tracing's cost on P5)
  */
@@ -28,7 +29,7 @@ import { writePerformanceTable } from './support/performance-table.ts';
 import { printTable, type GoalResult } from './support/report.ts';
 import { argFlag, round } from './support/stats.ts';
 import { runUploadBench } from './upload.bench.ts';
-import { runWorkerPathBench } from './worker-path.bench.ts';
+import { runS3WorkerPathBench, runWorkerPathBench } from './worker-path.bench.ts';
 
 const quick = argFlag('--quick');
 const onlyArg = process.argv.indexOf('--only');
@@ -69,6 +70,7 @@ try {
     });
   }
   if (wanted('P2')) results.push(...(await runWorkerPathBench(server, { quick, log })));
+  if (wanted('P2') || wanted('P2s')) results.push(...(await runS3WorkerPathBench(server, { quick, log })));
   if (wanted('C')) results.push(...(await runCardinalityBench(server, { quick, log })));
   if (wanted('P3')) results.push(...(await runPickupBench(server, { quick, log })));
   if (wanted('P4')) results.push(...(await runStatusBench(server, { quick, log })));

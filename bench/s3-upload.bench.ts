@@ -5,20 +5,16 @@
  * beside P1a on the same store (the multipart route); and how much PostgreSQL grows per GiB
  * uploaded (pg_database_size). The S3 server is fauxqs in a process of its own, objects on disk.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { peakRssMib, startRole, stopAll } from './support/processes.ts';
+import { startBenchS3 } from './support/s3-server.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
 import { median, round } from './support/stats.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
 const MiB = 1024 * 1024;
 const boundary = 'tallybenchboundary';
 const ROW = '2024-03-15,123.45,customer-000042@example.com,sku-0007\n';
@@ -41,27 +37,6 @@ function* multipart(bytes: number): Generator<Buffer> {
   yield Buffer.from(`\r\n--${boundary}--\r\n`);
 }
 
-async function startS3(): Promise<{ endpoint: string; bucket: string; stop(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'tally-bench-s3-'));
-  const bucket = 'tally-bench';
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/support/s3-server-child.ts', dir, bucket], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<string>((resolve) =>
-    proc.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
-  );
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    bucket,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 async function databaseSize(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -77,16 +52,11 @@ async function databaseSize(url: string): Promise<number> {
 export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {} }) => {
   const bytes = quick ? 64 * MiB : 1024 * MiB;
   const smallBytes = quick ? 16 * MiB : 100 * MiB;
-  const s3 = await startS3();
+  const s3 = await startBenchS3();
   const database = await server.createDatabase();
   const dispatcher = new Agent({ connections: 8 });
   const env = {
-    FILE_STORE: 's3',
-    S3_BUCKET: s3.bucket,
-    S3_ENDPOINT: s3.endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
+    ...s3.env,
     MAX_UPLOAD_BYTES: String(4 * 1024 * MiB),
     // The body pauses while four parts are in flight: on a loaded machine fauxqs took over 30 s
     // for them (a 408 at 3 MB/s). Ingest is measured here, not the client-side cut-off.

@@ -1,24 +1,15 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db } from '../db/database.ts';
 import { TallyError } from '../errors.ts';
 import { thisProcess } from '../lib/process-identity.ts';
 import { digestOf, FileDigest } from './file-digest.ts';
 import { readObject } from './s3-object-read.ts';
+import { PART_BYTES, S3PartPipeline, storeFailed } from './s3-part-pipeline.ts';
 import {
   deleteMultipartRecord,
   deleteStagedRow,
   insertStagedRow,
-  recordMultipartUpload,
   recordSuspended,
   renewStagedRow,
   type S3Part,
@@ -26,19 +17,8 @@ import {
 import type { S3Settings } from './s3-settings.ts';
 import type { StagedFile, Staging } from './stored-files.ts';
 
-/**
- * Part size. S3 wants 5 MiB at least (but for the last) and at most 10,000 parts: 8 MiB
- * parts carry files up to 78 GiB. fauxqs, the S3 server of the tests, refuses request bodies
- * over 11 MiB, so production runs the size the tests run.
- */
-export const PART_BYTES = 8 * 1024 * 1024;
 /** S3's smallest part but the last: a suspended tail shorter than this is kept as its own object. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
-/**
- * Parts in flight at once: the upload's memory is PART_BYTES × (PARTS_IN_FLIGHT + 1), 40 MiB,
- * whatever the file size. Measured in bench P1s.
- */
-const PARTS_IN_FLIGHT = 4;
 
 export interface S3StagingDeps {
   s3: S3Client;
@@ -65,8 +45,8 @@ export function tailKey(settings: S3Settings, id: string): string {
 
 /**
  * One upload into the object store: bytes cut into parts of a multipart upload as they
- * arrive, four parts in flight, then completed as one object `${prefix}${id}` before the
- * job's transaction (StoredFiles.adopt) commits.
+ * arrive (s3-part-pipeline.ts, four parts in flight), then completed as one object
+ * `${prefix}${id}` before the job's transaction (StoredFiles.adopt) commits.
  *
  * PostgreSQL holds what a crash must not lose: the `staged_uploads` row (lease, shared with
  * every store: the sweep's rules are the same) written before the multipart upload is
@@ -77,21 +57,15 @@ export function tailKey(settings: S3Settings, id: string): string {
  *
  * Why not lib-storage's `Upload`: it creates the multipart upload lazily and keeps its id
  * and parts to itself, so neither can be recorded before the first part, nor an upload
- * continued by another request. The part loop is ~60 lines; bench P1s compares it with
- * `Upload` on the same server.
+ * continued by another request. Bench P1s compares this with `Upload` on the same server.
  */
 export class S3Staging implements Staging {
   offset: number;
   private readonly key: string;
   private readonly digest: FileDigest | undefined;
-  private uploadId: string | null;
-  private readonly parts: S3Part[];
-  private nextPart: number;
+  private readonly multipart: S3PartPipeline;
   private current: Buffer;
   private filled: number;
-  private readonly spare: Buffer[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
-  private failure: Error | undefined;
   private rowWritten: boolean;
   private tailWritten: boolean;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -104,13 +78,20 @@ export class S3Staging implements Staging {
     resumed?: S3Resumed,
   ) {
     this.key = objectKey(deps.settings, id);
-    this.uploadId = resumed?.uploadId ?? null;
-    this.parts = resumed?.parts ?? [];
-    // Parts sent after the last suspend were never recorded: their numbers are taken again.
-    this.nextPart = this.parts.reduce((max, p) => Math.max(max, p.n), 0) + 1;
+    this.multipart = new S3PartPipeline(
+      {
+        s3: deps.s3,
+        db: deps.db,
+        bucket: deps.settings.bucket,
+        key: this.key,
+        id,
+        beforeCreate: () => this.ensureRow(),
+      },
+      resumed,
+    );
     this.current = Buffer.allocUnsafe(PART_BYTES);
     this.filled = resumed ? resumed.tail.copy(this.current) : 0;
-    this.offset = this.parts.reduce((n, p) => n + p.size, 0) + this.filled;
+    this.offset = this.multipart.partBytes + this.filled;
     // A staging that sees every byte from the first hashes as they go; a resumed one reads back.
     this.digest = this.offset === 0 ? new FileDigest() : undefined;
     this.rowWritten = resumed !== undefined;
@@ -119,7 +100,7 @@ export class S3Staging implements Staging {
 
   write(data: Buffer): Promise<void> {
     return this.serial(async () => {
-      this.throwIfFailed();
+      this.multipart.throwIfFailed();
       this.digest?.update(data);
       this.offset += data.length;
       let at = 0;
@@ -135,11 +116,11 @@ export class S3Staging implements Staging {
   suspend(keepUntil: Date): Promise<void> {
     return this.serial(async () => {
       this.heldUntil = new Date(keepUntil.getTime() - this.deps.leaseMs);
-      await this.drain();
+      await this.multipart.drain();
       // A tail of 5 MiB or more may be a part of its own; a shorter one waits as an object.
       if (this.filled >= MIN_PART_BYTES) {
         await this.sendPart();
-        await this.drain();
+        await this.multipart.drain();
       }
       const tail = this.current.subarray(0, this.filled);
       if (tail.length > 0) {
@@ -153,17 +134,18 @@ export class S3Staging implements Staging {
         this.tailWritten = true;
       }
       await this.ensureRow();
-      await recordSuspended(this.deps.db, this.id, this.key, this.uploadId, this.parts, tail.length);
+      const { uploadId, parts } = this.multipart;
+      await recordSuspended(this.deps.db, this.id, this.key, uploadId, parts, tail.length);
       this.stopRenewing();
     });
   }
 
   finish(): Promise<StagedFile> {
     return this.serial(async () => {
-      await this.drain();
+      await this.multipart.drain();
       await this.ensureRow();
       const { bucket } = this.deps.settings;
-      if (this.uploadId === null) {
+      if (this.multipart.uploadId === null) {
         // Smaller than one part: one PUT, no multipart upload.
         await this.deps.s3.send(
           new PutObjectCommand({
@@ -173,22 +155,8 @@ export class S3Staging implements Staging {
           }),
         );
       } else {
-        if (this.filled > 0 || this.parts.length === 0) {
-          await this.sendPart();
-          await this.drain();
-        }
-        const Parts = [...this.parts]
-          .sort((a, b) => a.n - b.n)
-          .map((p) => ({ PartNumber: p.n, ETag: p.etag }));
-        await this.deps.s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: this.key,
-            UploadId: this.uploadId,
-            MultipartUpload: { Parts },
-          }),
-        );
-        this.uploadId = null;
+        if (this.filled > 0 || this.multipart.parts.length === 0) await this.sendPart();
+        await this.multipart.complete();
       }
       await deleteMultipartRecord(this.deps.db, this.id);
       // A resumable staging may have left a tail object at any suspend, consumed since.
@@ -214,13 +182,8 @@ export class S3Staging implements Staging {
   discard(): Promise<void> {
     this.stopRenewing();
     const run = async () => {
-      await Promise.allSettled([...this.inFlight]);
+      await this.multipart.abort();
       const { bucket } = this.deps.settings;
-      if (this.uploadId !== null) {
-        await this.deps.s3.send(
-          new AbortMultipartUploadCommand({ Bucket: bucket, Key: this.key, UploadId: this.uploadId }),
-        );
-      }
       await this.deps.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: this.key }));
       await this.deps.s3.send(
         new DeleteObjectCommand({ Bucket: bucket, Key: tailKey(this.deps.settings, this.id) }),
@@ -240,51 +203,10 @@ export class S3Staging implements Staging {
       );
   }
 
-  /** Hands the full (or last) buffer to a part upload, waiting while PARTS_IN_FLIGHT are out. */
+  /** Hands the full (or last) buffer to the part pipeline and fills a fresh one. */
   private async sendPart(): Promise<void> {
-    while (this.inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(this.inFlight);
-    this.throwIfFailed();
-    await this.ensureMultipartUpload();
-    const body = this.current.subarray(0, this.filled);
-    const buffer = this.current;
-    const n = this.nextPart++;
-    this.current = this.spare.pop() ?? Buffer.allocUnsafe(PART_BYTES);
+    this.current = await this.multipart.send(this.current, this.filled);
     this.filled = 0;
-    const sent = this.deps.s3
-      .send(
-        new UploadPartCommand({
-          Bucket: this.deps.settings.bucket,
-          Key: this.key,
-          UploadId: this.uploadId!,
-          PartNumber: n,
-          Body: body,
-          ContentLength: body.length,
-        }),
-      )
-      .then(
-        (out) => {
-          if (!out.ETag) throw new Error(`part ${n} has no ETag`);
-          this.parts.push({ n, etag: out.ETag, size: body.length });
-          this.spare.push(buffer);
-        },
-        (error: unknown) => {
-          this.failure ??= storeFailed(error);
-        },
-      )
-      .finally(() => this.inFlight.delete(sent));
-    this.inFlight.add(sent);
-  }
-
-  /** The staged row (the lease) first, then the multipart upload, then its id: a crash between leaves nothing unrecorded but one empty upload. */
-  private async ensureMultipartUpload(): Promise<void> {
-    if (this.uploadId !== null) return;
-    await this.ensureRow();
-    const created = await this.deps.s3.send(
-      new CreateMultipartUploadCommand({ Bucket: this.deps.settings.bucket, Key: this.key }),
-    );
-    if (!created.UploadId) throw storeFailed(new Error('CreateMultipartUpload returned no UploadId'));
-    this.uploadId = created.UploadId;
-    await recordMultipartUpload(this.deps.db, this.id, this.key, this.uploadId);
   }
 
   /** Writes the staged row on first need; later, renews it (the adoption that follows has the lease to itself). */
@@ -298,21 +220,12 @@ export class S3Staging implements Staging {
     if (this.heldUntil === undefined) this.startRenewing();
   }
 
-  private async drain(): Promise<void> {
-    await Promise.all([...this.inFlight]);
-    this.throwIfFailed();
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure) throw this.failure;
-  }
-
   private startRenewing(): void {
     // A third of the lease: two renewals may fail (a busy database) before it runs out.
     this.renewTimer = setInterval(() => {
       renewStagedRow(this.deps.db, this.id, this.heldUntil).catch((error: unknown) => {
         // Swept (its lease ran out): no more parts. A busy database: the next renewal may do.
-        if (error instanceof TallyError) this.failure ??= error;
+        if (error instanceof TallyError) this.multipart.fail(error);
       });
     }, this.deps.leaseMs / 3);
     this.renewTimer.unref();
@@ -336,14 +249,4 @@ export class S3Staging implements Staging {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/** The upload cannot become a job: a request to the store failed (`cause`). Sending it again is what helps. */
-function storeFailed(cause: unknown): TallyError {
-  return new TallyError(
-    'SERVICE_UNAVAILABLE',
-    'The upload was interrupted on the server (its partial file was cleaned up); send it again.',
-    undefined,
-    { retryAfterSeconds: 1, cause },
-  );
 }

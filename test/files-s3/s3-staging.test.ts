@@ -5,7 +5,7 @@ import type { Db } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { PostgresStoredFiles } from '../../src/files/postgres/postgres-stored-files.ts';
 import { createS3Client } from '../../src/files/s3-settings.ts';
-import { PART_BYTES } from '../../src/files/s3-staging.ts';
+import { PART_BYTES } from '../../src/files/s3-part-pipeline.ts';
 import { S3StoredFiles } from '../../src/files/s3-stored-files.ts';
 import type { Staging } from '../../src/files/stored-files.ts';
 import { useTestDb } from '../support/app-db.ts';

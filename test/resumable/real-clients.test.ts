@@ -1,5 +1,6 @@
+import pg from 'pg';
 import * as tus from 'tus-js-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { createTallyClient } from '../../src/client/index.ts';
 import { trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
@@ -38,6 +39,28 @@ describe.each(['postgres', 's3'] as const)(
       await store?.stop();
     });
 
+    // On a failure (a hang included): the API's pool and what its database sessions wait on.
+    beforeEach(() => {
+      onTestFailed(async () => {
+        const { totalCount, idleCount, waitingCount } = tally.db.pool;
+        const client = new pg.Client({ connectionString: tally.database.url });
+        await client.connect();
+        try {
+          const { rows } = await client.query(
+            `select state, wait_event_type, wait_event, now() - xact_start as in_xact, left(query, 120) as query
+               from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+          );
+          // eslint-disable-next-line no-console -- where a failed (or hung) run stood, in its output
+          console.error(
+            `API pool: ${totalCount} open, ${idleCount} idle, ${waitingCount} waiting; sessions:`,
+            rows,
+          );
+        } finally {
+          await client.end();
+        }
+      });
+    });
+
     async function expectExactFigures(jobId: string, rows: number, bytes: number): Promise<void> {
       const status = await waitForFinal(tally.url, jobId, auth, 60_000);
       expect(status).toMatchObject({ state: 'completed', bytes });
@@ -46,12 +69,9 @@ describe.each(['postgres', 's3'] as const)(
       expect(result.body.result.data.currencies[0].totals.revenue).toBe(Math.round(1234 * rows) / 100);
     }
 
-    // Skipped on both stores for now: since the stored-bytes seam's last changes (and, for S3,
-    // since the branches were merged) a PATCH cut off mid-body keeps none of its bytes, so
-    // tus-js-client starts over at offset 0. The job is still exact (every job's bytes are checked
-    // against the upload's length and SHA-256 before figures are written: test/files/every-byte);
-    // resuming from the stored offset is the open part of the resumable-uploads issue.
-    it.skip('tus-js-client: cut at 1 MiB into the PATCH, resumes from the stored offset, one job', async () => {
+    // A PATCH cut off mid-body keeps what arrived before the cut (tus): the client's next PATCH
+    // starts at the server's offset, not at 0.
+    it('tus-js-client: cut at 1 MiB into the PATCH, resumes from the stored offset, one job', async () => {
       const rows = 120_000;
       const file = salesCsv(rows);
       const proxy = await startCuttingProxy(tally.url, MiB);
@@ -63,10 +83,10 @@ describe.each(['postgres', 's3'] as const)(
           setTimeout(() => {
             reject(
               new Error(
-                `no end in 120 s: PATCHes at ${patchOffsets.join(',')}, sent ${lastSent}, cuts ${proxy.cuts}`,
+                `no end in 80 s: PATCHes at ${patchOffsets.join(',')}, sent ${lastSent}, cuts ${proxy.cuts}`,
               ),
             );
-          }, 120_000).unref();
+          }, 80_000).unref();
           const upload = new tus.Upload(file, {
             endpoint: `${proxy.url}/api/uploads`,
             metadata: { filename: 'sales.csv' },
@@ -98,18 +118,34 @@ describe.each(['postgres', 's3'] as const)(
       }
     });
 
-    // Skipped for now: on a clean-clone CI run this hung until its 90 s timeout once in three
-    // runs (it passed in the other two): the same cut-PATCH path as the tus-js-client case above,
-    // whose bytes are not kept. A flaky test is a bug; it is the first thing the resumable-uploads
-    // issue traces next, with the case above.
-    it.skip('@tally/client uploadCsv(file, {resumable: true}) resumes after a dropped connection', async () => {
+    it('@tally/client uploadCsv(file, {resumable: true}) resumes after a dropped connection', async () => {
       const rows = 420_000; // over the 8 MiB threshold
       const file = salesCsv(rows);
       expect(file.length).toBeGreaterThan(8 * MiB);
       const proxy = await startCuttingProxy(tally.url, 5 * MiB);
       const progress: number[] = [];
+      const patchOffsets: number[] = [];
+      // What the client asked and got, with times: a failure (a hang included) says where it stood.
+      const trace: string[] = [];
+      const t0 = Date.now();
+      // eslint-disable-next-line no-console -- where a failed (or hung) run stood, in its output
+      onTestFailed(() => console.error(`@tally/client requests (cuts ${proxy.cuts}):\n${trace.join('\n')}`));
+      const recordingFetch: typeof fetch = async (url, init) => {
+        const offset = (init?.headers as Record<string, string> | undefined)?.['upload-offset'];
+        if (init?.method === 'PATCH') patchOffsets.push(Number(offset));
+        const asked = `${Date.now() - t0} ms ${init?.method} offset ${offset ?? '-'}`;
+        trace.push(asked);
+        try {
+          const res = await fetch(url, init);
+          trace.push(`${asked} → ${res.status} at ${Date.now() - t0} ms`);
+          return res;
+        } catch (error) {
+          trace.push(`${asked} → ${String((error as Error).cause ?? error)} at ${Date.now() - t0} ms`);
+          throw error;
+        }
+      };
       try {
-        const client = createTallyClient({ baseUrl: proxy.url, token: KEY });
+        const client = createTallyClient({ baseUrl: proxy.url, token: KEY, fetch: recordingFetch });
         const { jobId } = await client.uploadCsv(new Blob([file]), {
           resumable: true,
           filename: 'big.csv',
@@ -117,6 +153,8 @@ describe.each(['postgres', 's3'] as const)(
         });
         expect(proxy.cuts).toBe(1);
         expect(progress.at(-1)).toBe(file.length);
+        expect(patchOffsets[0]).toBe(0);
+        expect(patchOffsets.at(-1)).toBeGreaterThan(0);
         await expectExactFigures(jobId, rows, file.length);
       } finally {
         await proxy.stop();

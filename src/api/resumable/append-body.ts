@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { TallyError } from '../../errors.ts';
 import type { Staging } from '../../files/stored-files.ts';
+import { clientChunks } from './client-chunks.ts';
 
 export interface AppendOutcome {
   /** Why the body ended early (cut off, stalled, too long), or undefined when it was read to its end. */
@@ -10,29 +11,16 @@ export interface AppendOutcome {
 /**
  * Streams a PATCH body into the staging, whatever its size (flat memory: the store cuts and
  * stores as it goes, and `write` resolves once the buffer may be reused). A body cut off
- * mid-way is not a failure in tus: every byte that arrived is kept (the caller suspends the
- * staging) and the client resumes from the offset HEAD reports. A staging that refuses a
- * write (swept, or a commit failed) is a failure: that error is thrown.
+ * mid-way is not a failure in tus: every byte that arrived is kept (client-chunks.ts yields
+ * them all; the caller suspends the staging) and the client resumes from the offset HEAD
+ * reports. A staging that refuses a write (swept, or a commit failed) is a failure: that
+ * error is thrown.
  */
 export async function appendBody(
   body: Readable,
   staging: Staging,
   opts: { uploadLength: number; idleTimeoutMs: number },
 ): Promise<AppendOutcome> {
-  let idle: NodeJS.Timeout | undefined;
-  const armIdle = () => {
-    clearTimeout(idle);
-    idle = setTimeout(
-      () =>
-        body.destroy(
-          new TallyError(
-            'REQUEST_TIMEOUT',
-            `The upload stalled: no data for ${Math.round(opts.idleTimeoutMs / 1000)} s; resume it.`,
-          ),
-        ),
-      opts.idleTimeoutMs,
-    );
-  };
   // A write's failure is the upload's; the body's (cut off, stalled) is only an interruption.
   let writing = false;
   const write = async (data: Buffer) => {
@@ -40,10 +28,8 @@ export async function appendBody(
     await staging.write(data);
     writing = false;
   };
-  armIdle();
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      armIdle();
+    for await (const chunk of clientChunks(body, opts.idleTimeoutMs)) {
       const room = opts.uploadLength - staging.offset;
       if (chunk.length > room) {
         if (room > 0) await write(chunk.subarray(0, room));
@@ -58,7 +44,5 @@ export async function appendBody(
   } catch (error) {
     if (writing) throw error;
     return { interruption: error instanceof Error ? error : new Error(String(error)) };
-  } finally {
-    clearTimeout(idle);
   }
 }

@@ -65,7 +65,7 @@ export async function receiveUpload(
         reject(error instanceof Error ? error : new Error(String(error))),
       );
     };
-    const stopWatching = watchBodyRate(req, limits, fail);
+    const stopWatching = watchBodyRate(req, limits, fail, () => sink?.storeWaitMs() ?? 0);
 
     bb.on('file', (name, stream, info) => {
       filesSeen += 1;
@@ -174,31 +174,41 @@ function missingFilename(): TallyError {
 
 /**
  * Cuts a body that stalls (no data for idleTimeoutMs) or trickles (under
- * minBytesPerSecond on average after rateGraceMs). Returns the function that stops it.
+ * minBytesPerSecond on average after rateGraceMs). Time spent waiting on our own store
+ * (`storeWaitMs`, while the body is paused by our back-pressure) is not the client's: on a
+ * slow S3 server four parts in flight took over 30 s, and the idle timer answered 408 to a
+ * client that was waiting on us. Returns the function that stops it.
  */
-function watchBodyRate(req: Readable, limits: UploadLimits, fail: (error: TallyError) => void): () => void {
+function watchBodyRate(
+  req: Readable,
+  limits: UploadLimits,
+  fail: (error: TallyError) => void,
+  storeWaitMs: () => number,
+): () => void {
   const startedAt = Date.now();
   let lastDataAt = startedAt;
+  let waitedAtLastData = 0;
   let received = 0;
   const onData = (chunk: Buffer) => {
     lastDataAt = Date.now();
+    waitedAtLastData = storeWaitMs();
     received += chunk.length;
   };
   req.on('data', onData);
   const watchdog = setInterval(
     () => {
       const now = Date.now();
-      if (now - lastDataAt >= limits.idleTimeoutMs) {
+      const waited = storeWaitMs();
+      const silentMs = now - lastDataAt - (waited - waitedAtLastData);
+      const clientMs = now - startedAt - waited;
+      if (silentMs >= limits.idleTimeoutMs) {
         fail(
           new TallyError(
             'REQUEST_TIMEOUT',
-            `The upload stalled: no data for ${Math.round((now - lastDataAt) / 1000)} s.`,
+            `The upload stalled: no data for ${Math.round(silentMs / 1000)} s.`,
           ),
         );
-      } else if (
-        now - startedAt >= limits.rateGraceMs &&
-        (received * 1000) / (now - startedAt) < limits.minBytesPerSecond
-      ) {
+      } else if (clientMs >= limits.rateGraceMs && (received * 1000) / clientMs < limits.minBytesPerSecond) {
         fail(
           new TallyError(
             'REQUEST_TIMEOUT',

@@ -9,6 +9,8 @@ import type { StagedFile, Staging } from '../../files/stored-files.ts';
 export class StagingSink extends Writable {
   private pending: Promise<unknown> = Promise.resolve();
   private file: StagedFile | undefined;
+  private waitingSince: number | undefined;
+  private waitedMs = 0;
 
   constructor(private readonly staging: Staging) {
     super({ highWaterMark: 64 * 1024 });
@@ -20,6 +22,15 @@ export class StagingSink extends Writable {
       () => undefined,
       () => undefined,
     );
+  }
+
+  /**
+   * Milliseconds spent so far waiting on the store (a write or the finish in flight): the
+   * body is paused then by our own back-pressure, which the upload's idle and rate limits
+   * must not count as the client's silence.
+   */
+  storeWaitMs(now = Date.now()): number {
+    return this.waitedMs + (this.waitingSince === undefined ? 0 : now - this.waitingSince);
   }
 
   /** The staged file, once the stream has finished. */
@@ -41,6 +52,13 @@ export class StagingSink extends Writable {
 
   private track<T>(op: Promise<T>): Promise<T> {
     this.pending = op;
+    const since = Date.now();
+    this.waitingSince = since;
+    const waited = () => {
+      this.waitedMs += Date.now() - since;
+      this.waitingSince = undefined;
+    };
+    op.then(waited, waited);
     return op;
   }
 }
