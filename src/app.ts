@@ -145,6 +145,7 @@ export async function startTally(opts: StartOptions): Promise<Tally> {
           thresholdKeys: config.SPILL_THRESHOLD_KEYS,
           maxBytes: config.SPILL_MAX_BYTES,
         },
+        split: { boss, minBytes: config.PARALLEL_ANALYSIS_MIN_BYTES, parts: config.PARALLEL_ANALYSIS_PARTS },
         ...(opts.workerHooks ? { hooks: opts.workerHooks } : {}),
       },
       config.WORKER_CONCURRENCY,

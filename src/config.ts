@@ -249,6 +249,10 @@ const envSchema = z.object({
   SPILL_THRESHOLD_KEYS: intFromEnv(SPILL_THRESHOLD_DEFAULT, 1),
   /** Temporary disk one analysis may use for spilling; more fails the job with ANALYSIS_TOO_LARGE. */
   SPILL_MAX_BYTES: intFromEnv(8 * GiB, 1024 * 1024),
+  /** Plain uploads of at least this many bytes are analysed in parts by every worker at once. */
+  PARALLEL_ANALYSIS_MIN_BYTES: intFromEnv(256 * 1024 * 1024, 1),
+  /** Parts a big file is split into (about the number of worker processes in the fleet); 1: never split. */
+  PARALLEL_ANALYSIS_PARTS: intFromEnv(4, 1, 256),
   DATA_DIR: z.string().min(1).default('.data'),
   DB_POOL_MAX: intFromEnv(10, 1, 1000),
   /** Longest statement a request may run, lock waits included; past it the request gets 503. 0: no limit. */

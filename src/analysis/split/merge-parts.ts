@@ -22,11 +22,7 @@ export async function mergeParts(
 ): Promise<RevenueAnalysis | { inexact: string }> {
   const merged = mergeFigures(outputs.map((o) => o.figures));
   if (typeof merged === 'string') return { inexact: merged };
-  const view = new MergedAggregate(
-    merged,
-    plan.decision,
-    outputs.flatMap((o) => o.runs),
-    spill,
-  );
+  const view = new MergedAggregate(merged, plan.decision, spill);
+  for (const o of outputs) for (const run of o.runs) view.adoptRun(run);
   return assemble(view, plan.head, input, signal);
 }

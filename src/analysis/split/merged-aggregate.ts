@@ -20,7 +20,7 @@ export interface PartRun {
 
 /**
  * The merge of a split file's parts as the result builder reads an aggregation: the merged
- * figures, plus per-key tables rebuilt from every part's runs. A table's runs are merged
+ * figures, plus per-key tables rebuilt from every part's runs (`adoptRun`). A table's runs are merged
  * partition by partition when the result visits it, exactly as one pass's spilled runs are.
  */
 export class MergedAggregate implements AggregateView {
@@ -40,9 +40,10 @@ export class MergedAggregate implements AggregateView {
   readonly lastDayLine: number;
   private readonly exclusions: Exclusion[];
   private readonly categoryList: Category[];
+  private readonly byPartCurrency = new Map<string, CurrencyTotals>();
 
   /** `spill` holds the adopted runs until the result visits them. */
-  constructor(merged: MergedFigures, decision: FormatDecision, runs: Iterable<PartRun>, spill: SpillSetup) {
+  constructor(merged: MergedFigures, decision: FormatDecision, spill: SpillSetup) {
     this.total = merged.total;
     this.valid = merged.valid;
     this.rejected = merged.rejected;
@@ -58,7 +59,6 @@ export class MergedAggregate implements AggregateView {
     this.lastDayLine = merged.lastDayLine;
     this.exclusions = merged.exclusions;
     this.categoryList = merged.categories.map((c) => categoryResult(c.role, c.column, c.entries));
-    const byPartCurrency = new Map<string, CurrencyTotals>();
     for (const { figures, parts } of merged.currencies) {
       const has = (name: TableName): boolean => figures.tables.includes(name);
       const t = new CurrencyTotals(figures.currency, has('customers'), has('products'), has('regions'), spill);
@@ -73,13 +73,15 @@ export class MergedAggregate implements AggregateView {
         m.transactions += transactions;
       }
       this.currencies.set(figures.currency, t);
-      for (const part of parts) byPartCurrency.set(runKey(part, figures.currency), t);
+      for (const part of parts) this.byPartCurrency.set(runKey(part, figures.currency), t);
     }
-    for (const run of runs) {
-      const table = byPartCurrency.get(runKey(run.part, run.currency))?.[run.table];
-      if (table === null || table === undefined) throw new Error(`a run for a table part ${run.part} did not have`);
-      table.adoptRun(run.bytes, run.bounds);
-    }
+  }
+
+  /** One part's run joins its table (written to the merge's spill store until visited). */
+  adoptRun(run: PartRun): void {
+    const table = this.byPartCurrency.get(runKey(run.part, run.currency))?.[run.table];
+    if (table === null || table === undefined) throw new Error(`part ${run.part} has a run for a table it did not count`);
+    table.adoptRun(run.bytes, run.bounds);
   }
 
   categories(): Category[] {
