@@ -56,6 +56,7 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
     log.info('part not run: its attempt no longer owns the job');
     return;
   }
+  log.info('part started');
   const abort = new AbortController();
   const onPgBossAbort = () => abort.abort(job.signal.reason);
   job.signal.addEventListener('abort', onPgBossAbort, { once: true });
