@@ -143,7 +143,10 @@ function analyzeBigFile(
   const options = jobOptionsSchema.parse(started.options);
   const spillSetup = { store: spill, thresholdKeys: deps.spill!.thresholdKeys };
   const source = deps.hooks?.wrapSource?.(jobId, stored, signal) ?? stored;
-  return analyzeSplit({ deps, jobId, token, started, options, signal, onProgress, spill: spillSetup }, source);
+  return analyzeSplit(
+    { deps, jobId, token, started, options, signal, onProgress, spill: spillSetup },
+    source,
+  );
 }
 
 /** Streams the job's stored bytes through the analysis. */

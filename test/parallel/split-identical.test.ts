@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
@@ -32,11 +33,17 @@ function spill(): { store: FileSpillStore; thresholdKeys: number } {
   return { store, thresholdKeys: THRESHOLD };
 }
 
-async function* chunks(buf: Buffer, size = 64 * 1024): AsyncGenerator<Buffer> {
-  for (let off = 0; off < buf.length; off += size) yield buf.subarray(off, off + size);
+function chunks(buf: Buffer, size = 64 * 1024): AsyncIterable<Buffer> {
+  const pieces: Buffer[] = [];
+  for (let off = 0; off < buf.length; off += size) pieces.push(buf.subarray(off, off + size));
+  return Readable.from(pieces, { objectMode: true });
 }
 
-const input = (buf: Buffer, options: JobOptions = {}) => ({ filename: 'big.csv', bytes: buf.length, options });
+const input = (buf: Buffer, options: JobOptions = {}) => ({
+  filename: 'big.csv',
+  bytes: buf.length,
+  options,
+});
 
 async function onePass(buf: Buffer, options: JobOptions = {}): Promise<string> {
   return JSON.stringify(await analyzeCsvStream(chunks(buf), input(buf, options), { spill: spill() }));
@@ -47,7 +54,9 @@ async function split(buf: Buffer, parts: number, options: JobOptions = {}) {
   if ('refused' in outcome) throw new Error(`refused: ${outcome.refused}`);
   const { plan } = outcome;
   const outputs = await Promise.all(
-    plan.parts.map((p, i) => analyzePart(chunks(buf.subarray(p.start, p.end), 7919), plan, i, options, { spill: spill() })),
+    plan.parts.map((p, i) =>
+      analyzePart(chunks(buf.subarray(p.start, p.end), 7919), plan, i, options, { spill: spill() }),
+    ),
   );
   const result = await mergeParts(plan, outputs, input(buf, options), spill());
   if ('inexact' in result) throw new Error(`inexact: ${result.inexact}`);

@@ -28,7 +28,9 @@ async function resultOf(jobId: string): Promise<unknown> {
 /** What a lost heartbeat leads to, now: the part's claim backdated, failed into a retry, due at once. */
 async function expirePartClaim(part: number): Promise<void> {
   const where = `name = '${ANALYSIS_PART_QUEUE}' and (data->>'part')::int = ${part}`;
-  await fleet.sql.query(`update pgboss.job set heartbeat_on = now() - interval '1 hour' where ${where} and state = 'active'`);
+  await fleet.sql.query(
+    `update pgboss.job set heartbeat_on = now() - interval '1 hour' where ${where} and state = 'active'`,
+  );
   await fleet.api.boss.supervise(ANALYSIS_PART_QUEUE);
   await fleet.sql.query(`update pgboss.job set start_after = now() where ${where} and state = 'retry'`);
 }
@@ -45,7 +47,9 @@ describe('one big file, every worker', () => {
     });
     await single.waitForLog(/tally started/);
     const one = await postCsv(fleet.api.url, csv);
-    expect(await waitForFinal(fleet.api.url, one.body.jobId, {}, 60_000)).toMatchObject({ state: 'completed' });
+    expect(await waitForFinal(fleet.api.url, one.body.jobId, {}, 60_000)).toMatchObject({
+      state: 'completed',
+    });
     reference = await resultOf(one.body.jobId);
     single.kill('SIGTERM');
     await single.exited;
@@ -75,7 +79,9 @@ describe('one big file, every worker', () => {
     const b = fleet.worker(['--throttle', '2048:10']);
     await Promise.all([a.waitForLog(/tally started/), b.waitForLog(/tally started/)]);
     const { body } = await postCsv(fleet.api.url, csv);
-    const split = await Promise.race([a, b].map(async (w) => (await w.waitForLog(/big file split/, 60_000), w)));
+    const split = await Promise.race(
+      [a, b].map(async (w) => (await w.waitForLog(/big file split/, 60_000), w)),
+    );
     const victim = split === a ? b : a;
     const line = await victim.waitForLog(/part started/, 60_000);
     const part = Number(JSON.parse(line).part);

@@ -189,11 +189,7 @@ export class KeyedTotals implements BudgetedTable {
     }
   }
 
-  /**
-   * A part of a file split for parallel analysis hands its table on as spilled runs: what is
-   * in memory is flushed as one more run, and every run is returned whole (bytes and
-   * partition bounds) and removed from this part's store. Needs a spill setup.
-   */
+  /** A split file's part hands its table on as whole runs (memory flushed as one more), leaving none. */
   takeRuns(): { bytes: Buffer; bounds: Int32Array }[] {
     if (this.index.count > 0) this.flush();
     this.release();

@@ -139,7 +139,13 @@ export class RecordReader {
     if (part !== undefined) {
       const { options, delimiter, spill } = setup;
       const { header, decision } = part;
-      this.aggregator = new RevenueAggregator({ header, options, delimiter, decision, ...(spill ? { spill } : {}) });
+      this.aggregator = new RevenueAggregator({
+        header,
+        options,
+        delimiter,
+        decision,
+        ...(spill ? { spill } : {}),
+      });
     }
   }
 

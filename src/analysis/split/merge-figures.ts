@@ -7,7 +7,10 @@ import type { Exclusion } from '../result.ts';
 import type { PartCategory, PartCategoryEntry, PartCurrency, PartFigures } from './part-figures.ts';
 
 /** The figures of a whole file merged from its parts (pure: no I/O). */
-export interface MergedFigures extends Omit<PartFigures, 'currencies' | 'exclusionsOverflowed' | 'endedInQuote'> {
+export interface MergedFigures extends Omit<
+  PartFigures,
+  'currencies' | 'exclusionsOverflowed' | 'endedInQuote'
+> {
   /** Per currency, in the file's first-seen order, and which parts had it (for their tables). */
   currencies: { figures: PartCurrency; parts: number[] }[];
 }
@@ -67,13 +70,20 @@ function mergeCategories(parts: readonly PartFigures[]): PartCategory[] | Inexac
 }
 
 function mergeCurrencies(parts: readonly PartFigures[]): MergedFigures['currencies'] | Inexact {
-  const byCode = new Map<string | null, { figures: PartCurrency; parts: number[]; months: Map<number, [bigint, number]> }>();
+  const byCode = new Map<
+    string | null,
+    { figures: PartCurrency; parts: number[]; months: Map<number, [bigint, number]> }
+  >();
   for (const [index, p] of parts.entries()) {
     if (p.counts.currency > 0) return 'a part rejected rows for too many currencies';
     for (const c of p.currencies) {
       let m = byCode.get(c.currency);
       if (m === undefined) {
-        m = { figures: { ...c, revenue: '0', refunds: '0', transactions: 0, months: [] }, parts: [], months: new Map() };
+        m = {
+          figures: { ...c, revenue: '0', refunds: '0', transactions: 0, months: [] },
+          parts: [],
+          months: new Map(),
+        };
         byCode.set(c.currency, m);
       }
       const f = m.figures;
@@ -130,7 +140,8 @@ export function mergeFigures(parts: readonly PartFigures[]): MergedFigures | Ine
     merged.valid += p.valid;
     merged.rejected += p.rejected;
     if (i > 0) merged.counts = sumCounts(merged.counts, p.counts);
-    if (merged.samples.length < MAX_SAMPLES) merged.samples.push(...p.samples.slice(0, MAX_SAMPLES - merged.samples.length));
+    if (merged.samples.length < MAX_SAMPLES)
+      merged.samples.push(...p.samples.slice(0, MAX_SAMPLES - merged.samples.length));
     if (p.firstDay !== null && (merged.firstDay === null || p.firstDay < merged.firstDay)) {
       merged.firstDay = p.firstDay;
       merged.firstDayLine = p.firstDayLine;

@@ -61,7 +61,13 @@ export class MergedAggregate implements AggregateView {
     this.categoryList = merged.categories.map((c) => categoryResult(c.role, c.column, c.entries));
     for (const { figures, parts } of merged.currencies) {
       const has = (name: TableName): boolean => figures.tables.includes(name);
-      const t = new CurrencyTotals(figures.currency, has('customers'), has('products'), has('regions'), spill);
+      const t = new CurrencyTotals(
+        figures.currency,
+        has('customers'),
+        has('products'),
+        has('regions'),
+        spill,
+      );
       t.revenue.addBig(BigInt(figures.revenue));
       t.refunds.addBig(BigInt(figures.refunds));
       t.transactions = figures.transactions;
@@ -80,7 +86,8 @@ export class MergedAggregate implements AggregateView {
   /** One part's run joins its table (written to the merge's spill store until visited). */
   adoptRun(run: PartRun): void {
     const table = this.byPartCurrency.get(runKey(run.part, run.currency))?.[run.table];
-    if (table === null || table === undefined) throw new Error(`part ${run.part} has a run for a table it did not count`);
+    if (table === null || table === undefined)
+      throw new Error(`part ${run.part} has a run for a table it did not count`);
     table.adoptRun(run.bytes, run.bounds);
   }
 

@@ -81,7 +81,9 @@ export function partFigures(agg: RevenueAggregator, endedInQuote: boolean): Part
   const categories = (agg.classifier?.categoryColumns() ?? []).map((c) => ({
     role: c.role,
     column: c.column,
-    entries: c.kept().map((e) => ({ value: e.value, rows: e.rows, treatedAs: e.treatedAs, reason: e.reason })),
+    entries: c
+      .kept()
+      .map((e) => ({ value: e.value, rows: e.rows, treatedAs: e.treatedAs, reason: e.reason })),
     overflowed: c.restRows > 0,
   }));
   const seen = agg.firstDay !== Infinity;

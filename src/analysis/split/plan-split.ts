@@ -44,7 +44,8 @@ function headOf(first: Buffer, options: JobOptions): HeadAnalysis | string {
   if (isGzip(first)) return 'gzip';
   try {
     const head = analyzeHead(first.subarray(0, HEAD_BYTES), options);
-    if (head.delimiter.length !== 1 || head.delimiter.charCodeAt(0) > 127) return 'a delimiter of more than one byte';
+    if (head.delimiter.length !== 1 || head.delimiter.charCodeAt(0) > 127)
+      return 'a delimiter of more than one byte';
     if (!SPLITTABLE_ENCODINGS.has(head.encoding)) return `the ${head.encoding} encoding`;
     return head;
   } catch (error) {
@@ -124,7 +125,11 @@ export async function planSplit(
       scan.push(chunk);
       if (late !== null && !late.decided) late.accept(chunk, false);
     }
-    hashes.push(chunk, offset, scan.cuts.slice(seen).map((c) => c.offset));
+    hashes.push(
+      chunk,
+      offset,
+      scan.cuts.slice(seen).map((c) => c.offset),
+    );
     offset += chunk.length;
   };
   for (const chunk of first) take(chunk);

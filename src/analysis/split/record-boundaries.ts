@@ -70,7 +70,8 @@ export class RecordBoundaryScan {
       if (chunk[0] === QUOTE) pos = Math.max(pos, 1);
       else this.quoted = false;
     }
-    while (pos < len && this.refused === null) pos = this.quoted ? this.inQuote(chunk, pos) : this.outside(chunk, pos);
+    while (pos < len && this.refused === null)
+      pos = this.quoted ? this.inQuote(chunk, pos) : this.outside(chunk, pos);
     if (len > 0) {
       this.prev2 = len > 1 ? chunk[len - 2]! : this.prev;
       this.prev = chunk[len - 1]!;

@@ -30,7 +30,12 @@ const fence = (k: { jobId: string; token: string }) =>
   sql`exists (select 1 from jobs j where j.id = ${k.jobId} and j.attempt_token = ${k.token} and j.state = 'running')`;
 
 /** The attempt's parts, fresh; rows an earlier attempt left behind go (and their runs). */
-export async function createParts(db: Kysely<Database>, jobId: string, token: string, count: number): Promise<void> {
+export async function createParts(
+  db: Kysely<Database>,
+  jobId: string,
+  token: string,
+  count: number,
+): Promise<void> {
   await sql`delete from analysis_parts where job_id = ${jobId}`.execute(db);
   await sql`
     insert into analysis_parts (job_id, attempt_token, part)
@@ -102,12 +107,28 @@ export async function failPart(db: Kysely<Database>, k: PartKey, error: PartStat
   `.execute(db);
 }
 
-export async function partStatuses(db: Kysely<Database>, jobId: string, token: string): Promise<PartStatus[]> {
-  const { rows } = await sql<{ part: number; bytes: string; rows: string; done: boolean; error: PartStatus['error'] }>`
+export async function partStatuses(
+  db: Kysely<Database>,
+  jobId: string,
+  token: string,
+): Promise<PartStatus[]> {
+  const { rows } = await sql<{
+    part: number;
+    bytes: string;
+    rows: string;
+    done: boolean;
+    error: PartStatus['error'];
+  }>`
     select part, bytes_processed as bytes, rows_processed as rows, finished_at is not null as done, error
       from analysis_parts where job_id = ${jobId} and attempt_token = ${token} order by part
   `.execute(db);
-  return rows.map((r) => ({ part: r.part, bytes: Number(r.bytes), rows: Number(r.rows), done: r.done, error: r.error }));
+  return rows.map((r) => ({
+    part: r.part,
+    bytes: Number(r.bytes),
+    rows: Number(r.rows),
+    done: r.done,
+    error: r.error,
+  }));
 }
 
 export async function partFiguresOf(db: Kysely<Database>, jobId: string, token: string): Promise<unknown[]> {

@@ -9,7 +9,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * lengths (`octet_length` of an uncompressed, externally stored bytea reads its TOAST
  * pointer, not its bytes), then chunks are read as `readFileChunks` reads them.
  */
-export async function* readFileRange(pool: pg.Pool, jobId: string, start: number, end: number): AsyncGenerator<Buffer> {
+export async function* readFileRange(
+  pool: pg.Pool,
+  jobId: string,
+  start: number,
+  end: number,
+): AsyncGenerator<Buffer> {
   if (!UUID.test(jobId)) throw new Error(`not a job id: ${jobId}`);
   const { rows } = await pool.query<{ seq: number; bytes: number }>(
     'select seq, octet_length(data) as bytes from job_file_chunks where job_id = $1 order by seq',

@@ -9,7 +9,13 @@ import { mergeFigures } from '../../analysis/split/merge-figures.ts';
 import { MergedAggregate } from '../../analysis/split/merged-aggregate.ts';
 import type { PartFigures, TableName } from '../../analysis/split/part-figures.ts';
 import { planSplit } from '../../analysis/split/plan-split.ts';
-import { createParts, deleteParts, partFiguresOf, partRunsOf, partStatuses } from '../../db/jobs/analysis-parts.ts';
+import {
+  createParts,
+  deleteParts,
+  partFiguresOf,
+  partRunsOf,
+  partStatuses,
+} from '../../db/jobs/analysis-parts.ts';
 import type { StartedAttempt } from '../../db/jobs/start-attempt.ts';
 import { TallyError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
@@ -40,7 +46,13 @@ export interface SplitAttempt {
 /** Is this attempt's file one to split? */
 export function splitEligible(deps: WorkerDeps, started: StartedAttempt): boolean {
   const split = deps.split;
-  return split !== undefined && deps.spill !== undefined && split.parts > 1 && started.compression === 'none' && started.bytes >= split.minBytes;
+  return (
+    split !== undefined &&
+    deps.spill !== undefined &&
+    split.parts > 1 &&
+    started.compression === 'none' &&
+    started.bytes >= split.minBytes
+  );
 }
 
 /** Waits until every part finished or failed; sums their progress into the job's meanwhile. */
@@ -56,7 +68,8 @@ async function awaitParts(a: SplitAttempt, parts: number): Promise<void> {
       const failed = statuses.find((s) => s.error !== null);
       if (failed === undefined) return;
       const { code, message, details } = failed.error!;
-      if (code === 'RETRIES_EXHAUSTED') throw new Error(`part ${failed.part} of the file could not be analysed`);
+      if (code === 'RETRIES_EXHAUSTED')
+        throw new Error(`part ${failed.part} of the file could not be analysed`);
       throw new TallyError(code as ErrorCode, message, details);
     }
     // Rejects with the abort when the attempt is cancelled or fenced off (the caller checks why).
@@ -68,13 +81,18 @@ async function mergeStored(a: SplitAttempt, plan: SplitPlan): Promise<RevenueAna
   const figures = (await partFiguresOf(a.deps.db.kysely, a.jobId, a.token)) as PartFigures[];
   const merged = mergeFigures(figures);
   if (typeof merged === 'string') {
-    a.deps.log.info({ jobId: a.jobId, why: merged }, 'split parts cannot be merged exactly; analysing in one piece');
+    a.deps.log.info(
+      { jobId: a.jobId, why: merged },
+      'split parts cannot be merged exactly; analysing in one piece',
+    );
     return null;
   }
   const view = new MergedAggregate(merged, plan.decision, a.spill);
   for (let part = 0; part < plan.parts.length; part++) {
     for (const run of await partRunsOf(a.deps.db.kysely, { jobId: a.jobId, token: a.token, part })) {
-      const bounds = new Int32Array(run.bounds.buffer.slice(run.bounds.byteOffset, run.bounds.byteOffset + run.bounds.byteLength));
+      const bounds = new Int32Array(
+        run.bounds.buffer.slice(run.bounds.byteOffset, run.bounds.byteOffset + run.bounds.byteLength),
+      );
       view.adoptRun({ part, currency: run.currency, table: run.table as TableName, bytes: run.data, bounds });
     }
   }
@@ -91,7 +109,10 @@ async function mergeStored(a: SplitAttempt, plan: SplitPlan): Promise<RevenueAna
  * the caller reads the file again. The parts' rows are deleted however this ends, which
  * also stops parts still running (their next progress write finds no row).
  */
-export async function analyzeSplit(a: SplitAttempt, stored: AsyncIterable<Buffer>): Promise<RevenueAnalysis | null> {
+export async function analyzeSplit(
+  a: SplitAttempt,
+  stored: AsyncIterable<Buffer>,
+): Promise<RevenueAnalysis | null> {
   const { deps, jobId, token, started } = a;
   const split = deps.split!;
   const outcome = await planSplit(stored, started.bytes, split.parts, a.options);
@@ -104,7 +125,15 @@ export async function analyzeSplit(a: SplitAttempt, stored: AsyncIterable<Buffer
   try {
     await createParts(deps.db.kysely, jobId, token, plan.parts.length);
     for (let part = 0; part < plan.parts.length; part++) {
-      const data: PartJobData = { jobId, token, part, plan, options: a.options, bytes: started.bytes, sha256: started.sha256 };
+      const data: PartJobData = {
+        jobId,
+        token,
+        part,
+        plan,
+        options: a.options,
+        bytes: started.bytes,
+        sha256: started.sha256,
+      };
       await split.boss.send(ANALYSIS_PART_QUEUE, data);
     }
     deps.log.info({ jobId, parts: plan.parts.length }, 'big file split into parts');
@@ -112,7 +141,10 @@ export async function analyzeSplit(a: SplitAttempt, stored: AsyncIterable<Buffer
     return await mergeStored(a, plan);
   } finally {
     await deleteParts(deps.db.kysely, jobId, token).catch((error: unknown) =>
-      deps.log.warn({ err: error, jobId }, 'could not delete the split parts; the next attempt or retention will'),
+      deps.log.warn(
+        { err: error, jobId },
+        'could not delete the split parts; the next attempt or retention will',
+      ),
     );
   }
 }

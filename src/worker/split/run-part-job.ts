@@ -30,7 +30,8 @@ function partProgress(deps: WorkerDeps, key: PartKey, abort: AbortController) {
     writing = true;
     recordPartProgress(deps.db.kysely, key, latest)
       .then((ours) => {
-        if (!ours) abort.abort(new AttemptSuperseded('the job was cancelled or taken over by another attempt'));
+        if (!ours)
+          abort.abort(new AttemptSuperseded('the job was cancelled or taken over by another attempt'));
       })
       .catch((error: unknown) => deps.log.warn({ err: error }, 'part progress write failed; will retry'))
       .finally(() => (writing = false));
@@ -66,12 +67,18 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
   try {
     const range = plan.parts[part]!;
     const source = deps.files.readRange({ jobId, bytes, sha256 }, range.start, range.end);
-    const out = await analyzePart(deps.hooks?.wrapSource?.(jobId, source, abort.signal) ?? source, plan, part, options, {
-      signal: abort.signal,
-      onProgress: progress.update,
-      maxRecordBytes: deps.maxRecordBytes,
-      spill: { store, thresholdKeys: spill.thresholdKeys },
-    });
+    const out = await analyzePart(
+      deps.hooks?.wrapSource?.(jobId, source, abort.signal) ?? source,
+      plan,
+      part,
+      options,
+      {
+        signal: abort.signal,
+        onProgress: progress.update,
+        maxRecordBytes: deps.maxRecordBytes,
+        spill: { store, thresholdKeys: spill.thresholdKeys },
+      },
+    );
     const runs = out.runs.map((r) => ({
       currency: r.currency,
       table: r.table,
@@ -79,8 +86,16 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
       data: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength),
     }));
     const total = range.end - range.start;
-    const won = await finishPart(deps.db.kysely, key, { figures: out.figures, bytes: total, rows: out.figures.total, runs });
-    log.info({ rows: out.figures.total, runs: runs.length, won }, won ? 'part finished' : 'part result discarded: fenced off');
+    const won = await finishPart(deps.db.kysely, key, {
+      figures: out.figures,
+      bytes: total,
+      rows: out.figures.total,
+      runs,
+    });
+    log.info(
+      { rows: out.figures.total, runs: runs.length, won },
+      won ? 'part finished' : 'part result discarded: fenced off',
+    );
   } catch (error) {
     if (abort.signal.reason instanceof AttemptSuperseded) return;
     if (isInputError(error) || job.retryCount >= deps.retryLimit) {
