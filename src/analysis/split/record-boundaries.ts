@@ -39,6 +39,8 @@ export class RecordBoundaryScan {
   private prev = -1;
   private prev2 = -1;
   private crPending = false;
+  /** The file's first line break so far is a CR ending the last chunk. */
+  private discoveryCr = false;
   private target = 0;
   private bodyStart = 0;
 
@@ -58,7 +60,7 @@ export class RecordBoundaryScan {
   push(chunk: Buffer): void {
     if (this.refused !== null) return;
     if (this.recordDelimiter === null) this.discoverDelimiter(chunk);
-    this.checkCarriageReturns(chunk);
+    if (!this.discoveryCr) this.checkCarriageReturns(chunk);
     let pos = 0;
     const len = chunk.length;
     if (this.offset === 0 && len >= 3 && BOM.every((b, i) => chunk[i] === b)) {
@@ -140,11 +142,19 @@ export class RecordBoundaryScan {
     }
   }
 
+  /** The first line break decides, as csv-parse's discovery does (a CR ending a chunk waits for the next). */
   private discoverDelimiter(chunk: Buffer): void {
+    if (this.discoveryCr) {
+      this.discoveryCr = false;
+      if (chunk[0] === LF) this.recordDelimiter = '\r\n';
+      else this.refused = 'its lines end in CR alone';
+      return;
+    }
     const lf = chunk.indexOf(LF);
     const cr = chunk.indexOf(CR);
     if (cr >= 0 && (lf < 0 || cr < lf)) {
-      if (cr + 1 < chunk.length && chunk[cr + 1] === LF) this.recordDelimiter = '\r\n';
+      if (cr + 1 === chunk.length) this.discoveryCr = true;
+      else if (chunk[cr + 1] === LF) this.recordDelimiter = '\r\n';
       else this.refused = 'its lines end in CR alone';
     } else if (lf >= 0) this.recordDelimiter = '\n';
   }
