@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ANALYSIS_PART_QUEUE } from '../../src/queue/boss.ts';
 import { spawnTally } from '../support/child-process.ts';
-import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
+import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
 import { waitUntil } from '../support/wait-until.ts';
 import { useWorkerFleet } from '../support/worker-fleet.ts';
 import { splitFile } from './split-files.ts';
@@ -98,7 +98,7 @@ describe('one big file, every worker', () => {
     victim.kill('SIGKILL');
     await victim.exited;
     await expirePartClaim(part);
-    fleet.worker(); // takes the retried part
+    const c = fleet.worker(); // takes the retried part
 
     const status = await waitForFinal(fleet.api.url, body.jobId, {}, 90_000);
     expect(status).toMatchObject({ state: 'completed', attempts: 1, error: null });
@@ -108,5 +108,49 @@ describe('one big file, every worker', () => {
       [ANALYSIS_PART_QUEUE, body.jobId, part],
     );
     expect(rows).toEqual([{ retry_count: 1 }]);
+    split.kill('SIGTERM');
+    c.kill('SIGTERM');
+    await Promise.all([split.exited, c.exited]);
+  });
+
+  it('stops every part when the job is cancelled', async () => {
+    const a = fleet.worker(['--throttle', '2048:10']);
+    const b = fleet.worker(['--throttle', '2048:10']);
+    await Promise.all([a.waitForLog(/tally started/), b.waitForLog(/tally started/)]);
+    const { body } = await postCsv(fleet.api.url, csv);
+    await Promise.race([a, b].map((w) => w.waitForLog(/big file split/, 60_000)));
+    const running = async () =>
+      (
+        await fleet.sql.query(
+          `select count(*)::int as n from analysis_parts where job_id = $1 and bytes_processed > 0 and finished_at is null`,
+          [body.jobId],
+        )
+      ).rows[0].n as number;
+    await waitUntil(async () => (await running()) === 2, { what: 'two parts under way', intervalMs: 20 });
+    const res = await trpcMutation(fleet.api.url, 'jobs.cancel', { jobId: body.jobId });
+    expect(res.body.result.data.state).toBe('cancelled');
+    // Every part's pg-boss job ends (the parts stop at their next progress write) and the
+    // attempt deletes its parts' rows; no part runs to its end.
+    await waitUntil(
+      async () => {
+        const { rows } = await fleet.sql.query(
+          `select count(*)::int as n from pgboss.job where name = $1 and data->>'jobId' = $2 and state in ('created', 'active', 'retry')`,
+          [ANALYSIS_PART_QUEUE, body.jobId],
+        );
+        return rows[0].n === 0;
+      },
+      { what: 'no part of the cancelled job left', timeoutMs: 30_000 },
+    );
+    await waitUntil(
+      async () =>
+        (await fleet.sql.query('select 1 from analysis_parts where job_id = $1', [body.jobId])).rowCount ===
+        0,
+      {
+        what: "the cancelled attempt's parts deleted",
+      },
+    );
+    expect([...a.logs, ...b.logs].filter((l) => /part finished|part result discarded/.test(l) && l.includes(body.jobId))).toEqual(
+      [],
+    );
   });
 });
