@@ -13,6 +13,7 @@ import { runCardinalityBench } from './cardinality.bench.ts';
 import { runPickupBench } from './pickup.bench.ts';
 import { runS3UploadBench } from './s3-upload.bench.ts';
 import { runSmallJobsBench } from './small-jobs.bench.ts';
+import { runSplitBench } from './split.bench.ts';
 import { runStatusBench } from './status.bench.ts';
 import { benchServer } from './support/database.ts';
 import { writePerformanceTable } from './support/performance-table.ts';
@@ -64,6 +65,7 @@ try {
   if (wanted('P3')) results.push(...(await runPickupBench(server, { quick, log })));
   if (wanted('P4')) results.push(...(await runStatusBench(server, { quick, log })));
   if (wanted('P5')) results.push(...(await runSmallJobsBench(server, { quick, log })));
+  if (wanted('P6')) results.push(...(await runSplitBench(server, { quick, log })));
 } finally {
   await server.stop();
 }

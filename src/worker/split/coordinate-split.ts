@@ -115,7 +115,9 @@ export async function analyzeSplit(
 ): Promise<RevenueAnalysis | null> {
   const { deps, jobId, token, started } = a;
   const split = deps.split!;
+  const planStarted = performance.now();
   const outcome = await planSplit(stored, started.bytes, split.parts, a.options);
+  const planMs = Math.round(performance.now() - planStarted);
   if ('refused' in outcome) {
     deps.log.info({ jobId, why: outcome.refused }, 'big file not split; analysing in one piece');
     return null;
@@ -136,9 +138,12 @@ export async function analyzeSplit(
       };
       await split.boss.send(ANALYSIS_PART_QUEUE, data);
     }
-    deps.log.info({ jobId, parts: plan.parts.length }, 'big file split into parts');
+    deps.log.info({ jobId, parts: plan.parts.length, planMs }, 'big file split into parts');
     await awaitParts(a, plan.parts.length);
-    return await mergeStored(a, plan);
+    const mergeStarted = performance.now();
+    const result = await mergeStored(a, plan);
+    deps.log.info({ jobId, mergeMs: Math.round(performance.now() - mergeStarted) }, 'split parts merged');
+    return result;
   } finally {
     await deleteParts(deps.db.kysely, jobId, token).catch((error: unknown) =>
       deps.log.warn(
