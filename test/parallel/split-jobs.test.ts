@@ -149,8 +149,10 @@ describe('one big file, every worker', () => {
         what: "the cancelled attempt's parts deleted",
       },
     );
-    expect([...a.logs, ...b.logs].filter((l) => /part finished|part result discarded/.test(l) && l.includes(body.jobId))).toEqual(
-      [],
-    );
+    expect(
+      [...a.logs, ...b.logs].filter(
+        (l) => /part finished|part result discarded/.test(l) && l.includes(body.jobId),
+      ),
+    ).toEqual([]);
   });
 });
