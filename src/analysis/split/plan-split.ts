@@ -86,6 +86,19 @@ class HeadDecision {
   }
 }
 
+/** The first chunks, at least HEAD_BYTES of them unless the file is shorter. */
+async function readFirst(it: AsyncIterator<Buffer>): Promise<Buffer[]> {
+  const first: Buffer[] = [];
+  let bytes = 0;
+  while (bytes < HEAD_BYTES) {
+    const r = await it.next();
+    if (r.done === true) break;
+    first.push(r.value);
+    bytes += r.value.length;
+  }
+  return first;
+}
+
 /**
  * Plans the split of a plain stored file into `parts` parts of about equal size, in one
  * sequential pass over `source` (the verified read of the whole file: its length and SHA-256
@@ -100,14 +113,7 @@ export async function planSplit(
   options: JobOptions,
 ): Promise<SplitOutcome> {
   const it = source[Symbol.asyncIterator]();
-  const first: Buffer[] = [];
-  let firstBytes = 0;
-  while (firstBytes < HEAD_BYTES) {
-    const r = await it.next();
-    if (r.done === true) break;
-    first.push(r.value);
-    firstBytes += r.value.length;
-  }
+  const first = await readFirst(it);
   const headBytes = Buffer.concat(first);
   const head = headOf(headBytes, options);
   let refused: string | null = typeof head === 'string' ? head : null;

@@ -43,6 +43,30 @@ function partProgress(deps: WorkerDeps, key: PartKey, abort: AbortController) {
 }
 
 /**
+ * A part that threw: its input's fault, or its last retry, is recorded for the attempt to
+ * fail the job with; anything else is thrown so that pg-boss retries the part.
+ */
+async function settleFailedPart(
+  deps: WorkerDeps,
+  job: Job<PartJobData>,
+  key: PartKey,
+  error: unknown,
+): Promise<void> {
+  if (isInputError(error) || job.retryCount >= deps.retryLimit) {
+    const e = error instanceof TallyError && isInputError(error) ? error : null;
+    await failPart(deps.db.kysely, key, {
+      code: e?.code ?? 'RETRIES_EXHAUSTED',
+      message: e?.message ?? 'a part of the file could not be analysed',
+      ...(e?.details === undefined ? {} : { details: e.details }),
+    });
+    if (e === null) deps.log.error({ err: error, ...key }, 'part failed: retries exhausted');
+    return;
+  }
+  deps.log.warn({ err: error, ...key }, 'part failed; pg-boss will retry');
+  throw error;
+}
+
+/**
  * One part of a split file, on any worker: reads its byte range, analyses it with the
  * plan's head decisions and stores its exact figures and runs, in one transaction fenced
  * by the attempt's token. Retried by pg-boss after a crash or a transient error: it starts
@@ -98,18 +122,7 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
     );
   } catch (error) {
     if (abort.signal.reason instanceof AttemptSuperseded) return;
-    if (isInputError(error) || job.retryCount >= deps.retryLimit) {
-      const e = error instanceof TallyError && isInputError(error) ? error : null;
-      await failPart(deps.db.kysely, key, {
-        code: e?.code ?? 'RETRIES_EXHAUSTED',
-        message: e?.message ?? 'a part of the file could not be analysed',
-        ...(e?.details === undefined ? {} : { details: e.details }),
-      });
-      if (e === null) log.error({ err: error }, 'part failed: retries exhausted');
-      return;
-    }
-    log.warn({ err: error }, 'part failed; pg-boss will retry');
-    throw error;
+    await settleFailedPart(deps, job, key, error); // throws when pg-boss should retry
   } finally {
     store.close();
     progress.stop();
