@@ -23,6 +23,7 @@ import { runTracingOverheadBench, runWebhookOverheadBench } from './integrations
 import { runRealtimeBench } from './realtime.bench.ts';
 import { runS3UploadBench } from './s3-upload.bench.ts';
 import { runSmallJobsBench } from './small-jobs.bench.ts';
+import { runSplitBench } from './split.bench.ts';
 import { runStatusBench } from './status.bench.ts';
 import { benchServer } from './support/database.ts';
 import { writePerformanceTable } from './support/performance-table.ts';
@@ -83,6 +84,7 @@ try {
   if (wanted('R')) results.push(...(await runRealtimeBench(server, { quick, log })));
   if (wanted('W1')) results.push(...(await runWebhookOverheadBench(server, { quick, log })));
   if (wanted('T1')) results.push(...(await runTracingOverheadBench(server, { quick, log })));
+  if (wanted('P6')) results.push(...(await runSplitBench(server, { quick, log })));
 } finally {
   await server.stop();
 }

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ZodError } from 'zod';
 import { TallyError } from '../errors.ts';
-import type { RevenueAggregator } from './aggregate/aggregator.ts';
+import type { AggregateView } from './aggregate/aggregate-view.ts';
 import { RecordReader } from './read/csv-records.ts';
 import { HEAD_BYTES, isGzip } from './read/dialect.ts';
 import { formatDay, monthOfDay } from './values/dates.ts';
@@ -161,7 +161,7 @@ class SliceFeeder {
  * Fails when one currency's months span more than MAX_MONTHS: the series and the cohorts
  * grow with the span, not with the data, and no real export spans 50 years.
  */
-function checkMonthSpan(agg: RevenueAggregator): void {
+function checkMonthSpan(agg: AggregateView): void {
   for (const totals of agg.currencies.values()) {
     if (totals.transactions === 0) continue;
     const span = monthOfDay(totals.maxDay) - monthOfDay(totals.minDay) + 1;
@@ -189,8 +189,9 @@ export function validated(analysis: unknown): RevenueAnalysis {
   }
 }
 
-async function assemble(
-  agg: RevenueAggregator,
+/** The result from an aggregation (one pass's, or a split file's merge): checks, figures, advice. */
+export async function assemble(
+  agg: AggregateView,
   head: HeadAnalysis,
   input: AnalyzeInput,
   signal: AbortSignal | undefined,

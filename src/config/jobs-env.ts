@@ -48,6 +48,10 @@ export const jobsEnv = {
   SPILL_THRESHOLD_KEYS: intFromEnv(SPILL_THRESHOLD_DEFAULT, 1),
   /** Temporary disk one analysis may use for spilling; more fails the job with ANALYSIS_TOO_LARGE. */
   SPILL_MAX_BYTES: intFromEnv(8 * GiB, 1024 * 1024),
+  /** Plain uploads of at least this many bytes are analysed in parts by every worker at once. */
+  PARALLEL_ANALYSIS_MIN_BYTES: intFromEnv(256 * 1024 * 1024, 1),
+  /** Parts a big file is split into (about the number of worker processes in the fleet); 1: never split. */
+  PARALLEL_ANALYSIS_PARTS: intFromEnv(4, 1, 256),
   /** Where job events are POSTed (docs/reference.md, "webhooks"); needs WEBHOOK_SECRET. Unset: no webhooks. */
   WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   /** The Standard Webhooks signing secret, `whsec_<base64 of 24-64 random bytes>`. */

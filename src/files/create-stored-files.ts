@@ -71,6 +71,7 @@ export function withVerifiedReads(store: StoredFilesImplementation): StoredFiles
     resume: (id, options) => store.resume(id, options),
     adopt: (trx, file, job) => store.adopt(trx, file, job),
     read: (ref) => verifiedRead(store.readStored(ref.jobId), ref),
+    readRange: (ref, start, end) => store.readStoredRange(ref.jobId, start, end),
     reuse: (trx, from, toJobId) => store.reuse(trx, from, toJobId),
     expire: (opts) => store.expire(opts),
     sweepOrphans: (opts) => store.sweepOrphans(opts),

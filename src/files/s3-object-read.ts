@@ -11,8 +11,16 @@ const READ_RETRIES = 3;
  * to READ_RETRIES times. A missing object ends the read at once: the caller's verification
  * (src/files/verified-read.ts) reports the missing bytes.
  */
-export async function* readObject(s3: S3Client, bucket: string, key: string): AsyncGenerator<Buffer> {
-  let position = 0;
+export async function* readObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  /** Only bytes [start, end) (a part of a file analysed in parallel). */
+  range?: { start: number; end: number },
+): AsyncGenerator<Buffer> {
+  let position = range?.start ?? 0;
+  const last = range === undefined ? '' : String(range.end - 1);
+  if (range !== undefined && range.end <= range.start) return;
   let retries = 0;
   for (;;) {
     let body: Readable;
@@ -21,7 +29,7 @@ export async function* readObject(s3: S3Client, bucket: string, key: string): As
         new GetObjectCommand({
           Bucket: bucket,
           Key: key,
-          ...(position > 0 ? { Range: `bytes=${position}-` } : {}),
+          ...(position > 0 || range !== undefined ? { Range: `bytes=${position}-${last}` } : {}),
         }),
       );
       body = out.Body as Readable;

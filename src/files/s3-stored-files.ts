@@ -85,6 +85,14 @@ export class S3StoredFiles implements StoredFilesImplementation {
     yield* readObject(this.s3, this.settings.bucket, objectKey(this.settings, jobId));
   }
 
+  async *readStoredRange(jobId: string, start: number, end: number): AsyncGenerator<Buffer> {
+    if ((await this.storeOf(jobId)) === 'postgres') {
+      yield* this.legacy.readStoredRange(jobId, start, end);
+      return;
+    }
+    yield* readObject(this.s3, this.settings.bucket, objectKey(this.settings, jobId), { start, end });
+  }
+
   /**
    * A re-run's bytes: a server-side copy (CopyObject: no byte passes through Tally; one
    * request up to 5 GiB, above MAX_UPLOAD_BYTES' default of 1 GiB). If the re-run's

@@ -127,6 +127,13 @@ export interface StoredFiles {
   read(ref: StoredFileRef): VerifiedRead;
 
   /**
+   * Bytes [start, end) of a job's stored file, for one part of a file analysed in parallel.
+   * Not verified here: the part checks its range's length and SHA-256, which the split's
+   * plan took while its scan verified the whole file (analysis/split/plan-split.ts).
+   */
+  readRange(ref: StoredFileRef, start: number, end: number): AsyncIterable<Buffer>;
+
+  /**
    * A re-run: inside its transaction, gives job `toJobId` the bytes of job `from`. The
    * caller has locked `from`'s row (`for key share`) and checked the bytes are not expired.
    * Throws FILE_MISSING when they cannot be found. PostgreSQL copies the chunks inside the
@@ -165,7 +172,9 @@ export interface VerifiedRead extends AsyncIterable<Buffer> {
  * wrapping `readStored` in the verification every store shares (verified-read.ts), so no
  * store can hand the worker bytes it has not checked.
  */
-export interface StoredFilesImplementation extends Omit<StoredFiles, 'read'> {
+export interface StoredFilesImplementation extends Omit<StoredFiles, 'read' | 'readRange'> {
   /** A job's bytes in order, as stored; a missing piece ends the read early (the check catches it). */
   readStored(jobId: string): AsyncIterable<Buffer>;
+  /** Bytes [start, end) as stored; a missing piece ends the read early (the part's check catches it). */
+  readStoredRange(jobId: string, start: number, end: number): AsyncIterable<Buffer>;
 }

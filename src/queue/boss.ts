@@ -3,6 +3,8 @@ import type { Logger } from '../logger.ts';
 import { SplitListenDb } from './split-listen-db.ts';
 
 export const ANALYSIS_QUEUE = 'tally-analysis';
+/** Parts of one big file analysed by every worker at once (worker/split/). */
+export const ANALYSIS_PART_QUEUE = 'tally-analysis-part';
 export const BOSS_SCHEMA = 'pgboss';
 
 /** What travels through pg-boss: only the id. Our `jobs` row is the record of everything else. */
@@ -74,10 +76,9 @@ export async function startBoss(
     // pg-boss rows are transport: our jobs table is the record, so finished rows can go soon.
     deleteAfterSeconds: 24 * 3600,
   };
-  if (await boss.getQueue(ANALYSIS_QUEUE)) {
-    await boss.updateQueue(ANALYSIS_QUEUE, queueOptions);
-  } else {
-    await boss.createQueue(ANALYSIS_QUEUE, queueOptions);
+  for (const name of [ANALYSIS_QUEUE, ANALYSIS_PART_QUEUE]) {
+    if (await boss.getQueue(name)) await boss.updateQueue(name, queueOptions);
+    else await boss.createQueue(name, queueOptions);
   }
   return boss;
 }

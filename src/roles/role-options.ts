@@ -65,6 +65,7 @@ export function workerRoleOptions(config: Config, withMetrics: boolean): WorkerR
         maxBytes: config.SPILL_MAX_BYTES,
       },
     },
+    split: { minBytes: config.PARALLEL_ANALYSIS_MIN_BYTES, parts: config.PARALLEL_ANALYSIS_PARTS },
     concurrency: config.WORKER_CONCURRENCY,
     maxRunningPerOwner: config.WORKER_MAX_RUNNING_PER_OWNER,
     fileRetentionHours: config.FILE_RETENTION_HOURS,

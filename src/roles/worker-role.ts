@@ -9,7 +9,9 @@ import { onIdleConnectionLost, type RoleHandle, type SharedParts } from './share
 
 export interface WorkerRoleOptions {
   /** What each analysis needs beyond the shared parts (limits, spilling, test hooks). */
-  analysis: Omit<WorkerDeps, 'db' | 'files' | 'log'>;
+  analysis: Omit<WorkerDeps, 'db' | 'files' | 'log' | 'split'>;
+  /** PARALLEL_ANALYSIS_MIN_BYTES and PARALLEL_ANALYSIS_PARTS; unset: never split. */
+  split?: { minBytes: number; parts: number } | undefined;
   /** WORKER_CONCURRENCY */
   concurrency: number;
   /** WORKER_MAX_RUNNING_PER_OWNER: 0 for no cap. */
@@ -45,7 +47,13 @@ export async function startWorkerRole(shared: SharedParts, options: WorkerRoleOp
   });
   await startWorkers(
     boss,
-    { ...options.analysis, db, files, log: log.child({ component: 'worker' }) },
+    {
+      ...options.analysis,
+      ...(options.split ? { split: { boss, ...options.split } } : {}),
+      db,
+      files,
+      log: log.child({ component: 'worker' }),
+    },
     options.concurrency,
     options.maxRunningPerOwner,
   );

@@ -15,6 +15,7 @@ import type { Logger } from '../logger.ts';
 import { observeAttemptFinished, observeAttemptStarted } from '../observability/metrics.ts';
 import type { AnalysisJobData } from '../queue/boss.ts';
 import { AttemptSuperseded, startProgressWriter, type Progress } from './progress-writer.ts';
+import { analyzeSplit, splitEligible, type SplitSettings } from './split/coordinate-split.ts';
 
 export interface WorkerDeps {
   db: Db;
@@ -30,6 +31,8 @@ export interface WorkerDeps {
   spill?: { dir: string; thresholdKeys: number; maxBytes: number };
   /** How often progress is written (and cancellation noticed). */
   progressIntervalMs?: number;
+  /** One big plain file analysed by every worker at once (PARALLEL_ANALYSIS_*); none: never split. */
+  split?: SplitSettings;
   /** Test hooks for fault injection; never set in production. */
   hooks?: WorkerHooks;
 }
@@ -103,8 +106,14 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   // One private spill directory per attempt, removed in `finally` on every outcome.
   const spill = deps.spill ? new FileSpillStore(deps.spill.dir, deps.spill.maxBytes) : undefined;
   try {
-    const stored = deps.files.read({ jobId, bytes: started.bytes, sha256: started.sha256 });
-    const result = await analyzeStoredFile(attempt, stored, abort.signal, progress.update, spill);
+    const ref = { jobId, bytes: started.bytes, sha256: started.sha256 };
+    let stored = deps.files.read(ref);
+    const split = splitEligible(deps, started) && spill !== undefined;
+    let result = split ? await analyzeBigFile(attempt, stored, abort.signal, progress.update, spill) : null;
+    if (result === null) {
+      if (split) stored = deps.files.read(ref); // the split's plan read it through
+      result = await analyzeStoredFile(attempt, stored, abort.signal, progress.update, spill);
+    }
     // Never a result from bytes that did not read back whole (verified-read.ts).
     if (!stored.verified) throw new Error('the analysis ended before the stored file did');
     await deps.hooks?.beforeFinish?.(jobId);
@@ -121,6 +130,23 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
     progress.stop();
     job.signal.removeEventListener('abort', onPgBossAbort);
   }
+}
+
+/** A big plain file, split into parts every worker takes (worker/split/); null: one piece after all. */
+function analyzeBigFile(
+  { deps, jobId, token, started }: Attempt,
+  stored: VerifiedRead,
+  signal: AbortSignal,
+  onProgress: (p: Progress) => void,
+  spill: FileSpillStore,
+): Promise<RevenueAnalysis | null> {
+  const options = jobOptionsSchema.parse(started.options);
+  const spillSetup = { store: spill, thresholdKeys: deps.spill!.thresholdKeys };
+  const source = deps.hooks?.wrapSource?.(jobId, stored, signal) ?? stored;
+  return analyzeSplit(
+    { deps, jobId, token, started, options, signal, onProgress, spill: spillSetup },
+    source,
+  );
 }
 
 /** Streams the job's stored bytes through the analysis. */

@@ -1,6 +1,7 @@
 import type { PgBoss } from 'pg-boss';
-import { ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
+import { ANALYSIS_PART_QUEUE, ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
 import { runAnalysisJob, type WorkerDeps } from './run-analysis-job.ts';
+import { runPartJob, type PartJobData } from './split/run-part-job.ts';
 
 /**
  * Starts `concurrency` pg-boss workers on the analysis queue, each taking one job at a time.
@@ -43,5 +44,26 @@ export async function startWorkers(
     );
     ids.push(self.id);
   }
+  if (deps.split !== undefined) ids.push(await startPartWorker(boss, deps));
   return ids;
+}
+
+/**
+ * One worker for parts of split files, beside the analysis workers: an attempt that split
+ * its file waits on its parts in an analysis slot, so parts need slots of their own.
+ */
+async function startPartWorker(boss: PgBoss, deps: WorkerDeps): Promise<string> {
+  const self = { id: '' };
+  self.id = await boss.work<PartJobData>(
+    ANALYSIS_PART_QUEUE,
+    { batchSize: 1, localConcurrency: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 },
+    async ([job]) => {
+      try {
+        if (job) await runPartJob(deps, job);
+      } finally {
+        boss.notifyWorker(self.id);
+      }
+    },
+  );
+  return self.id;
 }

@@ -8,6 +8,7 @@ import type { SpillSetup } from '../spill/spill-store.ts';
 import { DateEvidence } from '../values/date-order.ts';
 import type { DateReading } from '../values/date-order.ts';
 import { DECIDE_ROWS, decideFormat } from '../values/format-decision.ts';
+import type { FormatDecision } from '../values/format-decision.ts';
 import { BIG } from '../values/money.ts';
 import { ZoneCalendar } from '../values/zone-calendar.ts';
 import { AmountReader } from './amount-reader.ts';
@@ -29,6 +30,8 @@ export interface AggregatorSetup {
   delimiter: string;
   /** Where per-key tables spill past their in-memory threshold (none: all in memory). */
   spill?: SpillSetup;
+  /** A part of a file split for parallel analysis: the format its head decided, taken as given. */
+  decision?: FormatDecision;
 }
 
 /** Everything decided from the head: how each row is classified and read. */
@@ -63,6 +66,7 @@ export class RevenueAggregator {
   private buffer: { record: string[]; line: number }[] | null = [];
   private readers: Readers | null = null;
   private reading: DateReading;
+  private decided: FormatDecision | null = null;
 
   constructor(setup: AggregatorSetup) {
     this.setup = setup;
@@ -71,6 +75,23 @@ export class RevenueAggregator {
     this.reading = new DateEvidence().decide(setup.options.dateFormat);
     const s = setup.spill;
     this.spill = s === undefined ? undefined : { ...s, budget: s.budget ?? new KeyBudget(s.budgetBytes) };
+    if (setup.decision !== undefined) {
+      this.buffer = null;
+      this.install(setup.decision);
+    }
+  }
+
+  /** The format decision, once made (after the first DECIDE_ROWS records, or given). */
+  get decision(): FormatDecision | null {
+    return this.decided;
+  }
+  /** The header record this aggregator reads rows against. */
+  get header(): readonly string[] {
+    return this.setup.header;
+  }
+  /** The row classifier, once the format is decided (for a part's categories). */
+  get classifier(): RowClassifier | null {
+    return this.readers?.classifier ?? null;
   }
 
   get rejected(): number {
@@ -154,7 +175,13 @@ export class RevenueAggregator {
     const head = buffer
       .map((b) => b.record)
       .filter((r) => r.length === this.width && !this.repeated.matches(r));
-    const decision = decideFormat(header, head, options, delimiter);
+    this.install(decideFormat(header, head, options, delimiter));
+    for (const { record, line } of buffer) this.process(record, line);
+  }
+
+  private install(decision: FormatDecision): void {
+    const { header, options } = this.setup;
+    this.decided = decision;
     this.reading = decision.reading;
     const columns = decision.columns;
     const amounts = new AmountReader(columns, this.rejects);
@@ -168,7 +195,6 @@ export class RevenueAggregator {
       keys: new RowKeys(columns, this.rejects),
       book: new CurrencyBook(header, columns, options, this.rejects, this.spill),
     };
-    for (const { record, line } of buffer) this.process(record, line);
   }
 
   private process(record: string[], line: number): void {

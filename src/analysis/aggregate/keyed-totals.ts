@@ -189,6 +189,26 @@ export class KeyedTotals implements BudgetedTable {
     }
   }
 
+  /** A split file's part hands its table on as whole runs (memory flushed as one more), leaving none. */
+  takeRuns(): { bytes: Buffer; bounds: Int32Array }[] {
+    if (this.index.count > 0) this.flush();
+    this.release();
+    const store = this.spillSetup!.store;
+    const out = this.runs.map((run) => {
+      const pieces: Buffer[] = [];
+      for (let p = 0; p < PARTITIONS; p++) pieces.push(Buffer.from(store.read(run, p)));
+      return { bytes: Buffer.concat(pieces), bounds: Int32Array.from(run.bounds) };
+    });
+    for (const run of this.runs) store.remove(run);
+    this.runs.length = 0;
+    return out;
+  }
+
+  /** The merge of a split file: one part's run joins this table's runs, merged by `visit`. */
+  adoptRun(bytes: Uint8Array, bounds: Int32Array): void {
+    this.runs.push(this.spillSetup!.store.write(bytes, bounds));
+  }
+
   /** An empty table of the same kind one spill level down. */
   protected child(): this {
     return new KeyedTotals(this.stride, this.spillSetup, this.level + 1) as this;

@@ -7,6 +7,7 @@ import { CrCrLf } from './line-ends.ts';
 import { formatBytes } from '../../lib/format-bytes.ts';
 import type { JobOptions } from '../options.ts';
 import type { SpillSetup } from '../spill/spill-store.ts';
+import type { FormatDecision } from '../values/format-decision.ts';
 
 /** The internal push API of csv-parse's Parser (what its Transform calls per chunk). */
 interface CsvPushApi {
@@ -91,6 +92,18 @@ export interface RecordReaderSetup {
   maxRecordBytes: number;
   /** Where per-key tables spill past their threshold (none: all in memory). */
   spill?: SpillSetup;
+  /** A later part of a file split for parallel analysis (split/part-reader.ts). */
+  part?: PartStart;
+}
+
+/** Where a later part of a split file starts: on a record, after the head was decided. */
+export interface PartStart {
+  readonly header: string[];
+  readonly decision: FormatDecision;
+  /** Physical lines before the part's first byte: added to every line number it reports. */
+  readonly linesBefore: number;
+  /** The file's record delimiter, as csv-parse discovered it at the start of the file. */
+  readonly recordDelimiter: '\n' | '\r\n';
 }
 
 /**
@@ -111,12 +124,29 @@ export class RecordReader {
   private lastEndLine = 0;
   private readonly push = (record: string[]): void => this.onRecord(record);
   private readonly lineEnds = new CrCrLf();
+  private readonly linesBefore: number;
+  /** csv-parse stopped inside a quoted field at the end (a part must end on a record). */
+  endedInQuote = false;
 
   constructor(private readonly setup: RecordReaderSetup) {
-    this.api = createCsvPushApi(csvParseOptions(setup.delimiter, setup.maxRecordBytes));
+    const part = setup.part;
+    const csv = csvParseOptions(setup.delimiter, setup.maxRecordBytes);
+    this.api = createCsvPushApi(part ? { ...csv, record_delimiter: part.recordDelimiter } : csv);
     this.encoding = setup.encoding;
     this.transcode = utf8Transcoder(setup.encoding);
     this.late = setup.encodingProvisional ? new LateEncodingCheck() : null;
+    this.linesBefore = part?.linesBefore ?? 0;
+    if (part !== undefined) {
+      const { options, delimiter, spill } = setup;
+      const { header, decision } = part;
+      this.aggregator = new RevenueAggregator({
+        header,
+        options,
+        delimiter,
+        decision,
+        ...(spill ? { spill } : {}),
+      });
+    }
   }
 
   /** Data records read so far (valid and rejected). */
@@ -177,7 +207,7 @@ export class RecordReader {
     this.prevLines = lines;
     this.lastEndLine = endLine;
     if (this.aggregator !== null) {
-      this.aggregator.add(record, startLine);
+      this.aggregator.add(record, startLine + this.linesBefore);
       return;
     }
     const { options, delimiter, spill } = this.setup;
@@ -191,7 +221,7 @@ export class RecordReader {
 
   private onCsvError(error: Error): void {
     const code = (error as Partial<CsvError>).code;
-    const startLine = this.lastEndLine + 1;
+    const startLine = this.lastEndLine + 1 + this.linesBefore;
     if (code === 'CSV_MAX_RECORD_SIZE') {
       throw new TallyError(
         'INVALID_CSV',
@@ -200,6 +230,7 @@ export class RecordReader {
     }
     if (code === 'CSV_QUOTE_NOT_CLOSED' && this.aggregator !== null) {
       // The file ended inside a quoted field: reject that last record and keep the rest.
+      this.endedInQuote = true;
       this.aggregator.rejectUnclosedQuote(startLine);
       return;
     }

@@ -1,4 +1,4 @@
-import type { RevenueAggregator } from '../aggregate/aggregator.ts';
+import type { AggregateView } from '../aggregate/aggregate-view.ts';
 import { formatDay, formatMonth, monthOfDay } from '../values/dates.ts';
 import { divRound, microToMoney, ratio } from '../values/money-sum.ts';
 import type { DateFormat } from '../options.ts';
@@ -172,7 +172,7 @@ export interface ResultMeta {
  * cancel there); spilled runs are removed as they are merged.
  */
 export async function buildAnalysis(
-  agg: RevenueAggregator,
+  agg: AggregateView,
   meta: ResultMeta,
   pause: Pause = noPause,
 ): Promise<RevenueAnalysis> {

@@ -1,4 +1,4 @@
-import type { RevenueAggregator } from '../aggregate/aggregator.ts';
+import type { AggregateView } from '../aggregate/aggregate-view.ts';
 import { fileError } from '../read/input-error.ts';
 import { DATE_WINDOW_TEXT, MAX_CURRENCIES } from '../aggregate/limits.ts';
 import type { ColumnRole } from '../options.ts';
@@ -29,7 +29,7 @@ const ORDER_WORDS = { MDY: 'month first (MDY)', DMY: 'day first (DMY)', YMD: 'ye
 const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' };
 
 /** One sentence per cause, largest first, each with the option that would fix it. */
-function causes(agg: RevenueAggregator, ctx: AdviceContext): string[] {
+function causes(agg: AggregateView, ctx: AdviceContext): string[] {
   const r = agg.rejections;
   const reading = agg.dateReading;
   const out: [number, string][] = [];
@@ -96,7 +96,7 @@ function columnsSeen(columns: AdviceContext['columns']): string {
   return `Tally took the ${date} and the ${amount}.`;
 }
 
-export function adviceFor(agg: RevenueAggregator, ctx: AdviceContext): Advice {
+export function adviceFor(agg: AggregateView, ctx: AdviceContext): Advice {
   const opening =
     agg.valid === 0
       ? `None of the ${plural(agg.total, 'data row')} could be read.`
@@ -111,12 +111,12 @@ export function adviceFor(agg: RevenueAggregator, ctx: AdviceContext): Advice {
 }
 
 /** More than half of the rows rejected: worth telling the person, even though the job completed. */
-export function mostRowsRejected(agg: RevenueAggregator): boolean {
+export function mostRowsRejected(agg: AggregateView): boolean {
   return agg.total > 0 && agg.rejected * 2 > agg.total;
 }
 
 /** NO_VALID_ROWS for a file with a header and no row Tally could read. */
-export function noValidRows(agg: RevenueAggregator, ctx: AdviceContext): TallyError {
+export function noValidRows(agg: AggregateView, ctx: AdviceContext): TallyError {
   if (agg.total === 0) {
     const message = 'The file has a header row but no data rows.';
     return fileError('NO_VALID_ROWS', message, message);

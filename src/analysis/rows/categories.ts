@@ -66,12 +66,26 @@ export class CategoryColumn {
     return entry;
   }
 
-  toResult(): Category {
-    const values = [...this.entries.values()]
-      .filter((e) => e.rows > 0)
-      .sort((a, b) => b.rows - a.rows || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
-      .slice(0, TOP_CATEGORY_VALUES)
-      .map((e) => ({ value: withoutControls(e.value), rows: e.rows, treatedAs: e.treatedAs }));
-    return { role: this.role, column: this.column, values };
+  /** Every value kept, in first-seen order (a part's categories, merged by the parallel path). */
+  kept(): readonly CategoryEntry[] {
+    return [...this.entries.values()];
   }
+
+  toResult(): Category {
+    return categoryResult(this.role, this.column, this.entries.values());
+  }
+}
+
+/** The result's view of a column's values: most rows first, then by value, the top 50. */
+export function categoryResult(
+  role: 'status' | 'type',
+  column: string,
+  entries: Iterable<CategoryEntry>,
+): Category {
+  const values = [...entries]
+    .filter((e) => e.rows > 0)
+    .sort((a, b) => b.rows - a.rows || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+    .slice(0, TOP_CATEGORY_VALUES)
+    .map((e) => ({ value: withoutControls(e.value), rows: e.rows, treatedAs: e.treatedAs }));
+  return { role, column, values };
 }

@@ -27,6 +27,11 @@ export class Exclusions {
     entry.rows++;
   }
 
+  /** Did rows go under OTHER_REASONS (which reasons got their own entry depends on row order)? */
+  get overflowed(): boolean {
+    return this.byReason.has(OTHER_REASONS);
+  }
+
   /** Most rows first, then the earlier first line. */
   toResult(): Exclusion[] {
     return [...this.byReason]

@@ -120,6 +120,11 @@ export class RowClassifier {
     return EXCLUDED;
   }
 
+  /** The status and type columns (those the file has), for a part's categories. */
+  categoryColumns(): CategoryColumn[] {
+    return [this.status, this.type].filter((c) => c !== null);
+  }
+
   categories(): Category[] {
     const out: Category[] = [];
     if (this.status !== null) out.push(this.status.toResult());

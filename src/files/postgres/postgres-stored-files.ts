@@ -10,6 +10,7 @@ import { TallyError } from '../../errors.ts';
 import { thisProcess } from '../../lib/process-identity.ts';
 import type { StageOptions, StagedFile, StoredFileRef, StoredFilesImplementation } from '../stored-files.ts';
 import { PostgresStaging, type PostgresStagedFile } from './postgres-staging.ts';
+import { readFileRange } from './read-file-range.ts';
 import { readFileChunks } from './read-file-chunks.ts';
 import { StagingBatches, type StagingLog } from './staging-batches.ts';
 
@@ -62,6 +63,10 @@ export class PostgresStoredFiles implements StoredFilesImplementation {
 
   readStored(jobId: string): AsyncIterable<Buffer> {
     return readFileChunks(this.db.pool, jobId);
+  }
+
+  readStoredRange(jobId: string, start: number, end: number): AsyncIterable<Buffer> {
+    return readFileRange(this.db.pool, jobId, start, end);
   }
 
   async reuse(trx: Transaction<Database>, from: StoredFileRef, toJobId: string): Promise<void> {

@@ -42,13 +42,13 @@ export async function* readFileChunks(pool: pg.Pool, jobId: string): AsyncGenera
   }
 }
 
-interface StoredChunk {
+export interface StoredChunk {
   /** The chunk's bytes, as the pieces COPY delivered them (not copied into one buffer). */
   data: Buffer[];
   more: boolean;
 }
 
-async function copyChunk(pool: pg.Pool, jobId: string, seq: number): Promise<StoredChunk | undefined> {
+export async function copyChunk(pool: pg.Pool, jobId: string, seq: number): Promise<StoredChunk | undefined> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {

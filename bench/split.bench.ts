@@ -1,0 +1,139 @@
+/**
+ * P6: one big file analysed by every worker at once.
+ *
+ *   npx tsx bench/split.bench.ts [--quick]
+ *
+ * The cached bench file (13.5M rows, ~1 GiB; --quick: 1M rows, ~80 MB) is stored as a job
+ * (stored chunks, as an upload leaves them) and analysed by 1, 2 and 4 worker processes
+ * (WORKER_CONCURRENCY=1, PARALLEL_ANALYSIS_PARTS = the number of processes; 1 never
+ * splits): wall time from the job's start to its end, each worker's peak RSS (VmHWM), and
+ * the coordinating attempt's plan (the scan) and merge times from its log. Goals: 2
+ * processes ≤ 0.65× the wall time of 1; 4 no slower than 2; peak RSS per worker ≤ 384 MiB.
+ */
+import pg from 'pg';
+import { startTally } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { benchFile } from './lib/revenue-csv.ts';
+import type { GoalResult } from './support/report.ts';
+import { peakRssMib, startRole, stopAll } from './support/processes.ts';
+import { storeUpload } from './support/store-upload.ts';
+import type { BenchServer } from './support/database.ts';
+import { runIfMain, type BenchPart } from './support/standalone.ts';
+import { round } from './support/stats.ts';
+
+interface FleetRun {
+  processes: number;
+  ms: number;
+  peakRssMiB: number;
+  planMs: number | null;
+  mergeMs: number | null;
+}
+
+function logged(lines: readonly string[], field: string): number | null {
+  for (const line of lines) {
+    const m = new RegExp(`"${field}":(\\d+)`).exec(line);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+async function runFleet(server: BenchServer, path: string, processes: number): Promise<FleetRun> {
+  const database = await server.createDatabase();
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    PORT: '0',
+  });
+  const tally = await startTally({
+    role: 'api',
+    config,
+    databaseUrl: database.url,
+    log: createLogger('silent'),
+  });
+  const env = {
+    WORKER_CONCURRENCY: '1',
+    LOG_LEVEL: 'info',
+    PARALLEL_ANALYSIS_MIN_BYTES: String(32 * 1024 * 1024),
+    PARALLEL_ANALYSIS_PARTS: String(processes),
+  };
+  const workers = await Promise.all(
+    Array.from({ length: processes }, () => startRole('worker', database.url, env)),
+  );
+  const sql = new pg.Pool({ connectionString: database.url, max: 1 });
+  try {
+    const { jobId } = await storeUpload({ db: tally.db, boss: tally.boss, files: tally.files }, { path });
+    for (;;) {
+      const { rows } = await sql.query<{ state: string; ms: number }>(
+        `select state, extract(epoch from finished_at - started_at) * 1000 as ms from jobs where id = $1`,
+        [jobId],
+      );
+      if (rows[0]?.state === 'completed') {
+        const logs = workers.flatMap((w) => w.child.logs);
+        return {
+          processes,
+          ms: Math.round(Number(rows[0].ms)),
+          peakRssMiB: Math.max(...workers.map((w) => peakRssMib(w.child.pid))),
+          planMs: logged(logs, 'planMs'),
+          mergeMs: logged(logs, 'mergeMs'),
+        };
+      }
+      if (rows[0]?.state === 'failed') throw new Error('the benchmark job failed');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  } finally {
+    await sql.end();
+    await stopAll(workers.map((w) => w.child));
+    await tally.close();
+    await database.drop();
+  }
+}
+
+export const runSplitBench: BenchPart = async (server, { quick, log = () => {} }) => {
+  const rows = quick ? 1_000_000 : 13_500_000;
+  const file = await benchFile(rows);
+  const runs: FleetRun[] = [];
+  for (const processes of [1, 2, 4]) {
+    const run = await runFleet(server, file.path, processes);
+    log(`P6 ${processes} worker process(es): ${JSON.stringify(run)}`);
+    runs.push(run);
+  }
+  const [one, two, four] = runs as [FleetRun, FleetRun, FleetRun];
+  const size = `${round(file.bytes / 1024 ** 2, 0)} MiB, ${rows.toLocaleString('en-US')} rows`;
+  const peak = Math.max(...runs.map((r) => r.peakRssMiB));
+  return [
+    {
+      id: 'P6',
+      what: `one file, 2 worker processes, ${size}: wall time`,
+      value: round(two.ms / 1000, 2),
+      unit: 's',
+      floor: { what: '1 worker process, s', value: round(one.ms / 1000, 2) },
+      ratio: round(two.ms / one.ms),
+      goal: '≤ 0.65× floor',
+      pass: two.ms / one.ms <= 0.65,
+      note: `plan (scan) ${two.planMs ?? '?'} ms, merge ${two.mergeMs ?? '?'} ms`,
+    },
+    {
+      id: 'P6b',
+      what: `one file, 4 worker processes, ${size}: wall time`,
+      value: round(four.ms / 1000, 2),
+      unit: 's',
+      floor: { what: '2 worker processes, s', value: round(two.ms / 1000, 2) },
+      ratio: round(four.ms / two.ms),
+      goal: '≤ 1× floor',
+      pass: four.ms <= two.ms,
+      note: `plan ${four.planMs ?? '?'} ms, merge ${four.mergeMs ?? '?'} ms`,
+    },
+    {
+      id: 'P6m',
+      what: `peak RSS per worker process, ${size}`,
+      value: peak,
+      unit: 'MiB',
+      goal: '≤ 384 MiB',
+      pass: peak <= 384,
+    },
+  ] satisfies GoalResult[];
+};
+
+await runIfMain(import.meta.url, runSplitBench);

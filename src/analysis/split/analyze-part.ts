@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { fileCorrupt } from '../../files/verified-read.ts';
+import type { HeadAnalysis } from '../head.ts';
+import type { JobOptions } from '../options.ts';
+import { RecordReader } from '../read/csv-records.ts';
+import type { SpillSetup } from '../spill/spill-store.ts';
+import type { FormatDecision } from '../values/format-decision.ts';
+import type { PartRun } from './merged-aggregate.ts';
+import { TABLE_NAMES, partFigures } from './part-figures.ts';
+import type { PartFigures } from './part-figures.ts';
+import type { RecordDelimiter } from './record-boundaries.ts';
+
+/** One part of a split file: bytes [start, end), the lines before it, its bytes' SHA-256. */
+export interface PartPlan {
+  readonly start: number;
+  readonly end: number;
+  readonly linesBefore: number;
+  readonly sha256: string;
+}
+
+/** What every part of a split file is handed (JSON-safe: it travels in the part's job data). */
+export interface SplitPlan {
+  /** The head's decisions, the encoding final (decided over the whole file by the scan). */
+  readonly head: HeadAnalysis;
+  /** The format decided from the file's first DECIDE_ROWS records. */
+  readonly decision: FormatDecision;
+  readonly recordDelimiter: RecordDelimiter;
+  readonly parts: readonly PartPlan[];
+}
+
+export interface PartOutput {
+  figures: PartFigures;
+  /** The part's per-key tables, as spilled runs for the merge. */
+  runs: PartRun[];
+}
+
+export interface PartHooks {
+  signal?: AbortSignal;
+  /** Called per ≤ 64 KiB slice with the part's bytes and data rows so far. */
+  onProgress?: (bytes: number, rows: number) => void;
+  maxRecordBytes?: number;
+  /** Where the part's tables spill and leave their runs (required: runs are the hand-over). */
+  spill: SpillSetup;
+}
+
+const SLICE_BYTES = 64 * 1024;
+const YIELD_EVERY_MS = 15;
+
+function readerFor(plan: SplitPlan, index: number, options: JobOptions, hooks: PartHooks): RecordReader {
+  const part = plan.parts[index]!;
+  const { head } = plan;
+  return new RecordReader({
+    delimiter: head.delimiter,
+    encoding: head.encoding,
+    encodingProvisional: false,
+    options,
+    maxRecordBytes: hooks.maxRecordBytes ?? 1024 * 1024,
+    spill: hooks.spill,
+    // The first part reads the header and decides the format itself, from the same first
+    // records the plan decided from: exactly what one pass does.
+    ...(index === 0
+      ? {}
+      : {
+          part: {
+            header: head.header,
+            decision: plan.decision,
+            linesBefore: part.linesBefore,
+            recordDelimiter: plan.recordDelimiter,
+          },
+        }),
+  });
+}
+
+/**
+ * Analyses part `index` of a split file from `source` (exactly its bytes): parses it with
+ * the plan's head decisions, numbers lines as in the whole file, and returns its exact
+ * partial figures and its tables' runs. The bytes are checked against the plan's length
+ * and SHA-256 for the part (FILE_CORRUPT), which the plan's scan took while it verified the
+ * whole file against the upload's.
+ */
+export async function analyzePart(
+  source: AsyncIterable<Buffer>,
+  plan: SplitPlan,
+  index: number,
+  options: JobOptions,
+  hooks: PartHooks,
+): Promise<PartOutput> {
+  const part = plan.parts[index]!;
+  const reader = readerFor(plan, index, options, hooks);
+  const hash = createHash('sha256');
+  const want = part.end - part.start;
+  let bytes = 0;
+  let lastYield = performance.now();
+  for await (const chunk of source) {
+    bytes += chunk.length;
+    if (bytes > want) throw fileCorrupt();
+    hash.update(chunk);
+    for (let off = 0; off < chunk.length; off += SLICE_BYTES) {
+      reader.write(chunk.subarray(off, Math.min(chunk.length, off + SLICE_BYTES)), false);
+      hooks.onProgress?.(bytes, reader.rows);
+      hooks.signal?.throwIfAborted();
+      if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+        await yieldToLoop();
+        lastYield = performance.now();
+        hooks.signal?.throwIfAborted();
+      }
+    }
+  }
+  if (bytes !== want || hash.digest('hex') !== part.sha256) throw fileCorrupt();
+  reader.write(undefined, true);
+  const agg = reader.finish();
+  const figures = partFigures(agg, reader.endedInQuote);
+  const runs: PartRun[] = [];
+  for (const t of agg.currencies.values()) {
+    for (const table of TABLE_NAMES) {
+      for (const run of t[table]?.takeRuns() ?? []) {
+        runs.push({ part: index, currency: t.currency, table, bytes: run.bytes, bounds: run.bounds });
+      }
+    }
+  }
+  return { figures, runs };
+}
