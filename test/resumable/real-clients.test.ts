@@ -139,10 +139,10 @@ describe.each(['postgres', 's3'] as const)(
         // What the client asked and got, with times: a failure (a hang included) says where it stood.
         const trace: string[] = [];
         const t0 = Date.now();
-        // eslint-disable-next-line no-console -- where a failed (or hung) run stood, in its output
-        onTestFailed(() =>
-          console.error(`@tally/client requests (cuts ${proxy.cuts}):\n${trace.join('\n')}`),
-        );
+        // Where a failed (or hung) run stood, in its output.
+        const printTrace = () =>
+          console.error(`@tally/client requests (cuts ${proxy.cuts}):\n${trace.join('\n')}`); // eslint-disable-line no-console
+        onTestFailed(printTrace);
         const recordingFetch: typeof fetch = async (url, init) => {
           const offset = (init?.headers as Record<string, string> | undefined)?.['upload-offset'];
           if (init?.method === 'PATCH') patchOffsets.push(Number(offset));
