@@ -31,6 +31,7 @@ const start = (): Promise<TestTally> =>
       CORS_ORIGINS: ORIGIN,
       LOG_LEVEL: 'debug',
     },
+    keepAfterTest: true, // a restart in a test serves the tests after it; afterAll stops it
     logStream: new Writable({
       write(chunk: Buffer, _enc, done) {
         logLines.push(chunk.toString());
