@@ -6,24 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSpillStore } from '../../src/analysis/spill/file-spill-store.ts';
 import type { RevenueAnalysis } from '../../src/analysis/result.ts';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
+import { rng } from '../support/rng.ts';
 
 // A high-cardinality file analysed with the spill threshold lowered so the tables really
 // spill (and, at threshold 8, spill again while merging a partition), compared figure by
 // figure with a straightforward computation written here: BigInt cents, plain Maps, full
 // sorts. Nothing below reuses Tally's analysis code.
-
-/** Deterministic PRNG (xorshift32), independent of the bench generator. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 interface Row {
   month: string;

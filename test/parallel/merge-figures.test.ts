@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { noRejections } from '../../src/analysis/aggregate/rejections.ts';
 import { mergeFigures } from '../../src/analysis/split/merge-figures.ts';
 import type { PartFigures } from '../../src/analysis/split/part-figures.ts';
 
-const counts = {
-  fields: 0,
-  date: 0,
-  dateOutsideWindow: 0,
-  amount: 0,
-  amountEmpty: 0,
-  currency: 0,
-  unclosedQuote: 0,
-  keyTooLong: 0,
-};
+const counts = noRejections();
 
 function part(over: Partial<PartFigures>): PartFigures {
   return {

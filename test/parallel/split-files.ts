@@ -1,17 +1,6 @@
 /** Deterministic CSV exports for the split-analysis tests: every kind of row a merge must get right. */
 
-/** xorshift32: the same file every run. */
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+import { rng } from '../support/rng.ts';
 
 export interface SplitFileShape {
   rows: number;

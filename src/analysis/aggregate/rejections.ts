@@ -20,10 +20,9 @@ export interface RejectionCounts {
 
 export type RejectionKind = keyof RejectionCounts;
 
-export class Rejections {
-  rejected = 0;
-  readonly samples: RejectedRow[] = [];
-  readonly counts: RejectionCounts = {
+/** Every rejection kind at zero: a fresh table (an analysis's, or a part's before merging). */
+export function noRejections(): RejectionCounts {
+  return {
     fields: 0,
     date: 0,
     dateOutsideWindow: 0,
@@ -33,6 +32,12 @@ export class Rejections {
     unclosedQuote: 0,
     keyTooLong: 0,
   };
+}
+
+export class Rejections {
+  rejected = 0;
+  readonly samples: RejectedRow[] = [];
+  readonly counts: RejectionCounts = noRejections();
 
   /** Rejects the row at `line`; a reason function is called only while samples are kept. */
   reject(kind: RejectionKind, line: number, reason: string | (() => string)): void {
