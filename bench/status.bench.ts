@@ -75,6 +75,8 @@ async function runHerd(databaseUrl: string, sql: pg.Pool, waiters: number, round
     LONG_POLLS_PER_OWNER: String(waiters + 100),
     LONG_POLLS_MAX: String(waiters + 100),
     MAX_CONNECTIONS: String(waiters + 1000),
+    // Start-up refuses a watch-stream cap at or above MAX_CONNECTIONS; the herd holds none.
+    WATCH_STREAMS_MAX: String(waiters),
     TRPC_RATE_LIMIT_PER_SECOND: '1000000',
     // Thousands of connections arrive at once; on a loaded machine the server reads some
     // heads more than the default 10 s after they connected (they would get 408).

@@ -214,23 +214,43 @@ async function settleFailedAttempt(attempt: Attempt, error: unknown): Promise<vo
     return;
   }
   if (job.retryCount >= deps.retryLimit) {
-    observeAttemptFinished('failed', secondsSince(attempt));
     // The owner reads the stored message: it says what happened, never the internal error
     // (a driver's text can name hosts, users or statements). The error is logged here.
-    log.error({ err: error, attempt: started.attempts }, 'job failed: retries exhausted');
-    await finishAttempt(deps.db.kysely, jobId, token, {
+    const ended = await finishAttempt(deps.db.kysely, jobId, token, {
       state: 'failed',
       code: 'RETRIES_EXHAUSTED',
       message: RETRIES_EXHAUSTED_MESSAGE,
     });
+    if (!ended) return endSuperseded(attempt, error);
+    observeAttemptFinished('failed', secondsSince(attempt));
+    log.error({ err: error, attempt: started.attempts }, 'job failed: retries exhausted');
     return;
   }
+  const handedBack = await finishAttempt(deps.db.kysely, jobId, token, { state: 'queued' }).catch(
+    (e: unknown) => {
+      log.warn({ err: e }, 'could not hand the job back; the next attempt will take it over');
+      return true; // unknown: pg-boss's retry is the safe way on
+    },
+  );
+  // A newer attempt (or a cancel) took the row while this one failed — typically pg-boss's
+  // own claim check aborting a worker whose entry expired: its error is that abort, and a
+  // retry would be a second claim on a job already running elsewhere.
+  if (!handedBack) return endSuperseded(attempt, error);
   observeAttemptFinished('retry', secondsSince(attempt));
   log.warn({ err: error, attempt: started.attempts }, 'attempt failed; pg-boss will retry');
-  await finishAttempt(deps.db.kysely, jobId, token, { state: 'queued' }).catch((e: unknown) =>
-    log.warn({ err: e }, 'could not hand the job back; the next attempt will take it over'),
-  );
   throw error;
+}
+
+/**
+ * The attempt's error came after it lost the job: nothing of it is written, and returning
+ * lets pg-boss complete this attempt's own entry (fenced by id and retry count; see above).
+ */
+function endSuperseded(attempt: Attempt, error: unknown): void {
+  observeAttemptFinished('superseded', secondsSince(attempt));
+  attempt.log.info(
+    { err: error },
+    'attempt stopped: the job was cancelled or taken over by another attempt',
+  );
 }
 
 function secondsSince(attempt: Attempt): number {

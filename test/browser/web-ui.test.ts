@@ -249,7 +249,10 @@ describe('web UI against `src/main.ts` in a child process', () => {
     const page = await newPage(390, 844);
     await page.goto(jobUrl);
     await eventually(() => page.getByTestId('net-revenue').count(), { timeout: 20_000 }).toBe(1);
-    await page.waitForTimeout(300); // the chart measures its container after layout
+    // The chart measures its container after layout and only then draws its surface: wait
+    // for the surface, so the overflow read below sees the laid-out page.
+    const surface = page.getByTestId('monthly-chart').locator('svg.recharts-surface');
+    await eventually(() => surface.count(), { timeout: 10_000 }).toBeGreaterThan(0);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(screenshots, 'analysis-phone.png') });
