@@ -16,6 +16,7 @@ import {
 } from './s3-staging-rows.ts';
 import type { S3Settings } from './s3-settings.ts';
 import type { StagedFile, Staging } from './stored-files.ts';
+import type { SuspendedDigests } from './suspended-digests.ts';
 
 /** S3's smallest part but the last: a suspended tail shorter than this is kept as its own object. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -26,6 +27,8 @@ export interface S3StagingDeps {
   db: Db;
   leaseMs: number;
   log: { warn(obj: object, msg: string): void };
+  /** Where a suspend leaves its running digest for this process's next resume. */
+  digests: SuspendedDigests;
 }
 
 /** What a resumed staging continues from (src/files/s3-staging-rows.ts). */
@@ -33,6 +36,8 @@ export interface S3Resumed {
   uploadId: string | null;
   parts: S3Part[];
   tail: Buffer;
+  /** The digest of every byte before the resume, when this process kept it. */
+  digest?: FileDigest | undefined;
 }
 
 export function objectKey(settings: S3Settings, id: string): string {
@@ -92,8 +97,9 @@ export class S3Staging implements Staging {
     this.current = Buffer.allocUnsafe(PART_BYTES);
     this.filled = resumed ? resumed.tail.copy(this.current) : 0;
     this.offset = this.multipart.partBytes + this.filled;
-    // A staging that sees every byte from the first hashes as they go; a resumed one reads back.
-    this.digest = this.offset === 0 ? new FileDigest() : undefined;
+    // A staging that sees every byte from the first hashes as they go; a resumed one continues
+    // its process's kept digest, or reads the object back at the end.
+    this.digest = this.offset === 0 ? new FileDigest() : resumed?.digest;
     this.rowWritten = resumed !== undefined;
     this.tailWritten = resumed !== undefined && resumed.tail.length > 0;
   }
@@ -136,6 +142,7 @@ export class S3Staging implements Staging {
       await this.ensureRow();
       const { uploadId, parts } = this.multipart;
       await recordSuspended(this.deps.db, this.id, this.key, uploadId, parts, tail.length);
+      if (this.digest?.bytes === this.offset) this.deps.digests.keep(this.id, this.digest);
       this.stopRenewing();
     });
   }

@@ -16,6 +16,7 @@ import type {
   StoredFileRef,
   StoredFilesImplementation,
 } from './stored-files.ts';
+import { SuspendedDigests } from './suspended-digests.ts';
 
 /**
  * FILE_STORE=s3 (CONTRACT §8): every job's bytes are one object, `${S3_PREFIX}${jobId}`, in an
@@ -30,6 +31,7 @@ export class S3StoredFiles implements StoredFilesImplementation {
   readonly kind = 's3' as const;
   private readonly s3: S3Client;
   private readonly orphans: S3OrphanSweep;
+  private readonly digests = new SuspendedDigests();
 
   constructor(
     private readonly settings: S3Settings,
@@ -58,10 +60,12 @@ export class S3StoredFiles implements StoredFilesImplementation {
         tail: Buffer.alloc(0),
       });
     const tail = record.tailBytes > 0 ? await this.readTail(id, record.tailBytes) : Buffer.alloc(0);
+    const stored = record.parts.reduce((n, p) => n + p.size, 0) + tail.length;
     return new S3Staging(this.stagingDeps(options), id, heldUntil, {
       uploadId: record.uploadId,
       parts: record.parts,
       tail,
+      digest: this.digests.take(id, stored),
     });
   }
 
@@ -175,6 +179,7 @@ export class S3StoredFiles implements StoredFilesImplementation {
       db: this.db,
       leaseMs: this.leaseMs,
       log: options.log ?? this.log,
+      digests: this.digests,
     };
   }
 

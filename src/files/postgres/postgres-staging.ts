@@ -1,6 +1,7 @@
 import type { Db } from '../../db/database.ts';
 import { FileDigest, digestOf } from '../file-digest.ts';
 import type { StagedFile, Staging } from '../stored-files.ts';
+import type { SuspendedDigests } from '../suspended-digests.ts';
 import { FILE_CHUNK_BYTES, readFileChunks } from './read-file-chunks.ts';
 import type { StagingBatches } from './staging-batches.ts';
 
@@ -23,13 +24,13 @@ export interface PostgresStagedFile extends StagedFile {
  * slower of the two, not their sum; memory per upload is two chunks whatever the file size.
  *
  * Nothing is written until the first full chunk: a file smaller than a chunk is never
- * staged and is stored by the upload transaction itself (one statement instead of a
- * staging, for P5). A resumed staging has no digest of the bytes before its offset; its
- * `finish` reads the stored file back once to hash it.
+ * staging, for P5). A resumed staging continues the digest its process kept at the last
+ * suspend (suspended-digests.ts); without one, its `finish` reads the stored file back once
+ * to hash it.
  */
 export class PostgresStaging implements Staging {
   offset: number;
-  /** Hashes every byte from offset 0; undefined for a resumed staging (finish reads back). */
+  /** Hashes every byte from offset 0; undefined for a resumed staging without its digest (finish reads back). */
   private readonly digest: FileDigest | undefined;
   /**
    * The chunk being filled. It starts small and doubles up to FILE_CHUNK_BYTES as bytes
@@ -46,10 +47,11 @@ export class PostgresStaging implements Staging {
   constructor(
     private readonly db: Db,
     private readonly batches: StagingBatches,
-    resumedAt?: number,
+    private readonly digests: SuspendedDigests,
+    resumed?: { offset: number; digest: FileDigest | undefined },
   ) {
-    this.offset = resumedAt ?? 0;
-    this.digest = resumedAt === undefined ? new FileDigest() : undefined;
+    this.offset = resumed?.offset ?? 0;
+    this.digest = resumed === undefined ? new FileDigest() : resumed.digest;
   }
 
   get id(): string {
@@ -73,6 +75,7 @@ export class PostgresStaging implements Staging {
   async suspend(keepUntil: Date): Promise<void> {
     await this.stageRest();
     await this.batches.suspend(keepUntil);
+    if (this.digest?.bytes === this.offset) this.digests.keep(this.id, this.digest);
   }
 
   async finish(): Promise<PostgresStagedFile> {

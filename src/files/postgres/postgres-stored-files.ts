@@ -13,6 +13,7 @@ import { PostgresStaging, type PostgresStagedFile } from './postgres-staging.ts'
 import { readFileRange } from './read-file-range.ts';
 import { readFileChunks } from './read-file-chunks.ts';
 import { StagingBatches, type StagingLog } from './staging-batches.ts';
+import { SuspendedDigests } from '../suspended-digests.ts';
 
 /**
  * Uploaded bytes in PostgreSQL (FILE_STORE=postgres, the default): 1 MiB rows of
@@ -22,6 +23,7 @@ import { StagingBatches, type StagingLog } from './staging-batches.ts';
  */
 export class PostgresStoredFiles implements StoredFilesImplementation {
   readonly kind = 'postgres' as const;
+  private readonly digests = new SuspendedDigests();
 
   constructor(
     private readonly db: Db,
@@ -36,7 +38,7 @@ export class PostgresStoredFiles implements StoredFilesImplementation {
       rowExists: false,
       keepUntil: options.keepUntil,
     });
-    return new PostgresStaging(this.db, batches);
+    return new PostgresStaging(this.db, batches, this.digests);
   }
 
   async resume(id: string, options: StageOptions = {}): Promise<PostgresStaging> {
@@ -48,7 +50,10 @@ export class PostgresStoredFiles implements StoredFilesImplementation {
       rowExists: true,
       keepUntil: options.keepUntil,
     });
-    return new PostgresStaging(this.db, batches, extent.bytes);
+    return new PostgresStaging(this.db, batches, this.digests, {
+      offset: extent.bytes,
+      digest: this.digests.take(id, extent.bytes),
+    });
   }
 
   /**
