@@ -4,10 +4,9 @@
  * same wait with the queue idle (pickup p99) plus one of A's jobs' run time (median) — a
  * worker must free up first. Real uploads through the API, real analyses, 2 workers.
  */
-import pg from 'pg';
-import { startTally, type Tally } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/logger.ts';
+import type pg from 'pg';
+import type { Tally } from '../src/app.ts';
+import { startInProcessTally } from './support/in-process-tally.ts';
 import type { GoalResult } from './support/report.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
 import { median, percentile, round } from './support/stats.ts';
@@ -64,23 +63,12 @@ export const runFairShareBench: BenchPart = async (server, { quick, log = () => 
   const idleJobs = quick ? 10 : 30;
   const trials = quick ? 5 : 30;
   const database = await server.createDatabase();
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATABASE_URL: database.url,
-    LOG_LEVEL: 'silent',
+  const running = await startInProcessTally(database, {
     API_TOKENS: `alice:${ALICE},bob:${BOB}`,
     UPLOAD_RATE_LIMIT_PER_MINUTE: '1000000',
     WORKER_CONCURRENCY: '2',
-    ...database.env,
   });
-  const tally = await startTally({
-    role: 'all',
-    config,
-    databaseUrl: database.url,
-    log: createLogger('silent'),
-  });
-  const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  const { tally, sql } = running;
   const idle: number[] = [];
   const busy: number[] = [];
   let aliceRunMs: number;
@@ -99,8 +87,7 @@ export const runFairShareBench: BenchPart = async (server, { quick, log = () => 
     );
     aliceRunMs = median(rows.map((r) => Number(r.ms)));
   } finally {
-    await sql.end();
-    await tally.close();
+    await running.close();
     await database.drop();
   }
   const idleP99 = percentile(idle, 99);

@@ -5,10 +5,9 @@
  * once behind their own in-process Tally and are measured in alternating steps, so the
  * machine's load falls on both alike.
  */
-import pg from 'pg';
-import { startTally, type Tally } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/logger.ts';
+import type pg from 'pg';
+import type { Tally } from '../src/app.ts';
+import { startInProcessTally } from './support/in-process-tally.ts';
 import type { BenchServer } from './support/database.ts';
 import type { GoalResult } from './support/report.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
@@ -68,23 +67,13 @@ async function trpcGet(base: string, path: string, input: unknown): Promise<unkn
 
 async function startSide(server: BenchServer, name: string, finished: number, log: (l: string) => void) {
   const database = await server.createDatabase();
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATABASE_URL: database.url,
-    LOG_LEVEL: 'silent',
+  const running = await startInProcessTally(database, {
     API_TOKENS: `${OWNER}:${TOKEN}`,
     TRPC_RATE_LIMIT_PER_SECOND: '1000000',
     // The retention query runs in each pass (finding nothing that old), as in production.
     JOB_RETENTION_DAYS: '3650',
   });
-  const tally = await startTally({
-    role: 'all',
-    config,
-    databaseUrl: database.url,
-    log: createLogger('silent'),
-  });
-  const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  const { tally, sql } = running;
   const started = performance.now();
   if (finished > 0)
     await insertFinishedJobs(sql, finished, new Date(Date.now() - 3 * 3600_000).toISOString(), true);
@@ -117,8 +106,7 @@ async function startSide(server: BenchServer, name: string, finished: number, lo
     unread: rows.map((r) => r.id),
     page50Cursor: cursor,
     drop: async () => {
-      await sql.end();
-      await tally.close();
+      await running.close();
       await database.drop();
     },
   };
