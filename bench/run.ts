@@ -103,16 +103,17 @@ log(
 );
 const outDir = path.join(import.meta.dirname, 'results');
 await mkdir(outDir, { recursive: true });
+// Only a full run at full size is the record (latest.json, kept in git, and the table in
+// docs/performance.md). A quick or partial run writes partial.json (ignored by git): it used to
+// overwrite latest.json, and a commit of it lost the last full run's figures.
+const full = !only && !quick;
+const outFile = path.join(outDir, full ? 'latest.json' : 'partial.json');
 await writeFile(
-  path.join(outDir, 'latest.json'),
+  outFile,
   `${JSON.stringify({ at: new Date().toISOString(), quick, seconds: Math.round((Date.now() - started) / 1000), machine, results }, null, 2)}\n`,
 );
-log(`written: bench/results/latest.json (${Math.round((Date.now() - started) / 1000)} s)`);
-// A partial run (--only) keeps the last full table; the JSON is there for a look.
-if (!only) {
-  await writePerformanceTable(
-    path.join(outDir, 'latest.json'),
-    path.join(import.meta.dirname, '..', 'docs', 'performance.md'),
-  );
+log(`written: bench/results/${path.basename(outFile)} (${Math.round((Date.now() - started) / 1000)} s)`);
+if (full) {
+  await writePerformanceTable(outFile, path.join(import.meta.dirname, '..', 'docs', 'performance.md'));
   log('written: docs/performance.md (the performance table)');
 }
