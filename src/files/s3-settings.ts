@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.ts';
 
-/** FILE_STORE=s3's settings (CONTRACT §8), translated from the environment at the edge. */
+/** FILE_STORE=s3's settings (docs/reference.md, "Where bytes live"), translated from the environment at the edge. */
 export interface S3Settings {
   bucket: string;
   /** Every object Tally writes is `${prefix}${jobId}` (and a resumable staging's `${prefix}${id}.tail`). */
