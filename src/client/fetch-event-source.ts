@@ -110,7 +110,9 @@ class ContextEventSource extends EventTarget implements FetchEventSource {
     const type = response.headers.get('content-type') ?? '';
     if (!response.ok || !type.startsWith('text/event-stream') || !response.body) {
       void response.body?.cancel().catch(() => undefined);
-      this.#fail(`the server answered ${response.status} ${type || 'without a content type'}, not an event stream`);
+      this.#fail(
+        `the server answered ${response.status} ${type || 'without a content type'}, not an event stream`,
+      );
       return;
     }
     if (this.readyState === CLOSED) return;

@@ -108,11 +108,13 @@ function shown(watch: Watch, jobId: string | undefined, generation: number): Omi
   return { status: watch.status, error: watch.error, isPolling: watch.isPolling, polls: watch.polls };
 }
 
+type WatchSettings = Pick<UseJobStatusOptions, 'transport' | 'maxPolls' | 'pollIntervalMs'>;
+
 /** `pollJob` or `watchJob` as the options say, reporting progress through `update`. */
 function startWatch(
   client: TallyClient,
   jobId: string,
-  { transport, maxPolls, pollIntervalMs }: Pick<UseJobStatusOptions, 'transport' | 'maxPolls' | 'pollIntervalMs'>,
+  { transport, maxPolls, pollIntervalMs }: WatchSettings,
   signal: AbortSignal,
   update: (change: Partial<Watch>) => void,
 ): Promise<JobStatus> {

@@ -27,7 +27,10 @@ export function civilFromDays(z: number): [number, number, number] {
   return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
 }
 
-/** `year * 12 + month - 1` of a day number, without allocating (hot path). */
+/**
+ * `year * 12 + month - 1` of a day number: civilFromDays's steps written again on purpose,
+ * so the per-row path allocates no array.
+ */
 export function monthOfDay(day: number): number {
   const zz = day + 719468;
   const era = Math.floor(zz / 146097);

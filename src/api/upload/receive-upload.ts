@@ -112,7 +112,9 @@ class UploadReception {
     if (this.settled) return;
     const { fileDone, sink } = this;
     if (!fileDone || !sink) {
-      return this.fail(new TallyError('BAD_REQUEST', 'No file: send the CSV as a multipart part named "file".'));
+      return this.fail(
+        new TallyError('BAD_REQUEST', 'No file: send the CSV as a multipart part named "file".'),
+      );
     }
     fileDone.then(
       (truncated) => {

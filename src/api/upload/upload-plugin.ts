@@ -101,7 +101,9 @@ async function takeUpload(
       },
       recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
     );
-    return await reply.code(recorded.created ? 202 : 200).send({ jobId: recorded.jobId, state: recorded.state });
+    return await reply
+      .code(recorded.created ? 202 : 200)
+      .send({ jobId: recorded.jobId, state: recorded.state });
   } finally {
     // Refused, cut off, a duplicate, or the transaction failed: no job, so no bytes.
     if (!adopted) await staging.discard();
