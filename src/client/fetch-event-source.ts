@@ -1,5 +1,5 @@
 import { authHeaders, type ClientContext } from './context.ts';
-import { SseParser } from './sse-parser.ts';
+import { sseParser } from './sse-parser.ts';
 
 /**
  * An `EventSource` for tRPC's `httpSubscriptionLink`, built on `fetch`, so a stream can
@@ -72,7 +72,6 @@ class ContextEventSource extends EventTarget implements FetchEventSource {
   #lastEventId = '';
   #retryMs = FIRST_RETRY_MS;
   #timer: ReturnType<typeof setTimeout> | undefined;
-
   readonly #ctx: ClientContext;
 
   constructor(
@@ -97,7 +96,13 @@ class ContextEventSource extends EventTarget implements FetchEventSource {
     if (this.#report) this.#report.connections += 1;
     let response: Response;
     try {
-      response = await this.#request();
+      // Resumes after the last event id seen, with a fresh token.
+      const url = new URL(this.url, globalThis.location?.href);
+      if (this.#lastEventId) url.searchParams.set('lastEventId', this.#lastEventId);
+      response = await this.#ctx.fetch(url.toString(), {
+        headers: { accept: 'text/event-stream', ...(await authHeaders(this.#ctx)) },
+        signal: this.#abort.signal,
+      });
     } catch {
       this.#reconnect();
       return;
@@ -126,21 +131,11 @@ class ContextEventSource extends EventTarget implements FetchEventSource {
     this.#reconnect();
   }
 
-  /** The stream's GET, resuming after the last event id seen, with a fresh token. */
-  async #request(): Promise<Response> {
-    const url = new URL(this.url, globalThis.location?.href);
-    if (this.#lastEventId) url.searchParams.set('lastEventId', this.#lastEventId);
-    return this.#ctx.fetch(url.toString(), {
-      headers: { accept: 'text/event-stream', ...(await authHeaders(this.#ctx)) },
-      signal: this.#abort.signal,
-    });
-  }
-
   /** Reads the stream and dispatches each event as it completes. */
   async #read(body: ReadableStream<Uint8Array>): Promise<void> {
     const reader = body.getReader();
     const decoder = new TextDecoder();
-    const parser = new SseParser({
+    const push = sseParser({
       event: (type, data) => this.#dispatch(type, data),
       id: (id) => (this.#lastEventId = id),
       retry: (ms) => (this.#retryMs = ms),
@@ -148,7 +143,7 @@ class ContextEventSource extends EventTarget implements FetchEventSource {
     for (;;) {
       const { value, done } = await reader.read();
       if (done || this.readyState === CLOSED) return;
-      parser.push(decoder.decode(value, { stream: true }));
+      push(decoder.decode(value, { stream: true }));
     }
   }
 

@@ -1,4 +1,4 @@
-import { JobFailedError, JobTimeoutError, toTallyApiError } from './errors.ts';
+import { JobFailedError, JobTimeoutError, toTallyApiError, type TallyApiError } from './errors.ts';
 import type { SseReport } from './fetch-event-source.ts';
 import { pollJob } from './poll-job.ts';
 import type { TallyTrpcClient } from './trpc.ts';
@@ -36,100 +36,101 @@ export function watchJob(
   jobId: string,
   opts: WatchJobOptions = {},
 ): Promise<JobStatus> {
+  const { signal } = opts;
+  const started = Date.now();
+  const deadlineMs = Math.max(0, opts.deadlineMs ?? DEFAULT_DEADLINE_MS);
+  const report: SseReport = { connections: 0 };
+  const inner = new AbortController();
+  let last: JobStatus | undefined;
+  let polls = 0;
+
   return new Promise<JobStatus>((resolve, reject) => {
-    new JobWatch(trpc, jobId, opts, resolve, reject).start();
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      inner.abort();
+      outcome();
+    };
+    const fail = (error: Error) => finish(() => reject(error));
+    const onAbort = () => fail(signal?.reason as Error);
+    const timer = setTimeout(() => {
+      const minutes = Math.round((Date.now() - started) / 6000) / 10;
+      fail(new JobTimeoutError(jobId, minutes, report.connections + polls, last));
+    }, deadlineMs);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const hear = (status: JobStatus) => {
+      if (last && status.version <= last.version) return;
+      last = status;
+      opts.onProgress?.(status);
+      if (status.state === 'completed') finish(() => resolve(status));
+      else if (isFinal(status.state)) fail(new JobFailedError(status));
+    };
+    const fallBack = () =>
+      pollUntilAborted(trpc, jobId, inner.signal, { hear, fail, poll: (n) => (polls = n) });
+    if (typeof ReadableStream === 'undefined' || typeof TextDecoder === 'undefined') {
+      report.unsupported = 'this runtime has no streaming fetch';
+      return fallBack();
+    }
+    const subscribe = () =>
+      subscribeOnce(trpc, jobId, last, inner.signal, report, {
+        hear,
+        error: (apiError) => {
+          if (report.unsupported !== undefined || apiError.code === 'RATE_LIMITED') fallBack();
+          else fail(apiError);
+        },
+        // The stream ended without a final state (a server that returned early): resume.
+        complete: () => {
+          if (!settled && !inner.signal.aborted) queueMicrotask(subscribe);
+        },
+      });
+    subscribe();
   });
 }
 
-/** One watch: the stream (or its long-poll fallback), the deadline, and how it ends. */
-class JobWatch {
-  private readonly started = Date.now();
-  private readonly report: SseReport = { connections: 0 };
-  /** Stops the stream or the fallback polls once the watch has ended. */
-  private readonly inner = new AbortController();
-  private last: JobStatus | undefined;
-  private polls = 0;
-  private settled = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly onAbort = () => this.finish(() => this.reject(this.opts.signal?.reason as Error));
+/** The long-poll fallback: the watch's deadline (through `signal`) bounds it, not a poll count. */
+function pollUntilAborted(
+  trpc: TallyTrpcClient,
+  jobId: string,
+  signal: AbortSignal,
+  on: { hear: (status: JobStatus) => void; fail: (error: Error) => void; poll: (n: number) => void },
+): void {
+  pollJob(trpc, jobId, {
+    pollIntervalMs: FALLBACK_INTERVAL_MS,
+    maxPolls: Number.MAX_SAFE_INTEGER,
+    signal,
+    onPoll: on.poll,
+    onProgress: on.hear,
+  }).then(on.hear, (error: unknown) => {
+    if (error instanceof JobFailedError) return on.hear(error.status);
+    if (!signal.aborted) on.fail(toTallyApiError(error));
+  });
+}
 
-  constructor(
-    private readonly trpc: TallyTrpcClient,
-    private readonly jobId: string,
-    private readonly opts: WatchJobOptions,
-    private readonly resolve: (status: JobStatus) => void,
-    private readonly reject: (error: Error) => void,
-  ) {}
-
-  start(): void {
-    const { signal } = this.opts;
-    const deadlineMs = Math.max(0, this.opts.deadlineMs ?? DEFAULT_DEADLINE_MS);
-    this.timer = setTimeout(() => this.finish(() => this.reject(this.timeoutError())), deadlineMs);
-    if (signal?.aborted) return this.onAbort();
-    signal?.addEventListener('abort', this.onAbort, { once: true });
-    if (typeof ReadableStream === 'undefined' || typeof TextDecoder === 'undefined') {
-      this.report.unsupported = 'this runtime has no streaming fetch';
-      return this.fallBack();
-    }
-    this.subscribe();
-  }
-
-  private finish(outcome: () => void): void {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    this.opts.signal?.removeEventListener('abort', this.onAbort);
-    this.inner.abort();
-    outcome();
-  }
-
-  private timeoutError(): JobTimeoutError {
-    const minutes = Math.round((Date.now() - this.started) / 6000) / 10;
-    return new JobTimeoutError(this.jobId, minutes, this.report.connections + this.polls, this.last);
-  }
-
-  private hear(status: JobStatus): void {
-    if (this.last && status.version <= this.last.version) return;
-    this.last = status;
-    this.opts.onProgress?.(status);
-    if (status.state === 'completed') this.finish(() => this.resolve(status));
-    else if (isFinal(status.state)) this.finish(() => this.reject(new JobFailedError(status)));
-  }
-
-  private fallBack(): void {
-    const hear = (status: JobStatus) => this.hear(status);
-    pollJob(this.trpc, this.jobId, {
-      pollIntervalMs: FALLBACK_INTERVAL_MS,
-      // The deadline bounds the fallback, not a poll count.
-      maxPolls: Number.MAX_SAFE_INTEGER,
-      signal: this.inner.signal,
-      onPoll: (n) => (this.polls = n),
-      onProgress: hear,
-    }).then(hear, (error: unknown) => {
-      if (error instanceof JobFailedError) return this.hear(error.status);
-      if (!this.inner.signal.aborted) this.finish(() => this.reject(toTallyApiError(error)));
-    });
-  }
-
-  private subscribe(): void {
-    const { last } = this;
-    const subscription = this.trpc.jobs.watch.subscribe(
-      { jobId: this.jobId, ...(last ? { lastEventId: String(last.version) } : {}) },
-      {
-        signal: this.inner.signal,
-        context: { sse: this.report },
-        onData: (event) => this.hear(event.data),
-        onError: (error) => {
-          subscription.unsubscribe();
-          const apiError = toTallyApiError(error);
-          if (this.report.unsupported !== undefined || apiError.code === 'RATE_LIMITED') this.fallBack();
-          else this.finish(() => this.reject(apiError));
-        },
-        // The stream ended without a final state (a server that returned early): resume.
-        onComplete: () => {
-          if (!this.settled && !this.inner.signal.aborted) queueMicrotask(() => this.subscribe());
-        },
+/** One jobs.watch subscription, resuming after `last`; its error comes back as a TallyApiError. */
+function subscribeOnce(
+  trpc: TallyTrpcClient,
+  jobId: string,
+  last: JobStatus | undefined,
+  signal: AbortSignal,
+  report: SseReport,
+  on: { hear: (status: JobStatus) => void; error: (error: TallyApiError) => void; complete: () => void },
+): void {
+  const subscription = trpc.jobs.watch.subscribe(
+    { jobId, ...(last ? { lastEventId: String(last.version) } : {}) },
+    {
+      signal,
+      context: { sse: report },
+      onData: (event) => on.hear(event.data),
+      onError: (error) => {
+        subscription.unsubscribe();
+        on.error(toTallyApiError(error));
       },
-    );
-  }
+      onComplete: on.complete,
+    },
+  );
 }
