@@ -87,7 +87,7 @@ class UploadReception {
       stream.resume();
       return this.fail(refusal);
     }
-    this.filename = sanitizeFilename(partFilename!);
+    this.filename = sanitizeFilename(partFilename);
     this.sink = new StagingSink(this.staging);
     stream.on('limit', () => this.fail(tooLarge(this.limits.maxFileBytes)));
     this.fileDone = pipeline(stream, this.sink).then(
