@@ -1,5 +1,5 @@
 /**
- * CONTRACT §5.3 word matching and the bounded parts of classification, on their own; the
+ * The word matching of "Rows that are not sales" (docs/reference.md) and the bounded parts of classification, on their own; the
  * golden files (golden-v12.test.ts) show the rules on whole exports.
  */
 import { describe, expect, it } from 'vitest';
