@@ -1,7 +1,7 @@
 /**
  * S2 behind a transaction pooler: P3's pickup (commit → handler) and P5's small jobs
  * (upload → completed, one worker process) with DATABASE_URL through PgBouncer in
- * transaction mode (LISTEN_DATABASE_URL direct, as CONTRACT §1 v1.2 asks), each beside the
+ * transaction mode (LISTEN_DATABASE_URL direct, as docs/reference.md "Processes and databases" asks), each beside the
  * same measurement straight to PostgreSQL in the same run, in alternating order.
  * PgBouncer is Debian's (installed by scripts/ensure-test-tools.sh), provisioned here as the
  * pooler test does, with fewer server connections than the processes' pools ask for.

@@ -1,4 +1,4 @@
-// Frozen copy of the v1.0 date reader (before CONTRACT.md §5 v1.1), kept only as the
+// Frozen copy of the v1.0 date reader (before the v1.1 date forms), kept only as the
 // baseline bench/analysis.bench.ts measures the v1.1 reader against on the common ISO and
 // slash forms. Not used by the app.
 /**
@@ -6,7 +6,7 @@
  * an integer day number (days since 1970-01-01, may be negative); a month is an integer
  * `year * 12 + (month - 1)`.
  *
- * Accepted (CONTRACT.md §5): `YYYY-MM-DD`; ISO date-times with `T` or a space, optional
+ * Accepted (v1.0): `YYYY-MM-DD`; ISO date-times with `T` or a space, optional
  * seconds and fraction, zone `Z`, `±hh:mm`, `±hhmm` or `±hh`, optionally after a space
  * (`2024-01-05 13:22:11 -0500`), also ` UTC`/` GMT` and a 12-hour ` AM`/` PM`;
  * `MM/DD/YYYY` or `DD/MM/YYYY` (1- or 2-digit parts), `YYYY/MM/DD`, `DD.MM.YYYY`, each
@@ -211,7 +211,7 @@ export function slashEvidence(s: string): 0 | 1 | 2 {
   return 0;
 }
 
-/** DMY when some first part is over 12 and no second part is, otherwise MDY (CONTRACT.md §5). */
+/** DMY when some first part is over 12 and no second part is, otherwise MDY (as v1.0 read it). */
 export function decideSlashOrder(firstOver12: boolean, secondOver12: boolean): SlashOrder {
   return firstOver12 && !secondOver12 ? 'DMY' : 'MDY';
 }

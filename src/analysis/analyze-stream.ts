@@ -4,7 +4,7 @@ import { TallyError } from '../errors.ts';
 import type { AggregateView } from './aggregate/aggregate-view.ts';
 import { RecordReader } from './read/csv-records.ts';
 import { HEAD_BYTES, isGzip } from './read/dialect.ts';
-import { formatDay, monthOfDay } from './values/dates.ts';
+import { formatDay, monthOfDay } from './values/calendar.ts';
 import { encodingIsProvisional } from './read/encoding.ts';
 import { refuseNestedGzip } from '../lib/gzip-head.ts';
 import { gunzip } from './read/gzip-stream.ts';
@@ -229,7 +229,7 @@ export async function assemble(
 
 /**
  * Reads a revenue CSV (optionally gzip) from `source` in one pass and returns its analysis
- * (CONTRACT.md §5). Memory is bounded by distinct customers/products/regions and by
+ * (docs/reference.md, "Reading a file"). Memory is bounded by distinct customers/products/regions and by
  * `maxRecordBytes`, not by the file. Work is cut into ≤ 64 KiB slices with a turn of the
  * event loop at least every ~15 ms; `signal` is checked per slice.
  *

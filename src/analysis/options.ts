@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The `options` part of an upload (CONTRACT.md §5). Every field overrides a guess the
+ * The `options` part of an upload (docs/reference.md, "Options"). Every field overrides a guess the
  * analysis would otherwise make from the head of the file. Column names are the header
  * texts as they appear in the file.
  */
@@ -16,7 +16,7 @@ export const columnRoles = [
   'currency',
   'quantity',
   'unitPrice',
-  // v1.2 (CONTRACT §5.2/§5.3)
+  // v1.2 (docs/reference.md, "Columns" and "Rows that are not sales")
   'status',
   'type',
   'refunded',

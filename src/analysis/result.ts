@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dateFormats } from './options.ts';
 
 /**
- * The analysis result, exactly CONTRACT.md §5 `RevenueAnalysis` (schemaVersion 1).
+ * The analysis result, exactly `RevenueAnalysis` (schemaVersion 1) of docs/reference.md, "The result".
  * Money is a number rounded half away from zero to 2 decimals; shares are fractions of
  * the currency's net revenue rounded to 4 decimals; `hhi` is the sum of squared customer
  * shares as a fraction (0..1, not the 0..10,000 points scale); cohort `retention[k]` is the
@@ -72,7 +72,7 @@ export const currencyAnalysisSchema = z
   })
   .strict();
 
-/** v1.2: how a row was treated (CONTRACT §5.3). */
+/** v1.2: how a row was treated (docs/reference.md, "Rows that are not sales"). */
 export const treatments = ['sale', 'refund', 'excluded'] as const;
 export type Treatment = (typeof treatments)[number];
 
@@ -111,7 +111,7 @@ export const revenueAnalysisSchema = z
         total: count,
         valid: count,
         rejected: count,
-        /** v1.2: rows that are not sales (CONTRACT §5.3); total = valid + rejected + excluded. */
+        /** v1.2: rows that are not sales (reference "Rows that are not sales"); total = valid + rejected + excluded. */
         excluded: count.default(0),
         rejectedSamples: z
           .array(z.object({ line: z.number().int().positive(), reason: z.string() }).strict())

@@ -1,4 +1,5 @@
 import { authHeaders, type ClientContext } from './context.ts';
+import { sseParser } from './sse-parser.ts';
 
 /**
  * An `EventSource` for tRPC's `httpSubscriptionLink`, built on `fetch`, so a stream can
@@ -7,7 +8,8 @@ import { authHeaders, type ClientContext } from './context.ts';
  * Why not the browser's EventSource: it cannot send headers, so the token would have to
  * ride in the URL (connectionParams), and URLs are what access logs, proxies and browser
  * history keep. Why not an npm ponyfill: the client package depends on `@trpc/client` only.
- * This one is ~150 lines of the SSE parsing rules (WHATWG HTML §9.2.6) and nothing more.
+ * This one is the SSE parsing rules (WHATWG HTML §9.2.6, sse-parser.ts) and a reconnecting
+ * fetch, nothing more.
  *
  * Behaves as EventSource does where tRPC relies on it:
  * - a dropped connection or an ended stream is `readyState = CONNECTING` plus an `error`
@@ -53,129 +55,119 @@ export interface FetchEventSource extends EventTarget {
 
 /** An EventSource class bound to the client's server, fetch and token. */
 export function fetchEventSourceClass(ctx: ClientContext): FetchEventSourceClass {
-  return class extends EventTarget implements FetchEventSource {
-    readonly CONNECTING = CONNECTING;
-    readonly OPEN = OPEN;
-    readonly CLOSED = CLOSED;
-    readyState = CONNECTING;
-    readonly #abort = new AbortController();
-    readonly #report: SseReport | undefined;
-    #lastEventId = '';
-    #retryMs = FIRST_RETRY_MS;
-    #timer: ReturnType<typeof setTimeout> | undefined;
-
-    constructor(
-      readonly url: string,
-      init?: FetchEventSourceInit,
-    ) {
-      super();
-      this.#report = init?.report;
-      void this.#connect();
-    }
-
-    close(): void {
-      this.readyState = CLOSED;
-      clearTimeout(this.#timer);
-      this.#abort.abort();
-    }
-
-    async #connect(): Promise<void> {
-      if (this.readyState === CLOSED) return;
-      if (this.#report) this.#report.connections += 1;
-      let response: Response;
-      try {
-        const url = new URL(this.url, globalThis.location?.href);
-        if (this.#lastEventId) url.searchParams.set('lastEventId', this.#lastEventId);
-        response = await ctx.fetch(url.toString(), {
-          headers: { accept: 'text/event-stream', ...(await authHeaders(ctx)) },
-          signal: this.#abort.signal,
-        });
-      } catch {
-        this.#reconnect();
-        return;
-      }
-      if (response.status === 429 || response.status >= 500) {
-        void response.body?.cancel().catch(() => undefined);
-        this.#reconnect();
-        return;
-      }
-      const type = response.headers.get('content-type') ?? '';
-      if (!response.ok || !type.startsWith('text/event-stream') || !response.body) {
-        void response.body?.cancel().catch(() => undefined);
-        this.#fail(
-          `the server answered ${response.status} ${type || 'without a content type'}, not an event stream`,
-        );
-        return;
-      }
-      if (this.readyState === CLOSED) return;
-      this.readyState = OPEN;
-      this.dispatchEvent(new Event('open'));
-      try {
-        await this.#read(response.body);
-      } catch {
-        // A cut connection: reconnect below.
-      }
-      this.#reconnect();
-    }
-
-    /** Parses the stream (WHATWG HTML §9.2.6) and dispatches each event as it completes. */
-    async #read(body: ReadableStream<Uint8Array>): Promise<void> {
-      const reader = body.getReader();
-      const decoder = new TextDecoder();
-      let buffer = '';
-      let data: string[] = [];
-      let type = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done || this.readyState === CLOSED) return;
-        buffer += decoder.decode(value, { stream: true });
-        let end: number;
-        while ((end = buffer.search(/\r\n|\r|\n/)) >= 0) {
-          // A lone CR at the chunk's end may be the first half of CRLF: wait for more.
-          if (buffer[end] === '\r' && end === buffer.length - 1) break;
-          const line = buffer.slice(0, end);
-          buffer = buffer.slice(end + (buffer.startsWith('\r\n', end) ? 2 : 1));
-          if (line === '') {
-            if (data.length > 0) this.#dispatch(type || 'message', data.join('\n'));
-            data = [];
-            type = '';
-            continue;
-          }
-          if (line.startsWith(':')) continue; // a comment
-          const colon = line.indexOf(':');
-          const field = colon < 0 ? line : line.slice(0, colon);
-          let fieldValue = colon < 0 ? '' : line.slice(colon + 1);
-          if (fieldValue.startsWith(' ')) fieldValue = fieldValue.slice(1);
-          if (field === 'data') data.push(fieldValue);
-          else if (field === 'event') type = fieldValue;
-          else if (field === 'id' && !fieldValue.includes('\0')) this.#lastEventId = fieldValue;
-          else if (field === 'retry' && /^\d+$/.test(fieldValue)) this.#retryMs = Number(fieldValue);
-        }
-      }
-    }
-
-    #dispatch(type: string, data: string): void {
-      // A stream that delivers resets the back-off: the next drop retries quickly again.
-      this.#retryMs = FIRST_RETRY_MS;
-      this.dispatchEvent(new MessageEvent(type, { data, lastEventId: this.#lastEventId }));
-    }
-
-    #reconnect(): void {
-      if (this.readyState === CLOSED) return;
-      this.readyState = CONNECTING;
-      this.dispatchEvent(new Event('error'));
-      if (this.readyState === CLOSED) return; // a listener closed us
-      const wait = this.#retryMs;
-      this.#retryMs = Math.min(MAX_RETRY_MS, this.#retryMs * 2);
-      this.#timer = setTimeout(() => void this.#connect(), wait);
-    }
-
-    #fail(reason: string): void {
-      if (this.readyState === CLOSED) return;
-      if (this.#report) this.#report.unsupported ??= reason;
-      this.readyState = CLOSED;
-      this.#abort.abort();
-      this.dispatchEvent(new Event('error'));
+  return class extends ContextEventSource {
+    constructor(url: string, init?: FetchEventSourceInit) {
+      super(ctx, url, init);
     }
   };
+}
+
+class ContextEventSource extends EventTarget implements FetchEventSource {
+  readonly CONNECTING = CONNECTING;
+  readonly OPEN = OPEN;
+  readonly CLOSED = CLOSED;
+  readyState = CONNECTING;
+  readonly #abort = new AbortController();
+  readonly #report: SseReport | undefined;
+  #lastEventId = '';
+  #retryMs = FIRST_RETRY_MS;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #ctx: ClientContext;
+
+  constructor(
+    ctx: ClientContext,
+    readonly url: string,
+    init?: FetchEventSourceInit,
+  ) {
+    super();
+    this.#ctx = ctx;
+    this.#report = init?.report;
+    void this.#connect();
+  }
+
+  close(): void {
+    this.readyState = CLOSED;
+    clearTimeout(this.#timer);
+    this.#abort.abort();
+  }
+
+  async #connect(): Promise<void> {
+    if (this.readyState === CLOSED) return;
+    if (this.#report) this.#report.connections += 1;
+    let response: Response;
+    try {
+      // Resumes after the last event id seen, with a fresh token.
+      const url = new URL(this.url, globalThis.location?.href);
+      if (this.#lastEventId) url.searchParams.set('lastEventId', this.#lastEventId);
+      response = await this.#ctx.fetch(url.toString(), {
+        headers: { accept: 'text/event-stream', ...(await authHeaders(this.#ctx)) },
+        signal: this.#abort.signal,
+      });
+    } catch {
+      this.#reconnect();
+      return;
+    }
+    if (response.status === 429 || response.status >= 500) {
+      void response.body?.cancel().catch(() => undefined);
+      this.#reconnect();
+      return;
+    }
+    const type = response.headers.get('content-type') ?? '';
+    if (!response.ok || !type.startsWith('text/event-stream') || !response.body) {
+      void response.body?.cancel().catch(() => undefined);
+      this.#fail(
+        `the server answered ${response.status} ${type || 'without a content type'}, not an event stream`,
+      );
+      return;
+    }
+    if (this.readyState === CLOSED) return;
+    this.readyState = OPEN;
+    this.dispatchEvent(new Event('open'));
+    try {
+      await this.#read(response.body);
+    } catch {
+      // A cut connection: reconnect below.
+    }
+    this.#reconnect();
+  }
+
+  /** Reads the stream and dispatches each event as it completes. */
+  async #read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    const push = sseParser({
+      event: (type, data) => this.#dispatch(type, data),
+      id: (id) => (this.#lastEventId = id),
+      retry: (ms) => (this.#retryMs = ms),
+    });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || this.readyState === CLOSED) return;
+      push(decoder.decode(value, { stream: true }));
+    }
+  }
+
+  #dispatch(type: string, data: string): void {
+    // A stream that delivers resets the back-off: the next drop retries quickly again.
+    this.#retryMs = FIRST_RETRY_MS;
+    this.dispatchEvent(new MessageEvent(type, { data, lastEventId: this.#lastEventId }));
+  }
+
+  #reconnect(): void {
+    if (this.readyState === CLOSED) return;
+    this.readyState = CONNECTING;
+    this.dispatchEvent(new Event('error'));
+    if (this.readyState === CLOSED) return; // a listener closed us
+    const wait = this.#retryMs;
+    this.#retryMs = Math.min(MAX_RETRY_MS, this.#retryMs * 2);
+    this.#timer = setTimeout(() => void this.#connect(), wait);
+  }
+
+  #fail(reason: string): void {
+    if (this.readyState === CLOSED) return;
+    if (this.#report) this.#report.unsupported ??= reason;
+    this.readyState = CLOSED;
+    this.#abort.abort();
+    this.dispatchEvent(new Event('error'));
+  }
 }

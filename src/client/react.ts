@@ -85,48 +85,63 @@ export function useJobStatus(
       status: w.jobId === jobId ? w.status : undefined,
       isPolling: true,
     }));
-    const watching =
-      transport === 'watch'
-        ? client.watchJob(jobId, {
-            deadlineMs: (maxPolls ?? 360) * (pollIntervalMs ?? 5000),
-            signal: controller.signal,
-            onProgress: (status) => update({ status }),
-          })
-        : client.pollJob(jobId, {
-            ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }),
-            ...(maxPolls === undefined ? {} : { maxPolls }),
-            signal: controller.signal,
-            onPoll: (polls) => update({ polls }),
-            onProgress: (status) => update({ status }),
-          });
-    watching.then(
+    startWatch(client, jobId, { transport, maxPolls, pollIntervalMs }, controller.signal, update).then(
       (status) => update({ status, isPolling: false }),
-      (error: unknown) =>
-        update({
-          error: error instanceof Error ? error : new Error(String(error)),
-          isPolling: false,
-          ...(error instanceof JobFailedError ? { status: error.status } : {}),
-          // A watch counts its stream connections and fallback polls only in the error.
-          ...(error instanceof JobTimeoutError ? { polls: error.polls } : {}),
-        }),
+      (error: unknown) => update(endOfWatch(error)),
     );
     return () => controller.abort(new DOMException('The job is no longer watched.', 'AbortError'));
   }, [client, jobId, pollIntervalMs, maxPolls, transport, generation]);
 
   const restart = useCallback(() => setGeneration((g) => g + 1), []);
+  return { ...shown(watch, jobId ?? undefined, generation), restart };
+}
+
+/** What the page sees of a watch: nothing of a previous job, no stale error of a previous generation. */
+function shown(watch: Watch, jobId: string | undefined, generation: number): Omit<JobStatusState, 'restart'> {
   // Until the effect has run for a new job id, show nothing of the previous job.
-  if (watch.jobId !== (jobId ?? undefined)) {
-    return { status: undefined, error: undefined, isPolling: Boolean(jobId), polls: 0, restart };
+  if (watch.jobId !== jobId) {
+    return { status: undefined, error: undefined, isPolling: Boolean(jobId), polls: 0 };
   }
   if (watch.generation !== generation) {
-    return { status: watch.status, error: undefined, isPolling: true, polls: 0, restart };
+    return { status: watch.status, error: undefined, isPolling: true, polls: 0 };
   }
+  return { status: watch.status, error: watch.error, isPolling: watch.isPolling, polls: watch.polls };
+}
+
+type WatchSettings = Pick<UseJobStatusOptions, 'transport' | 'maxPolls' | 'pollIntervalMs'>;
+
+/** `pollJob` or `watchJob` as the options say, reporting progress through `update`. */
+function startWatch(
+  client: TallyClient,
+  jobId: string,
+  { transport, maxPolls, pollIntervalMs }: WatchSettings,
+  signal: AbortSignal,
+  update: (change: Partial<Watch>) => void,
+): Promise<JobStatus> {
+  if (transport === 'watch') {
+    return client.watchJob(jobId, {
+      deadlineMs: (maxPolls ?? 360) * (pollIntervalMs ?? 5000),
+      signal,
+      onProgress: (status) => update({ status }),
+    });
+  }
+  return client.pollJob(jobId, {
+    ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }),
+    ...(maxPolls === undefined ? {} : { maxPolls }),
+    signal,
+    onPoll: (polls) => update({ polls }),
+    onProgress: (status) => update({ status }),
+  });
+}
+
+/** The watch's state after it failed, timed out or was aborted. */
+function endOfWatch(error: unknown): Partial<Watch> {
   return {
-    status: watch.status,
-    error: watch.error,
-    isPolling: watch.isPolling,
-    polls: watch.polls,
-    restart,
+    error: error instanceof Error ? error : new Error(String(error)),
+    isPolling: false,
+    ...(error instanceof JobFailedError ? { status: error.status } : {}),
+    // A watch counts its stream connections and fallback polls only in the error.
+    ...(error instanceof JobTimeoutError ? { polls: error.polls } : {}),
   };
 }
 

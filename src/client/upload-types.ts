@@ -11,7 +11,7 @@ export interface UploadProgress {
 }
 
 export interface UploadCsvOptions {
-  /** Column mapping and format options (CONTRACT.md §5); omitted = detect from the file. */
+  /** Column mapping and format options (docs/reference.md, "Options"); omitted = detect from the file. */
   options?: UploadOptions;
   /** Same key within 24 h returns the first job instead of creating another. */
   idempotencyKey?: string;

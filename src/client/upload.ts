@@ -1,10 +1,9 @@
 import { authHeaders, type ClientContext } from './context.ts';
 import { TallyApiError } from './errors.ts';
 import { RESUMABLE_THRESHOLD_BYTES, uploadResumable } from './resumable-upload.ts';
+import { streamedMultipart } from './streamed-multipart.ts';
 import type { JobState, UploadOptions } from './types.ts';
 import type { UploadCsvOptions, UploadResult } from './upload-types.ts';
-
-const SLICE_BYTES = 64 * 1024;
 
 export type { UploadCsvOptions, UploadProgress, UploadResult } from './upload-types.ts';
 
@@ -149,53 +148,7 @@ async function sendWithFetch(
   signal: AbortSignal | undefined,
 ): Promise<{ status: number; text: string }> {
   const boundary = `----tally-${crypto.randomUUID()}`;
-  const encoder = new TextEncoder();
-  let head = '';
-  if (options !== undefined) {
-    head +=
-      `--${boundary}\r\nContent-Disposition: form-data; name="options"\r\n` +
-      `Content-Type: application/json\r\n\r\n${JSON.stringify(options)}\r\n`;
-  }
-  head +=
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoteFilename(filename)}"\r\n` +
-    `Content-Type: ${file.type || 'text/csv'}\r\n\r\n`;
-  const headBytes = encoder.encode(head);
-  const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
-
-  const reader = file.stream().getReader();
-  let pending: Uint8Array | undefined; // rest of a chunk larger than SLICE_BYTES
-  let sent = 0;
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        controller.enqueue(headBytes);
-      },
-      // Called only when the HTTP layer wants more: `sent` trails the socket by one chunk.
-      // An in-memory Blob streams as one chunk: slice it, or progress jumps from 0 to 100.
-      async pull(controller) {
-        let chunk = pending;
-        if (!chunk) {
-          const { done, value } = await reader.read();
-          if (done) {
-            controller.enqueue(tail);
-            controller.close();
-            return;
-          }
-          chunk = value;
-        }
-        pending = chunk.byteLength > SLICE_BYTES ? chunk.subarray(SLICE_BYTES) : undefined;
-        const slice = pending ? chunk.subarray(0, SLICE_BYTES) : chunk;
-        sent += slice.byteLength;
-        report(sent);
-        controller.enqueue(slice);
-      },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-
+  const body = streamedMultipart(boundary, file, filename, options, report);
   let response: Response;
   try {
     response = await ctx.fetch(url, {
@@ -206,9 +159,9 @@ async function sendWithFetch(
         // A declared length (rather than chunked encoding) lets undici read a refusal the
         // server sends mid-body (401, 413) and close the connection: with chunked
         // encoding the same refusal surfaced as EPIPE about half the time.
-        'content-length': String(headBytes.byteLength + file.size + tail.byteLength),
+        'content-length': String(body.length),
       },
-      body,
+      body: body.stream,
       duplex: 'half', // required by fetch for a streamed request body
       signal,
     } as RequestInit);
@@ -229,11 +182,6 @@ function networkError(error: unknown): TallyApiError {
       cause: error,
     },
   );
-}
-
-/** As browsers do (WHATWG multipart/form-data encoding): escape quotes and line breaks. */
-function quoteFilename(name: string): string {
-  return name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
 function describe(error: unknown): string {

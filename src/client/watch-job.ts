@@ -1,4 +1,4 @@
-import { JobFailedError, JobTimeoutError, toTallyApiError } from './errors.ts';
+import { JobFailedError, JobTimeoutError, toTallyApiError, type TallyApiError } from './errors.ts';
 import type { SseReport } from './fetch-event-source.ts';
 import { pollJob } from './poll-job.ts';
 import type { TallyTrpcClient } from './trpc.ts';
@@ -54,21 +54,12 @@ export function watchJob(
       inner.abort();
       outcome();
     };
-    const onAbort = () => finish(() => reject(signal?.reason as Error));
-    const timer = setTimeout(
-      () =>
-        finish(() =>
-          reject(
-            new JobTimeoutError(
-              jobId,
-              Math.round((Date.now() - started) / 6000) / 10,
-              report.connections + polls,
-              last,
-            ),
-          ),
-        ),
-      deadlineMs,
-    );
+    const fail = (error: Error) => finish(() => reject(error));
+    const onAbort = () => fail(signal?.reason as Error);
+    const timer = setTimeout(() => {
+      const minutes = Math.round((Date.now() - started) / 6000) / 10;
+      fail(new JobTimeoutError(jobId, minutes, report.connections + polls, last));
+    }, deadlineMs);
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -77,48 +68,69 @@ export function watchJob(
       last = status;
       opts.onProgress?.(status);
       if (status.state === 'completed') finish(() => resolve(status));
-      else if (isFinal(status.state)) finish(() => reject(new JobFailedError(status)));
+      else if (isFinal(status.state)) fail(new JobFailedError(status));
     };
-
-    const fallBack = () => {
-      pollJob(trpc, jobId, {
-        pollIntervalMs: FALLBACK_INTERVAL_MS,
-        // The deadline bounds the fallback, not a poll count.
-        maxPolls: Number.MAX_SAFE_INTEGER,
-        signal: inner.signal,
-        onPoll: (n) => (polls = n),
-        onProgress: hear,
-      }).then(hear, (error: unknown) => {
-        if (error instanceof JobFailedError) return hear(error.status);
-        if (!inner.signal.aborted) finish(() => reject(toTallyApiError(error)));
-      });
-    };
-
+    const fallBack = () =>
+      pollUntilAborted(trpc, jobId, inner.signal, { hear, fail, poll: (n) => (polls = n) });
     if (typeof ReadableStream === 'undefined' || typeof TextDecoder === 'undefined') {
       report.unsupported = 'this runtime has no streaming fetch';
       return fallBack();
     }
-
-    const subscribe = () => {
-      const subscription = trpc.jobs.watch.subscribe(
-        { jobId, ...(last ? { lastEventId: String(last.version) } : {}) },
-        {
-          signal: inner.signal,
-          context: { sse: report },
-          onData: (event) => hear(event.data),
-          onError: (error) => {
-            subscription.unsubscribe();
-            const apiError = toTallyApiError(error);
-            if (report.unsupported !== undefined || apiError.code === 'RATE_LIMITED') fallBack();
-            else finish(() => reject(apiError));
-          },
-          // The stream ended without a final state (a server that returned early): resume.
-          onComplete: () => {
-            if (!settled && !inner.signal.aborted) queueMicrotask(subscribe);
-          },
+    const subscribe = () =>
+      subscribeOnce(trpc, jobId, last, inner.signal, report, {
+        hear,
+        error: (apiError) => {
+          if (report.unsupported !== undefined || apiError.code === 'RATE_LIMITED') fallBack();
+          else fail(apiError);
         },
-      );
-    };
+        // The stream ended without a final state (a server that returned early): resume.
+        complete: () => {
+          if (!settled && !inner.signal.aborted) queueMicrotask(subscribe);
+        },
+      });
     subscribe();
   });
+}
+
+/** The long-poll fallback: the watch's deadline (through `signal`) bounds it, not a poll count. */
+function pollUntilAborted(
+  trpc: TallyTrpcClient,
+  jobId: string,
+  signal: AbortSignal,
+  on: { hear: (status: JobStatus) => void; fail: (error: Error) => void; poll: (n: number) => void },
+): void {
+  pollJob(trpc, jobId, {
+    pollIntervalMs: FALLBACK_INTERVAL_MS,
+    maxPolls: Number.MAX_SAFE_INTEGER,
+    signal,
+    onPoll: on.poll,
+    onProgress: on.hear,
+  }).then(on.hear, (error: unknown) => {
+    if (error instanceof JobFailedError) return on.hear(error.status);
+    if (!signal.aborted) on.fail(toTallyApiError(error));
+  });
+}
+
+/** One jobs.watch subscription, resuming after `last`; its error comes back as a TallyApiError. */
+function subscribeOnce(
+  trpc: TallyTrpcClient,
+  jobId: string,
+  last: JobStatus | undefined,
+  signal: AbortSignal,
+  report: SseReport,
+  on: { hear: (status: JobStatus) => void; error: (error: TallyApiError) => void; complete: () => void },
+): void {
+  const subscription = trpc.jobs.watch.subscribe(
+    { jobId, ...(last ? { lastEventId: String(last.version) } : {}) },
+    {
+      signal,
+      context: { sse: report },
+      onData: (event) => on.hear(event.data),
+      onError: (error) => {
+        subscription.unsubscribe();
+        on.error(toTallyApiError(error));
+      },
+      onComplete: on.complete,
+    },
+  );
 }

@@ -1,19 +1,20 @@
-import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { PostgresStoredFiles } from './postgres/postgres-stored-files.ts';
-import { s3Settings, type S3Settings } from './s3-settings.ts';
+import type { S3Settings } from './s3-settings.ts';
 import { S3StoredFiles } from './s3-stored-files.ts';
 import type { StoredFiles, StoredFilesImplementation, StoredFilesKind } from './stored-files.ts';
 import { verifiedRead } from './verified-read.ts';
 
-/** The stored-bytes settings, translated from the environment at the edge (storedFilesOptions). */
+/**
+ * Where uploaded bytes live and for how long a staging is held, translated from the
+ * environment at the edge (src/roles/role-options.ts).
+ */
 export interface StoredFilesOptions {
-  /** FILE_STORE. */
   store: StoredFilesKind;
-  /** UPLOAD_STAGING_LEASE_MS: a staging not renewed this long belongs to nobody. */
+  /** A staging not renewed this long belongs to nobody (its API host died). */
   stagingLeaseMs: number;
-  /** FILE_STORE=s3's bucket, prefix and endpoint. */
+  /** The object store's bucket, prefix and endpoint; set when `store` is 's3'. */
   s3?: S3Settings;
 }
 
@@ -39,25 +40,6 @@ const IMPLEMENTATIONS: Record<
       new PostgresStoredFiles(deps.db, options.stagingLeaseMs, deps.log),
     ),
 };
-
-export function storedFilesOptions(
-  config: Pick<
-    Config,
-    | 'FILE_STORE'
-    | 'UPLOAD_STAGING_LEASE_MS'
-    | 'S3_BUCKET'
-    | 'S3_PREFIX'
-    | 'S3_ENDPOINT'
-    | 'S3_REGION'
-    | 'S3_FORCE_PATH_STYLE'
-  >,
-): StoredFilesOptions {
-  return {
-    store: config.FILE_STORE,
-    stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS,
-    ...(config.FILE_STORE === 's3' ? { s3: s3Settings(config) } : {}),
-  };
-}
 
 /** The configured store, its reads verified (verified-read.ts) whatever the store. */
 export function createStoredFiles(options: StoredFilesOptions, deps: StoredFilesDeps): StoredFiles {

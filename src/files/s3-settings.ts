@@ -1,7 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import type { Config } from '../config.ts';
 
-/** FILE_STORE=s3's settings (CONTRACT §8), translated from the environment at the edge. */
+/**
+ * The object store's settings (docs/reference.md, "Where bytes live"), translated from
+ * FILE_STORE=s3's variables at the edge (src/roles/role-options.ts).
+ */
 export interface S3Settings {
   bucket: string;
   /** Every object Tally writes is `${prefix}${jobId}` (and a resumable staging's `${prefix}${id}.tail`). */
@@ -11,19 +13,6 @@ export interface S3Settings {
   /** Unset: the SDK's chain (AWS_REGION, the profile), else us-east-1 when an endpoint is set. */
   region: string | undefined;
   forcePathStyle: boolean;
-}
-
-export function s3Settings(
-  config: Pick<Config, 'S3_BUCKET' | 'S3_PREFIX' | 'S3_ENDPOINT' | 'S3_REGION' | 'S3_FORCE_PATH_STYLE'>,
-): S3Settings {
-  if (config.S3_BUCKET === undefined) throw new Error('FILE_STORE=s3 needs S3_BUCKET'); // config.ts refuses it first
-  return {
-    bucket: config.S3_BUCKET,
-    prefix: config.S3_PREFIX,
-    endpoint: config.S3_ENDPOINT,
-    region: config.S3_REGION,
-    forcePathStyle: config.S3_FORCE_PATH_STYLE,
-  };
 }
 
 /**

@@ -19,7 +19,7 @@ import type {
 import { SuspendedDigests } from './suspended-digests.ts';
 
 /**
- * FILE_STORE=s3 (CONTRACT §8): every job's bytes are one object, `${S3_PREFIX}${jobId}`, in an
+ * FILE_STORE=s3 (docs/reference.md, "Where bytes live"): every job's bytes are one object, `${S3_PREFIX}${jobId}`, in an
  * S3-compatible store; PostgreSQL keeps the job row, the staging's lease and the multipart
  * upload's record, never the bytes (bench: pg_database_size grows by well under 1 MiB per
  * GiB uploaded).

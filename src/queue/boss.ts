@@ -58,7 +58,7 @@ export async function startBoss(
     monitorIntervalSeconds: 5,
     migrate: true,
     schedule: false,
-    // Traces (CONTRACT §10): the upload's trace context is stored on the job so the worker's
+    // Traces (docs/reference.md, "Where bytes live, webhooks, traces"): the upload's trace context is stored on the job so the worker's
     // attempt continues it. Without an OpenTelemetry SDK registered nothing is stored.
     openTelemetry: { propagateContext: true },
   });

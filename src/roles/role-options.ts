@@ -1,12 +1,12 @@
 import type { ApiOptions } from '../api/server.ts';
 import type { Config } from '../config.ts';
+import type { StoredFilesOptions } from '../files/create-stored-files.ts';
 import type { ApiRoleOptions } from './api-role.ts';
 import type { WorkerRoleOptions } from './worker-role.ts';
 
 /**
  * The environment, translated once at the edge into each component's own options: below
- * this file nothing reads an environment variable's name (src/files/create-stored-files.ts
- * translates the store's settings the same way).
+ * this file nothing reads an environment variable's name.
  */
 export function apiServerOptions(config: Config): ApiOptions {
   return {
@@ -83,5 +83,23 @@ export function workerRoleOptions(config: Config, withMetrics: boolean): WorkerR
       withMetrics && config.METRICS_PORT !== undefined
         ? { host: config.HOST, port: config.METRICS_PORT }
         : undefined,
+  };
+}
+
+/** Where uploaded bytes live (FILE_STORE and, for s3, its S3_* variables). */
+export function storedFilesOptions(config: Config): StoredFilesOptions {
+  const options = { store: config.FILE_STORE, stagingLeaseMs: config.UPLOAD_STAGING_LEASE_MS };
+  if (config.FILE_STORE !== 's3') return options;
+  // loadConfig refuses FILE_STORE=s3 without S3_BUCKET at start-up, naming the variable.
+  if (config.S3_BUCKET === undefined) throw new Error('FILE_STORE=s3 needs S3_BUCKET');
+  return {
+    ...options,
+    s3: {
+      bucket: config.S3_BUCKET,
+      prefix: config.S3_PREFIX,
+      endpoint: config.S3_ENDPOINT,
+      region: config.S3_REGION,
+      forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    },
   };
 }

@@ -11,7 +11,7 @@ const root = import.meta.dirname;
 
 /**
  * Tally without auth serves only requests naming its own loopback host and port, from no
- * other origin (CONTRACT §6): the proxy presents itself as Tally's own page to it.
+ * other origin (docs/reference.md, "Security"): the proxy presents itself as Tally's own page to it.
  */
 const tally: ProxyOptions = {
   target: 'http://127.0.0.1:3000',

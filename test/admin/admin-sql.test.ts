@@ -13,7 +13,7 @@ import { withDatabase } from '../support/global-setup.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
-// The admin SQL of CONTRACT.md §7, used the way an operator would: connected as a login
+// The admin SQL of docs/reference.md ("Admin SQL"), used the way an operator would: connected as a login
 // role that was only granted tally_readonly, running the ready queries copied straight
 // from docs/operations.md, against jobs made by real uploads.
 

@@ -7,8 +7,8 @@ import {
   formatDay,
   formatMonth,
   monthOfDay,
-  parseDate,
-} from '../../src/analysis/values/dates.ts';
+} from '../../src/analysis/values/calendar.ts';
+import { parseDate } from '../../src/analysis/values/dates.ts';
 import type { DateOrder } from '../../src/analysis/values/dates.ts';
 
 const day = (iso: string): number =>

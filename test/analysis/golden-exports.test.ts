@@ -1,5 +1,5 @@
 /**
- * Golden tests for CONTRACT.md §5 v1.1: exports in the shapes real tools write (headers,
+ * Golden tests for "Reading a file" (docs/reference.md): exports in the shapes real tools write (headers,
  * date and number forms, encodings and quirks learnt from public samples of the UCI Online
  * Retail data set, Kaggle's sales_data_sample, superstore samples, Etsy, Shopify, Stripe,
  * SAP SE16N, Amazon and Excel), with made-up rows. Every expected figure is worked out by

@@ -1,5 +1,5 @@
 /**
- * Issue 18 item 4: worker memory is bounded by key bytes, not key counts. A small gzip of
+ * Worker memory is bounded by key bytes, not key counts. A small gzip of
  * long distinct keys (customer, product and region of ~1,000 bytes each, every row new)
  * is analysed in a child process started as a worker is (`node --import tsx`, default heap),
  * and its peak RSS (`process.resourceUsage().maxRSS`) must stay under 384 MiB.

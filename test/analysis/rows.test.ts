@@ -1,5 +1,5 @@
 /**
- * CONTRACT §5.3 word matching and the bounded parts of classification, on their own; the
+ * The word matching of "Rows that are not sales" (docs/reference.md) and the bounded parts of classification, on their own; the
  * golden files (golden-v12.test.ts) show the rules on whole exports.
  */
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,8 @@ import { MAX_EXCLUSION_REASONS, OTHER_REASONS } from '../../src/analysis/rows/ex
 import { TypeTreatment, statusExcludes, typeTreatment } from '../../src/analysis/rows/word-lists.ts';
 import { MAX_KEY_BYTES } from '../../src/analysis/aggregate/key-budget.ts';
 import { ZoneCalendar } from '../../src/analysis/values/zone-calendar.ts';
-import { daysFromCivil, formatDay, parseDate, zoneUtcMinutes } from '../../src/analysis/values/dates.ts';
+import { daysFromCivil, formatDay } from '../../src/analysis/values/calendar.ts';
+import { parseDate, zoneUtcMinutes } from '../../src/analysis/values/dates.ts';
 
 async function run(text: string, options: JobOptions = {}) {
   const data = Buffer.from(text);

@@ -222,7 +222,7 @@ describe('analyzeCsvStream', () => {
   });
 
   it('hints at the decimal comma when a "," file has "1.234,56" amounts the v1.2 rule cannot settle', async () => {
-    // "1,000.50" has a point after a comma, so the head is not all `…,dd` (CONTRACT §5.4)
+    // "1,000.50" has a point after a comma, so the head is not all `…,dd` (reference "Values")
     const r = await run('date,amount\n2024-01-01,"1.234,56"\n2024-01-01,"1,000.50"\n');
     expect(r.rows.rejectedSamples[0]!.reason).toBe(
       'amount "1.234,56" is not a number (decimal comma? set options.decimalSeparator to ",")',

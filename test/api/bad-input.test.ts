@@ -160,7 +160,7 @@ describe('files that are not what they claim', () => {
     expect(res.body.error.code).toBe('INVALID_CSV');
   });
 
-  it('bytes that are not UTF-8 are read as Windows-1252 (CONTRACT §5 v1.1), not refused as binary', async () => {
+  it('bytes that are not UTF-8 are read as Windows-1252, not refused as binary', async () => {
     // 0xff and 0xfe are "ÿ" and "þ" in Windows-1252: text, just not rows this header fits.
     const bytes = Buffer.concat([
       Buffer.from('date,amount\n'),

@@ -4,12 +4,15 @@ import { postCsv } from '../support/http.ts';
 import { logLines } from '../support/log-lines.ts';
 import { startTestTally } from '../support/tally.ts';
 
-// Issue 14 item 11: while the process drains (SIGTERM → close()), it keeps listening until
-// in-flight requests end, and a new upload gets 503 with Retry-After — not a refused
-// connection. /readyz says 503 meanwhile; long polls answer at once.
+// While the process drains (SIGTERM → close()), it keeps listening until in-flight requests
+// end, and a new request gets 503 with Retry-After — not a refused connection — so a client
+// retries on another instance: an upload (refused by the upload route's own admission too),
+// and every other API route (refused by the drain plugin alone: a status read or a list would
+// otherwise be answered). /readyz says 503 meanwhile, /metrics still answers; long polls
+// answer at once.
 
 describe('draining', () => {
-  it('answers a new upload with 503 while an upload in flight finishes', async () => {
+  it('answers new uploads and API calls with 503 while an upload in flight finishes', async () => {
     const logs = logLines();
     const tally = await startTestTally({
       role: 'api',
@@ -48,6 +51,23 @@ describe('draining', () => {
       const refused = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n');
       expect(refused.status).toBe(503);
       expect(refused.body).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } });
+      // jobs.status (the plain GET route) and jobs.list (through tRPC) have no drain check of
+      // their own: only the drain plugin's hook answers them 503.
+      for (const path of [
+        `/trpc/jobs.status?input=${encodeURIComponent(JSON.stringify({ jobId: job.body.jobId }))}`,
+        '/trpc/jobs.list',
+      ]) {
+        const answer = await fetch(`${tally.url}${path}`);
+        expect({ path, status: answer.status, retryAfter: answer.headers.get('retry-after') }).toEqual({
+          path,
+          status: 503,
+          retryAfter: '1',
+        });
+        expect(await answer.json()).toEqual({
+          error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) },
+        });
+      }
+      expect((await fetch(`${tally.url}/metrics`)).status).toBe(200);
       const ready = await fetch(`${tally.url}/readyz`, { headers: { connection: 'close' } });
       expect(ready.status).toBe(503);
     } finally {

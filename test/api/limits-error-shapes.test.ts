@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trpcQuery } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
-// Issue 14 item 10: refusals made by Node and Fastify before any route runs come out in the
+// Refusals made by Node and Fastify before any route runs come out in the
 // contract's shape, and tRPC input errors are a sentence for a person, not a zod dump.
 
 let tally: TestTally;

@@ -6,7 +6,7 @@ import { startTestTally, type TestTally } from '../support/tally.ts';
 
 // On loopback with the bounds lowered: one owner's flood (idle sockets,
 // long polls, quick polls) never keeps /healthz or another owner's requests out, and the
-// excess gets the documented refusal (CONTRACT shape, 429/503, Retry-After).
+// excess gets the documented refusal (the shape of docs/reference.md "Errors", 429/503, Retry-After).
 //
 // Bound stated and checked: while a flood is on, /healthz and bob's status each answer
 // within ANSWER_BOUND_MS. A request the flood kept out would wait for a freed slot (the

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trpcQuery } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
-// Issue 14 item 9: with `jobs` locked and more requests queued than the pool has
+// With `jobs` locked and more requests queued than the pool has
 // connections, requests end with the contract's 503 after DB_STATEMENT_TIMEOUT_MS instead
 // of waiting forever, and /healthz — on its own connection — still says the database is up.
 

@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postCsv } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
-// The upload route's answers that come before or instead of a job (CONTRACT.md §2, issue
-// 14 items 5, 8, 10 and 11), with auth on, against a real server over real HTTP.
+// The upload route's answers that come before or instead of a job (docs/reference.md,
+// "Uploading" and "Errors"), with auth on, against a real server over real HTTP.
 
 const TOKEN = 'upload-contract-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };

@@ -53,7 +53,7 @@ function multipart(parts: { name: string; filename?: string; content: string | B
   };
 }
 
-describe('upload errors (CONTRACT.md §2)', () => {
+describe('upload errors (docs/reference.md, Errors)', () => {
   it.each([
     ['JSON', '{"file":"x"}', 'application/json'],
     ['plain text', GOOD, 'text/plain'],

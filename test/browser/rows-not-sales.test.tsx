@@ -24,7 +24,8 @@ import {
 } from '../../src/web/src/mapping.ts';
 
 /**
- * The page's side of CONTRACT §5.3 on hand-written results (the shape of §5.5): the note,
+ * The page's side of docs/reference.md's "Rows that are not sales" on hand-written results
+ * (the shape of "The result"): the note,
  * the card's lists and checkboxes, and the options a change becomes. A balance export:
  * charges and refunds count; payouts and fees are left out by the type words; one value
  * ("Adjustment") was left out by the person's own options.

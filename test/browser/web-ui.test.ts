@@ -442,7 +442,7 @@ describe('fixing a mapping without uploading again', () => {
 
 describe('rows that are not sales (contract v1.2)', () => {
   // A payment provider's balance export: charges and a refund are sales, the payout and the
-  // provider's fee are not (type words, CONTRACT §5.3). Net 100 + 50 + 30 − 20 = 160.
+  // provider's fee are not (type words, reference "Rows that are not sales"). Net 100 + 50 + 30 − 20 = 160.
   // Leaving out "invoice_payment" (30) gives 130. The 50.00 charge at 22:00 −04:00 on
   // 30 June is 1 July in Berlin, so the period ends a day later with that time zone.
   const BALANCE = [

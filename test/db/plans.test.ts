@@ -12,7 +12,7 @@ import { jobStatusColumns } from '../../src/jobs/job-status.ts';
 import { fairShareSendOptions } from '../../src/queue/fair-share.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
-// Issue 22, a million jobs: the statements a request or a maintenance pass runs must find their
+// A million jobs: the statements a request or a maintenance pass runs must find their
 // rows through an index, not by reading the table. Checked on 100,000 finished jobs (one owner
 // with most of them) and fresh statistics: the plans the planner picks for a table this size are
 // the ones it keeps at a million (the bench measures the times: bench/million-jobs). The

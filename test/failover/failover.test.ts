@@ -10,7 +10,7 @@ import {
 } from '../support/standby.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
-// Issue 22, a real failover: a primary with a synchronous standby, Tally (an API and a worker
+// A real failover: a primary with a synchronous standby, Tally (an API and a worker
 // process) reaching it through a TCP proxy, as a managed service's DNS name. While uploads,
 // jobs and long polls are in flight: kill -9 the primary, promote the standby, switch the
 // proxy. Then: every job answered 202 completes once, with exact figures; uploads in flight

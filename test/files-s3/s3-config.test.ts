@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { storedFilesOptions } from '../../src/files/create-stored-files.ts';
+import { storedFilesOptions } from '../../src/roles/role-options.ts';
 
 describe('FILE_STORE=s3 configuration, checked at start-up', () => {
   it('names the missing or bad variable', () => {

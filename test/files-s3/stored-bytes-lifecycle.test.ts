@@ -7,7 +7,7 @@ import { startCuttingProxy } from '../resumable/cutting-proxy.ts';
 import { startStore, type StoreUnderTest } from '../resumable/stores.ts';
 import { startTestS3, type TestS3 } from '../support/s3-server.ts';
 
-// CONTRACT §2.1 and §8 with each store: upload → result, a cut-off upload leaves nothing,
+// docs/reference.md's "POST /api/jobs" and "Where bytes live" with each store: upload → result, a cut-off upload leaves nothing,
 // a re-run reuses the bytes, retention deletes them, and where they live is in the admin view.
 const MiB = 1024 * 1024;
 

@@ -7,7 +7,7 @@ import { startPgBouncer, type PgBouncer } from '../support/pgbouncer.ts';
 import { generateCsv } from '../support/sources.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
-// CONTRACT §1 v1.2: DATABASE_URL through PgBouncer 1.18 in transaction mode, with fewer server
+// docs/reference.md, "Processes and databases": DATABASE_URL through PgBouncer 1.18 in transaction mode, with fewer server
 // connections than the processes' pools ask for; LISTEN_DATABASE_URL direct. Two API and two
 // worker processes (each pool asks for up to DB_POOL_MAX = 10, pg-boss 4 more) share
 // POOL_SIZE server connections. Anything that relied on a session across statements (a named

@@ -5,7 +5,7 @@ import { generateCsv } from '../support/sources.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
-// Issue 22, fair share: owner A's backlog must not hold every worker while owner B's one job
+// Fair share: owner A's backlog must not hold every worker while owner B's one job
 // waits. Every job stops just before its result (the beforeFinish hook) until the test lets it
 // go, so "which job starts next" is decided by the claim order alone, not by timing.
 

@@ -5,7 +5,7 @@ import { freePort, spawnTally, type ChildTally } from '../support/child-process.
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { postCsv, waitForFinal } from '../support/http.ts';
 
-// Scaling out as CONTRACT.md §1 promises: one API and three workers as separate OS
+// Scaling out as docs/reference.md ("Processes and databases") promises: one API and three workers as separate OS
 // processes (`src/main.ts api|worker`) on one database, no shared disk. Evidence of who
 // ran what comes from the workers' own JSON logs (pid + jobId on every job line).
 

@@ -9,7 +9,7 @@ import { startTestTally, type TestTally } from '../support/tally.ts';
 
 /**
  * Auth-off mode (loopback, no keys) serves only requests naming a loopback host with its
- * port and not coming from another site (CONTRACT §6 v1.2). Over real HTTP with the
+ * port and not coming from another site (docs/reference.md, "Security"). Over real HTTP with the
  * headers browsers send, then from a real Chromium: a page on another origin posting a
  * form and calling fetch, and a page reached through a rebinding host name.
  */

@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(() => tally?.stop());
 
-describe('auth and owners (CONTRACT.md §6)', () => {
+describe('auth and owners (docs/reference.md, Security)', () => {
   it('401 without a token or with an unknown one', async () => {
     const none = await postCsv(tally.url, CSV);
     expect(none.status).toBe(401);

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
 /**
- * Rate limits count calls, not HTTP requests (CONTRACT §3); TRUST_PROXY decides whose
+ * Rate limits count calls, not HTTP requests (docs/reference.md, "Watching and managing jobs"); TRUST_PROXY decides whose
  * address an anonymous caller has; the bucket map is bounded.
  */
 const KEY = 'rate-limit-test-key-4b7e1c9a2d';

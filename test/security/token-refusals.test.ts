@@ -6,7 +6,7 @@ import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.
 import { startTestTally, type TestTally } from '../support/tally.ts';
 
 /**
- * Every refusal of a browser token (CONTRACT §6), each asserted by the message only its own
+ * Every refusal of a browser token (docs/reference.md, "Security"), each asserted by the message only its own
  * branch writes, so a refusal that happens for another reason (the API-key branch, a
  * malformed token) fails the test. Over real HTTP, on both the upload route and tRPC.
  */

@@ -7,7 +7,7 @@ import { postCsv, waitForFinal } from '../support/http.ts';
 import { waitUntil } from '../support/wait-until.ts';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 
-// CONTRACT §10: a Tally OS process (src/main.ts, as `npm start` runs it) with the standard
+// Traces (docs/reference.md, "Where bytes live, webhooks, traces"): a Tally OS process (src/main.ts, as `npm start` runs it) with the standard
 // OTEL_* variables exports one trace per upload — the upload request, the enqueue, the
 // worker's attempt and its SQL — to an OTLP/HTTP receiver, with no file contents or token
 // in any attribute.

@@ -48,7 +48,7 @@ const acceptedFor = (jobId: string) =>
   receiver.accepted.find((d) => (JSON.parse(d.body) as { data: { jobId: string } }).data.jobId === jobId);
 
 describe('webhooks', () => {
-  it('POSTs a verified job.completed and job.failed event with the body of CONTRACT §9', async () => {
+  it('POSTs a verified job.completed and job.failed event with the body docs/reference.md describes', async () => {
     const completed = await finishedJob(GOOD);
     const failed = await finishedJob(BAD);
     const done = await waitUntil(() => acceptedFor(completed), { what: 'the job.completed delivery' });

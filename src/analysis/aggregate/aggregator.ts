@@ -51,7 +51,7 @@ interface Readers {
  *
  * A record goes: not a record at all (blank) → counted → buffered until the format is
  * decided (the first `DECIDE_ROWS`, see format-decision.ts) → field count → repeated header
- * → classified (rows/, CONTRACT §5.3: excluded rows stop here) → date, amount, currency,
+ * → classified (rows/; reference "Rows that are not sales": excluded rows stop here) → date, amount, currency,
  * keys read (any failing rejects the row) → counted in its currency's totals.
  */
 export class RevenueAggregator {
@@ -141,7 +141,7 @@ export class RevenueAggregator {
 
   /** One data record (not the header). `line` is the physical line it starts on. */
   add(record: string[], line: number): void {
-    if (isBlankRecord(record)) return; // not a record (CONTRACT §5.1): not counted
+    if (isBlankRecord(record)) return; // not a record (docs/reference.md, "Shape"): not counted
     this.total++;
     const buffer = this.buffer;
     if (buffer === null) {

@@ -13,7 +13,7 @@ import { show } from './rejections.ts';
 import type { Rejections } from './rejections.ts';
 
 /**
- * The money of one row (CONTRACT §5.3/§5.4): its amount (the amount column, quantity ×
+ * The money of one row (docs/reference.md, "Rows that are not sales" and "Values"): its amount (the amount column, quantity ×
  * unit price, or v1.2's credit − debit) and its refunded part. A value comes back in
  * micro-units, or `BIG` with `bigValue` set, or NaN after the row was rejected.
  */

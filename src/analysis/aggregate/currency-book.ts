@@ -1,7 +1,7 @@
 import type { ColumnMap } from '../read/columns.ts';
 import type { JobOptions } from '../options.ts';
 import type { SpillSetup } from '../spill/spill-store.ts';
-import { monthOfDay } from '../values/dates.ts';
+import { monthOfDay } from '../values/calendar.ts';
 import { keyOf, withoutControls } from '../values/keys.ts';
 import { BIG, currencyOfToken } from '../values/money.ts';
 import type { AmountReader } from './amount-reader.ts';
@@ -170,7 +170,7 @@ export class CurrencyBook {
 }
 
 /**
- * Customer, product and region of a valid row; a blank key is no key (CONTRACT §5.4).
+ * Customer, product and region of a valid row; a blank key is no key (docs/reference.md, "Values").
  * The three blocks are written out on purpose: this runs for every valid row, each
  * table's field stays monomorphic, and only customers also record the month (cohorts).
  */

@@ -1,4 +1,4 @@
-import { daysFromCivil } from '../values/dates.ts';
+import { daysFromCivil } from '../values/calendar.ts';
 
 /**
  * Bounds that keep one result small whatever the file holds. No real

@@ -19,31 +19,16 @@ export function readRecords(text: string, delimiter: string, maxRecords: number)
   const d = delimiter.charCodeAt(0);
   let record: string[] = [];
   let field = '';
-  let quoted = false;
   let fieldStarted = false;
   let i = 0;
   const n = text.length;
   while (i < n && records.length < maxRecords) {
     const c = text.charCodeAt(i);
-    if (quoted) {
-      if (c === 34) {
-        if (text.charCodeAt(i + 1) === 34) {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-        i++;
-        continue;
-      }
-      field += text[i];
-      i++;
-      continue;
-    }
     if (c === 34 && field === '' && !fieldStarted) {
-      quoted = true;
+      const quoted = readQuoted(text, i + 1);
+      field = quoted.value;
+      i = quoted.end;
       fieldStarted = true;
-      i++;
       continue;
     }
     if (c === d) {
@@ -74,6 +59,29 @@ export function readRecords(text: string, delimiter: string, maxRecords: number)
     return { records, lastComplete: false };
   }
   return { records, lastComplete: true };
+}
+
+/**
+ * Reads a quoted field from just after its opening quote to just after its closing one (or
+ * the end of a cut head), a doubled quote standing for one.
+ */
+function readQuoted(text: string, from: number): { value: string; end: number } {
+  let value = '';
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 34) {
+      value += text[i];
+      i++;
+    } else if (text.charCodeAt(i + 1) === 34) {
+      value += '"';
+      i += 2;
+    } else {
+      i++;
+      break;
+    }
+  }
+  return { value, end: i };
 }
 
 /** Per line, how many times `ch` occurs outside quotes; blank lines skipped. */

@@ -1,7 +1,8 @@
 import type { ColumnRole } from '../options.ts';
 
 /**
- * Header names recognised per role: CONTRACT.md §5.2's table (v1.2), in its order, then a few
+ * Header names recognised per role (docs/reference.md, "Columns"), in the public contract's
+ * order (v1.2), then a few
  * names real exports use besides (WooCommerce's "Order Total", SAP SE16N's "Created On" /
  * "Net Value" / "Sold-To Party" / "Document Currency"). Order matters: where two headers
  * fit one role, the header matching the earlier name wins (so "Created at" beats "Paid at"
@@ -138,7 +139,7 @@ export const roleSynonyms: Readonly<Record<ColumnRole, readonly string[]>> = {
 };
 
 /**
- * The matching key of a header (CONTRACT.md §5 v1.1): case-insensitive, surrounding
+ * The matching key of a header (docs/reference.md, "Columns"): case-insensitive, surrounding
  * whitespace, spaces, underscores, hyphens and dots ignored, a trailing parenthesised
  * qualifier dropped ("Created date (UTC)"), and a leading "*" (Xero marks required
  * columns so: "*InvoiceDate"). `InvoiceDate`, `invoice_date`, ` Invoice Date` and

@@ -2,7 +2,7 @@ import { TallyError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 
 /**
- * Errors caused by the file, written in two parts (CONTRACT.md §7):
+ * Errors caused by the file, written in two parts (docs/reference.md, "Errors"):
  * - `message`: the whole explanation for the person who sent the file — may quote header
  *   names and cell values (the upload's 422 answer, `details.help` of a failed job);
  * - `details.summary`: the same advice without anything taken from the file (no header

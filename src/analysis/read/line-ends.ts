@@ -2,7 +2,7 @@ const CR = 13;
 const CRCRLF = Buffer.from('\r\r\n');
 
 /**
- * `CR CR LF` → `CR LF`, across chunk boundaries (CONTRACT §5.1 v1.2). Excel's "Unicode
+ * `CR CR LF` → `CR LF`, across chunk boundaries (docs/reference.md, "Shape"). Excel's "Unicode
  * text" (UTF-16, tab) save ends lines so; csv-parse, seeing a CR first, takes CR as the
  * record delimiter, and every following record then starts with the LF: a phantom field
  * and a rejected row per line. The pair is one line end as its writer meant it (and one

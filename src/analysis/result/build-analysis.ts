@@ -1,5 +1,5 @@
 import type { AggregateView } from '../aggregate/aggregate-view.ts';
-import { formatDay, formatMonth, monthOfDay } from '../values/dates.ts';
+import { formatDay, formatMonth, monthOfDay } from '../values/calendar.ts';
 import { divRound, microToMoney, ratio } from '../values/money-sum.ts';
 import type { DateFormat } from '../options.ts';
 import type { Category, CurrencyAnalysis, Ranked, RevenueAnalysis } from '../result.ts';

@@ -122,7 +122,7 @@ export function noValidRows(agg: AggregateView, ctx: AdviceContext): TallyError 
     return fileError('NO_VALID_ROWS', message, message);
   }
   if (agg.rejected === 0) {
-    // Every row was excluded (CONTRACT §5.3): say which rules did it and how to undo them.
+    // Every row was excluded (reference "Rows that are not sales"): say which rules did it and how to undo them.
     const reasons = agg
       .exclusionList()
       .slice(0, 5)

@@ -1,7 +1,7 @@
 import type { Category, Treatment } from '../result.ts';
 import { withoutControls } from '../values/keys.ts';
 
-/** Values listed per status/type column in `input.categories` (CONTRACT §5.3). */
+/** Values listed per status/type column in `input.categories` (reference "Rows that are not sales"). */
 export const TOP_CATEGORY_VALUES = 50;
 /**
  * Distinct values remembered per column. A status or type column has a handful; a free-

@@ -7,7 +7,7 @@ import type { Exclusion } from '../result.ts';
 export const MAX_EXCLUSION_REASONS = 100;
 export const OTHER_REASONS = 'other reasons (more distinct reasons than Tally lists)';
 
-/** Rows that are not sales (CONTRACT §5.3), per reason, with the first line of each. */
+/** Rows that are not sales (docs/reference.md, same title), per reason, with the first line of each. */
 export class Exclusions {
   count = 0;
   private readonly byReason = new Map<string, { rows: number; firstLine: number }>();

@@ -1,5 +1,6 @@
 /**
- * Lines that are not records, and records that are the header again (CONTRACT §5.1 v1.2).
+ * Lines that are not records, and records that are the header again (docs/reference.md,
+ * "Shape").
  */
 
 /** Is every field empty or whitespace (`,,,,,` at the end of a spreadsheet save)? */

@@ -7,7 +7,7 @@ import { isNaLike, withoutControls } from '../values/keys.ts';
 import { CategoryColumn, reasonText } from './categories.ts';
 import { TypeTreatment, statusExcludes, typeTreatment } from './word-lists.ts';
 
-/** What a row is (CONTRACT §5.3): counted as written, a refund of |amount|, or excluded. */
+/** What a row is (reference "Rows that are not sales"): counted as written, a refund of |amount|, or excluded. */
 export const AS_WRITTEN = 0;
 export const REFUND = 1;
 export const EXCLUDED = 2;

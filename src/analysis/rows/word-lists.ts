@@ -1,5 +1,5 @@
 /**
- * The word lists of CONTRACT §5.3 (v1.2) and the one way a cell is matched against them:
+ * The word lists of docs/reference.md, "Rows that are not sales", and the one way a cell is matched against them:
  * the cell is lower-cased and cut into words at every character that is not a letter; a
  * list word matches a cell word that equals it or, for list words of 6 letters or more,
  * contains it ("payout" matches "payouts", "stripe_fee" has the word "fee"; "fee" does not

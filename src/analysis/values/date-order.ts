@@ -3,7 +3,7 @@ import type { DateOrder } from './dates.ts';
 import type { DateFormat } from '../options.ts';
 
 /**
- * The per-file decision of how numeric dates are read (CONTRACT.md §5 v1.1), made once from
+ * The per-file decision of how numeric dates are read (docs/reference.md, "Values"), made once from
  * the head of the file (the aggregator's first `DECIDE_ROWS` rows) and then applied to every
  * row, so that one file never mixes two readings of `03/01/19`.
  */

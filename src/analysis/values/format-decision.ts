@@ -5,7 +5,7 @@ import { DateEvidence } from './date-order.ts';
 import type { DateReading } from './date-order.ts';
 import { decimalEvidence } from './money.ts';
 
-/** Records of the head the format is decided from (CONTRACT §5: "the first 1,000 records"). */
+/** Records of the head the format is decided from (docs/reference.md, "Columns": the first 1,000 records). */
 export const DECIDE_ROWS = 1000;
 
 /** How every row of a file is read, decided once from its head. */

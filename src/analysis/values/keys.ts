@@ -1,6 +1,6 @@
 /**
  * Key cells (customer, product, region) and other file text that reaches the result
- * (header names, currency texts). The rule (CONTRACT.md §5):
+ * (header names, currency texts). The rule (docs/reference.md, "Values"):
  *
  * - surrounding whitespace is trimmed; a key that is then empty is blank: it counts in the
  *   totals but is no key (no customer, no product, no region);
@@ -44,7 +44,7 @@ export function keyOf(text: string): string {
   return t;
 }
 
-/** v1.2: cells that mean "no value" (CONTRACT §5.4): a key reading so is blank. */
+/** v1.2: cells that mean "no value" (docs/reference.md, "Values"): a key reading so is blank. */
 const NA_LIKE = new Set(['na', 'n/a', 'null', 'none', '-', '--', '(blank)', '(none)']);
 
 /** Is this key (trimmed, as `keyOf` gives it) one of the NA-like texts? Cheap on real keys. */

@@ -135,6 +135,11 @@ export function parseAmount(s: string, decimalComma: boolean): number {
   return parseNumberBody(s, decimalComma, negative);
 }
 
+/** A thousands separator: the other of `.`/`,`, an apostrophe or a (narrow, no-break) space. */
+function isGroupSeparator(c: number, groupChar: number): boolean {
+  return c === groupChar || c === Ch.Quote || c === Ch.Space || c === 0xa0 || c === 0x202f || c === 0x2009;
+}
+
 function parseNumberBody(s: string, decimalComma: boolean, negative: boolean): number {
   const decimalChar = decimalComma ? Ch.Comma : Ch.Dot;
   const groupChar = decimalComma ? Ch.Dot : Ch.Comma;
@@ -151,14 +156,7 @@ function parseNumberBody(s: string, decimalComma: boolean, negative: boolean): n
       intPart = intPart * 10 + (c - Ch.Zero);
       intDigits++;
       run++;
-    } else if (
-      c === groupChar ||
-      c === Ch.Quote ||
-      c === Ch.Space ||
-      c === 0xa0 ||
-      c === 0x202f ||
-      c === 0x2009
-    ) {
+    } else if (isGroupSeparator(c, groupChar)) {
       // Every group after the first is exactly three digits; one separator kind per number.
       if (run === 0 || (grouped ? run !== 3 : run > 3)) return NaN;
       if (grouped && c !== groupSep) return NaN;

@@ -1,10 +1,10 @@
-import { daysFromCivil } from './dates.ts';
+import { daysFromCivil } from './calendar.ts';
 
 /** Offsets remembered before the cache starts over (~40 bytes each). */
 const MAX_CACHED = 50_000;
 
 /**
- * The calendar of one IANA time zone (`options.timeZone`, CONTRACT §5.4 v1.2), for zoned
+ * The calendar of one IANA time zone (`options.timeZone`, docs/reference.md "Values"), for zoned
  * date-times. Intl is the zone database (no table ships with Tally). Its `formatToParts`
  * costs microseconds, so the offset is asked once per 15-minute slot of UTC and kept: every
  * offset change since 1970 falls on a quarter hour, so within a slot the offset is one.

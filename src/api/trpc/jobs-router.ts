@@ -89,7 +89,8 @@ export const jobsRouter = router({
     }),
 
   /**
-   * Every visible change of one job over SSE (CONTRACT §3 v1.2), each event's id its
+   * Every visible change of one job over SSE (docs/reference.md, "Watching and managing
+   * jobs"), each event's id its
    * `version`; resumes after `lastEventId`; ends after the final state. See watch-job.ts.
    */
   watch: authedProcedure

@@ -9,7 +9,7 @@ import { jobIdInput } from './job-status-query.ts';
 import type { Context } from './trpc.ts';
 
 /**
- * `jobs.watch` (CONTRACT §3 v1.2): every visible change of one job as an SSE event whose id
+ * `jobs.watch` (docs/reference.md, "Watching and managing jobs"): every visible change of one job as an SSE event whose id
  * is the job's `version`, ending after the final state.
  *
  * `lastEventId` is what tRPC's client (and a browser's EventSource) sends back when it

@@ -7,6 +7,7 @@ import { formatBytes } from '../../lib/format-bytes.ts';
 import type { StagedFile, Staging } from '../../files/stored-files.ts';
 import { sanitizeFilename } from './filename.ts';
 import { StagingSink } from './staging-sink.ts';
+import { watchBodyRate, type BodyRateLimits } from './body-rate-watch.ts';
 
 const MAX_OPTIONS_BYTES = 64 * 1024;
 
@@ -16,17 +17,8 @@ export interface ReceivedUpload {
   file: StagedFile;
 }
 
-export interface UploadLimits {
+export interface UploadLimits extends BodyRateLimits {
   maxFileBytes: number;
-  /** Cut a body that sends nothing for this long (a stalled client). */
-  idleTimeoutMs: number;
-  /**
-   * Cut a body slower than this on average once `rateGraceMs` have passed: a client
-   * trickling one byte a second would otherwise hold a connection and a staging forever
-   * while never tripping the idle timer.
-   */
-  minBytesPerSecond: number;
-  rateGraceMs: number;
 }
 
 /**
@@ -44,79 +36,112 @@ export async function receiveUpload(
 ): Promise<ReceivedUpload> {
   const bb = createParser(headers, limits.maxFileBytes);
   return new Promise<ReceivedUpload>((resolve, reject) => {
-    let settled = false;
-    let filesSeen = 0;
-    let sink: StagingSink | undefined;
-    let fileDone: Promise<boolean> | undefined;
-    let filename = 'upload.csv';
-    let optionsText: string | undefined;
+    new UploadReception(req, bb, staging, limits, resolve, reject).start();
+  });
+}
 
-    const fail = (error: unknown) => {
-      if (settled) return;
-      settled = true;
-      stopWatching();
-      req.unpipe(bb);
-      bb.removeAllListeners();
-      bb.on('error', () => undefined); // late parser errors after we gave up are expected
-      // Stop writing and let the staging's operation in flight finish before rejecting, so
-      // the caller's discard runs after it and deletes what it stored too.
-      sink?.destroy(new Error('upload abandoned'));
-      void (sink?.settled() ?? Promise.resolve()).finally(() =>
-        reject(error instanceof Error ? error : new Error(String(error))),
-      );
-    };
-    const stopWatching = watchBodyRate(req, limits, fail, () => sink?.storeWaitMs() ?? 0);
+/** One body being read: the parser's events, the file part's sink, and how it ends. */
+class UploadReception {
+  private settled = false;
+  private filesSeen = 0;
+  private sink: StagingSink | undefined;
+  /** Resolves with whether busboy truncated the file (it was over the size limit). */
+  private fileDone: Promise<boolean> | undefined;
+  private filename = 'upload.csv';
+  private optionsText: string | undefined;
+  private stopWatching: () => void = () => undefined;
 
-    bb.on('file', (name, stream, info) => {
-      filesSeen += 1;
-      const refusal = refuseFilePart(name, filesSeen, info.filename);
-      if (refusal) {
-        stream.resume();
-        return fail(refusal);
-      }
-      filename = sanitizeFilename(info.filename);
-      sink = new StagingSink(staging);
-      stream.on('limit', () => fail(tooLarge(limits.maxFileBytes)));
-      fileDone = pipeline(stream, sink).then(() => (stream as { truncated?: boolean }).truncated === true);
-      fileDone.catch(fail);
-    });
-    bb.on('field', (name, value, info) => {
-      // busboy hands a part without a filename to 'field': a "file" sent as text.
-      if (name === 'file') return fail(missingFilename());
-      if (name !== 'options') return; // unknown fields are ignored, as browsers add their own
-      if (info.valueTruncated) {
-        return fail(
-          new TallyError('BAD_REQUEST', `The options part is larger than ${formatBytes(MAX_OPTIONS_BYTES)}.`),
-        );
-      }
-      optionsText = value;
-    });
+  constructor(
+    private readonly req: Readable,
+    private readonly bb: busboy.Busboy,
+    private readonly staging: Staging,
+    private readonly limits: UploadLimits,
+    private readonly resolve: (upload: ReceivedUpload) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  start(): void {
+    const { req, bb } = this;
+    const fail = (error: unknown) => this.fail(error);
+    this.stopWatching = watchBodyRate(req, this.limits, fail, () => this.sink?.storeWaitMs() ?? 0);
+    bb.on('file', (name, stream, info) => this.onFile(name, stream, info.filename));
+    bb.on('field', (name, value, info) => this.onField(name, value, info.valueTruncated));
     bb.on('filesLimit', () => fail(new TallyError('BAD_REQUEST', 'Send exactly one file per upload.')));
     bb.on('partsLimit', () => fail(new TallyError('BAD_REQUEST', 'The request has too many parts.')));
     bb.on('fieldsLimit', () => fail(new TallyError('BAD_REQUEST', 'The request has too many form fields.')));
     bb.on('error', (error: Error) =>
       fail(new TallyError('BAD_REQUEST', `The multipart request is malformed: ${error.message}.`)),
     );
-    bb.on('close', () => {
-      if (settled) return;
-      if (!fileDone || !sink) {
-        return fail(new TallyError('BAD_REQUEST', 'No file: send the CSV as a multipart part named "file".'));
-      }
-      const received = sink;
-      fileDone.then((truncated) => {
-        if (settled) return;
-        if (truncated) return fail(tooLarge(limits.maxFileBytes));
-        settled = true;
-        stopWatching();
-        resolve({ filename, optionsText, file: received.result() });
-      }, fail);
-    });
+    bb.on('close', () => this.onClose());
     req.on('aborted', () =>
       fail(new TallyError('BAD_REQUEST', 'The client closed the connection mid-upload.')),
     );
-    req.on('error', (e) => fail(e));
+    req.on('error', fail);
     req.pipe(bb);
-  });
+  }
+
+  private onFile(name: string, stream: Readable, partFilename: string | undefined): void {
+    this.filesSeen += 1;
+    const refusal = refuseFilePart(name, this.filesSeen, partFilename);
+    if (refusal) {
+      stream.resume();
+      return this.fail(refusal);
+    }
+    this.filename = sanitizeFilename(partFilename);
+    this.sink = new StagingSink(this.staging);
+    stream.on('limit', () => this.fail(tooLarge(this.limits.maxFileBytes)));
+    this.fileDone = pipeline(stream, this.sink).then(
+      () => (stream as { truncated?: boolean }).truncated === true,
+    );
+    this.fileDone.catch((error: unknown) => this.fail(error));
+  }
+
+  private onField(name: string, value: string, valueTruncated: boolean): void {
+    // busboy hands a part without a filename to 'field': a "file" sent as text.
+    if (name === 'file') return this.fail(missingFilename());
+    if (name !== 'options') return; // unknown fields are ignored, as browsers add their own
+    if (valueTruncated) {
+      return this.fail(
+        new TallyError('BAD_REQUEST', `The options part is larger than ${formatBytes(MAX_OPTIONS_BYTES)}.`),
+      );
+    }
+    this.optionsText = value;
+  }
+
+  private onClose(): void {
+    if (this.settled) return;
+    const { fileDone, sink } = this;
+    if (!fileDone || !sink) {
+      return this.fail(
+        new TallyError('BAD_REQUEST', 'No file: send the CSV as a multipart part named "file".'),
+      );
+    }
+    fileDone.then(
+      (truncated) => {
+        if (this.settled) return;
+        if (truncated) return this.fail(tooLarge(this.limits.maxFileBytes));
+        this.settled = true;
+        this.stopWatching();
+        this.resolve({ filename: this.filename, optionsText: this.optionsText, file: sink.result() });
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.stopWatching();
+    this.req.unpipe(this.bb);
+    this.bb.removeAllListeners();
+    this.bb.on('error', () => undefined); // late parser errors after we gave up are expected
+    // Stop writing and let the staging's operation in flight finish before rejecting, so
+    // the caller's discard runs after it and deletes what it stored too.
+    this.sink?.destroy(new Error('upload abandoned'));
+    void (this.sink?.settled() ?? Promise.resolve()).finally(() =>
+      this.reject(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
 }
 
 /**
@@ -170,59 +195,6 @@ function missingFilename(): TallyError {
     'BAD_REQUEST',
     'The "file" part has no filename: send it as a file (Content-Disposition: form-data; name="file"; filename="revenue.csv"), not as a text field.',
   );
-}
-
-/**
- * Cuts a body that stalls (no data for idleTimeoutMs) or trickles (under
- * minBytesPerSecond on average after rateGraceMs). Time spent waiting on our own store
- * (`storeWaitMs`, while the body is paused by our back-pressure) is not the client's: on a
- * slow S3 server four parts in flight took over 30 s, and the idle timer answered 408 to a
- * client that was waiting on us. Returns the function that stops it.
- */
-function watchBodyRate(
-  req: Readable,
-  limits: UploadLimits,
-  fail: (error: TallyError) => void,
-  storeWaitMs: () => number,
-): () => void {
-  const startedAt = Date.now();
-  let lastDataAt = startedAt;
-  let waitedAtLastData = 0;
-  let received = 0;
-  const onData = (chunk: Buffer) => {
-    lastDataAt = Date.now();
-    waitedAtLastData = storeWaitMs();
-    received += chunk.length;
-  };
-  req.on('data', onData);
-  const watchdog = setInterval(
-    () => {
-      const now = Date.now();
-      const waited = storeWaitMs();
-      const silentMs = now - lastDataAt - (waited - waitedAtLastData);
-      const clientMs = now - startedAt - waited;
-      if (silentMs >= limits.idleTimeoutMs) {
-        fail(
-          new TallyError(
-            'REQUEST_TIMEOUT',
-            `The upload stalled: no data for ${Math.round(silentMs / 1000)} s.`,
-          ),
-        );
-      } else if (clientMs >= limits.rateGraceMs && (received * 1000) / clientMs < limits.minBytesPerSecond) {
-        fail(
-          new TallyError(
-            'REQUEST_TIMEOUT',
-            `The upload is too slow (under ${limits.minBytesPerSecond} bytes/s); check the connection and try again.`,
-          ),
-        );
-      }
-    },
-    Math.min(1000, limits.idleTimeoutMs),
-  );
-  return () => {
-    clearInterval(watchdog);
-    req.off('data', onData);
-  };
 }
 
 function tooLarge(max: number): TallyError {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { jobOptionsSchema, type JobOptions } from '../../analysis/options.ts';
 import type { Db } from '../../db/database.ts';
@@ -43,68 +43,71 @@ interface Admitted {
 export function uploadPlugin(app: FastifyInstance, deps: UploadPluginOptions, done: () => void): void {
   // Leave multipart bodies unread: busboy streams them in the handler.
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
-  // The one place the upload route asks who is calling: a token with the `upload` scope.
-  const authenticateUpload = (request: FastifyRequest) =>
-    deps.authenticate(request.headers.authorization, { scope: 'upload' });
-
   const admitted = new WeakMap<FastifyRequest, Admitted>();
   // onRequest runs before Fastify parses any body: a request without a token gets its 401,
   // and a JSON body its 415, without a byte of the body being read.
-  const admit = async (request: FastifyRequest): Promise<Admitted> => {
-    if (!deps.accepting()) {
-      throw new TallyError(
-        'SERVICE_UNAVAILABLE',
-        'The server is shutting down; retry the upload in a moment.',
-      );
-    }
-    const owner = await authenticateUpload(request);
-    requireMultipart(request.headers['content-type']);
-    // Per owner, not per IP: many users may share one NAT, and one token may upload from
-    // many hosts. Counted before a byte of the body is read.
-    deps.jobCreations.take(owner);
-    return { owner, idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']) };
-  };
   const admitUpload = async (request: FastifyRequest) => {
-    admitted.set(request, await admit(request));
+    admitted.set(request, await admit(deps, request));
   };
-
-  app.post('/api/jobs', { onRequest: admitUpload }, async (request, reply) => {
-    const { owner, idempotencyKey } = admitted.get(request)!;
-    const staging = deps.files.stage({ log: request.log });
-    let adopted = false;
-    try {
-      const received = await receiveUpload(request.raw, request.headers, staging, deps.limits);
-      const options = parseOptions(received.optionsText);
-      const sniffed = await sniffUpload(received.file.head, options);
-      const recorded = await recordUpload(deps, {
-        jobId: staging.id,
-        owner,
-        idempotencyKey,
-        received,
-        sniffed,
-        options,
-        requestId: request.id,
-      });
-      adopted = recorded.created;
-      observeUpload(received.file.bytes, recorded.created);
-      request.log.info(
-        {
-          jobId: recorded.jobId,
-          bytes: received.file.bytes,
-          created: recorded.created,
-          compression: sniffed.compression,
-        },
-        recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
-      );
-      return await reply
-        .code(recorded.created ? 202 : 200)
-        .send({ jobId: recorded.jobId, state: recorded.state });
-    } finally {
-      // Refused, cut off, a duplicate, or the transaction failed: no job, so no bytes.
-      if (!adopted) await staging.discard();
-    }
-  });
+  app.post('/api/jobs', { onRequest: admitUpload }, (request, reply) =>
+    takeUpload(deps, admitted.get(request)!, request, reply),
+  );
   done();
+}
+
+async function admit(deps: UploadPluginOptions, request: FastifyRequest): Promise<Admitted> {
+  if (!deps.accepting()) {
+    throw new TallyError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry the upload in a moment.');
+  }
+  // The one place the upload route asks who is calling: a token with the `upload` scope.
+  const owner = await deps.authenticate(request.headers.authorization, { scope: 'upload' });
+  requireMultipart(request.headers['content-type']);
+  // Per owner, not per IP: many users may share one NAT, and one token may upload from
+  // many hosts. Counted before a byte of the body is read.
+  deps.jobCreations.take(owner);
+  return { owner, idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']) };
+}
+
+/** The body of an admitted upload into a staging, and the staging into a job (or discarded). */
+async function takeUpload(
+  deps: UploadPluginOptions,
+  { owner, idempotencyKey }: Admitted,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const staging = deps.files.stage({ log: request.log });
+  let adopted = false;
+  try {
+    const received = await receiveUpload(request.raw, request.headers, staging, deps.limits);
+    const options = parseOptions(received.optionsText);
+    const sniffed = await sniffUpload(received.file.head, options);
+    const recorded = await recordUpload(deps, {
+      jobId: staging.id,
+      owner,
+      idempotencyKey,
+      received,
+      sniffed,
+      options,
+      requestId: request.id,
+    });
+    adopted = recorded.created;
+    observeUpload(received.file.bytes, recorded.created);
+    request.log.info(
+      {
+        jobId: recorded.jobId,
+        bytes: received.file.bytes,
+        created: recorded.created,
+        compression: sniffed.compression,
+      },
+      recorded.created ? 'upload accepted' : 'upload matched an earlier Idempotency-Key',
+    );
+    return await reply
+      .code(recorded.created ? 202 : 200)
+      .send({ jobId: recorded.jobId, state: recorded.state });
+  } finally {
+    // Refused, cut off, a duplicate, or the transaction failed: no job, so no bytes.
+    if (!adopted) await staging.discard();
+  }
 }
 
 function requireMultipart(contentType: string | undefined): void {

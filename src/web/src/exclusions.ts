@@ -2,7 +2,7 @@ import { statusExcludes, TypeTreatment, typeTreatment } from '../../analysis/row
 import type { Category, Exclusion, Format } from './form-types.ts';
 
 /**
- * Rows that are not sales (CONTRACT §5.3) as the page shows and changes them: the one-line
+ * Rows that are not sales (docs/reference.md, "Rows that are not sales") as the page shows and changes them: the one-line
  * note, which values of the status and type columns count, and the options a change
  * becomes (`exclude`, `rowRules`). Pure: no React, no requests.
  */

@@ -28,7 +28,8 @@ export const ROLES: { role: Role; label: string }[] = [
   { role: 'currency', label: 'Currency' },
   { role: 'quantity', label: 'Quantity' },
   { role: 'unitPrice', label: 'Unit price' },
-  // v1.2: what decides which rows are sales (CONTRACT §5.3), and amounts in two columns.
+  // v1.2: what decides which rows are sales (docs/reference.md, "Rows that are not sales"),
+  // and amounts in two columns.
   { role: 'status', label: 'Status' },
   { role: 'type', label: 'Type' },
   { role: 'refunded', label: 'Amount refunded' },
@@ -50,7 +51,10 @@ export const DATE_ORDERS: { value: DateOrder; label: string }[] = [
   { value: 'DMY', label: 'Day/month/year' },
 ];
 
-/** The encodings CONTRACT §5 names; another one the server reported is added when shown. */
+/**
+ * The encodings docs/reference.md ("Shape") names; another one the server reported is added
+ * when shown.
+ */
 export const ENCODINGS: { value: string; label: string }[] = [
   { value: 'utf-8', label: 'UTF-8' },
   { value: 'windows-1252', label: 'Windows-1252 (Excel, Western Europe)' },

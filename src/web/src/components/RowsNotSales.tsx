@@ -12,7 +12,7 @@ const TREATED_AS: Record<Category['values'][number]['treatedAs'], string> = {
 const ROLE_LABEL: Record<Category['role'], string> = { status: 'Status', type: 'Type' };
 
 /**
- * Rows that are not sales (CONTRACT §5.3), inside "How the file was read": why rows were
+ * Rows that are not sales (docs/reference.md, "Rows that are not sales"), inside "How the file was read": why rows were
  * left out (with counts), each status and type value with how it was read, a checkbox per
  * value to count it or leave it out, the switch for the automatic rules, and the time zone.
  * Edits the re-run's `format`; the parent starts the re-run. Closed by default: its summary
