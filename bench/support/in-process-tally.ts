@@ -27,7 +27,12 @@ export async function startInProcessTally(
     ...database.env,
     ...env,
   });
-  const tally = await startTally({ role: 'all', config, databaseUrl: database.url, log: createLogger('silent') });
+  const tally = await startTally({
+    role: 'all',
+    config,
+    databaseUrl: database.url,
+    log: createLogger('silent'),
+  });
   const sql = new pg.Pool({ connectionString: database.url, max: 2 });
   return {
     tally,

@@ -247,10 +247,7 @@ async function settleFailedAttempt(attempt: Attempt, error: unknown): Promise<vo
  */
 function endSuperseded(attempt: Attempt, error: unknown): void {
   observeAttemptFinished('superseded', secondsSince(attempt));
-  attempt.log.info(
-    { err: error },
-    'attempt stopped: the job was cancelled or taken over by another attempt',
-  );
+  attempt.log.info({ err: error }, 'attempt stopped: the job was cancelled or taken over by another attempt');
 }
 
 function secondsSince(attempt: Attempt): number {
