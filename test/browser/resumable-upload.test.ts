@@ -90,14 +90,23 @@ it('the page resumes an upload cut off mid-PATCH and the job has the file’s ex
     if (r.url().includes('/api/uploads'))
       requests.push(`  → ${r.status()} offset ${r.headers()['upload-offset'] ?? '-'}`);
   });
-  page.on('requestfailed', (r) => requests.push(`  → ${r.method()} failed: ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => {
+    if (r.url().includes('/api/uploads'))
+      requests.push(`  → ${r.method()} failed: ${r.failure()?.errorText}`);
+  });
   // eslint-disable-next-line no-console -- where a failed run stood, in its output
   onTestFailed(() => console.error(`page's upload requests (cuts ${proxy.cuts}):\n${requests.join('\n')}`));
 
   await page.goto(proxy.url);
   await page.getByTestId('file-input').setInputFiles(fixture.path);
   await page.getByRole('button', { name: 'Analyse' }).click();
-  await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, { timeout: 90_000 });
+  // The job's page, or the form's error (a resume that cannot go on gives up in ~40 s).
+  const alert = page.getByRole('alert');
+  const outcome = await Promise.race([
+    page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, { timeout: 90_000 }).then(() => 'the job'),
+    alert.waitFor({ timeout: 90_000 }).then(async () => `an error: ${await alert.textContent()}`),
+  ]);
+  expect(outcome).toBe('the job');
   const jobId = page.url().split('/').pop()!;
 
   expect(proxy.cuts).toBe(1);
