@@ -4,14 +4,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } f
 import { createTallyClient } from '../../src/client/index.ts';
 import { trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
-import { startCuttingProxy } from './cutting-proxy.ts';
+import { waitUntil } from '../support/wait-until.ts';
+import { startCuttingProxy, type CuttingProxy } from './cutting-proxy.ts';
 import { startStore, type StoreUnderTest } from './stores.ts';
 
 // Clients nobody here wrote (tus-js-client) and our own (@tally/client), each through a
 // proxy that drops the connection mid-upload: they resume from the server's offset and the
-// job's figures are exact. Both stores (CONTRACT §8).
+// job's figures are exact. Both stores (docs/reference.md, "Where bytes live").
 const MiB = 1024 * 1024;
-// Auth on: the proxy's port is not the server's, which auth-off mode refuses (CONTRACT §6).
+// Auth on: the proxy's port is not the server's, which auth-off mode refuses (docs/reference.md, "Security").
 const KEY = 'real-clients-key-4b7e1d9c2a6f';
 const auth = { authorization: `Bearer ${KEY}` };
 
@@ -29,18 +30,15 @@ describe.each(['postgres', 's3'] as const)(
   (storeName) => {
     let store: StoreUnderTest;
     let tally: TestTally;
-    // Skipped on the PostgreSQL store, with this reason: 2 runs in 9 hung there. The client's
-    // HEAD came while the cut PATCH still held the lease (offset 0), and its next PATCH at 0
-    // got no answer (no 423) while the API's pool and every database session were idle: not
-    // in the database, so before the route handler or in the test's cutting proxy. Open in the
-    // resumable-uploads work; both cases print their request trace on failure for that hunt.
-    const itResumes = storeName === 'postgres' ? it.skip : it;
+    let sql: pg.Pool;
 
     beforeAll(async () => {
       store = await startStore(storeName);
       tally = await startTestTally({ env: { ...store.env, API_TOKENS: `alice:${KEY}` } });
+      sql = new pg.Pool({ connectionString: tally.database.url, max: 1 });
     });
     afterAll(async () => {
+      await sql?.end();
       await tally?.stop();
       await store?.stop();
     });
@@ -67,6 +65,26 @@ describe.each(['postgres', 's3'] as const)(
       });
     });
 
+    /**
+     * The proxy's cut waits for this: a PATCH holds its upload's lease, so its handler runs
+     * and keeps what arrived. Cut sooner (the bytes went through in a millisecond, before the
+     * handler's first query), the client's retry could take the lease first and the cut
+     * PATCH would store nothing (423): a correct resume from 0 that shows nothing.
+     */
+    const whenLeaseHeld = () =>
+      waitUntil(
+        async () =>
+          (await sql.query('select 1 from resumable_uploads where locked_until > now()')).rowCount === 1,
+        { what: 'a PATCH holding its upload’s lease', timeoutMs: 10_000 },
+      ).then(() => undefined);
+
+    // Each run's proxy: what it saw is printed when the test fails.
+    function traced(proxy: CuttingProxy): CuttingProxy {
+      // eslint-disable-next-line no-console -- where a failed (or hung) run stood, in its output
+      onTestFailed(() => console.error(`proxy (cuts ${proxy.cuts}):\n${proxy.trace.join('\n')}`));
+      return proxy;
+    }
+
     async function expectExactFigures(jobId: string, rows: number, bytes: number): Promise<void> {
       const status = await waitForFinal(tally.url, jobId, auth, 60_000);
       expect(status).toMatchObject({ state: 'completed', bytes });
@@ -77,102 +95,96 @@ describe.each(['postgres', 's3'] as const)(
 
     // A PATCH cut off mid-body keeps what arrived before the cut (tus): the client's next PATCH
     // starts at the server's offset, not at 0.
-    itResumes(
-      'tus-js-client: cut at 1 MiB into the PATCH, resumes from the stored offset, one job',
-      async () => {
-        const rows = 120_000;
-        const file = salesCsv(rows);
-        const proxy = await startCuttingProxy(tally.url, MiB);
-        const patchOffsets: number[] = [];
-        let lastSent = 0;
-        try {
-          const jobId = await new Promise<string>((resolve, reject) => {
-            // A hang says where it stood instead of ending in the test's timeout.
-            setTimeout(() => {
-              reject(
-                new Error(
-                  `no end in 80 s: PATCHes at ${patchOffsets.join(',')}, sent ${lastSent}, cuts ${proxy.cuts}`,
-                ),
-              );
-            }, 80_000).unref();
-            const upload = new tus.Upload(file, {
-              endpoint: `${proxy.url}/api/uploads`,
-              metadata: { filename: 'sales.csv' },
-              headers: auth,
-              retryDelays: [0, 200, 500, 1000, 2000],
-              onBeforeRequest: (req) => {
-                if (req.getMethod() === 'PATCH') patchOffsets.push(Number(req.getHeader('Upload-Offset')));
-              },
-              onError: reject,
-              onProgress: (sent) => {
-                lastSent = sent;
-              },
-              onSuccess: ({ lastResponse }) => {
-                const id = lastResponse.getHeader('Tally-Job-Id');
-                if (id) resolve(id);
-                else reject(new Error('no Tally-Job-Id on the last response'));
-              },
-            });
-            upload.start();
+    it('tus-js-client: cut at 1 MiB into the PATCH, resumes from the stored offset, one job', async () => {
+      const rows = 120_000;
+      const file = salesCsv(rows);
+      const proxy = traced(await startCuttingProxy(tally.url, MiB, 1, { beforeCut: whenLeaseHeld }));
+      const patchOffsets: number[] = [];
+      let lastSent = 0;
+      try {
+        const jobId = await new Promise<string>((resolve, reject) => {
+          // A hang says where it stood instead of ending in the test's timeout.
+          setTimeout(() => {
+            reject(
+              new Error(
+                `no end in 80 s: PATCHes at ${patchOffsets.join(',')}, sent ${lastSent}, cuts ${proxy.cuts}`,
+              ),
+            );
+          }, 80_000).unref();
+          const upload = new tus.Upload(file, {
+            endpoint: `${proxy.url}/api/uploads`,
+            metadata: { filename: 'sales.csv' },
+            headers: auth,
+            retryDelays: [0, 200, 500, 1000, 2000],
+            onBeforeRequest: (req) => {
+              if (req.getMethod() === 'PATCH') patchOffsets.push(Number(req.getHeader('Upload-Offset')));
+            },
+            onError: reject,
+            onProgress: (sent) => {
+              lastSent = sent;
+            },
+            onSuccess: ({ lastResponse }) => {
+              const id = lastResponse.getHeader('Tally-Job-Id');
+              if (id) resolve(id);
+              else reject(new Error('no Tally-Job-Id on the last response'));
+            },
           });
-          expect(proxy.cuts).toBe(1);
-          // Resumed, not restarted: the second PATCH starts where the server had stored up to.
-          expect(patchOffsets.length).toBeGreaterThanOrEqual(2);
-          expect(patchOffsets[0]).toBe(0);
-          expect(patchOffsets.at(-1)).toBeGreaterThan(0);
-          await expectExactFigures(jobId, rows, file.length);
-        } finally {
-          await proxy.stop();
-        }
-      },
-    );
+          upload.start();
+        });
+        expect(proxy.cuts).toBe(1);
+        // Resumed, not restarted: the second PATCH starts where the server had stored up to.
+        expect(patchOffsets.length).toBeGreaterThanOrEqual(2);
+        expect(patchOffsets[0]).toBe(0);
+        expect(patchOffsets.at(-1)).toBeGreaterThan(0);
+        await expectExactFigures(jobId, rows, file.length);
+      } finally {
+        await proxy.stop();
+      }
+    });
 
-    itResumes(
-      '@tally/client uploadCsv(file, {resumable: true}) resumes after a dropped connection',
-      async () => {
-        const rows = 420_000; // over the 8 MiB threshold
-        const file = salesCsv(rows);
-        expect(file.length).toBeGreaterThan(8 * MiB);
-        const proxy = await startCuttingProxy(tally.url, 5 * MiB);
-        const progress: number[] = [];
-        const patchOffsets: number[] = [];
-        // What the client asked and got, with times: a failure (a hang included) says where it stood.
-        const trace: string[] = [];
-        const t0 = Date.now();
-        // Where a failed (or hung) run stood, in its output.
-        const printTrace = () =>
-          console.error(`@tally/client requests (cuts ${proxy.cuts}):\n${trace.join('\n')}`); // eslint-disable-line no-console
-        onTestFailed(printTrace);
-        const recordingFetch: typeof fetch = async (url, init) => {
-          const offset = (init?.headers as Record<string, string> | undefined)?.['upload-offset'];
-          if (init?.method === 'PATCH') patchOffsets.push(Number(offset));
-          const asked = `${Date.now() - t0} ms ${init?.method} offset ${offset ?? '-'}`;
-          trace.push(asked);
-          try {
-            const res = await fetch(url, init);
-            trace.push(`${asked} → ${res.status} at ${Date.now() - t0} ms`);
-            return res;
-          } catch (error) {
-            trace.push(`${asked} → ${String((error as Error).cause ?? error)} at ${Date.now() - t0} ms`);
-            throw error;
-          }
-        };
+    it('@tally/client uploadCsv(file, {resumable: true}) resumes after a dropped connection', async () => {
+      const rows = 420_000; // over the 8 MiB threshold
+      const file = salesCsv(rows);
+      expect(file.length).toBeGreaterThan(8 * MiB);
+      const proxy = traced(await startCuttingProxy(tally.url, 5 * MiB, 1, { beforeCut: whenLeaseHeld }));
+      const progress: number[] = [];
+      const patchOffsets: number[] = [];
+      // What the client asked and got, with times: a failure (a hang included) says where it stood.
+      const trace: string[] = [];
+      const t0 = Date.now();
+      // Where a failed (or hung) run stood, in its output.
+      const printTrace = () =>
+        console.error(`@tally/client requests (cuts ${proxy.cuts}):\n${trace.join('\n')}`); // eslint-disable-line no-console
+      onTestFailed(printTrace);
+      const recordingFetch: typeof fetch = async (url, init) => {
+        const offset = (init?.headers as Record<string, string> | undefined)?.['upload-offset'];
+        if (init?.method === 'PATCH') patchOffsets.push(Number(offset));
+        const asked = `${Date.now() - t0} ms ${init?.method} offset ${offset ?? '-'}`;
+        trace.push(asked);
         try {
-          const client = createTallyClient({ baseUrl: proxy.url, token: KEY, fetch: recordingFetch });
-          const { jobId } = await client.uploadCsv(new Blob([file]), {
-            resumable: true,
-            filename: 'big.csv',
-            onUploadProgress: (p) => progress.push(p.loaded),
-          });
-          expect(proxy.cuts).toBe(1);
-          expect(progress.at(-1)).toBe(file.length);
-          expect(patchOffsets[0]).toBe(0);
-          expect(patchOffsets.at(-1)).toBeGreaterThan(0);
-          await expectExactFigures(jobId, rows, file.length);
-        } finally {
-          await proxy.stop();
+          const res = await fetch(url, init);
+          trace.push(`${asked} → ${res.status} at ${Date.now() - t0} ms`);
+          return res;
+        } catch (error) {
+          trace.push(`${asked} → ${String((error as Error).cause ?? error)} at ${Date.now() - t0} ms`);
+          throw error;
         }
-      },
-    );
+      };
+      try {
+        const client = createTallyClient({ baseUrl: proxy.url, token: KEY, fetch: recordingFetch });
+        const { jobId } = await client.uploadCsv(new Blob([file]), {
+          resumable: true,
+          filename: 'big.csv',
+          onUploadProgress: (p) => progress.push(p.loaded),
+        });
+        expect(proxy.cuts).toBe(1);
+        expect(progress.at(-1)).toBe(file.length);
+        expect(patchOffsets[0]).toBe(0);
+        expect(patchOffsets.at(-1)).toBeGreaterThan(0);
+        await expectExactFigures(jobId, rows, file.length);
+      } finally {
+        await proxy.stop();
+      }
+    });
   },
 );

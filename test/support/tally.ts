@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { afterEach } from 'vitest';
 import { startTally, type Role, type Tally } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -28,6 +29,8 @@ export async function startTestTally(
     database?: TestDatabase;
     /** Where log lines go (to assert on them); silent by default. */
     logStream?: NodeJS.WritableStream;
+    /** Extra Fastify plugins, as src/start-role.ts passes the web UI. */
+    plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
     /** Started in a test for the tests after it: the file's afterAll stops it (see running-instances.ts). */
     keepAfterTest?: boolean;
   } = {},
@@ -49,6 +52,7 @@ export async function startTestTally(
     log,
     ...(opts.workerHooks ? { workerHooks: opts.workerHooks } : {}),
     ...(opts.apiHooks ? { apiHooks: opts.apiHooks } : {}),
+    ...(opts.plugins ? { plugins: opts.plugins } : {}),
   });
   let stopped = false;
   const stop = async () => {

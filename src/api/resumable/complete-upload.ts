@@ -20,7 +20,7 @@ export interface CompletedUpload {
 
 /**
  * The PATCH that wrote the last byte: the upload becomes a job exactly as a 202 of
- * POST /api/jobs makes one (CONTRACT §2.2) — the same check of the head (422 instead of a
+ * POST /api/jobs makes one (docs/reference.md, "`/api/uploads` — resumable") — the same check of the head (422 instead of a
  * job, and the upload is gone), then ONE transaction: the idempotency key, the job row
  * adopting the staged bytes, the queue entry, and this row marked completed. A job exists
  * exactly when the client is told its id.

@@ -27,12 +27,12 @@ export const TUS_RESPONSE_HEADERS = [
 ];
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-const MAX_METADATA_CHARS = 96 * 1024; // options JSON (64 KiB, as §2.1's part) in base64, and the rest
+const MAX_METADATA_CHARS = 96 * 1024; // options JSON (64 KiB, as the multipart route's `options` part) in base64, and the rest
 
-/** What Upload-Metadata carries for Tally (CONTRACT §2.2). */
+/** What Upload-Metadata carries for Tally (docs/reference.md, "`/api/uploads` — resumable"). */
 export interface UploadMetadata {
   filename: string;
-  /** The §5.6 options as sent (JSON text), checked now so that a bad one fails the POST, not the last PATCH. */
+  /** The options (docs/reference.md, "Options") as sent (JSON text), checked now so that a bad one fails the POST, not the last PATCH. */
   optionsText: string | undefined;
   options: JobOptions;
   idempotencyKey: string | undefined;

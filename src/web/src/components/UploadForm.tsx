@@ -107,6 +107,9 @@ export function UploadForm({ onUploaded }: { onUploaded: (jobId: string) => void
       const { jobId } = await client.uploadCsv(file, {
         ...(Object.keys(options).length > 0 ? { options } : {}),
         idempotencyKey,
+        // Files over the client's threshold (8 MiB) go through /api/uploads: a dropped
+        // connection resumes from the server's offset instead of starting again.
+        resumable: true,
         onUploadProgress: setProgress,
         signal: controller.signal,
       });
