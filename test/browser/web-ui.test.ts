@@ -284,7 +284,9 @@ describe('web UI against `src/main.ts` in a child process', () => {
     await eventually(() => page.getByTestId('cancelled').count(), { timeout: 10_000 }).toBe(1);
     expect(await timeout.count()).toBe(0);
     await page.close();
-  });
+    // Its own timeout: it uploads the 78 MB fixture through the page (a job that runs long
+    // enough to cancel); upload and page took 30–40 s at load 12–15, past the 30 s default.
+  }, 90_000);
 
   it('shows the server’s message for a failed job and for a refused upload', async () => {
     const page = await newPage();
