@@ -11,6 +11,7 @@ import { RETRIES_EXHAUSTED_MESSAGE } from '../db/jobs/give-up-job.ts';
 import { startAttempt, type StartedAttempt } from '../db/jobs/start-attempt.ts';
 import { isInputError } from '../errors.ts';
 import type { StoredFiles, VerifiedRead } from '../files/stored-files.ts';
+import { verifiedRead } from '../files/verified-read.ts';
 import type { Logger } from '../logger.ts';
 import { observeAttemptFinished, observeAttemptStarted } from '../observability/metrics.ts';
 import type { AnalysisJobData } from '../queue/boss.ts';
@@ -48,6 +49,16 @@ export interface WorkerHooks {
   beforeFinish?: (jobId: string) => void | Promise<void>;
 }
 
+/**
+ * Files up to this size come back with the attempt's start (start-attempt.ts): one round
+ * trip fewer per small job; 64 KiB of bytea as hex text is ~0.1 ms to decode.
+ */
+const INLINE_FILE_BYTES = 64 * 1024;
+
+async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+}
+
 /** One attempt in flight: what its steps share. */
 interface Attempt {
   deps: WorkerDeps;
@@ -83,7 +94,8 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   const token = randomUUID();
   // reqId: the upload request's id, so one grep follows a job from API to worker.
   const log = deps.log.child({ jobId, reqId: job.data.requestId, pgBossRetry: job.retryCount });
-  const started = await startAttempt(deps.db.kysely, jobId, token);
+  const inlineUpTo = deps.files.kind === 'postgres' ? INLINE_FILE_BYTES : 0;
+  const started = await startAttempt(deps.db.kysely, jobId, token, inlineUpTo);
   if (!started) {
     log.info('job is already final (cancelled or finished by an earlier attempt); nothing to do');
     return;
@@ -107,7 +119,7 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   const spill = deps.spill ? new FileSpillStore(deps.spill.dir, deps.spill.maxBytes) : undefined;
   try {
     const ref = { jobId, bytes: started.bytes, sha256: started.sha256 };
-    let stored = deps.files.read(ref);
+    let stored = started.inline === null ? deps.files.read(ref) : verifiedRead(once(started.inline), ref);
     const split = splitEligible(deps, started) && spill !== undefined;
     let result = split ? await analyzeBigFile(attempt, stored, abort.signal, progress.update, spill) : null;
     if (result === null) {
