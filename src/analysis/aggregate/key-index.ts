@@ -30,9 +30,8 @@ export class KeyIndex {
   private lastHash = 0;
   private lastKey = '';
 
-  /** The id of `key`, or -1 (then `insert()` adds that same key). */
-  find(key: string): number {
-    const h = hashKey(key);
+  /** The id of `key`, or -1 (then `insert()` adds that same key). `h` is `hashKey(key)`. */
+  find(key: string, h: number = hashKey(key)): number {
     this.lastHash = h;
     this.lastKey = key;
     const slots = this.slots;
@@ -117,13 +116,23 @@ export class KeyIndex {
   }
 }
 
+/** FNV-1a's starting value and one step (row-keys.ts hashes a key as it reads it). */
+export const FNV_START = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
+
 /** FNV-1a over UTF-16 code units with a murmur3 finaliser (well spread low bits). */
 export function hashKey(key: string): number {
-  let h = 0x811c9dc5;
+  let h = FNV_START;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+    h = Math.imul(h, FNV_PRIME);
   }
+  return finishHash(h);
+}
+
+/** The murmur3 finaliser of `hashKey`, on an FNV-1a state. */
+export function finishHash(state: number): number {
+  let h = state;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

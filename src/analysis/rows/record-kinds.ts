@@ -40,7 +40,11 @@ function sameCell(cell: string, key: string): boolean {
   // still make it match (no lower-casing shortens a text). Checking the two ends, not every
   // character, keeps the common case (a first cell longer than its header name) at two compares.
   if (e - s !== key.length) {
-    return e - s > key.length && (cell.charCodeAt(s) >= 128 || cell.charCodeAt(e - 1) >= 128) && slowSame(cell, key);
+    return (
+      e - s > key.length &&
+      (cell.charCodeAt(s) >= 128 || cell.charCodeAt(e - 1) >= 128) &&
+      slowSame(cell, key)
+    );
   }
   for (let i = 0; i < key.length; i++) {
     let c = cell.charCodeAt(s + i);

@@ -57,7 +57,16 @@ export async function startAttempt(
     })
     .where('id', '=', jobId)
     .where('state', 'in', ['queued', 'running'])
-    .returning(['id', 'filename', 'bytes', 'sha256', 'compression', 'options', 'attempts', inline.as('inline')])
+    .returning([
+      'id',
+      'filename',
+      'bytes',
+      'sha256',
+      'compression',
+      'options',
+      'attempts',
+      inline.as('inline'),
+    ])
     .executeTakeFirst();
   return row;
 }
