@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { Job } from 'pg-boss';
 import { analyzeCsvStream } from '../analysis/analyze-stream.ts';
 import { jobErrorRecord } from '../analysis/read/input-error.ts';
@@ -55,8 +56,9 @@ export interface WorkerHooks {
  */
 const INLINE_FILE_BYTES = 64 * 1024;
 
-async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
+/** The inline bytes as the one chunk of a stream (what the store's read would give). */
+function once(bytes: Buffer): AsyncIterable<Buffer> {
+  return Readable.from([bytes], { objectMode: true }) as AsyncIterable<Buffer>;
 }
 
 /** One attempt in flight: what its steps share. */
