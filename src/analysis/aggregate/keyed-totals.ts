@@ -1,5 +1,5 @@
 import { FAST_LIMIT } from '../values/money.ts';
-import { KeyIndex } from './key-index.ts';
+import { KeyIndex, hashKey } from './key-index.ts';
 import { PARTITIONS, partitionOf } from '../spill/key-hash.ts';
 import { RecordReader, RecordWriter } from '../spill/record-codec.ts';
 import type { SpillRun, SpillSetup } from '../spill/spill-store.ts';
@@ -63,8 +63,9 @@ export class KeyedTotals implements BudgetedTable {
     return this.runs.length > 0;
   }
 
-  idOf(key: string): number {
-    let id = this.index.find(key);
+  /** The id of `key`, a new one for a new key; `hash` is `hashKey(key)` when the caller has it. */
+  idOf(key: string, hash: number = hashKey(key)): number {
+    let id = this.index.find(key, hash);
     if (id < 0) {
       if (this.spillSetup !== undefined) this.makeRoom(key);
       id = this.index.insert(); // `makeRoom` may have replaced the index

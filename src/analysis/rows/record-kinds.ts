@@ -37,7 +37,16 @@ function sameCell(cell: string, key: string): boolean {
   let e = cell.length;
   while (s < e && cell.charCodeAt(s) <= 32) s++;
   while (e > s && cell.charCodeAt(e - 1) <= 32) e--;
-  if (e - s !== key.length) return e - s > key.length && hasNonAscii(cell) && slowSame(cell, key);
+  // Longer than the key: only a non-ASCII space at either end (which trim() removes) could
+  // still make it match (no lower-casing shortens a text). Checking the two ends, not every
+  // character, keeps the common case (a first cell longer than its header name) at two compares.
+  if (e - s !== key.length) {
+    return (
+      e - s > key.length &&
+      (cell.charCodeAt(s) >= 128 || cell.charCodeAt(e - 1) >= 128) &&
+      slowSame(cell, key)
+    );
+  }
   for (let i = 0; i < key.length; i++) {
     let c = cell.charCodeAt(s + i);
     if (c >= 128) return slowSame(cell, key);
@@ -45,11 +54,6 @@ function sameCell(cell: string, key: string): boolean {
     if (c !== key.charCodeAt(i)) return false;
   }
   return true;
-}
-
-function hasNonAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 128) return true;
-  return false;
 }
 
 function slowSame(cell: string, key: string): boolean {
