@@ -1,0 +1,46 @@
+/**
+ * Where a split file's merge spends its time, without the database: the cached P6 quick file
+ * (1M rows) planned, its parts analysed one after another in this process, then merged.
+ *   npx tsx bench/split-merge-profile.ts [parts] [rows]
+ * Prints plan, per-part, and merge times (the merge: figures, runs adopted, result built).
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { FileSpillStore } from '../src/analysis/spill/file-spill-store.ts';
+import { analyzePart, type PartOutput, type PartTask } from '../src/analysis/split/analyze-part.ts';
+import { mergeParts } from '../src/analysis/split/merge-parts.ts';
+import { planSplit } from '../src/analysis/split/plan-split.ts';
+import { benchFile } from './lib/revenue-csv.ts';
+
+const parts = Number(process.argv[2] ?? 4);
+const rows = Number(process.argv[3] ?? 1_000_000);
+const file = await benchFile(rows);
+const dir = await mkdtemp(path.join(os.tmpdir(), 'tally-merge-profile-'));
+const spill = () => ({ store: new FileSpillStore(dir, 2 ** 34), thresholdKeys: 250_000 });
+const read = (start = 0, end = file.bytes) =>
+  createReadStream(file.path, { start, end: end - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+try {
+  let t = performance.now();
+  const tasks: PartTask[] = [];
+  const outcome = await planSplit(read(), file.bytes, parts, {}, (task) => {
+    tasks.push(task);
+    return Promise.resolve();
+  });
+  if ('refused' in outcome) throw new Error(outcome.refused);
+  console.log(`plan ${Math.round(performance.now() - t)} ms`);
+  const outputs: PartOutput[] = [];
+  for (const task of tasks) {
+    t = performance.now();
+    outputs.push(await analyzePart(read(task.range.start, task.range.end), task, {}, { spill: spill() }));
+    const runBytes = outputs.at(-1)!.runs.reduce((n, r) => n + r.bytes.length, 0);
+    console.log(`part ${task.index} ${Math.round(performance.now() - t)} ms, runs ${runBytes} bytes`);
+  }
+  t = performance.now();
+  const input = { filename: 'bench.csv', bytes: file.bytes, options: {} };
+  const result = await mergeParts(outcome.plan, outputs, input, spill());
+  console.log(`merge ${Math.round(performance.now() - t)} ms`, 'inexact' in result ? result : '');
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
