@@ -123,4 +123,22 @@ describe('a pipelined split plan', () => {
     for (let k = 1; k < 4; k++) expect(sizes[k - 1]! / sizes[k]!).toBeCloseTo(1.15, 3);
     expect(partTargets(bytes, 1)).toEqual([]);
   });
+
+  it('stops reading when the attempt is cancelled during the scan', async () => {
+    const { source, handed } = countingSource(file);
+    const abort = new AbortController();
+    const cancelled = planSplit(
+      source,
+      file.length,
+      4,
+      {},
+      () => {
+        abort.abort(new Error('cancelled'));
+        return Promise.resolve();
+      },
+      abort.signal,
+    );
+    await expect(cancelled).rejects.toThrow('cancelled');
+    expect(handed()).toBeLessThan(file.length / 2);
+  });
 });

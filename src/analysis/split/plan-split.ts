@@ -226,6 +226,7 @@ export async function planSplit(
   parts: number,
   options: JobOptions,
   onPart: OnPartReady = () => Promise.resolve(),
+  signal?: AbortSignal,
 ): Promise<SplitOutcome> {
   const it = source[Symbol.asyncIterator]();
   const first = await readFirst(it);
@@ -233,6 +234,7 @@ export async function planSplit(
   const head = headOf(headBytes, options);
   const planner = typeof head === 'string' ? null : new PartPlanner(head, headBytes, bytes, parts, options);
   const take = async (chunk: Buffer): Promise<void> => {
+    signal?.throwIfAborted(); // a cancelled job's scan stops here, not at the file's end
     for (const task of planner?.take(chunk) ?? []) await onPart(task);
   };
   for (const chunk of first) await take(chunk);

@@ -143,8 +143,13 @@ export async function analyzeSplit(
   try {
     await createParts(deps.db.kysely, jobId, token, 0); // an earlier attempt's rows go
     const planStarted = performance.now();
-    const outcome = await planSplit(stored, started.bytes, split.parts, a.options, (task) =>
-      queuePart(a, task),
+    const outcome = await planSplit(
+      stored,
+      started.bytes,
+      split.parts,
+      a.options,
+      (task) => queuePart(a, task),
+      a.signal,
     );
     const planMs = Math.round(performance.now() - planStarted);
     if ('refused' in outcome) {
