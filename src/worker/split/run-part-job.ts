@@ -91,7 +91,7 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
   const store = new FileSpillStore(spill.dir, spill.maxBytes);
   try {
     const range = task.range;
-    const source = readAhead(deps.files.readRange({ jobId, bytes, sha256 }, range.start, range.end), 64);
+    const source = readAhead(deps.files.readRange({ jobId, bytes, sha256 }, range.start, range.end), 16);
     const out = await analyzePart(
       deps.hooks?.wrapSource?.(jobId, source, abort.signal) ?? source,
       task,
