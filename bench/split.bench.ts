@@ -27,6 +27,8 @@ interface FleetRun {
   processes: number;
   ms: number;
   peakRssMiB: number;
+  /** Each worker's peak, the coordinating attempt's process among them. */
+  peakRssEach: number[];
   planMs: number | null;
   mergeMs: number | null;
 }
@@ -83,6 +85,7 @@ async function runFleet(server: BenchServer, path: string, processes: number): P
           processes,
           ms: Math.round(Number(rows[0].ms)),
           peakRssMiB: Math.max(...workers.map((w) => peakRssMib(w.child.pid))),
+          peakRssEach: workers.map((w) => peakRssMib(w.child.pid)),
           planMs: logged(logs, 'planMs'),
           mergeMs: logged(logs, 'mergeMs'),
         };
