@@ -106,6 +106,8 @@ async function readFirst(it: AsyncIterator<Buffer>): Promise<Buffer[]> {
  * start, scan time to its end, plus its own parse time, equal). Measured on the P6 quick
  * bench (78 MB, 2 workers, 2 shared vCPUs): the scan read the file from PostgreSQL in
  * 0.5–1.0 s while a part parsed half of it in ~3 s, so a part's byte costs ~6× a scan's.
+ * At full size (1 GiB) it was ~0.06 (scan 13.7 s, one pass 223 s); sizing for 0.15 there
+ * costs ~2 % of the wall time by the projection in docs/performance.md (P6).
  */
 const SCAN_SHARE = 0.15;
 
