@@ -10,6 +10,7 @@
  * the coordinating attempt's plan (the scan) and merge times from its log. Goals: 2
  * processes ≤ 0.65× the wall time of 1; 4 no slower than 2; peak RSS per worker ≤ 384 MiB.
  */
+import { writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { startTally } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -26,6 +27,8 @@ interface FleetRun {
   processes: number;
   ms: number;
   peakRssMiB: number;
+  /** Each worker's peak, the coordinating attempt's process among them. */
+  peakRssEach: number[];
   planMs: number | null;
   mergeMs: number | null;
 }
@@ -71,10 +74,18 @@ async function runFleet(server: BenchServer, path: string, processes: number): P
       );
       if (rows[0]?.state === 'completed') {
         const logs = workers.flatMap((w) => w.child.logs);
+        // SPLIT_BENCH_LOGS=<dir>: every worker's log lines, to follow the parts in time.
+        const dir = process.env.SPLIT_BENCH_LOGS;
+        if (dir)
+          writeFileSync(
+            `${dir}/p6-${processes}.log`,
+            workers.map((w, i) => w.child.logs.map((l) => `${i} ${l}`).join('\n')).join('\n'),
+          );
         return {
           processes,
           ms: Math.round(Number(rows[0].ms)),
           peakRssMiB: Math.max(...workers.map((w) => peakRssMib(w.child.pid))),
+          peakRssEach: workers.map((w) => peakRssMib(w.child.pid)),
           planMs: logged(logs, 'planMs'),
           mergeMs: logged(logs, 'mergeMs'),
         };

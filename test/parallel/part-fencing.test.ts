@@ -5,6 +5,7 @@ import {
   createParts,
   deleteParts,
   finishPart,
+  finishedFiguresOf,
   partFiguresOf,
   partRunsOf,
   partStatuses,
@@ -13,6 +14,7 @@ import {
 } from '../../src/db/jobs/analysis-parts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { insertTestJob } from '../support/job-factory.ts';
+import { RunPrefetch } from '../../src/worker/split/run-prefetch.ts';
 
 // The attempt's fence holds for its parts: once a newer attempt (or a cancel) has the job,
 // nothing a part of the older attempt writes counts, and the newer attempt's parts start clean.
@@ -87,6 +89,27 @@ describe('the parts of a split job under the attempt fence', () => {
     expect(await startPart(db.kysely, k)).toBe(true); // the retry
     expect(await partStatuses(db.kysely, jobId, token)).toEqual([
       { part: 0, bytes: 0, rows: 0, done: false, error: null },
+    ]);
+  });
+
+  it('merges the runs of the finish its figures come from, not those fetched before a part started over', async () => {
+    const { jobId, token } = await runningJob();
+    await createParts(db.kysely, jobId, token, 1);
+    const k = { jobId, token, part: 0 };
+    const first = { ...run, data: Buffer.from('first try') };
+    const second = { ...run, data: Buffer.from('second try') };
+    await startPart(db.kysely, k);
+    await finishPart(db.kysely, k, { figures: { total: 1 }, bytes: 1, rows: 1, runs: [first] });
+    const prefetch = new RunPrefetch(db.kysely, { jobId, token });
+    prefetch.note(await partStatuses(db.kysely, jobId, token)); // fetched while "others still run"
+    const [before] = await finishedFiguresOf(db.kysely, jobId, token);
+    // The part's pg-boss job is delivered again: it starts over and finishes later.
+    await startPart(db.kysely, k);
+    await finishPart(db.kysely, k, { figures: { total: 1 }, bytes: 1, rows: 1, runs: [second] });
+    const [after] = await finishedFiguresOf(db.kysely, jobId, token);
+    expect(after!.finishedAt).not.toBe(before!.finishedAt);
+    expect((await prefetch.runsOf(0, after!.finishedAt!)).map((r) => r.data.toString())).toEqual([
+      'second try',
     ]);
   });
 });

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
 import { FileSpillStore } from '../../src/analysis/spill/file-spill-store.ts';
-import { analyzePart } from '../../src/analysis/split/analyze-part.ts';
+import { analyzePart, partTask, type PartTask } from '../../src/analysis/split/analyze-part.ts';
 import { mergeParts } from '../../src/analysis/split/merge-parts.ts';
-import { planSplit } from '../../src/analysis/split/plan-split.ts';
+import { partTargets, planSplit } from '../../src/analysis/split/plan-split.ts';
 import { splitFile } from './split-files.ts';
 
 // One big file analysed as parts and merged must give the one-pass result byte for byte.
@@ -49,18 +49,24 @@ async function onePass(buf: Buffer, options: JobOptions = {}): Promise<string> {
   return JSON.stringify(await analyzeCsvStream(chunks(buf), input(buf, options), { spill: spill() }));
 }
 
+/** Splits `buf` as a worker does: each part analysed from the task the pipelined scan handed out. */
 async function split(buf: Buffer, parts: number, options: JobOptions = {}) {
-  const outcome = await planSplit(chunks(buf), buf.length, parts, options);
+  const tasks: PartTask[] = [];
+  const outcome = await planSplit(chunks(buf), buf.length, parts, options, (task) => {
+    tasks.push(task);
+    return Promise.resolve();
+  });
   if ('refused' in outcome) throw new Error(`refused: ${outcome.refused}`);
   const { plan } = outcome;
+  expect(tasks.map((t) => t.range)).toEqual(plan.parts);
   const outputs = await Promise.all(
-    plan.parts.map((p, i) =>
-      analyzePart(chunks(buf.subarray(p.start, p.end), 7919), plan, i, options, { spill: spill() }),
+    tasks.map((t) =>
+      analyzePart(chunks(buf.subarray(t.range.start, t.range.end), 7919), t, options, { spill: spill() }),
     ),
   );
   const result = await mergeParts(plan, outputs, input(buf, options), spill());
   if ('inexact' in result) throw new Error(`inexact: ${result.inexact}`);
-  return { plan, json: JSON.stringify(result) };
+  return { plan, tasks, json: JSON.stringify(result) };
 }
 
 describe('a file analysed in parts', () => {
@@ -84,8 +90,9 @@ describe('a file analysed in parts', () => {
   it('cuts only where a record starts, not at the first newline after a target', async () => {
     const outcome = await planSplit(chunks(file), file.length, 8, {});
     if ('refused' in outcome) throw new Error(outcome.refused);
+    const targets = partTargets(file.length, 8);
     const naive = outcome.plan.parts.slice(1).filter((p, k) => {
-      const target = Math.floor(((k + 1) * file.length) / 8);
+      const target = targets[k]!;
       return file.indexOf(10, target) + 1 !== p.start;
     });
     // Most targets fall inside a quoted note; the scan skipped the newlines in it.
@@ -104,7 +111,9 @@ describe('a file analysed in parts', () => {
     const p = outcome.plan.parts[1]!;
     const bytes = Buffer.from(file.subarray(p.start, p.end));
     bytes[10] = bytes[10]! ^ 1;
-    await expect(analyzePart(chunks(bytes), outcome.plan, 1, {}, { spill: spill() })).rejects.toMatchObject({
+    await expect(
+      analyzePart(chunks(bytes), partTask(outcome.plan, 1), {}, { spill: spill() }),
+    ).rejects.toMatchObject({
       code: 'FILE_CORRUPT',
     });
   });

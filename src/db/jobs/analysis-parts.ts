@@ -37,9 +37,20 @@ export async function createParts(
   count: number,
 ): Promise<void> {
   await sql`delete from analysis_parts where job_id = ${jobId}`.execute(db);
+  if (count > 0) await addParts(db, jobId, token, 0, count);
+}
+
+/** Rows for parts [from, from + count) of the attempt (a pipelined plan adds them as it finds them). */
+export async function addParts(
+  db: Kysely<Database>,
+  jobId: string,
+  token: string,
+  from: number,
+  count = 1,
+): Promise<void> {
   await sql`
     insert into analysis_parts (job_id, attempt_token, part)
-    select ${jobId}, ${token}, n from generate_series(0, ${count - 1}) n
+    select ${jobId}, ${token}, n from generate_series(${from}::int, ${from + count - 1}::int) n
   `.execute(db);
 }
 
@@ -136,6 +147,52 @@ export async function partFiguresOf(db: Kysely<Database>, jobId: string, token: 
     select figures from analysis_parts where job_id = ${jobId} and attempt_token = ${token} order by part
   `.execute(db);
   return rows.map((r) => r.figures);
+}
+
+/** A finished part's runs, and when it finished (a part started over finishes again, later). */
+export interface FinishedRuns {
+  finishedAt: string;
+  runs: StoredRun[];
+}
+
+/**
+ * A finished part's runs with its finish time, read in one statement (one snapshot), so
+ * they are the runs of that finish; null while the part is not finished.
+ */
+export async function finishedRunsOf(db: Kysely<Database>, k: PartKey): Promise<FinishedRuns | null> {
+  const { rows } = await sql<{
+    finished_at: string;
+    currency: string | null;
+    table_name: string | null;
+    bounds: Buffer | null;
+    data: Buffer | null;
+  }>`
+    select p.finished_at::text as finished_at, r.currency, r.table_name, r.bounds, r.data
+      from analysis_parts p
+      left join analysis_part_runs r
+        on r.job_id = p.job_id and r.attempt_token = p.attempt_token and r.part = p.part
+     where p.job_id = ${k.jobId} and p.attempt_token = ${k.token} and p.part = ${k.part}
+       and p.finished_at is not null
+     order by r.seq
+  `.execute(db);
+  if (rows.length === 0) return null;
+  const runs = rows
+    .filter((r) => r.table_name !== null)
+    .map((r) => ({ currency: r.currency, table: r.table_name!, bounds: r.bounds!, data: r.data! }));
+  return { finishedAt: rows[0]!.finished_at, runs };
+}
+
+/** Every part's figures and finish time (null figures: not finished), in part order. */
+export async function finishedFiguresOf(
+  db: Kysely<Database>,
+  jobId: string,
+  token: string,
+): Promise<{ figures: unknown; finishedAt: string | null }[]> {
+  const { rows } = await sql<{ figures: unknown; finished_at: string | null }>`
+    select figures, finished_at::text as finished_at from analysis_parts
+     where job_id = ${jobId} and attempt_token = ${token} order by part
+  `.execute(db);
+  return rows.map((r) => ({ figures: r.figures, finishedAt: r.finished_at }));
 }
 
 /** One part's runs, in the order it wrote them. */

@@ -4,16 +4,16 @@ import { assemble } from '../../analysis/analyze-stream.ts';
 import type { JobOptions } from '../../analysis/options.ts';
 import type { RevenueAnalysis } from '../../analysis/result.ts';
 import type { SpillSetup } from '../../analysis/spill/spill-store.ts';
-import type { SplitPlan } from '../../analysis/split/analyze-part.ts';
+import type { PartTask, SplitPlan } from '../../analysis/split/analyze-part.ts';
 import { mergeFigures } from '../../analysis/split/merge-figures.ts';
 import { MergedAggregate } from '../../analysis/split/merged-aggregate.ts';
 import type { PartFigures, TableName } from '../../analysis/split/part-figures.ts';
 import { planSplit } from '../../analysis/split/plan-split.ts';
 import {
+  addParts,
   createParts,
   deleteParts,
-  partFiguresOf,
-  partRunsOf,
+  finishedFiguresOf,
   partStatuses,
 } from '../../db/jobs/analysis-parts.ts';
 import type { StartedAttempt } from '../../db/jobs/start-attempt.ts';
@@ -23,6 +23,7 @@ import { ANALYSIS_PART_QUEUE } from '../../queue/boss.ts';
 import type { Progress } from '../progress-writer.ts';
 import type { WorkerDeps } from '../run-analysis-job.ts';
 import type { PartJobData } from './run-part-job.ts';
+import { RunPrefetch } from './run-prefetch.ts';
 
 /** PARALLEL_ANALYSIS_*: when and how a big plain file is analysed by every worker at once. */
 export interface SplitSettings {
@@ -56,9 +57,10 @@ export function splitEligible(deps: WorkerDeps, started: StartedAttempt): boolea
 }
 
 /** Waits until every part finished or failed; sums their progress into the job's meanwhile. */
-async function awaitParts(a: SplitAttempt, parts: number): Promise<void> {
+async function awaitParts(a: SplitAttempt, parts: number, prefetch: RunPrefetch): Promise<void> {
   for (;;) {
     const statuses = await partStatuses(a.deps.db.kysely, a.jobId, a.token);
+    prefetch.note(statuses);
     a.onProgress({
       bytesProcessed: statuses.reduce((n, s) => n + s.bytes, 0),
       rowsProcessed: statuses.reduce((n, s) => n + s.rows, 0),
@@ -77,9 +79,13 @@ async function awaitParts(a: SplitAttempt, parts: number): Promise<void> {
   }
 }
 
-async function mergeStored(a: SplitAttempt, plan: SplitPlan): Promise<RevenueAnalysis | null> {
-  const figures = (await partFiguresOf(a.deps.db.kysely, a.jobId, a.token)) as PartFigures[];
-  const merged = mergeFigures(figures);
+async function mergeStored(
+  a: SplitAttempt,
+  plan: SplitPlan,
+  prefetch: RunPrefetch,
+): Promise<RevenueAnalysis | null> {
+  const parts = await finishedFiguresOf(a.deps.db.kysely, a.jobId, a.token);
+  const merged = mergeFigures(parts.map((p) => p.figures as PartFigures));
   if (typeof merged === 'string') {
     a.deps.log.info(
       { jobId: a.jobId, why: merged },
@@ -88,8 +94,8 @@ async function mergeStored(a: SplitAttempt, plan: SplitPlan): Promise<RevenueAna
     return null;
   }
   const view = new MergedAggregate(merged, plan.decision, a.spill);
-  for (let part = 0; part < plan.parts.length; part++) {
-    for (const run of await partRunsOf(a.deps.db.kysely, { jobId: a.jobId, token: a.token, part })) {
+  for (const [part, { finishedAt }] of parts.entries()) {
+    for (const run of await prefetch.runsOf(part, finishedAt!)) {
       const bounds = new Int32Array(
         run.bounds.buffer.slice(run.bounds.byteOffset, run.bounds.byteOffset + run.bounds.byteLength),
       );
@@ -100,14 +106,33 @@ async function mergeStored(a: SplitAttempt, plan: SplitPlan): Promise<RevenueAna
   return assemble(view, plan.head, input, a.signal);
 }
 
+/** Queues one part the plan's scan has passed the end of: its row first, then its pg-boss job. */
+async function queuePart(a: SplitAttempt, task: PartTask): Promise<void> {
+  a.signal.throwIfAborted(); // cancelled or fenced off during the scan: queue nothing more
+  const { deps, jobId, token, started } = a;
+  await addParts(deps.db.kysely, jobId, token, task.index);
+  const data: PartJobData = {
+    jobId,
+    token,
+    part: task.index,
+    task,
+    options: a.options,
+    bytes: started.bytes,
+    sha256: started.sha256,
+  };
+  await deps.split!.boss.send(ANALYSIS_PART_QUEUE, data);
+}
+
 /**
  * One big plain file analysed by every worker: this attempt plans the split (one pass over
- * the verified read, `stored`), queues a pg-boss job per part (any worker, any host, this
- * one included), sums the parts' progress into the job's, and merges their figures into
- * the result one pass would give. Null when the file is read in one piece after all (the
- * plan refused it, or the parts cannot be merged exactly); `stored` is then consumed and
- * the caller reads the file again. The parts' rows are deleted however this ends, which
- * also stops parts still running (their next progress write finds no row).
+ * the verified read, `stored`), queueing a pg-boss job per part as soon as its scan has
+ * passed the part's end (any worker, any host, this one included), sums the parts'
+ * progress into the job's, and merges their figures into the result one pass would give
+ * once the scan has verified the whole file. Null when the file is read in one piece after
+ * all (the plan refused it, or the parts cannot be merged exactly); `stored` is then
+ * consumed and the caller reads the file again. The parts' rows are deleted however this
+ * ends, which also stops parts still running (their next progress write finds no row) and
+ * parts not yet started (they find no row to start).
  */
 export async function analyzeSplit(
   a: SplitAttempt,
@@ -115,34 +140,34 @@ export async function analyzeSplit(
 ): Promise<RevenueAnalysis | null> {
   const { deps, jobId, token, started } = a;
   const split = deps.split!;
-  const planStarted = performance.now();
-  const outcome = await planSplit(stored, started.bytes, split.parts, a.options);
-  const planMs = Math.round(performance.now() - planStarted);
-  if ('refused' in outcome) {
-    deps.log.info({ jobId, why: outcome.refused }, 'big file not split; analysing in one piece');
-    return null;
-  }
-  const { plan } = outcome;
-  a.signal.throwIfAborted();
   try {
-    await createParts(deps.db.kysely, jobId, token, plan.parts.length);
-    for (let part = 0; part < plan.parts.length; part++) {
-      const data: PartJobData = {
-        jobId,
-        token,
-        part,
-        plan,
-        options: a.options,
-        bytes: started.bytes,
-        sha256: started.sha256,
-      };
-      await split.boss.send(ANALYSIS_PART_QUEUE, data);
+    await createParts(deps.db.kysely, jobId, token, 0); // an earlier attempt's rows go
+    const planStarted = performance.now();
+    const outcome = await planSplit(
+      stored,
+      started.bytes,
+      split.parts,
+      a.options,
+      (task) => queuePart(a, task),
+      a.signal,
+    );
+    const planMs = Math.round(performance.now() - planStarted);
+    if ('refused' in outcome) {
+      deps.log.info({ jobId, why: outcome.refused }, 'big file not split; analysing in one piece');
+      return null;
     }
+    const { plan } = outcome;
     deps.log.info({ jobId, parts: plan.parts.length, planMs }, 'big file split into parts');
-    await awaitParts(a, plan.parts.length);
+    const waitStarted = performance.now();
+    const prefetch = new RunPrefetch(deps.db.kysely, { jobId, token });
+    await awaitParts(a, plan.parts.length, prefetch);
+    const waitMs = Math.round(performance.now() - waitStarted);
     const mergeStarted = performance.now();
-    const result = await mergeStored(a, plan);
-    deps.log.info({ jobId, mergeMs: Math.round(performance.now() - mergeStarted) }, 'split parts merged');
+    const result = await mergeStored(a, plan, prefetch);
+    deps.log.info(
+      { jobId, waitMs, mergeMs: Math.round(performance.now() - mergeStarted) },
+      'split parts merged',
+    );
     return result;
   } finally {
     await deleteParts(deps.db.kysely, jobId, token).catch((error: unknown) =>

@@ -1,6 +1,6 @@
 import type { Job } from 'pg-boss';
 import { analyzePart } from '../../analysis/split/analyze-part.ts';
-import type { SplitPlan } from '../../analysis/split/analyze-part.ts';
+import type { PartTask } from '../../analysis/split/analyze-part.ts';
 import type { JobOptions } from '../../analysis/options.ts';
 import { FileSpillStore } from '../../analysis/spill/file-spill-store.ts';
 import { failPart, finishPart, recordPartProgress, startPart } from '../../db/jobs/analysis-parts.ts';
@@ -8,6 +8,7 @@ import type { PartKey } from '../../db/jobs/analysis-parts.ts';
 import { TallyError, isInputError } from '../../errors.ts';
 import { AttemptSuperseded } from '../progress-writer.ts';
 import type { WorkerDeps } from '../run-analysis-job.ts';
+import { readAhead } from './read-ahead.ts';
 
 /** What a part's pg-boss job carries: everything the part needs, decided once by the attempt. */
 export interface PartJobData {
@@ -15,7 +16,7 @@ export interface PartJobData {
   /** The coordinating attempt's token (the fence). */
   token: string;
   part: number;
-  plan: SplitPlan;
+  task: PartTask;
   options: JobOptions;
   bytes: number;
   sha256: string;
@@ -74,7 +75,7 @@ async function settleFailedPart(
  * too long) is recorded for the attempt to fail the job with; a fenced-off part stops quietly.
  */
 export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promise<void> {
-  const { jobId, token, part, plan, options, bytes, sha256 } = job.data;
+  const { jobId, token, part, task, options, bytes, sha256 } = job.data;
   const key: PartKey = { jobId, token, part };
   const log = deps.log.child({ jobId, part, pgBossRetry: job.retryCount });
   if (!(await startPart(deps.db.kysely, key))) {
@@ -89,12 +90,11 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
   const spill = deps.spill!;
   const store = new FileSpillStore(spill.dir, spill.maxBytes);
   try {
-    const range = plan.parts[part]!;
-    const source = deps.files.readRange({ jobId, bytes, sha256 }, range.start, range.end);
+    const range = task.range;
+    const source = readAhead(deps.files.readRange({ jobId, bytes, sha256 }, range.start, range.end), 16);
     const out = await analyzePart(
       deps.hooks?.wrapSource?.(jobId, source, abort.signal) ?? source,
-      plan,
-      part,
+      task,
       options,
       {
         signal: abort.signal,

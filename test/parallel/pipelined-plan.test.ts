@@ -1,0 +1,144 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
+import { FileSpillStore } from '../../src/analysis/spill/file-spill-store.ts';
+import { analyzePart, type PartTask } from '../../src/analysis/split/analyze-part.ts';
+import { mergeParts } from '../../src/analysis/split/merge-parts.ts';
+import { partTargets, planSplit } from '../../src/analysis/split/plan-split.ts';
+import { splitFile } from './split-files.ts';
+
+// The plan is pipelined: each part is handed out as soon as the scan has passed its end, with
+// the decisions known by then, and the parts' results still merge to the one-pass result.
+
+let dir = '';
+const stores: FileSpillStore[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'tally-pipelined-'));
+});
+afterAll(async () => {
+  for (const s of stores) s.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function spill(): { store: FileSpillStore; thresholdKeys: number } {
+  const store = new FileSpillStore(dir, 2 ** 30);
+  stores.push(store);
+  return { store, thresholdKeys: 500 };
+}
+
+/** The file in 64 KiB chunks, counting how many bytes the reader has been handed. */
+function countingSource(buf: Buffer): { source: AsyncIterable<Buffer>; handed: () => number } {
+  let handed = 0;
+  async function* source(): AsyncGenerator<Buffer> {
+    for (let off = 0; off < buf.length; off += 64 * 1024) {
+      const chunk = buf.subarray(off, off + 64 * 1024);
+      handed += chunk.length;
+      yield await Promise.resolve(chunk); // a chunk at a time, as a stored file's read arrives
+    }
+  }
+  return { source: source(), handed: () => handed };
+}
+
+function chunks(buf: Buffer): AsyncIterable<Buffer> {
+  const pieces: Buffer[] = [];
+  for (let off = 0; off < buf.length; off += 5003) pieces.push(buf.subarray(off, off + 5003));
+  return Readable.from(pieces, { objectMode: true });
+}
+
+describe('a pipelined split plan', () => {
+  const file = splitFile({ rows: 12_000, seed: 7, customers: 5000 });
+
+  it('hands out each part once the scan has passed its end, before the scan reaches the file end', async () => {
+    const { source, handed } = countingSource(file);
+    const seen: { index: number; end: number; handed: number }[] = [];
+    const outcome = await planSplit(source, file.length, 4, {}, (task) => {
+      seen.push({ index: task.index, end: task.range.end, handed: handed() });
+      return Promise.resolve();
+    });
+    if ('refused' in outcome) throw new Error(outcome.refused);
+    expect(seen.map((s) => s.index)).toEqual([0, 1, 2, 3]);
+    // Parts 0–2 left while the scan was one chunk past their ends; only the last waited for the file's end.
+    for (const s of seen.slice(0, 3)) {
+      expect(s.handed).toBeGreaterThanOrEqual(s.end);
+      expect(s.handed - s.end).toBeLessThan(64 * 1024 + 4096);
+    }
+    expect(seen[3]!.handed).toBe(file.length);
+  });
+
+  it('hands out no part of a file it refuses at its first cut', async () => {
+    const tasks: PartTask[] = [];
+    // 200 records before the first cut of 4: the format is decided from the first 1,000.
+    const small = splitFile({ rows: 800, seed: 3, customers: 100 });
+    const outcome = await planSplit(chunks(small), small.length, 4, {}, (t) => {
+      tasks.push(t);
+      return Promise.resolve();
+    });
+    expect(outcome).toEqual({ refused: 'the first 1,000 records reach past the first cut' });
+    expect(tasks).toEqual([]);
+  });
+
+  it('reads parts before the first non-ASCII byte as UTF-8 and the rest as Windows-1252, as one pass does', async () => {
+    // An ASCII head, then a lone 0xE9 (é in Windows-1252, not UTF-8) in the last eighth of the file.
+    const bytes = Buffer.from(file);
+    const at = bytes.indexOf('xxxx', Math.floor((bytes.length * 7) / 8));
+    bytes[at] = 0xe9;
+    const expected = JSON.stringify(
+      await analyzeCsvStream(
+        chunks(bytes),
+        { filename: 'big.csv', bytes: bytes.length, options: {} },
+        { spill: spill() },
+      ),
+    );
+    expect(JSON.parse(expected).input.encoding).toBe('windows-1252');
+    const tasks: PartTask[] = [];
+    const outcome = await planSplit(chunks(bytes), bytes.length, 4, {}, (t) => {
+      tasks.push(t);
+      return Promise.resolve();
+    });
+    if ('refused' in outcome) throw new Error(outcome.refused);
+    expect(tasks.map((t) => t.head.encoding)).toEqual(['utf-8', 'utf-8', 'utf-8', 'windows-1252']);
+    const outputs = await Promise.all(
+      tasks.map((t) =>
+        analyzePart(chunks(bytes.subarray(t.range.start, t.range.end)), t, {}, { spill: spill() }),
+      ),
+    );
+    const merged = await mergeParts(
+      outcome.plan,
+      outputs,
+      { filename: 'big.csv', bytes: bytes.length, options: {} },
+      spill(),
+    );
+    expect(JSON.stringify(merged)).toBe(expected);
+  });
+
+  it('cuts earlier parts larger, each 1.15× the next, as parts queued later start later', () => {
+    const bytes = 10_000_000;
+    const targets = partTargets(bytes, 4);
+    const ends = [...targets, bytes];
+    const sizes = ends.map((end, k) => end - (k === 0 ? 0 : ends[k - 1]!));
+    for (let k = 1; k < 4; k++) expect(sizes[k - 1]! / sizes[k]!).toBeCloseTo(1.15, 3);
+    expect(partTargets(bytes, 1)).toEqual([]);
+  });
+
+  it('stops reading when the attempt is cancelled during the scan', async () => {
+    const { source, handed } = countingSource(file);
+    const abort = new AbortController();
+    const cancelled = planSplit(
+      source,
+      file.length,
+      4,
+      {},
+      () => {
+        abort.abort(new Error('cancelled'));
+        return Promise.resolve();
+      },
+      abort.signal,
+    );
+    await expect(cancelled).rejects.toThrow('cancelled');
+    expect(handed()).toBeLessThan(file.length / 2);
+  });
+});
