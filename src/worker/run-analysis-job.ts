@@ -6,49 +6,20 @@ import { jobErrorRecord } from '../analysis/read/input-error.ts';
 import { jobOptionsSchema } from '../analysis/options.ts';
 import type { RevenueAnalysis } from '../analysis/result.ts';
 import { FileSpillStore } from '../analysis/spill/file-spill-store.ts';
-import type { Db } from '../db/database.ts';
 import { finishAttempt } from '../db/jobs/finish-attempt.ts';
 import { RETRIES_EXHAUSTED_MESSAGE } from '../db/jobs/give-up-job.ts';
 import { startAttempt, type StartedAttempt } from '../db/jobs/start-attempt.ts';
 import { isInputError } from '../errors.ts';
-import type { StoredFiles, VerifiedRead } from '../files/stored-files.ts';
+import type { VerifiedRead } from '../files/stored-files.ts';
 import { verifiedRead } from '../files/verified-read.ts';
 import type { Logger } from '../logger.ts';
 import { observeAttemptFinished, observeAttemptStarted } from '../observability/metrics.ts';
 import type { AnalysisJobData } from '../queue/boss.ts';
 import { AttemptSuperseded, startProgressWriter, type Progress } from './progress-writer.ts';
-import { analyzeSplit, splitEligible, type SplitSettings } from './split/coordinate-split.ts';
+import { analyzeSplit, splitEligible } from './split/coordinate-split.ts';
+import type { WorkerDeps } from './worker-deps.ts';
 
-export interface WorkerDeps {
-  db: Db;
-  /** Where the jobs' bytes are read from (src/files/); reads are verified. */
-  files: StoredFiles;
-  log: Logger;
-  retryLimit: number;
-  maxRecordBytes: number;
-  maxDecompressedBytes: number;
-  /** MAX_DECOMPRESSION_RATIO; unset: no ratio bound. */
-  maxDecompressionRatio?: number;
-  /** Spilling of per-key tables (SPILL_DIR, SPILL_THRESHOLD_KEYS, SPILL_MAX_BYTES); none: all in memory. */
-  spill?: { dir: string; thresholdKeys: number; maxBytes: number };
-  /** How often progress is written (and cancellation noticed). */
-  progressIntervalMs?: number;
-  /** One big plain file analysed by every worker at once (PARALLEL_ANALYSIS_*); none: never split. */
-  split?: SplitSettings;
-  /** Test hooks for fault injection; never set in production. */
-  hooks?: WorkerHooks;
-}
-
-export interface WorkerHooks {
-  /**
-   * Wraps the stored file's byte stream: a test can slow it down, stall it or break it.
-   * `signal` is the attempt's abort signal, so a test can hold the attempt until it sees
-   * the cancel noticed.
-   */
-  wrapSource?: (jobId: string, source: AsyncIterable<Buffer>, signal: AbortSignal) => AsyncIterable<Buffer>;
-  /** Called just before the result is written: a test can stall the attempt here. */
-  beforeFinish?: (jobId: string) => void | Promise<void>;
-}
+export type { WorkerDeps, WorkerHooks } from './worker-deps.ts';
 
 /**
  * Files up to this size come back with the attempt's start (start-attempt.ts): one round

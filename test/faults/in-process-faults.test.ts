@@ -89,8 +89,12 @@ describe('transient errors', () => {
     expect(status.error.details).toBeUndefined();
     for (const secret of ['10.1.2.3', 'ECONNREFUSED', 'tally_prod', 'job_file_chunks'])
       expect(JSON.stringify(status)).not.toContain(secret);
-    // The operator gets the detail, next to the job id.
-    const gaveUp = logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'job failed: retries exhausted');
+    // The operator gets the detail, next to the job id (logged once the failure is written:
+    // an attempt that lost the job meanwhile logs that instead).
+    const gaveUp = await waitUntil(
+      () => logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'job failed: retries exhausted'),
+      { what: "the worker's 'retries exhausted' log line" },
+    );
     expect(gaveUp).toMatchObject({ jobId: body.jobId, err: { message: internal } });
   });
 

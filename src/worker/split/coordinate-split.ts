@@ -1,4 +1,3 @@
-import type { PgBoss } from 'pg-boss';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assemble } from '../../analysis/analyze-stream.ts';
 import type { JobOptions } from '../../analysis/options.ts';
@@ -21,17 +20,9 @@ import { TallyError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 import { ANALYSIS_PART_QUEUE } from '../../queue/boss.ts';
 import type { Progress } from '../progress-writer.ts';
-import type { WorkerDeps } from '../run-analysis-job.ts';
+import type { WorkerDeps } from '../worker-deps.ts';
 import type { PartJobData } from './run-part-job.ts';
 import { RunPrefetch } from './run-prefetch.ts';
-
-/** PARALLEL_ANALYSIS_*: when and how a big plain file is analysed by every worker at once. */
-export interface SplitSettings {
-  boss: PgBoss;
-  /** Plain files of at least this many stored bytes are split. */
-  minBytes: number;
-  parts: number;
-}
 
 export interface SplitAttempt {
   deps: WorkerDeps;

@@ -7,7 +7,7 @@ import { failPart, finishPart, recordPartProgress, startPart } from '../../db/jo
 import type { PartKey } from '../../db/jobs/analysis-parts.ts';
 import { TallyError, isInputError } from '../../errors.ts';
 import { AttemptSuperseded } from '../progress-writer.ts';
-import type { WorkerDeps } from '../run-analysis-job.ts';
+import type { WorkerDeps } from '../worker-deps.ts';
 import { readAhead } from './read-ahead.ts';
 
 /** What a part's pg-boss job carries: everything the part needs, decided once by the attempt. */

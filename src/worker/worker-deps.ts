@@ -1,0 +1,44 @@
+import type { PgBoss } from 'pg-boss';
+import type { Db } from '../db/database.ts';
+import type { StoredFiles } from '../files/stored-files.ts';
+import type { Logger } from '../logger.ts';
+
+/** What a worker's attempts need, given once by the worker role (src/roles/worker-role.ts). */
+export interface WorkerDeps {
+  db: Db;
+  /** Where the jobs' bytes are read from (src/files/); reads are verified. */
+  files: StoredFiles;
+  log: Logger;
+  retryLimit: number;
+  maxRecordBytes: number;
+  maxDecompressedBytes: number;
+  /** MAX_DECOMPRESSION_RATIO; unset: no ratio bound. */
+  maxDecompressionRatio?: number;
+  /** Spilling of per-key tables (SPILL_DIR, SPILL_THRESHOLD_KEYS, SPILL_MAX_BYTES); none: all in memory. */
+  spill?: { dir: string; thresholdKeys: number; maxBytes: number };
+  /** How often progress is written (and cancellation noticed). */
+  progressIntervalMs?: number;
+  /** One big plain file analysed by every worker at once (PARALLEL_ANALYSIS_*); none: never split. */
+  split?: SplitSettings;
+  /** Test hooks for fault injection; never set in production. */
+  hooks?: WorkerHooks;
+}
+
+export interface WorkerHooks {
+  /**
+   * Wraps the stored file's byte stream: a test can slow it down, stall it or break it.
+   * `signal` is the attempt's abort signal, so a test can hold the attempt until it sees
+   * the cancel noticed.
+   */
+  wrapSource?: (jobId: string, source: AsyncIterable<Buffer>, signal: AbortSignal) => AsyncIterable<Buffer>;
+  /** Called just before the result is written: a test can stall the attempt here. */
+  beforeFinish?: (jobId: string) => void | Promise<void>;
+}
+
+/** PARALLEL_ANALYSIS_*: when and how a big plain file is analysed by every worker at once. */
+export interface SplitSettings {
+  boss: PgBoss;
+  /** Plain files of at least this many stored bytes are split. */
+  minBytes: number;
+  parts: number;
+}
