@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { QUEUED_AGAIN } from './queued-again.ts';
 
 export type AttemptEnd =
   | { state: 'completed'; result: unknown; bytesProcessed: number; rowsProcessed: number }
@@ -49,18 +50,7 @@ export async function finishAttempt(
       });
       break;
     case 'queued':
-      // A queued job shows what the next attempt will start from: no progress, no error.
-      // (It used to keep the failed attempt's 81 % and a code outside the contract.) The
-      // failed attempt's error is in the worker's log; `attempts` shows that one ran.
-      query = base.set({
-        state: 'queued',
-        attempt_token: null,
-        bytes_processed: 0,
-        rows_processed: 0,
-        error_code: null,
-        error_message: null,
-        error_details: null,
-      });
+      query = base.set(QUEUED_AGAIN);
       break;
   }
   const row = await query.returning('id').executeTakeFirst();

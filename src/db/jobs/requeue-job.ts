@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { QUEUED_AGAIN } from './queued-again.ts';
 
 /**
  * Puts a waiting or running job back to `queued` from scratch, clearing its attempt token:
@@ -10,15 +11,7 @@ import type { Database } from '../schema.ts';
 export async function requeueJob(db: Kysely<Database>, jobId: string): Promise<boolean> {
   const row = await db
     .updateTable('jobs')
-    .set({
-      state: 'queued',
-      attempt_token: null,
-      bytes_processed: 0,
-      rows_processed: 0,
-      error_code: null,
-      error_message: null,
-      error_details: null,
-    })
+    .set(QUEUED_AGAIN)
     .where('id', '=', jobId)
     .where('state', 'in', ['queued', 'running'])
     .returning('id')
