@@ -62,6 +62,10 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
     // for them (a 408 at 3 MB/s). Ingest is measured here, not the client-side cut-off.
     UPLOAD_IDLE_TIMEOUT_MS: '600000',
     UPLOAD_MIN_BYTES_PER_SECOND: '0',
+    // BENCH_PROF=1: CPU profiles of the API processes in BENCH_PROF_DIR (default /tmp/prof).
+    ...(process.env.BENCH_PROF
+      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF_DIR ?? '/tmp/prof'}` }
+      : {}),
   };
   const mbps = (ms: number, n: number) => n / MiB / (ms / 1000);
   try {
