@@ -6,10 +6,11 @@
  * uploaded (pg_database_size). The S3 server is fauxqs in a process of its own, objects on disk.
  */
 import { Readable } from 'node:stream';
-import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import pg from 'pg';
 import { Agent, request } from 'undici';
+import { createS3Client } from '../src/files/s3-settings.ts';
+import { PART_BYTES, PARTS_IN_FLIGHT } from '../src/files/s3-part-pipeline.ts';
 import { peakRssMib, startRole, stopAll } from './support/processes.ts';
 import { startBenchS3 } from './support/s3-server.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
@@ -69,20 +70,24 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
   };
   const mbps = (ms: number, n: number) => n / MiB / (ms / 1000);
   try {
-    // The floor: lib-storage alone, same part size and concurrency as Tally's store, same server.
-    const client = new S3Client({
+    // The floor: lib-storage alone, same part size and concurrency as Tally's store, same server,
+    // and the client Tally's store makes (src/files/s3-settings.ts: checksums only where
+    // required, file bytes unsigned), so that the two differ only in what Tally adds.
+    process.env.AWS_ACCESS_KEY_ID ??= s3.env.AWS_ACCESS_KEY_ID;
+    process.env.AWS_SECRET_ACCESS_KEY ??= s3.env.AWS_SECRET_ACCESS_KEY;
+    const client = createS3Client({
+      bucket: s3.bucket,
+      prefix: '',
       endpoint: s3.endpoint,
       region: 'us-east-1',
       forcePathStyle: true,
-      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
     });
     let started = performance.now();
     await new Upload({
       client,
       params: { Bucket: s3.bucket, Key: 'bench/bare', Body: Readable.from(csv(bytes)) },
-      partSize: 8 * MiB,
-      queueSize: 4,
+      partSize: PART_BYTES,
+      queueSize: PARTS_IN_FLIGHT,
     }).done();
     const bareMbps = mbps(performance.now() - started, csvLength(bytes));
     client.destroy();
