@@ -5,6 +5,7 @@
  * beside P1a on the same store (the multipart route); and how much PostgreSQL grows per GiB
  * uploaded (pg_database_size). The S3 server is fauxqs in a process of its own, objects on disk.
  */
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Upload } from '@aws-sdk/lib-storage';
 import pg from 'pg';
@@ -36,6 +37,15 @@ function* multipart(bytes: number): Generator<Buffer> {
   );
   yield* csv(bytes);
   yield Buffer.from(`\r\n--${boundary}--\r\n`);
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far: per GiB, a figure the other loads on
+ * a shared machine disturb far less than MB/s.
+ */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: clock ticks (USER_HZ 100)
 }
 
 async function databaseSize(url: string): Promise<number> {
@@ -83,6 +93,7 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
       forcePathStyle: true,
     });
     let started = performance.now();
+    const floorCpu = cpuSeconds(process.pid);
     await new Upload({
       client,
       params: { Bucket: s3.bucket, Key: 'bench/bare', Body: Readable.from(csv(bytes)) },
@@ -91,7 +102,11 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
     }).done();
     const bareMbps = mbps(performance.now() - started, csvLength(bytes));
     client.destroy();
-    log(`P1s floor (bare lib-storage): ${round(bareMbps)} MB/s`);
+    const gib = csvLength(bytes) / (1024 * MiB);
+    const perGiB = (cpu: number) => `${round(cpu / gib)} CPU s/GiB`;
+    log(
+      `P1s floor (bare lib-storage): ${round(bareMbps)} MB/s; client ${perGiB(cpuSeconds(process.pid) - floorCpu)}`,
+    );
 
     const postOnce = async (url: string, n: number) => {
       const body = [...multipart(n)].reduce((a, b) => a + b.length, 0);
@@ -112,8 +127,9 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
     const measure = async (n: number) => {
       const api = await startRole('api', database.url, env);
       try {
+        const cpu = cpuSeconds(api.child.pid);
         const ms = await postOnce(api.url, n);
-        return { ms, rss: peakRssMib(api.child.pid) };
+        return { ms, rss: peakRssMib(api.child.pid), cpu: cpuSeconds(api.child.pid) - cpu };
       } finally {
         await stopAll([api.child]);
       }
@@ -126,15 +142,20 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
     const tallyMbps = mbps(large.ms, csvLength(bytes));
     const growthPerGiB = (sizeAfter - sizeBefore) / MiB / (csvLength(bytes) / (1024 * MiB));
     log(
-      `P1s Tally → S3: ${round(tallyMbps)} MB/s; RSS ${small.rss} → ${large.rss} MiB; PostgreSQL +${round(growthPerGiB)} MiB/GiB`,
+      `P1s Tally → S3: ${round(tallyMbps)} MB/s, API ${perGiB(large.cpu)}; RSS ${small.rss} → ${large.rss} MiB; PostgreSQL +${round(growthPerGiB)} MiB/GiB`,
     );
 
     // P1r: the same bytes as tus PATCHes of 64 MiB, beside the multipart route (P1a on this store).
     const api = await startRole('api', database.url, env);
     let resumableMbps = 0;
     let multipartMbps = 0;
+    let multipartCpu = 0;
+    let resumableCpu = 0;
     try {
+      let cpu = cpuSeconds(api.child.pid);
       multipartMbps = mbps(median([await postOnce(api.url, bytes)]), csvLength(bytes));
+      multipartCpu = cpuSeconds(api.child.pid) - cpu;
+      cpu = cpuSeconds(api.child.pid);
       const length = csvLength(bytes);
       started = performance.now();
       const created = await fetch(`${api.url}/api/uploads`, {
@@ -173,11 +194,13 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
         }
       }
       resumableMbps = mbps(performance.now() - started, length);
+      resumableCpu = cpuSeconds(api.child.pid) - cpu;
     } finally {
       await stopAll([api.child]);
     }
     log(
-      `P1r resumable (64 MiB PATCHes): ${round(resumableMbps)} MB/s; multipart route ${round(multipartMbps)} MB/s`,
+      `P1r resumable (64 MiB PATCHes): ${round(resumableMbps)} MB/s, API ${perGiB(resumableCpu)}; ` +
+        `multipart route ${round(multipartMbps)} MB/s, API ${perGiB(multipartCpu)}`,
     );
 
     return [
