@@ -5,11 +5,13 @@
  * beside P1a on the same store (the multipart route); and how much PostgreSQL grows per GiB
  * uploaded (pg_database_size). The S3 server is fauxqs in a process of its own, objects on disk.
  */
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import pg from 'pg';
 import { Agent, request } from 'undici';
+import { createS3Client } from '../src/files/s3-settings.ts';
+import { PART_BYTES, PARTS_IN_FLIGHT } from '../src/files/s3-part-pipeline.ts';
 import { peakRssMib, startRole, stopAll } from './support/processes.ts';
 import { startBenchS3 } from './support/s3-server.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
@@ -37,6 +39,15 @@ function* multipart(bytes: number): Generator<Buffer> {
   yield Buffer.from(`\r\n--${boundary}--\r\n`);
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far: per GiB, a figure the other loads on
+ * a shared machine disturb far less than MB/s.
+ */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: clock ticks (USER_HZ 100)
+}
+
 async function databaseSize(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -62,27 +73,40 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
     // for them (a 408 at 3 MB/s). Ingest is measured here, not the client-side cut-off.
     UPLOAD_IDLE_TIMEOUT_MS: '600000',
     UPLOAD_MIN_BYTES_PER_SECOND: '0',
+    // BENCH_PROF=1: CPU profiles of the API processes in BENCH_PROF_DIR (default /tmp/prof).
+    ...(process.env.BENCH_PROF
+      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF_DIR ?? '/tmp/prof'}` }
+      : {}),
   };
   const mbps = (ms: number, n: number) => n / MiB / (ms / 1000);
   try {
-    // The floor: lib-storage alone, same part size and concurrency as Tally's store, same server.
-    const client = new S3Client({
+    // The floor: lib-storage alone, same part size and concurrency as Tally's store, same server,
+    // and the client Tally's store makes (src/files/s3-settings.ts: checksums only where
+    // required, file bytes unsigned), so that the two differ only in what Tally adds.
+    process.env.AWS_ACCESS_KEY_ID ??= s3.env.AWS_ACCESS_KEY_ID;
+    process.env.AWS_SECRET_ACCESS_KEY ??= s3.env.AWS_SECRET_ACCESS_KEY;
+    const client = createS3Client({
+      bucket: s3.bucket,
+      prefix: '',
       endpoint: s3.endpoint,
       region: 'us-east-1',
       forcePathStyle: true,
-      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
     });
     let started = performance.now();
+    const floorCpu = cpuSeconds(process.pid);
     await new Upload({
       client,
       params: { Bucket: s3.bucket, Key: 'bench/bare', Body: Readable.from(csv(bytes)) },
-      partSize: 8 * MiB,
-      queueSize: 4,
+      partSize: PART_BYTES,
+      queueSize: PARTS_IN_FLIGHT,
     }).done();
     const bareMbps = mbps(performance.now() - started, csvLength(bytes));
     client.destroy();
-    log(`P1s floor (bare lib-storage): ${round(bareMbps)} MB/s`);
+    const gib = csvLength(bytes) / (1024 * MiB);
+    const perGiB = (cpu: number) => `${round(cpu / gib)} CPU s/GiB`;
+    log(
+      `P1s floor (bare lib-storage): ${round(bareMbps)} MB/s; client ${perGiB(cpuSeconds(process.pid) - floorCpu)}`,
+    );
 
     const postOnce = async (url: string, n: number) => {
       const body = [...multipart(n)].reduce((a, b) => a + b.length, 0);
@@ -103,8 +127,9 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
     const measure = async (n: number) => {
       const api = await startRole('api', database.url, env);
       try {
+        const cpu = cpuSeconds(api.child.pid);
         const ms = await postOnce(api.url, n);
-        return { ms, rss: peakRssMib(api.child.pid) };
+        return { ms, rss: peakRssMib(api.child.pid), cpu: cpuSeconds(api.child.pid) - cpu };
       } finally {
         await stopAll([api.child]);
       }
@@ -117,15 +142,20 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
     const tallyMbps = mbps(large.ms, csvLength(bytes));
     const growthPerGiB = (sizeAfter - sizeBefore) / MiB / (csvLength(bytes) / (1024 * MiB));
     log(
-      `P1s Tally → S3: ${round(tallyMbps)} MB/s; RSS ${small.rss} → ${large.rss} MiB; PostgreSQL +${round(growthPerGiB)} MiB/GiB`,
+      `P1s Tally → S3: ${round(tallyMbps)} MB/s, API ${perGiB(large.cpu)}; RSS ${small.rss} → ${large.rss} MiB; PostgreSQL +${round(growthPerGiB)} MiB/GiB`,
     );
 
     // P1r: the same bytes as tus PATCHes of 64 MiB, beside the multipart route (P1a on this store).
     const api = await startRole('api', database.url, env);
     let resumableMbps = 0;
     let multipartMbps = 0;
+    let multipartCpu = 0;
+    let resumableCpu = 0;
     try {
+      let cpu = cpuSeconds(api.child.pid);
       multipartMbps = mbps(median([await postOnce(api.url, bytes)]), csvLength(bytes));
+      multipartCpu = cpuSeconds(api.child.pid) - cpu;
+      cpu = cpuSeconds(api.child.pid);
       const length = csvLength(bytes);
       started = performance.now();
       const created = await fetch(`${api.url}/api/uploads`, {
@@ -164,11 +194,13 @@ export const runS3UploadBench: BenchPart = async (server, { quick, log = () => {
         }
       }
       resumableMbps = mbps(performance.now() - started, length);
+      resumableCpu = cpuSeconds(api.child.pid) - cpu;
     } finally {
       await stopAll([api.child]);
     }
     log(
-      `P1r resumable (64 MiB PATCHes): ${round(resumableMbps)} MB/s; multipart route ${round(multipartMbps)} MB/s`,
+      `P1r resumable (64 MiB PATCHes): ${round(resumableMbps)} MB/s, API ${perGiB(resumableCpu)}; ` +
+        `multipart route ${round(multipartMbps)} MB/s, API ${perGiB(multipartCpu)}`,
     );
 
     return [

@@ -19,7 +19,7 @@ export const PART_BYTES = 8 * 1024 * 1024;
  * Parts in flight at once: the upload's memory is PART_BYTES × (PARTS_IN_FLIGHT + 1), 40 MiB,
  * whatever the file size. Measured in bench P1s.
  */
-const PARTS_IN_FLIGHT = 4;
+export const PARTS_IN_FLIGHT = 4;
 
 export interface S3PartTarget {
   s3: S3Client;

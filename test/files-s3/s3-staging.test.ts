@@ -23,23 +23,17 @@ afterAll(async () => {
   await s3?.stop();
 });
 
+const settingsOf = () => ({
+  bucket: s3.bucket,
+  prefix: s3.prefix,
+  endpoint: s3.endpoint,
+  region: 'us-east-1',
+  forcePathStyle: true,
+});
+
 /** A store as one API host has it: its own S3 client, the shared database and bucket. */
-function storeOf(db: Db): S3StoredFiles {
-  const settings = {
-    bucket: s3.bucket,
-    prefix: s3.prefix,
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-  };
-  return new S3StoredFiles(
-    settings,
-    db,
-    60_000,
-    log,
-    new PostgresStoredFiles(db, 60_000, log),
-    createS3Client(settings),
-  );
+function storeOf(db: Db, client = createS3Client(settingsOf())): S3StoredFiles {
+  return new S3StoredFiles(settingsOf(), db, 60_000, log, new PostgresStoredFiles(db, 60_000, log), client);
 }
 
 /** Writes `data` in uneven pieces, as a socket delivers them. */
@@ -105,6 +99,35 @@ describe('S3 staging', () => {
     );
     expect(staged.rowCount).toBe(0);
     expect((await readAll(files.readStored(jobId))).equals(data)).toBe(true);
+  });
+
+  test('file bytes go out as UNSIGNED-PAYLOAD in signed requests; other requests hash theirs', async () => {
+    const client = createS3Client(settingsOf());
+    const sent: { command: string; payload: string; signed: boolean }[] = [];
+    // The deserialize step sees each request as it goes on the wire, signed.
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        const { headers } = args.request as { headers: Record<string, string> };
+        sent.push({
+          command: context.commandName ?? '',
+          payload: headers['x-amz-content-sha256'] ?? '',
+          signed: /Signature=/.test(headers.authorization ?? ''),
+        });
+        return next(args);
+      },
+      { step: 'deserialize' },
+    );
+    const { db } = testDb;
+    const files = storeOf(db, client);
+    const data = randomBytes(PART_BYTES + 100);
+    const staging = files.stage();
+    await writeInPieces(staging, data);
+    const jobId = await newJobFor(db, files, staging);
+    expect((await readAll(files.readStored(jobId))).equals(data)).toBe(true);
+    const payloadOf = (command: string) => sent.filter((s) => s.command === command).map((s) => s.payload);
+    expect(payloadOf('UploadPartCommand')).toEqual(['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD']);
+    expect(payloadOf('CompleteMultipartUploadCommand')[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(sent.every((s) => s.signed)).toBe(true);
   });
 
   test('a file smaller than a part is one PUT', async () => {
