@@ -15,10 +15,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
  * Budgets over the floor, in gzipped bytes. Measured 2026-12-01: floor 6.3 KB, the client
  * (upload with progress, long-poll watch, errors, token provider) adds 2.8 KB, the hook
  * 0.5 KB more. 2026-12-03 (v1.2, jobs.watch): floor 9.2 KB with tRPC's SSE links; the
- * client adds 4.1 KB (the fetch-based EventSource and watchJob ~1.3 KB of it), the hook 0.5 KB. The budgets leave ~75 % headroom for fixes and still catch a stray
- * runtime import (zod alone would add ~15 KB, any server module far more).
+ * client adds 4.1 KB (the fetch-based EventSource and watchJob ~1.3 KB of it), the hook 0.5 KB.
+ * 2026-12-04: the client adds 5.0 KB (5,146 B: resumable tus uploads, and functions split to
+ * at most 60 lines, which minify less tightly), the hook ~0.5 KB more. The budgets leave room
+ * for fixes and still catch a stray runtime import (zod alone would add ~15 KB, any server
+ * module far more).
  */
-export const BUDGET_OVER_FLOOR = { client: 5 * 1024, react: 6 * 1024 } as const;
+export const BUDGET_OVER_FLOOR = { client: 6 * 1024, react: 7 * 1024 } as const;
 
 export interface BundleSizes {
   floor: number;

@@ -117,6 +117,11 @@ describe('failover to a synchronous standby', () => {
 
     const killedAt = Date.now();
     await pair.killPrimary();
+    // The standby is promoted once a job mid-file has met the outage. Promoting at once made
+    // the outage ~200 ms on a quiet machine, over before the worker's next read (the third
+    // chunk, ~0.45 s later at 1 MB/s) needed the database: no attempt failed, and the retry
+    // path went untested (failed 3 runs in 3 at load ~1).
+    await worker.waitForLog(/"msg":"attempt failed; pg-boss will retry"/, 20_000);
     await pair.promoteStandby();
     proxy.switchTo(pair.standby.port);
     const switchedMs = Date.now() - killedAt;
