@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,12 +6,12 @@ import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { webUiPlugin } from '../../src/api/web-ui.ts';
-import { newestWebSourceMtime, webBuildMtime } from '../../src/web/sources.ts';
 import { trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 import { startCuttingProxy, type CuttingProxy } from '../resumable/cutting-proxy.ts';
 import { writeRevenueFixture, type Fixture } from './revenue-fixture.ts';
+import { buildWebIfStale } from './web-build.ts';
 
 /**
  * The page's own upload over a connection that drops (docs/reference.md, "`/api/uploads` —
@@ -44,7 +43,7 @@ beforeAll(async () => {
       `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (CI does).`,
     );
   }
-  buildWebIfStale();
+  buildWebIfStale(repo);
   tmp = await mkdtemp(path.join(os.tmpdir(), 'tally-browser-resume-'));
   fixture = await writeRevenueFixture(path.join(tmp, 'big-export.csv'), ROWS);
   tally = await startTestTally({ env: { API_TOKENS: `alice:${KEY}` }, plugins: [webUiPlugin] });
@@ -135,20 +134,3 @@ it('the page resumes an upload cut off mid-PATCH and the job has the file’s ex
     .toBe(String(Number(usdCents) / 100));
   await page.close();
 }, 150_000);
-
-/** Rebuild src/web/dist when any source of the page is newer than the last build. */
-function buildWebIfStale(): void {
-  if (webBuildMtime(repo) >= newestWebSourceMtime(repo)) return;
-  execFileSync(
-    process.execPath,
-    [
-      path.join(repo, 'node_modules', 'vite', 'bin', 'vite.js'),
-      'build',
-      '--config',
-      'src/web/vite.config.ts',
-      '--logLevel',
-      'warn',
-    ],
-    { cwd: repo, stdio: 'inherit' },
-  );
-}

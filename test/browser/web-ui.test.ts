@@ -1,4 +1,4 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/child-process.ts';
 import { WRONG_DATE_COLUMN } from '../support/csv-samples.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { newestWebSourceMtime, webBuildMtime } from '../../src/web/sources.ts';
 import { formatCents, writeRevenueFixture, type Fixture } from './revenue-fixture.ts';
+import { buildWebIfStale } from './web-build.ts';
 
 /**
  * The web UI end to end: Vite build → `src/main.ts` as a child process (what `npm start`
@@ -42,7 +42,7 @@ beforeAll(async () => {
       `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (CI does).`,
     );
   }
-  buildWebIfStale();
+  buildWebIfStale(repo);
   tmp = await mkdtemp(path.join(os.tmpdir(), 'tally-browser-'));
   const [db, port, fx] = await Promise.all([
     createTestDatabase(),
@@ -662,26 +662,6 @@ async function progressValue(page: Page): Promise<number | undefined> {
   if ((await bar.count()) === 0) return undefined;
   const value = await bar.getAttribute('aria-valuenow').catch(() => null);
   return value === null ? undefined : Number(value);
-}
-
-/** Rebuild src/web/dist when any source of the page is newer than the last build. */
-function buildWebIfStale(): void {
-  if (webBuildMtime(repo) >= newestWebSourceMtime(repo)) return;
-  execFileSync(
-    process.execPath,
-    [
-      path.join(repo, 'node_modules', 'vite', 'bin', 'vite.js'),
-      'build',
-      '--config',
-      'src/web/vite.config.ts',
-      '--logLevel',
-      'warn',
-    ],
-    {
-      cwd: repo,
-      stdio: 'inherit',
-    },
-  );
 }
 
 async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
