@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postCsv, trpcQuery } from '../support/http.ts';
+import { trpcQuery } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
+import { queuedJob } from '../support/queued-job.ts';
 
 // The lost wake-up, made deterministic: a long poll's SELECT has taken its
 // snapshot (old version) but its answer is held back by a test hook; meanwhile a change
@@ -36,19 +37,9 @@ afterAll(async () => {
   await tally?.stop();
 });
 
-async function queuedJob(): Promise<{ jobId: string; version: number }> {
-  const upload = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n');
-  expect(upload.status).toBe(202);
-  const jobId = upload.body.jobId as string;
-  // From SQL, not jobs.status: a status read would leave the row in the status cache and
-  // the long poll below would not read PostgreSQL at all.
-  const { rows } = await sql.query<{ version: number }>('select version from jobs where id = $1', [jobId]);
-  return { jobId, version: rows[0]?.version ?? Number.NaN };
-}
-
 describe('jobs.status long poll', () => {
   it('hears a change whose NOTIFY arrives while its read is in flight', async () => {
-    const { jobId, version } = await queuedJob();
+    const { jobId, version } = await queuedJob(tally);
     let reached!: () => void;
     let release!: () => void;
     const readHeld = new Promise<void>((r) => (reached = r));
@@ -80,7 +71,7 @@ describe('jobs.status long poll', () => {
   });
 
   it('hears a change when its row came from the status cache', async () => {
-    const { jobId, version } = await queuedJob();
+    const { jobId, version } = await queuedJob(tally);
     // A plain read puts the row in the cache; the long poll's first read is then a hit.
     expect((await trpcQuery(tally.url, 'jobs.status', { jobId })).body.result.data.version).toBe(version);
     const started = performance.now();

@@ -1,17 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildClientPackages } from '../../scripts/build-client-packages.ts';
 import { freePort } from '../support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { launchChromium, requireChromium } from '../support/chromium.ts';
 
 /**
  * examples/nextjs end to end, as an outside app: the packed tarballs installed into a
@@ -22,7 +22,6 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
  * `next dev` rather than `next build` + `next start`: measured on this 2-core machine,
  * the build took 2 min 18 s (50 s of it type-checking), dev 46 s to the first page.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 const SIGNING_KEYS = 'ex1:7b3e9d1f5a2c8e4b6d0f3a9c7e1b5d2f8a4c6e0b';
@@ -41,8 +40,7 @@ let otherUrl: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium`);
+  requireChromium();
   tmp = await mkdtemp(path.join(os.tmpdir(), 'tally-nextjs-'));
   const [db, tallyPort, appPort, otherPort] = await Promise.all([
     createTestDatabase(),
@@ -101,16 +99,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => thirdOrigin.listen(otherPort, '127.0.0.1', resolve));
 
   await Promise.all([waitFor(`${tallyUrl}/healthz`, 90_000), waitFor(appUrl, 180_000)]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 420_000);
 
 afterAll(async () => {

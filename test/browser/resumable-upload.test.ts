@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { webUiPlugin } from '../../src/api/web-ui.ts';
 import { trpcQuery, waitForFinal } from '../support/http.ts';
@@ -12,6 +11,7 @@ import { waitUntil } from '../support/wait-until.ts';
 import { startCuttingProxy, type CuttingProxy } from '../resumable/cutting-proxy.ts';
 import { writeRevenueFixture, type Fixture } from './revenue-fixture.ts';
 import { buildWebIfStale } from './web-build.ts';
+import { launchChromium, requireChromium } from '../support/chromium.ts';
 
 /**
  * The page's own upload over a connection that drops (docs/reference.md, "`/api/uploads` —
@@ -20,7 +20,6 @@ import { buildWebIfStale } from './web-build.ts';
  * 16 MiB PATCH. The page must go on from the server's offset (not from 0, not from a slice
  * boundary) and the job's figures must be the file's exact totals.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const MiB = 1024 * 1024;
 const PATCH_BYTES = 16 * MiB; // src/client/resumable-upload.ts
@@ -38,11 +37,7 @@ let browser: Browser;
 let sql: pg.Pool;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (CI does).`,
-    );
-  }
+  requireChromium();
   buildWebIfStale(repo);
   tmp = await mkdtemp(path.join(os.tmpdir(), 'tally-browser-resume-'));
   fixture = await writeRevenueFixture(path.join(tmp, 'big-export.csv'), ROWS);
@@ -58,10 +53,7 @@ beforeAll(async () => {
         { what: 'a PATCH holding its upload’s lease', timeoutMs: 20_000 },
       ).then(() => undefined),
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

@@ -1,21 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/child-process.ts';
 import { WRONG_DATE_COLUMN } from '../support/csv-samples.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { formatCents, writeRevenueFixture, type Fixture } from './revenue-fixture.ts';
 import { buildWebIfStale } from './web-build.ts';
+import { launchChromium, requireChromium } from '../support/chromium.ts';
 
 /**
  * The web UI end to end: Vite build → `src/main.ts` as a child process (what `npm start`
  * runs) on a fresh database → Chromium drives the page over real HTTP.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const repo = path.resolve(import.meta.dirname, '..', '..');
 // Screenshots go to test-results/ on every run (CI keeps them as artefacts); with
 // UPDATE_SCREENSHOTS=1 they refresh the README's copies in docs/screenshots instead.
@@ -37,11 +37,7 @@ let fixture: Fixture;
 const cspViolations: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (CI does).`,
-    );
-  }
+  requireChromium();
   buildWebIfStale(repo);
   tmp = await mkdtemp(path.join(os.tmpdir(), 'tally-browser-'));
   const [db, port, fx] = await Promise.all([
@@ -67,18 +63,7 @@ beforeAll(async () => {
   server.stdout?.on('data', (d: Buffer) => (serverLog += d.toString()));
   server.stderr?.on('data', (d: Buffer) => (serverLog += d.toString()));
   await waitForHealthy(`${base}/healthz`, 60_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium(['--disable-quic']);
 }, 180_000);
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
-import { startTestTally, type TestTally } from '../support/tally.ts';
+import { useApiWithoutWorkers } from '../support/api-without-workers.ts';
+import { startTestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 // Every byte uploaded is the byte analysed, or there is no figure: a staging batch that does
@@ -12,17 +12,7 @@ import { waitUntil } from '../support/wait-until.ts';
 // HTTP, real faults (pg_terminate_backend, rows deleted and changed under a queued job).
 
 const MiB = 1024 * 1024;
-let api: TestTally;
-let sql: pg.Pool;
-
-beforeAll(async () => {
-  // No workers: a job stays queued until a test starts one on the same database.
-  api = await startTestTally({ role: 'api', env: { UPLOAD_RATE_LIMIT_PER_MINUTE: '1000' } });
-  sql = api.database.sql; // closed by api.stop()
-});
-afterAll(async () => {
-  await api?.stop();
-});
+const queued = useApiWithoutWorkers();
 
 /** A revenue CSV of about `bytes`, every row 1.00, so the revenue is the row count. */
 function revenueCsv(bytes: number): { csv: Buffer; rows: number } {
@@ -32,7 +22,7 @@ function revenueCsv(bytes: number): { csv: Buffer; rows: number } {
 }
 
 async function stored(): Promise<{ jobs: number; staged: number; chunks: number; queued: number }> {
-  const { rows } = await sql.query(`
+  const { rows } = await queued.sql.query(`
     select (select count(*)::int from jobs) as jobs,
            (select count(*)::int from staged_uploads) as staged,
            (select count(*)::int from job_file_chunks) as chunks,
@@ -49,12 +39,12 @@ describe('a staging batch that does not commit', () => {
       csv,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const socket = net.connect(Number(new URL(api.url).port), '127.0.0.1');
+    const socket = net.connect(Number(new URL(queued.api.url).port), '127.0.0.1');
     let answer = '';
     socket.on('data', (d) => (answer += d.toString()));
     socket.on('error', () => undefined);
     socket.write(
-      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${new URL(api.url).port}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${new URL(queued.api.url).port}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
         `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
     );
     try {
@@ -66,7 +56,7 @@ describe('a staging batch that does not commit', () => {
       socket.write(body.subarray(1.5 * MiB, 2.5 * MiB));
       const pid = await waitUntil(
         async () => {
-          const { rows } = await sql.query<{ pid: number }>(
+          const { rows } = await queued.sql.query<{ pid: number }>(
             `select pid from pg_stat_activity
               where datname = current_database() and state = 'idle in transaction'
                 and query like 'insert into job_file_chunks%'`,
@@ -75,10 +65,10 @@ describe('a staging batch that does not commit', () => {
         },
         { what: 'the second batch idle in its transaction' },
       );
-      const connections = api.db.pool.totalCount;
-      await sql.query('select pg_terminate_backend($1)', [pid]);
+      const connections = queued.api.db.pool.totalCount;
+      await queued.sql.query('select pg_terminate_backend($1)', [pid]);
       // The idle commit fails on the cut connection, which goes out of the pool.
-      await waitUntil(() => api.db.pool.totalCount < connections, { what: 'the failed commit' });
+      await waitUntil(() => queued.api.db.pool.totalCount < connections, { what: 'the failed commit' });
       // (Not `end`: a half-closed request is aborted by Node's server, unanswered.)
       socket.write(body.subarray(2.5 * MiB));
       await waitUntil(() => answer.includes('\r\n\r\n{'), { what: 'the answer' });
@@ -96,13 +86,13 @@ describe('a staging batch that does not commit', () => {
 describe('a job whose stored bytes do not read back as uploaded', () => {
   /** Uploads `csv` (queued: no worker yet), lets `damage` change its stored chunks, then runs it. */
   async function runDamaged(csv: Buffer, damage: (jobId: string) => Promise<void>) {
-    const res = await postCsv(api.url, new Uint8Array(csv));
+    const res = await postCsv(queued.api.url, new Uint8Array(csv));
     expect(res.status).toBe(202);
     const jobId: string = res.body.jobId;
     await damage(jobId);
-    const worker = await startTestTally({ role: 'worker', database: api.database });
+    const worker = await startTestTally({ role: 'worker', database: queued.api.database });
     try {
-      return { jobId, status: await waitForFinal(api.url, jobId) };
+      return { jobId, status: await waitForFinal(queued.api.url, jobId) };
     } finally {
       await worker.stop();
     }
@@ -119,13 +109,16 @@ describe('a job whose stored bytes do not read back as uploaded', () => {
   it('fails FILE_CORRUPT, with no figures, when a chunk of the queued job is gone', async () => {
     const { csv } = revenueCsv(3.5 * MiB);
     const { jobId, status } = await runDamaged(csv, async (id) => {
-      const { rowCount } = await sql.query('delete from job_file_chunks where job_id = $1 and seq = 3', [id]);
+      const { rowCount } = await queued.sql.query(
+        'delete from job_file_chunks where job_id = $1 and seq = 3',
+        [id],
+      );
       expect(rowCount).toBe(1); // the last chunk: without the check, the figures of 3 MiB
     });
     expectCorrupt(status);
-    const result = await trpcQuery(api.url, 'jobs.result', { jobId });
+    const result = await trpcQuery(queued.api.url, 'jobs.result', { jobId });
     expect(result.status).not.toBe(200);
-    const { rows } = await sql.query('select result, attempts from jobs where id = $1', [jobId]);
+    const { rows } = await queued.sql.query('select result, attempts from jobs where id = $1', [jobId]);
     expect(rows[0]).toEqual({ result: null, attempts: 1 }); // final at once: never retried
   });
 
@@ -133,18 +126,18 @@ describe('a job whose stored bytes do not read back as uploaded', () => {
     const { csv } = revenueCsv(2.5 * MiB);
     const { status } = await runDamaged(csv, async (id) => {
       // Byte 1 MiB + … of the file is inside chunk 1; '1.00' → '9.00' parses just as well.
-      const { rows } = await sql.query<{ at: number }>(
+      const { rows } = await queued.sql.query<{ at: number }>(
         `select position('1.00'::bytea in data) as at from job_file_chunks where job_id = $1 and seq = 1`,
         [id],
       );
       const at = rows[0]!.at;
       expect(at).toBeGreaterThan(0);
-      await sql.query(
+      await queued.sql.query(
         `update job_file_chunks set data = overlay(data placing '\\x39'::bytea from $2 for 1)
           where job_id = $1 and seq = 1`,
         [id, at],
       );
-      const { rows: check } = await sql.query<{ sha: string }>(
+      const { rows: check } = await queued.sql.query<{ sha: string }>(
         `select encode(sha256(string_agg(data, ''::bytea order by seq)), 'hex') as sha
            from job_file_chunks where job_id = $1`,
         [id],
@@ -158,7 +151,7 @@ describe('a job whose stored bytes do not read back as uploaded', () => {
     const { csv, rows } = revenueCsv(2.5 * MiB);
     const { jobId, status } = await runDamaged(csv, () => Promise.resolve());
     expect(status.state).toBe('completed');
-    const result = await trpcQuery(api.url, 'jobs.result', { jobId });
+    const result = await trpcQuery(queued.api.url, 'jobs.result', { jobId });
     expect(result.body.result.data.currencies[0].totals.revenue).toBe(rows);
   });
 });

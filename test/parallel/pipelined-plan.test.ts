@@ -1,34 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
-import { FileSpillStore } from '../../src/analysis/spill/file-spill-store.ts';
 import { analyzePart, type PartTask } from '../../src/analysis/split/analyze-part.ts';
 import { mergeParts } from '../../src/analysis/split/merge-parts.ts';
 import { partTargets, planSplit } from '../../src/analysis/split/plan-split.ts';
+import { useSpillStores } from './spill-stores.ts';
 import { splitFile } from './split-files.ts';
 
 // The plan is pipelined: each part is handed out as soon as the scan has passed its end, with
 // the decisions known by then, and the parts' results still merge to the one-pass result.
 
-let dir = '';
-const stores: FileSpillStore[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'tally-pipelined-'));
-});
-afterAll(async () => {
-  for (const s of stores) s.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-function spill(): { store: FileSpillStore; thresholdKeys: number } {
-  const store = new FileSpillStore(dir, 2 ** 30);
-  stores.push(store);
-  return { store, thresholdKeys: 500 };
-}
+const spill = useSpillStores('tally-pipelined-', 500);
 
 /** The file in 64 KiB chunks, counting how many bytes the reader has been handed. */
 function countingSource(buf: Buffer): { source: AsyncIterable<Buffer>; handed: () => number } {

@@ -1,37 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
-import { FileSpillStore } from '../../src/analysis/spill/file-spill-store.ts';
 import { analyzePart, partTask, type PartTask } from '../../src/analysis/split/analyze-part.ts';
 import { mergeParts } from '../../src/analysis/split/merge-parts.ts';
 import { partTargets, planSplit } from '../../src/analysis/split/plan-split.ts';
+import { useSpillStores } from './spill-stores.ts';
 import { splitFile } from './split-files.ts';
 
 // One big file analysed as parts and merged must give the one-pass result byte for byte.
 // Every store here spills at 500 keys, so the parts' customer tables leave as runs and the
 // merge's visit reads runs from every part.
 
-let dir = '';
-const stores: FileSpillStore[] = [];
 const THRESHOLD = 500;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'tally-split-'));
-});
-afterAll(async () => {
-  for (const s of stores) s.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-function spill(): { store: FileSpillStore; thresholdKeys: number } {
-  const store = new FileSpillStore(dir, 2 ** 30);
-  stores.push(store);
-  return { store, thresholdKeys: THRESHOLD };
-}
+const spill = useSpillStores('tally-split-', THRESHOLD);
 
 function chunks(buf: Buffer, size = 64 * 1024): AsyncIterable<Buffer> {
   const pieces: Buffer[] = [];

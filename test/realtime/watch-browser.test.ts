@@ -1,21 +1,20 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrowserToken } from '../../src/auth/create-browser-token.ts';
 import { freePort } from '../support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { postCsv } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
+import { launchChromium, requireChromium } from '../support/chromium.ts';
 
 // watchJob in a real Chromium, from a page on another origin (CORS), with a token provider
 // that fetches a fresh short-lived token from "the app's backend" for every connection:
 // the watch survives a restart of Tally (it resumes after the last version) and every
 // reconnect carries a new token.
 
-const CHROMIUM = '/usr/bin/chromium';
 const KEY = 'kb1:7e3a9c1f5b8d2e6a4c0f9b3d7a1e5c9f2b6d0a4e8c3f7b1d';
 const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -36,8 +35,7 @@ const startTally = () =>
   });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium`);
+  requireChromium();
   database = await createTestDatabase();
   tallyPort = await freePort();
   const bundle = await build({
@@ -79,7 +77,7 @@ beforeAll(async () => {
   const address = page.address();
   pageOrigin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   tally = await startTally();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTallyClient, JobFailedError, type JobStatus } from '../../src/client/index.ts';
-import { postCsv } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { openSse, watchUrl } from './sse.ts';
+import { queuedJob } from '../support/queued-job.ts';
 
 // jobs.watch over real HTTP against a real PostgreSQL. The API runs alone (no worker), so
 // only the test changes jobs, with SQL: every UPDATE bumps `version` and NOTIFYs, exactly
@@ -20,14 +20,6 @@ afterAll(async () => {
   await tally?.stop();
 });
 
-async function queuedJob(): Promise<{ jobId: string; version: number }> {
-  const upload = await postCsv(tally.url, 'date,amount\n2024-01-01,1\n');
-  expect(upload.status).toBe(202);
-  const jobId = upload.body.jobId as string;
-  const { rows } = await sql.query<{ version: number }>('select version from jobs where id = $1', [jobId]);
-  return { jobId, version: rows[0]!.version };
-}
-
 const progress = (jobId: string) =>
   sql.query(
     "update jobs set state = 'running', started_at = coalesce(started_at, now()), rows_processed = rows_processed + 1 where id = $1",
@@ -38,7 +30,7 @@ const complete = (jobId: string) =>
 
 describe('jobs.watch (SSE)', () => {
   it('sends the current status, then every change, each with its version as id, and ends after the final state', async () => {
-    const { jobId, version } = await queuedJob();
+    const { jobId, version } = await queuedJob(tally);
     const stream = await openSse(watchUrl(tally.url, { jobId }));
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -62,7 +54,7 @@ describe('jobs.watch (SSE)', () => {
   });
 
   it('resumes after lastEventId: nothing already seen, then the next change', async () => {
-    const { jobId, version } = await queuedJob();
+    const { jobId, version } = await queuedJob(tally);
     await progress(jobId); // version + 1, seen by the client before it dropped
     const stream = await openSse(watchUrl(tally.url, { jobId, lastEventId: String(version + 1) }));
     expect((await stream.nextData())?.event).toBe('connected');
@@ -81,7 +73,7 @@ describe('jobs.watch (SSE)', () => {
   });
 
   it('answers a resume after the final state with nothing more, and an unknown job with NOT_FOUND', async () => {
-    const { jobId, version } = await queuedJob();
+    const { jobId, version } = await queuedJob(tally);
     await complete(jobId);
     const done = await openSse(watchUrl(tally.url, { jobId, lastEventId: String(version + 1) }));
     expect((await done.nextData())?.event).toBe('connected');
@@ -95,7 +87,7 @@ describe('jobs.watch (SSE)', () => {
   });
 
   it('bounds the streams one owner holds (429), and watchJob then long-polls to the end', async () => {
-    const { jobId } = await queuedJob();
+    const { jobId } = await queuedJob(tally);
     const held = await Promise.all([1, 2, 3].map(() => openSse(watchUrl(tally.url, { jobId }))));
     for (const s of held) expect((await s.nextData())?.event).toBe('connected');
     for (const s of held) expect(JSON.parse((await s.nextData())!.data).state).toBe('queued');
@@ -125,7 +117,7 @@ describe('jobs.watch (SSE)', () => {
   });
 
   it('watchJob resolves with the final status, hearing each version once and in order', async () => {
-    const { jobId } = await queuedJob();
+    const { jobId } = await queuedJob(tally);
     const heard: JobStatus[] = [];
     const client = createTallyClient({ baseUrl: tally.url });
     let firstHeard!: () => void;
@@ -150,7 +142,7 @@ describe('jobs.watch (SSE)', () => {
 
   it('watchJob rejects with JobFailedError for a cancelled job and JobTimeoutError at the deadline', async () => {
     const client = createTallyClient({ baseUrl: tally.url });
-    const cancelled = await queuedJob();
+    const cancelled = await queuedJob(tally);
     await sql.query("update jobs set state = 'cancelled', finished_at = now() where id = $1", [
       cancelled.jobId,
     ]);
@@ -158,7 +150,7 @@ describe('jobs.watch (SSE)', () => {
     expect(failure).toBeInstanceOf(JobFailedError);
     expect(failure).toMatchObject({ jobId: cancelled.jobId, state: 'cancelled' });
 
-    const quiet = await queuedJob();
+    const quiet = await queuedJob(tally);
     const timeout = await client.watchJob(quiet.jobId, { deadlineMs: 300 }).catch((e: unknown) => e);
     expect(timeout).toMatchObject({ name: 'JobTimeoutError', jobId: quiet.jobId });
     expect((timeout as { lastStatus?: JobStatus }).lastStatus?.state).toBe('queued');

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+import { type Browser, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postCsv, trpcQuery } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
+import { launchChromium, requireChromium } from '../support/chromium.ts';
 
 /**
  * Auth-off mode (loopback, no keys) serves only requests naming a loopback host with its
@@ -13,7 +13,6 @@ import { startTestTally, type TestTally } from '../support/tally.ts';
  * headers browsers send, then from a real Chromium: a page on another origin posting a
  * form and calling fetch, and a page reached through a rebinding host name.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const CSV = 'date,amount\n2024-01-05,10.00\n';
 
 let tally: TestTally;
@@ -193,11 +192,7 @@ describe('auth-off mode from a real browser on another origin', () => {
 </script></body></html>`;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (npm test does).`,
-      );
-    }
+    requireChromium();
     evil = http.createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(attackPage(`http://127.0.0.1:${port}`));
@@ -205,23 +200,15 @@ describe('auth-off mode from a real browser on another origin', () => {
     evil.listen(0, '127.0.0.1');
     await once(evil, 'listening');
     evilPort = (evil.address() as AddressInfo).port;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        // Two host names of our own, both resolving to this machine: the attacker's site,
-        // and a name an attacker's DNS rebinds to 127.0.0.1.
-        '--host-resolver-rules=MAP evil.example 127.0.0.1, MAP rebind.example 127.0.0.1',
-        // Chromium's own Private Network Access checks would block some of these requests
-        // before they leave the browser; Tally must refuse them itself (older browsers,
-        // other browsers, other PNA modes).
-        '--disable-features=PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests,LocalNetworkAccessChecks',
-      ],
-    });
+    browser = await launchChromium([
+      // Two host names of our own, both resolving to this machine: the attacker's site,
+      // and a name an attacker's DNS rebinds to 127.0.0.1.
+      '--host-resolver-rules=MAP evil.example 127.0.0.1, MAP rebind.example 127.0.0.1',
+      // Chromium's own Private Network Access checks would block some of these requests
+      // before they leave the browser; Tally must refuse them itself (older browsers,
+      // other browsers, other PNA modes).
+      '--disable-features=PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests,LocalNetworkAccessChecks',
+    ]);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,33 +1,23 @@
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postCsv, waitForFinal } from '../support/http.ts';
-import { startTestTally, type TestTally } from '../support/tally.ts';
+import { useApiWithoutWorkers } from '../support/api-without-workers.ts';
+import { startTestTally } from '../support/tally.ts';
 
 // A file of at most 64 KiB comes back with the attempt's start (src/db/jobs/start-attempt.ts)
 // instead of through the store's read; it goes through the same check against the upload's
 // length and SHA-256. Real PostgreSQL, real HTTP, a real worker started once the job is queued.
 
-let api: TestTally;
-let sql: pg.Pool;
-
-beforeAll(async () => {
-  // No workers: a job stays queued until a test starts one on the same database.
-  api = await startTestTally({ role: 'api', env: { UPLOAD_RATE_LIMIT_PER_MINUTE: '1000' } });
-  sql = api.database.sql; // closed by api.stop()
-});
-afterAll(async () => {
-  await api?.stop();
-});
+const queued = useApiWithoutWorkers();
 
 /** Uploads `csv` (queued), lets `damage` change its stored chunks, then runs it on a worker. */
 async function runSmall(csv: string, damage: (jobId: string) => Promise<void>) {
-  const res = await postCsv(api.url, new Uint8Array(Buffer.from(csv)));
+  const res = await postCsv(queued.api.url, new Uint8Array(Buffer.from(csv)));
   expect(res.status).toBe(202);
   const jobId: string = res.body.jobId;
   await damage(jobId);
-  const worker = await startTestTally({ role: 'worker', database: api.database });
+  const worker = await startTestTally({ role: 'worker', database: queued.api.database });
   try {
-    return { jobId, status: await waitForFinal(api.url, jobId) };
+    return { jobId, status: await waitForFinal(queued.api.url, jobId) };
   } finally {
     await worker.stop();
   }
@@ -39,7 +29,7 @@ describe('a small file read with the attempt start', () => {
   it('is analysed as uploaded', async () => {
     const { jobId, status } = await runSmall(csv, () => Promise.resolve());
     expect(status.state).toBe('completed');
-    const { rows } = await sql.query<{ total: number; valid: number }>(
+    const { rows } = await queued.sql.query<{ total: number; valid: number }>(
       `select (result->'rows'->>'total')::int as total, (result->'rows'->>'valid')::int as valid
          from jobs where id = $1`,
       [jobId],
@@ -49,7 +39,7 @@ describe('a small file read with the attempt start', () => {
 
   it('fails FILE_CORRUPT when one stored byte changed (1.00 → 9.00)', async () => {
     const { status } = await runSmall(csv, async (id) => {
-      const { rowCount } = await sql.query(
+      const { rowCount } = await queued.sql.query(
         `update job_file_chunks
             set data = overlay(data placing '\\x39'::bytea from position('1.00'::bytea in data) for 1)
           where job_id = $1 and seq = 0 and position('1.00'::bytea in data) > 0`,
