@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
+import { trpcQuery } from '../support/http.ts';
 import { useApiWithoutWorkers } from '../support/api-without-workers.ts';
-import { startTestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 // Every byte uploaded is the byte analysed, or there is no figure: a staging batch that does
@@ -84,19 +83,8 @@ describe('a staging batch that does not commit', () => {
 });
 
 describe('a job whose stored bytes do not read back as uploaded', () => {
-  /** Uploads `csv` (queued: no worker yet), lets `damage` change its stored chunks, then runs it. */
-  async function runDamaged(csv: Buffer, damage: (jobId: string) => Promise<void>) {
-    const res = await postCsv(queued.api.url, new Uint8Array(csv));
-    expect(res.status).toBe(202);
-    const jobId: string = res.body.jobId;
-    await damage(jobId);
-    const worker = await startTestTally({ role: 'worker', database: queued.api.database });
-    try {
-      return { jobId, status: await waitForFinal(queued.api.url, jobId) };
-    } finally {
-      await worker.stop();
-    }
-  }
+  const runDamaged = (csv: Buffer, damage: (jobId: string) => Promise<void>) =>
+    queued.uploadThenWork(csv, damage);
 
   function expectCorrupt(status: { state: string; error: unknown; progress?: unknown }) {
     expect(status.state).toBe('failed');

@@ -1,11 +1,21 @@
 import type pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { JobStatus } from '../../src/jobs/job-status.ts';
+import { postCsv, waitForFinal } from './http.ts';
 import { startTestTally, type TestTally } from './tally.ts';
 
 export interface ApiWithoutWorkers {
   readonly api: TestTally;
   /** The API's database, for reading and changing what it stored (closed by the API's stop). */
   readonly sql: pg.Pool;
+  /**
+   * Uploads `csv` (accepted, queued: no worker yet), lets `beforeWork` change what was
+   * stored, then runs the job on a worker of its own until it ends.
+   */
+  uploadThenWork(
+    csv: Buffer | string,
+    beforeWork: (jobId: string) => Promise<void>,
+  ): Promise<{ jobId: string; status: JobStatus }>;
 }
 
 /**
@@ -26,6 +36,18 @@ export function useApiWithoutWorkers(): ApiWithoutWorkers {
     },
     get sql() {
       return api!.database.sql;
+    },
+    async uploadThenWork(csv, beforeWork) {
+      const res = await postCsv(api!.url, new Uint8Array(Buffer.from(csv)));
+      expect(res.status).toBe(202);
+      const jobId: string = res.body.jobId;
+      await beforeWork(jobId);
+      const worker = await startTestTally({ role: 'worker', database: api!.database });
+      try {
+        return { jobId, status: await waitForFinal(api!.url, jobId) };
+      } finally {
+        await worker.stop();
+      }
     },
   };
 }

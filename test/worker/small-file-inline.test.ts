@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { postCsv, waitForFinal } from '../support/http.ts';
 import { useApiWithoutWorkers } from '../support/api-without-workers.ts';
-import { startTestTally } from '../support/tally.ts';
 
 // A file of at most 64 KiB comes back with the attempt's start (src/db/jobs/start-attempt.ts)
 // instead of through the store's read; it goes through the same check against the upload's
@@ -9,19 +7,8 @@ import { startTestTally } from '../support/tally.ts';
 
 const queued = useApiWithoutWorkers();
 
-/** Uploads `csv` (queued), lets `damage` change its stored chunks, then runs it on a worker. */
-async function runSmall(csv: string, damage: (jobId: string) => Promise<void>) {
-  const res = await postCsv(queued.api.url, new Uint8Array(Buffer.from(csv)));
-  expect(res.status).toBe(202);
-  const jobId: string = res.body.jobId;
-  await damage(jobId);
-  const worker = await startTestTally({ role: 'worker', database: queued.api.database });
-  try {
-    return { jobId, status: await waitForFinal(queued.api.url, jobId) };
-  } finally {
-    await worker.stop();
-  }
-}
+const runSmall = (csv: string, damage: (jobId: string) => Promise<void>) =>
+  queued.uploadThenWork(csv, damage);
 
 describe('a small file read with the attempt start', () => {
   const csv = 'date,customer,amount\n2024-03-05,c1,1.00\n2024-03-06,c2,2.50\n';
