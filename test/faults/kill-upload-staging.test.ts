@@ -1,4 +1,3 @@
-import net from 'node:net';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sweepStagedUploads } from '../../src/db/jobs/staged-uploads.ts';
@@ -7,6 +6,7 @@ import { openTestDb } from '../support/app-db.ts';
 import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { waitUntil } from '../support/wait-until.ts';
+import { startHalfUpload } from '../support/half-upload.ts';
 
 // Chunks staged by an upload whose API process is killed -9 are orphans: nothing will
 // adopt them. The next start on the same host sweeps them; a staging whose writer lives
@@ -41,13 +41,7 @@ describe('orphaned staged chunks', () => {
     await first.waitForLog(/tally started/, 60_000);
 
     // ~3 MB of a 10 MB body: chunks are staged, then the process dies under the upload.
-    const socket = net.connect(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    await new Promise((r) => socket.once('connect', r));
-    socket.write(
-      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: multipart/form-data; boundary=cut\r\nContent-Length: 10000000\r\n\r\n` +
-        `--cut\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\ndate,amount\n${'2024-01-01,1.00\n'.repeat(200_000)}`,
-    );
+    const socket = await startHalfUpload(port, 10_000_000, 200_000);
     await waitUntil(async () => (await counts(sql)).orphans >= 2, { what: 'two chunks staged' });
     first.kill('SIGKILL');
     await first.exited;

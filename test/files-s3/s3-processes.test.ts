@@ -1,10 +1,10 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, spawnTally, type ChildTally } from '../support/child-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { postCsv, trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestS3, type TestS3 } from '../support/s3-server.ts';
 import { waitUntil } from '../support/wait-until.ts';
+import { startHalfUpload } from '../support/half-upload.ts';
 
 // FILE_STORE=s3 with real OS processes that share nothing but PostgreSQL and the bucket:
 // a kill -9 mid-upload leaves an open multipart upload that the next start aborts, and one
@@ -47,13 +47,7 @@ describe('FILE_STORE=s3 across processes', () => {
     const first = await start('api', env);
 
     // ~20 MB of a 40 MB body: two 8 MiB parts are out, then the process dies under the upload.
-    const socket = net.connect(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    await new Promise((r) => socket.once('connect', r));
-    socket.write(
-      `POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: multipart/form-data; boundary=cut\r\nContent-Length: 40000000\r\n\r\n` +
-        `--cut\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\ndate,amount\n${'2024-01-01,1.00\n'.repeat(1_250_000)}`,
-    );
+    const socket = await startHalfUpload(port, 40_000_000, 1_250_000);
     await waitUntil(
       async () => {
         const { rows } = await database.sql.query<{ parts: number }>(
