@@ -86,7 +86,11 @@ it('the page resumes an upload cut off mid-PATCH and the job has the file’s ex
       requests.push(`  → ${r.method()} failed: ${r.failure()?.errorText}`);
   });
   // eslint-disable-next-line no-console -- where a failed run stood, in its output
-  onTestFailed(() => console.error(`page's upload requests (cuts ${proxy.cuts}):\n${requests.join('\n')}`));
+  onTestFailed(() =>
+    console.error(
+      `page's upload requests (cuts ${proxy.cuts}):\n${requests.join('\n')}\nproxy:\n${proxy.trace.join('\n')}`,
+    ),
+  );
 
   await page.goto(proxy.url);
   await page.getByTestId('file-input').setInputFiles(fixture.path);

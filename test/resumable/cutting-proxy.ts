@@ -74,11 +74,21 @@ export async function startCuttingProxy(
         note(`${side} closed`);
         if (hadError) other.resetAndDestroy();
         else other.end();
+        // The other side may be paused, waiting for a drain that will never come: left so, a
+        // client still sending its body would wait for a window that never opens, its answer
+        // unread (a hang of 90 s, once in CI). Reading on lets its next bytes meet the closed
+        // side as a real closed socket does: with a reset (below).
+        other.resume();
       });
     }
     upstream.on('data', (d: Buffer) => note(`answer ${firstLine(d)}`));
     upstream.pipe(client);
     client.on('data', (received: Buffer) => {
+      if (upstream.destroyed) {
+        note('client sent to a closed server: reset');
+        client.resetAndDestroy();
+        return;
+      }
       const data = withTargetHost(received);
       if (/^(POST|PATCH|HEAD|DELETE|GET) /.test(data.toString('latin1', 0, 8)))
         note(`request ${firstLine(data)}`);
