@@ -85,8 +85,8 @@ it('the page resumes an upload cut off mid-PATCH and the job has the file’s ex
     if (r.url().includes('/api/uploads'))
       requests.push(`  → ${r.method()} failed: ${r.failure()?.errorText}`);
   });
-  // eslint-disable-next-line no-console -- where a failed run stood, in its output
   onTestFailed(() =>
+    // eslint-disable-next-line no-console -- where a failed run stood, in its output
     console.error(
       `page's upload requests (cuts ${proxy.cuts}):\n${requests.join('\n')}\nproxy:\n${proxy.trace.join('\n')}`,
     ),
