@@ -12,7 +12,30 @@ import type { Logger } from '../logger.ts';
 const CHANNEL = 'tally_job_changed';
 const FALLBACK_RECHECK_MS = 500;
 
-type Wake = () => void;
+/**
+ * What a notification says about a job (migration 0012): its new version and, unless the
+ * row was too long for a notification, the status row as JSON (parsed only by those who
+ * use it: src/jobs/notified-status.ts).
+ */
+export interface JobChange {
+  version: number;
+  status: string | undefined;
+}
+
+/** Called with the change, or with nothing when the job may have changed (a reconnect, a close). */
+type Wake = (change?: JobChange) => void;
+
+/** `<id>:<version>[:<json>]` → the job's id and its change. */
+function parsePayload(payload: string): { jobId: string; change: JobChange | undefined } {
+  const idEnd = payload.indexOf(':');
+  if (idEnd < 0) return { jobId: payload, change: undefined };
+  const versionEnd = payload.indexOf(':', idEnd + 1);
+  const version = Number(payload.slice(idEnd + 1, versionEnd < 0 ? undefined : versionEnd));
+  const change = Number.isInteger(version)
+    ? { version, status: versionEnd < 0 ? undefined : payload.slice(versionEnd + 1) }
+    : undefined;
+  return { jobId: payload.slice(0, idEnd), change };
+}
 
 /**
  * TCP keepalive on the LISTEN connection, first probe after this much silence. The
@@ -87,8 +110,9 @@ export class JobChangeListener {
     });
     client.on('end', () => this.#dropAndRetry(client));
     client.on('notification', (msg) => {
-      const jobId = msg.payload?.split(':')[0];
-      if (jobId) this.#wake(jobId);
+      if (!msg.payload) return;
+      const { jobId, change } = parsePayload(msg.payload);
+      if (jobId) this.#wake(jobId, change);
     });
     try {
       await client.connect();
@@ -102,11 +126,11 @@ export class JobChangeListener {
     }
   }
 
-  #wake(jobId: string): void {
+  #wake(jobId: string, change?: JobChange): void {
     const set = this.#waiters.get(jobId);
     if (!set) return;
     // A copy: a waker may unsubscribe (and others subscribe) while we iterate.
-    for (const wake of [...set]) wake();
+    for (const wake of [...set]) wake(change);
   }
 
   #wakeAll(): void {
@@ -176,11 +200,12 @@ export class JobChangeListener {
 
   /**
    * Calls `onChange` synchronously, inside the notification's dispatch, each time `jobId`
-   * may have changed. Synchronous on purpose: the status cache drops its entry here, so a
-   * waiter woken by the same NOTIFY (its continuation runs after the dispatch, as a
-   * microtask) can never read the stale entry again. Returns the unwatch function.
+   * may have changed, with what the notification said (nothing on a reconnect or a close).
+   * Synchronous on purpose: the status cache replaces or drops its entry here, so a waiter
+   * woken by the same NOTIFY (its continuation runs after the dispatch, as a microtask) can
+   * never read the stale entry again. Returns the unwatch function.
    */
-  watch(jobId: string, onChange: () => void): () => void {
+  watch(jobId: string, onChange: (change?: JobChange) => void): () => void {
     this.#add(jobId, onChange);
     return () => this.#remove(jobId, onChange);
   }

@@ -1,5 +1,6 @@
 import type { JobStatusRow } from '../../jobs/job-status.ts';
-import type { JobChangeListener } from '../job-change-listener.ts';
+import type { JobChange, JobChangeListener } from '../job-change-listener.ts';
+import { parseNotifiedStatus } from '../../jobs/notified-status.ts';
 
 /**
  * Status rows held in memory between changes, so a poll that finds nothing new does not
@@ -11,7 +12,8 @@ import type { JobChangeListener } from '../job-change-listener.ts';
  *
  * Correct because every change a client can see bumps `version` and NOTIFYs (the jobs
  * trigger), and the one LISTEN connection of this process is already there for long polls:
- * an entry is dropped on its job's notification, on any reconnect ('*'), and after TTL_MS.
+ * an entry takes the row its job's notification carries, or is dropped (a notification
+ * without the row, a reconnect), and is dropped TTL_MS after its last row.
  * Its watcher is registered before the SELECT is sent, so a commit the SELECT may have
  * missed always drops the entry. While the listener is down nothing is served from memory.
  * A change made by another process shows once its NOTIFY arrives (~1 ms), not before.
@@ -26,6 +28,10 @@ const TTL_MS = 2000;
 interface Entry {
   owner: string;
   row: Promise<JobStatusRow | undefined>;
+  /** The row once read (or taken from a notification); undefined while the read is in flight. */
+  value: JobStatusRow | undefined;
+  timer: NodeJS.Timeout | undefined;
+  unwatch: () => void;
 }
 
 export class StatusCache {
@@ -37,18 +43,26 @@ export class StatusCache {
     if (!this.changes.connected) return load();
     const hit = this.#entries.get(jobId);
     if (hit) return hit.owner === owner ? hit.row : load(); // another owner: no sharing
-    // Watch before the SELECT is sent: a commit it may miss drops the entry.
-    const unwatch = this.changes.watch(jobId, () => drop());
-    const timer = setTimeout(() => drop(), TTL_MS);
-    const entry: Entry = { owner, row: load() };
-    this.#entries.set(jobId, entry);
-    const drop = () => {
-      clearTimeout(timer);
-      unwatch();
-      if (this.#entries.get(jobId) === entry) this.#entries.delete(jobId);
+    const entry: Entry = {
+      owner,
+      row: Promise.resolve(undefined),
+      value: undefined,
+      timer: undefined,
+      unwatch: () => {},
     };
+    // Watch before the SELECT is sent: a commit it may miss replaces or drops the entry.
+    entry.unwatch = this.changes.watch(jobId, (change) => this.#changed(jobId, entry, change));
+    entry.timer = setTimeout(() => this.#drop(jobId, entry), TTL_MS);
+    entry.row = load();
+    this.#entries.set(jobId, entry);
     // Missing jobs and failed reads are not kept.
-    entry.row.then((row) => row ?? drop(), drop);
+    entry.row.then(
+      (row) => {
+        if (!row) this.#drop(jobId, entry);
+        else entry.value ??= row;
+      },
+      () => this.#drop(jobId, entry),
+    );
     return entry.row;
   }
 
@@ -58,5 +72,31 @@ export class StatusCache {
    */
   invalidate(jobId: string): void {
     this.#entries.delete(jobId);
+  }
+
+  /**
+   * A notification about the entry's job: its row, newer than the one held, replaces it (no
+   * SELECT: migration 0012 puts the row in the notification); one the entry already has
+   * changes nothing; anything else (no row in it, a read still in flight, a reconnect) drops
+   * the entry, and the next read goes to the database.
+   */
+  #changed(jobId: string, entry: Entry, change: JobChange | undefined): void {
+    const held = entry.value;
+    const notified = held && change?.status !== undefined ? parseNotifiedStatus(change.status) : undefined;
+    if (!held || !notified || notified.owner !== entry.owner || notified.row.id !== jobId) {
+      this.#drop(jobId, entry);
+      return;
+    }
+    if (notified.row.version <= held.version) return;
+    entry.value = notified.row;
+    entry.row = Promise.resolve(notified.row);
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => this.#drop(jobId, entry), TTL_MS);
+  }
+
+  #drop(jobId: string, entry: Entry): void {
+    clearTimeout(entry.timer);
+    entry.unwatch();
+    if (this.#entries.get(jobId) === entry) this.#entries.delete(jobId);
   }
 }
