@@ -1,7 +1,8 @@
 import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { NewJob } from '../db/jobs/insert-job.ts';
+import type { InsertedJob, NewJob } from '../db/jobs/insert-job.ts';
+import { jobsInFlight } from '../db/jobs/jobs-in-flight.ts';
 import type { Database } from '../db/schema.ts';
 import { TallyError } from '../errors.ts';
 import { readObject } from './s3-object-read.ts';
@@ -69,16 +70,22 @@ export class S3StoredFiles implements StoredFilesImplementation {
     });
   }
 
-  /** The job row and the adoption (its staged row deleted) in one statement, as PostgreSQL's insertJob does. */
-  async adopt(trx: Transaction<Database>, file: StagedFile, job: NewJob): Promise<boolean> {
-    const res = await sql`
-      with adopted as (delete from staged_uploads where id = ${file.id} returning id)
-      insert into jobs (id, owner, state, filename, bytes, sha256, compression, options, delimiter, file_store)
-      select ${job.id}::uuid, ${job.owner}, 'queued', ${job.filename}, ${job.bytes}, ${job.sha256},
-             ${job.compression}, ${JSON.stringify(job.options)}::jsonb, ${job.delimiter}, 's3'
-        from adopted
+  /**
+   * The job row and the adoption (its staged row deleted) in one statement, with the owner's
+   * other jobs in flight, as PostgreSQL's insertJob does.
+   */
+  async adopt(trx: Transaction<Database>, file: StagedFile, job: NewJob): Promise<InsertedJob | undefined> {
+    const { rows } = await sql<{ inserted: number; others: number }>`
+      with adopted as (delete from staged_uploads where id = ${file.id} returning id),
+           job as (
+             insert into jobs (id, owner, state, filename, bytes, sha256, compression, options, delimiter, file_store)
+             select ${job.id}::uuid, ${job.owner}, 'queued', ${job.filename}, ${job.bytes}, ${job.sha256},
+                    ${job.compression}, ${JSON.stringify(job.options)}::jsonb, ${job.delimiter}, 's3'
+               from adopted
+             returning id)
+      select (select count(*)::int from job) as inserted, ${jobsInFlight(job.owner)} as others
     `.execute(trx);
-    return res.numAffectedRows === 1n;
+    return rows[0]?.inserted === 1 ? { othersInFlight: rows[0].others } : undefined;
   }
 
   async *readStored(jobId: string): AsyncGenerator<Buffer> {

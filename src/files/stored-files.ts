@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { NewJob } from '../db/jobs/insert-job.ts';
+import type { InsertedJob, NewJob } from '../db/jobs/insert-job.ts';
 import type { Database } from '../db/schema.ts';
 
 /**
@@ -112,11 +112,12 @@ export interface StoredFiles {
   /**
    * Inside the job's transaction: inserts the job row (`job.id` = `file.id`) as the owner of
    * the staged file, in one statement where the store can (each statement is a round trip
-   * that small uploads pay, bench/small-jobs.bench.ts). Returns false when the staging is
-   * gone (swept: its writer paused past the lease) and no job was inserted; the caller
-   * refuses the upload.
+   * that small uploads pay, bench/small-jobs.bench.ts), which also counts the owner's other
+   * jobs in flight (db/jobs/jobs-in-flight.ts, for the queue entry's turn). Returns
+   * undefined when the staging is gone (swept: its writer paused past the lease) and no job
+   * was inserted; the caller refuses the upload.
    */
-  adopt(trx: Transaction<Database>, file: StagedFile, job: NewJob): Promise<boolean>;
+  adopt(trx: Transaction<Database>, file: StagedFile, job: NewJob): Promise<InsertedJob | undefined>;
 
   /**
    * A job's stored bytes, in order. Verified: a read that ends with other than `ref.bytes`

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import { claimIdempotencyKey } from '../db/jobs/idempotency.ts';
-import type { NewJob } from '../db/jobs/insert-job.ts';
+import type { InsertedJob, NewJob } from '../db/jobs/insert-job.ts';
 import type { Database } from '../db/schema.ts';
 import { stagingLost } from '../db/jobs/staged-uploads.ts';
 import { TallyError } from '../errors.ts';
@@ -17,11 +17,12 @@ export interface CreatedJob {
 }
 
 /**
- * Inserts the job row as the owner of its bytes, in the job's transaction: true when the
- * job exists now, false when its bytes are gone (a staging swept meanwhile) and no row
- * was inserted. The store of bytes decides how (StoredFiles.adopt, src/files/).
+ * Inserts the job row as the owner of its bytes, in the job's transaction, and counts the
+ * owner's other jobs in flight in the same statement; undefined when its bytes are gone (a
+ * staging swept meanwhile) and no row was inserted. The store of bytes decides how
+ * (StoredFiles.adopt, src/files/).
  */
-export type InsertWithFile = (trx: Transaction<Database>, job: NewJob) => Promise<boolean>;
+export type InsertWithFile = (trx: Transaction<Database>, job: NewJob) => Promise<InsertedJob | undefined>;
 
 /**
  * Makes a new job in ONE short transaction: the idempotency key, the job row with the
@@ -53,8 +54,14 @@ export async function createJob(
       }
     }
     // The sweep took the staging (its writer paused past the lease): no job with a hole.
-    if (!(await input.insertWithFile(trx, job))) throw stagingLost();
-    await enqueueAnalysis(trx, deps.boss, { jobId: job.id, owner: job.owner, requestId: input.requestId });
+    const inserted = await input.insertWithFile(trx, job);
+    if (!inserted) throw stagingLost();
+    await enqueueAnalysis(trx, deps.boss, {
+      jobId: job.id,
+      owner: job.owner,
+      requestId: input.requestId,
+      othersInFlight: inserted.othersInFlight,
+    });
     return { jobId: job.id, state: 'queued', created: true };
   });
 }

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import { fromKysely, type PgBoss } from 'pg-boss';
 import type { Database } from '../db/schema.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
-import { fairShareSendOptions } from '../queue/fair-share.ts';
+import { fairShareFor, fairShareSendOptions } from '../queue/fair-share.ts';
 
 /**
  * Puts job `jobId` in the analysis queue inside the transaction that makes or remakes the
@@ -18,7 +18,14 @@ import { fairShareSendOptions } from '../queue/fair-share.ts';
 export async function enqueueAnalysis(
   trx: Transaction<Database>,
   boss: PgBoss,
-  job: { jobId: string; owner: string; requestId?: string | undefined; replace?: boolean },
+  job: {
+    jobId: string;
+    owner: string;
+    requestId?: string | undefined;
+    replace?: boolean;
+    /** Counted already, with the insert of the job's row (insert-job.ts): no count here. */
+    othersInFlight?: number;
+  },
 ): Promise<void> {
   const conn = { db: fromKysely(trx) };
   if (job.replace) await boss.deleteJob(ANALYSIS_QUEUE, job.jobId, conn);
@@ -27,10 +34,10 @@ export async function enqueueAnalysis(
     ...(job.requestId === undefined ? {} : { requestId: job.requestId }),
   };
   // Owners take turns: the priority and group of queue/fair-share.ts, counted in this
-  // transaction (which already holds the job's row).
-  await boss.send(ANALYSIS_QUEUE, data, {
-    id: job.jobId,
-    ...(await fairShareSendOptions(trx, job.owner)),
-    ...conn,
-  });
+  // transaction (which already holds the job's row), unless the insert counted them.
+  const turn =
+    job.othersInFlight === undefined
+      ? await fairShareSendOptions(trx, job.owner)
+      : fairShareFor(job.owner, job.othersInFlight);
+  await boss.send(ANALYSIS_QUEUE, data, { id: job.jobId, ...turn, ...conn });
 }

@@ -1,4 +1,5 @@
 import { sql, type QueryExecutorProvider } from 'kysely';
+import { jobsInFlight } from '../db/jobs/jobs-in-flight.ts';
 
 /**
  * Owners take turns: pg-boss hands out queued jobs by `priority desc, created_on`,
@@ -6,7 +7,8 @@ import { sql, type QueryExecutorProvider } from 'kysely';
  * running). With two workers busy on owner A's first jobs, A's 198 queued ones hold
  * priorities -2 … -199; owner B's one job, sent later, gets 0 and goes ahead of all of them,
  * so it starts at the next free worker (within the time of one of A's jobs), while A alone
- * still uses every worker. Counting stops at TURN_HORIZON: past it, order is plain FIFO.
+ * still uses every worker. Counting stops at TURN_HORIZON (db/jobs/jobs-in-flight.ts): past
+ * it, order is plain FIFO.
  * (Running jobs count: counting only queued ones gave A's first queued job priority 0, a tie
  * that B, sent later, lost — test/queue/fair-share.test.ts went red on exactly that.)
  *
@@ -16,25 +18,24 @@ import { sql, type QueryExecutorProvider } from 'kysely';
  * below the worker count leaves workers idle while one owner alone has a backlog, and
  * pg-boss's capped fetch walks past every queued job of a capped owner on each fetch.
  */
-const TURN_HORIZON = 10_000;
-
 export interface FairShareSendOptions {
   priority: number;
   group: { id: string };
 }
 
-/** Call inside the transaction that queued the job's row (it counts itself); any Kysely or transaction runs it. */
+/** The send options of a job whose owner has `othersInFlight` other jobs queued or running. */
+export function fairShareFor(owner: string, othersInFlight: number): FairShareSendOptions {
+  return { priority: -othersInFlight, group: { id: owner } };
+}
+
+/**
+ * Call inside the transaction that queued the job's row (it counts itself); any Kysely or
+ * transaction runs it. A new upload's count rides with its insert instead (insert-job.ts).
+ */
 export async function fairShareSendOptions(
   trx: QueryExecutorProvider,
   owner: string,
 ): Promise<FairShareSendOptions> {
-  // jobs_owner_in_flight_idx (migration 0008): the owner's queued and running rows only.
-  const { rows } = await sql<{ in_flight: number }>`
-    select count(*)::int as in_flight
-      from (select 1 from jobs
-             where owner = ${owner} and state in ('queued', 'running')
-             limit ${TURN_HORIZON}) q
-  `.execute(trx);
-  const ahead = Math.max(0, (rows[0]?.in_flight ?? 1) - 1);
-  return { priority: -ahead, group: { id: owner } };
+  const { rows } = await sql<{ in_flight: number }>`select ${jobsInFlight(owner)} as in_flight`.execute(trx);
+  return fairShareFor(owner, Math.max(0, (rows[0]?.in_flight ?? 1) - 1));
 }

@@ -4,6 +4,7 @@ import { postCsv } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
 import { waitUntil } from '../support/wait-until.ts';
+import { createUpload, patchUpload } from '../resumable/tus-http.ts';
 
 // Fair share: owner A's backlog must not hold every worker while owner B's one job
 // waits. Every job stops just before its result (the beforeFinish hook) until the test lets it
@@ -65,6 +66,15 @@ const upload = async (url: string, headers: Record<string, string>) => {
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return res.body.jobId as string;
 };
+/** The same file through /api/uploads (tus): one POST, one PATCH of every byte. */
+const uploadResumable = async (url: string, headers: Record<string, string>) => {
+  const bytes = new TextEncoder().encode(csv);
+  const created = await createUpload(url, bytes.length, { filename: 'revenue.csv' }, headers);
+  expect(created.status).toBe(201);
+  const done = await patchUpload(created.url, 0, bytes, headers);
+  expect(done.status).toBe(204);
+  return done.headers.get('tally-job-id')!;
+};
 
 describe('fair share between owners', () => {
   // Its own timeout: 200 queued jobs uploaded and worked through: over 30 s under load 16.
@@ -94,5 +104,21 @@ describe('fair share between owners', () => {
       [aJobs[1]],
     );
     expect(rows[0]?.state).toBe('queued');
+  });
+
+  it('a resumable upload’s job takes its turn too: the cap holds A’s, B’s goes first', async () => {
+    const { tally, gate } = await start({ WORKER_MAX_RUNNING_PER_OWNER: '1' });
+    const aFirst = await upload(tally.url, asAlice);
+    await waitUntil(() => gate.held.length >= 1, { what: 'a worker to take A’s first job' });
+    const aResumable = await uploadResumable(tally.url, asAlice);
+    const bJob = await upload(tally.url, asBob);
+    await waitUntil(() => gate.held.length >= 2, { what: 'the free worker to take B’s job' });
+    expect(gate.held).toEqual([aFirst, bJob]);
+    const { rows } = await tally.database.sql.query<{ priority: number; group_id: string }>(
+      `select priority, group_id from pgboss.job where id = $1`,
+      [aResumable],
+    );
+    // A had one job in flight: its turn comes after B's first, as a form post's would.
+    expect(rows[0]).toEqual({ priority: -1, group_id: 'alice' });
   });
 });

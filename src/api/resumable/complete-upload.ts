@@ -1,9 +1,9 @@
-import { fromKysely, type PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/database.ts';
 import { claimIdempotencyKey } from '../../db/jobs/idempotency.ts';
 import { TallyError } from '../../errors.ts';
 import type { StagedFile, Staging, StoredFiles } from '../../files/stored-files.ts';
-import { ANALYSIS_QUEUE, type AnalysisJobData } from '../../queue/boss.ts';
+import { enqueueAnalysis } from '../../job-lifecycle/enqueue-analysis.ts';
 import { sniffUpload } from '../upload/sniff-upload.ts';
 import {
   deleteResumableUpload,
@@ -68,8 +68,14 @@ export async function completeUpload(
           'The upload was interrupted on the server (its partial file was cleaned up); send it again.',
         );
       }
-      const data: AnalysisJobData = { jobId: upload.id, requestId };
-      await deps.boss.send(ANALYSIS_QUEUE, data, { id: upload.id, db: fromKysely(trx) });
+      // Through the one way into the queue: owners take turns, and WORKER_MAX_RUNNING_PER_OWNER
+      // caps resumable uploads' jobs too (a bare send gave them neither priority nor group).
+      await enqueueAnalysis(trx, deps.boss, {
+        jobId: upload.id,
+        owner: upload.owner,
+        requestId,
+        othersInFlight: adopted.othersInFlight,
+      });
       await markCompleted(trx, upload.id, upload.id, file.bytes);
       return { jobId: upload.id, created: true };
     });
