@@ -32,7 +32,7 @@ export interface StartedAttempt {
  * Returns undefined when the job is already final (cancelled while queued, or finished by
  * an earlier attempt whose pg-boss completion was lost): there is nothing to run.
  */
-export async function startAttempt(
+export function startAttempt(
   db: Kysely<Database>,
   jobId: string,
   token: string,
@@ -45,7 +45,7 @@ export async function startAttempt(
           (select string_agg(c.data, ''::bytea order by c.seq) from job_file_chunks c where c.job_id = jobs.id)
         end`
       : sql<Buffer | null>`null::bytea`;
-  const row = await db
+  return db
     .updateTable('jobs')
     .set({
       state: 'running',
@@ -68,5 +68,4 @@ export async function startAttempt(
       inline.as('inline'),
     ])
     .executeTakeFirst();
-  return row;
 }
