@@ -14,28 +14,20 @@ let memoKey = '';
 const untrimmable = (c: number): boolean => (c - 33) >>> 0 < 94;
 
 /**
- * `keyOf(cell)`, hashed as it is read (`hashKey`: two code units per step): the key
- * tables' lookup then starts from the hash instead of reading the key a second time. A
- * cell with anything but printable ASCII takes `keyOf` and `hashKey` apart, as before.
+ * `keyOf(cell)`, hashed as it is read: the key tables' lookup then starts from the hash
+ * instead of reading the key a second time. A cell with anything but printable ASCII takes
+ * `keyOf` and `hashKey` apart, as before.
  */
 function hashedKey(cell: string): string {
   const n = cell.length;
   // trim() is a builtin call per key; most cells have nothing to trim.
   const t =
     n > 0 && untrimmable(cell.charCodeAt(0)) && untrimmable(cell.charCodeAt(n - 1)) ? cell : cell.trim();
-  const m = t.length;
   let h = FNV_START;
-  let i = 0;
-  for (; i + 1 < m; i += 2) {
-    const a = t.charCodeAt(i);
-    const b = t.charCodeAt(i + 1);
-    if ((a - 32) >>> 0 >= 95 || (b - 32) >>> 0 >= 95) return slowHashedKey(t);
-    h = Math.imul(h ^ (a | (b << 16)), FNV_PRIME);
-  }
-  if (i < m) {
-    const a = t.charCodeAt(i);
-    if ((a - 32) >>> 0 >= 95) return slowHashedKey(t);
-    h = Math.imul(h ^ a, FNV_PRIME);
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if ((c - 32) >>> 0 >= 95) return slowHashedKey(t);
+    h = Math.imul(h ^ c, FNV_PRIME);
   }
   keyHash = finishHash(h);
   return t;
