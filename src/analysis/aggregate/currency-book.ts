@@ -177,17 +177,17 @@ export class CurrencyBook {
 function countKeys(totals: CurrencyTotals, keys: RowKeys, month: number, micro: number, big: bigint): void {
   const customers = totals.customers;
   if (customers !== null && keys.customer !== '') {
-    const id = customers.idOf(keys.customer, keys.customerHash);
+    const id = customers.idOfMemo(keys.customerMemo, keys.customer, keys.customerHash);
     addTo(customers, id, micro, big);
     customers.addMonth(id, month);
   }
   const products = totals.products;
   if (products !== null && keys.product !== '') {
-    addTo(products, products.idOf(keys.product, keys.productHash), micro, big);
+    addTo(products, products.idOfMemo(keys.productMemo, keys.product, keys.productHash), micro, big);
   }
   const regions = totals.regions;
   if (regions !== null && keys.region !== '')
-    addTo(regions, regions.idOf(keys.region, keys.regionHash), micro, big);
+    addTo(regions, regions.idOfMemo(keys.regionMemo, keys.region, keys.regionHash), micro, big);
 }
 
 function addTo(table: KeyedTotals, id: number, micro: number, big: bigint): void {

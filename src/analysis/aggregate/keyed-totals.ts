@@ -1,4 +1,5 @@
 import { FAST_LIMIT } from '../values/money.ts';
+import { MAX_MEMO_CELLS } from './cell-memo.ts';
 import { KeyIndex, hashKey } from './key-index.ts';
 import { PARTITIONS, partitionOf } from '../spill/key-hash.ts';
 import { RecordReader, RecordWriter } from '../spill/record-codec.ts';
@@ -41,6 +42,8 @@ export class KeyedTotals implements BudgetedTable {
   private readonly runs: SpillRun[] = [];
   /** Byte view of the key units while a flush writes them. */
   private unitBytes = Buffer.alloc(0);
+  /** `CellMemo` index → id + 1 (0: not seen since the table was last emptied); see `idOfMemo`. */
+  private memoIds: Int32Array | undefined;
 
   constructor(
     readonly stride = 2,
@@ -78,6 +81,21 @@ export class KeyedTotals implements BudgetedTable {
       }
       this.created(base);
     }
+    return id;
+  }
+
+  /**
+   * `idOf` for a key its column remembered (`CellMemo` index `memo`, -1: none): the id
+   * this table gave that key, kept per index, so a repeated product or region costs one
+   * array read instead of a probe and a compare loop. Emptied whenever the table is.
+   */
+  idOfMemo(memo: number, key: string, hash: number): number {
+    if (memo < 0) return this.idOf(key, hash);
+    const ids = (this.memoIds ??= new Int32Array(MAX_MEMO_CELLS));
+    const known = ids[memo]!;
+    if (known > 0) return known - 1;
+    const id = this.idOf(key, hash); // a spill in there zeroes `ids`: written after it
+    ids[memo] = id + 1;
     return id;
   }
 
@@ -282,11 +300,13 @@ export class KeyedTotals implements BudgetedTable {
 
   /** Gives back the arrays sized for `thresholdKeys` (the merge needs ~1/128 of them). */
   protected release(): void {
+    this.memoIds?.fill(0);
     this.index = new KeyIndex();
     this.data = new Float64Array(256 * this.stride);
   }
 
   protected clear(): void {
+    this.memoIds?.fill(0);
     this.index.clear();
     this.data.fill(0);
     this.bigParts = undefined;
