@@ -2,7 +2,7 @@ import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, type S3Clien
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { InsertedJob, NewJob } from '../db/jobs/insert-job.ts';
-import { jobsInFlight } from '../db/jobs/jobs-in-flight.ts';
+import { jobsInFlight } from '../queue/fair-share.ts';
 import type { Database } from '../db/schema.ts';
 import { TallyError } from '../errors.ts';
 import { readObject } from './s3-object-read.ts';

@@ -113,7 +113,7 @@ export interface StoredFiles {
    * Inside the job's transaction: inserts the job row (`job.id` = `file.id`) as the owner of
    * the staged file, in one statement where the store can (each statement is a round trip
    * that small uploads pay, bench/small-jobs.bench.ts), which also counts the owner's other
-   * jobs in flight (db/jobs/jobs-in-flight.ts, for the queue entry's turn). Returns
+   * jobs in flight (queue/fair-share.ts, for the queue entry's turn). Returns
    * undefined when the staging is gone (swept: its writer paused past the lease) and no job
    * was inserted; the caller refuses the upload.
    */

@@ -1,5 +1,4 @@
-import { sql, type QueryExecutorProvider } from 'kysely';
-import { jobsInFlight } from '../db/jobs/jobs-in-flight.ts';
+import { sql, type QueryExecutorProvider, type RawBuilder } from 'kysely';
 
 /**
  * Owners take turns: pg-boss hands out queued jobs by `priority desc, created_on`,
@@ -7,8 +6,7 @@ import { jobsInFlight } from '../db/jobs/jobs-in-flight.ts';
  * running). With two workers busy on owner A's first jobs, A's 198 queued ones hold
  * priorities -2 … -199; owner B's one job, sent later, gets 0 and goes ahead of all of them,
  * so it starts at the next free worker (within the time of one of A's jobs), while A alone
- * still uses every worker. Counting stops at TURN_HORIZON (db/jobs/jobs-in-flight.ts): past
- * it, order is plain FIFO.
+ * still uses every worker. Counting stops at TURN_HORIZON: past it, order is plain FIFO.
  * (Running jobs count: counting only queued ones gave A's first queued job priority 0, a tie
  * that B, sent later, lost — test/queue/fair-share.test.ts went red on exactly that.)
  *
@@ -18,6 +16,8 @@ import { jobsInFlight } from '../db/jobs/jobs-in-flight.ts';
  * below the worker count leaves workers idle while one owner alone has a backlog, and
  * pg-boss's capped fetch walks past every queued job of a capped owner on each fetch.
  */
+const TURN_HORIZON = 10_000;
+
 export interface FairShareSendOptions {
   priority: number;
   group: { id: string };
@@ -38,4 +38,15 @@ export async function fairShareSendOptions(
 ): Promise<FairShareSendOptions> {
   const { rows } = await sql<{ in_flight: number }>`select ${jobsInFlight(owner)} as in_flight`.execute(trx);
   return fairShareFor(owner, Math.max(0, (rows[0]?.in_flight ?? 1) - 1));
+}
+
+/**
+ * The owner's jobs queued or running, up to TURN_HORIZON, as a subquery to put in another
+ * statement: a new upload's insert counts them in its own round trip (db/jobs/insert-job.ts,
+ * the S3 store's adopt). Its snapshot is the statement's, so a job the same statement inserts
+ * is not among them. jobs_owner_in_flight_idx (migration 0008) holds exactly these rows.
+ */
+export function jobsInFlight(owner: string): RawBuilder<number> {
+  return sql<number>`(select count(*)::int from (select 1 from jobs
+    where owner = ${owner} and state in ('queued', 'running') limit ${TURN_HORIZON}) q)`;
 }

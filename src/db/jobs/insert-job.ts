@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { jobsInFlight } from './jobs-in-flight.ts';
+import { jobsInFlight } from '../../queue/fair-share.ts';
 
 export interface NewJob {
   id: string;
