@@ -66,12 +66,10 @@ export class StatusCache {
     return entry.row;
   }
 
-  /**
-   * After this process changed the job itself: the next read goes to the database. The
-   * entry's watcher and timer end on their own (its drop is a no-op for a newer entry).
-   */
+  /** After this process changed the job itself: the next read goes to the database. */
   invalidate(jobId: string): void {
-    this.#entries.delete(jobId);
+    const entry = this.#entries.get(jobId);
+    if (entry) this.#drop(jobId, entry);
   }
 
   /**
@@ -81,7 +79,9 @@ export class StatusCache {
    * the entry, and the next read goes to the database.
    */
   #changed(jobId: string, entry: Entry, change: JobChange | undefined): void {
-    const held = entry.value;
+    // An entry no longer in the map (a newer one took its place) must not live on: taking
+    // rows would restart its timer at every change of a running job, and its watch with it.
+    const held = this.#entries.get(jobId) === entry ? entry.value : undefined;
     const notified = held && change?.status !== undefined ? parseNotifiedStatus(change.status) : undefined;
     if (!held || !notified || notified.owner !== entry.owner || notified.row.id !== jobId) {
       this.#drop(jobId, entry);
