@@ -13,7 +13,7 @@ import { parseNotifiedStatus } from '../../jobs/notified-status.ts';
  * Correct because every change a client can see bumps `version` and NOTIFYs (the jobs
  * trigger), and the one LISTEN connection of this process is already there for long polls:
  * an entry takes the row its job's notification carries, or is dropped (a notification
- * without the row, a reconnect), and is dropped TTL_MS after its last row.
+ * without the row, a reconnect), and is dropped TTL_MS after its read whatever it took.
  * Its watcher is registered before the SELECT is sent, so a commit the SELECT may have
  * missed always drops the entry. While the listener is down nothing is served from memory.
  * A change made by another process shows once its NOTIFY arrives (~1 ms), not before.
@@ -79,8 +79,7 @@ export class StatusCache {
    * the entry, and the next read goes to the database.
    */
   #changed(jobId: string, entry: Entry, change: JobChange | undefined): void {
-    // An entry no longer in the map (a newer one took its place) must not live on: taking
-    // rows would restart its timer at every change of a running job, and its watch with it.
+    // An entry no longer in the map is done: it takes no rows.
     const held = this.#entries.get(jobId) === entry ? entry.value : undefined;
     const notified = held && change?.status !== undefined ? parseNotifiedStatus(change.status) : undefined;
     if (!held || !notified || notified.owner !== entry.owner || notified.row.id !== jobId) {
@@ -88,10 +87,10 @@ export class StatusCache {
       return;
     }
     if (notified.row.version <= held.version) return;
+    // The TTL still counts from the read: a job whose rows nobody asks for any more is not
+    // followed (parsed at every progress write) for longer than that.
     entry.value = notified.row;
     entry.row = Promise.resolve(notified.row);
-    clearTimeout(entry.timer);
-    entry.timer = setTimeout(() => this.#drop(jobId, entry), TTL_MS);
   }
 
   #drop(jobId: string, entry: Entry): void {
