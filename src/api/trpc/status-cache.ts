@@ -66,10 +66,13 @@ export class StatusCache {
     return entry.row;
   }
 
-  /** After this process changed the job itself: the next read goes to the database. */
+  /**
+   * After this process changed the job itself: the next read goes to the database. The
+   * entry's watch and timer end on their own within TTL_MS (it takes no rows once out of the
+   * map, and its drop is a no-op for a newer entry).
+   */
   invalidate(jobId: string): void {
-    const entry = this.#entries.get(jobId);
-    if (entry) this.#drop(jobId, entry);
+    this.#entries.delete(jobId);
   }
 
   /**
