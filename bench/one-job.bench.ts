@@ -132,13 +132,16 @@ export const runOneJobBench: BenchPart = async (server, { quick, log = () => {} 
   const sql = new pg.Pool({ connectionString: database.url, max: 1 });
   const children: ChildTally[] = [];
   const dir = os.tmpdir();
+  // BENCH_PROF=1: CPU profiles of the API and worker processes in /tmp/prof (not with counting).
   const env = (i: number): Record<string, string> =>
     count
       ? {
           NODE_OPTIONS: `--import tsx --import ${COUNTER}`,
           COUNT_ROUND_TRIPS_FILE: path.join(dir, `rt-${i}.json`),
         }
-      : {};
+      : process.env.BENCH_PROF
+        ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=/tmp/prof' }
+        : {};
   const results: Run[] = [];
   const ids: string[] = [];
   const sentAt = new Map<string, number>();

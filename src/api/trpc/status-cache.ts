@@ -84,6 +84,8 @@ export class StatusCache {
   #changed(jobId: string, entry: Entry, change: JobChange | undefined): void {
     // An entry no longer in the map is done: it takes no rows.
     const held = this.#entries.get(jobId) === entry ? entry.value : undefined;
+    // A version the entry already holds (its own read raced the notification): nothing to parse.
+    if (held && change && change.version <= held.version) return;
     const notified = held && change?.status !== undefined ? parseNotifiedStatus(change.status) : undefined;
     if (!held || !notified || notified.owner !== entry.owner || notified.row.id !== jobId) {
       this.#drop(jobId, entry);
