@@ -105,7 +105,7 @@ function cpuNow(children: ChildTally[], postmaster: number) {
 
 /** Each child's statement counts so far: it writes them when signalled (count-round-trips.ts). */
 async function roundTrips(children: ChildTally[], dir: string, tag: string) {
-  const out: Record<string, number> = {};
+  const out: Record<string, { count: number; ms: number }> = {};
   for (const [i, c] of children.entries()) {
     const file = path.join(dir, `rt-${i}.json`);
     await rm(file, { force: true });
@@ -119,8 +119,8 @@ async function roundTrips(children: ChildTally[], dir: string, tag: string) {
         throw new Error(`no round-trip counts from child ${i}`);
       if (text === undefined) await new Promise((r) => setTimeout(r, 20));
     }
-    const counts = JSON.parse(text) as Record<string, number>;
-    for (const [k, v] of Object.entries(counts)) out[`${tag}${i} ${k}`] = v;
+    const { counts, millis } = JSON.parse(text) as Record<'counts' | 'millis', Record<string, number>>;
+    for (const [k, v] of Object.entries(counts)) out[`${tag}${i} ${k}`] = { count: v, ms: millis[k] ?? 0 };
   }
   return out;
 }
@@ -180,11 +180,16 @@ export const runOneJobBench: BenchPart = async (server, { quick, log = () => {} 
       await new Promise((r) => setTimeout(r, 1500));
       const x1 = Number((await sql.query<{ n: string }>(xact)).rows[0]?.n);
       const after = await roundTrips(children, dir, 'p');
+      // Per job: how many of each statement, and the mean ms from its call to its answer.
       const lines = Object.entries(after)
-        .map(([k, v]) => [k, (v - (before[k] ?? 0)) / runs] as const)
-        .filter(([, v]) => v > 0)
-        .map(([k, v]) => `${round(v, 2)}\t${k}`);
-      const total = Object.entries(after).reduce((s, [k, v]) => s + v - (before[k] ?? 0), 0) / runs;
+        .map(([k, v]) => {
+          const count = v.count - (before[k]?.count ?? 0);
+          return [k, count / runs, count > 0 ? (v.ms - (before[k]?.ms ?? 0)) / count : 0] as const;
+        })
+        .filter(([, n]) => n > 0)
+        .map(([k, n, each]) => `${round(n, 2)}\t${round(each, 2)} ms\t${k}`);
+      const total =
+        Object.entries(after).reduce((s, [k, v]) => s + v.count - (before[k]?.count ?? 0), 0) / runs;
       // The bench's own two reads of pg_stat_database are 2 of the transactions.
       perJob = { roundTrips: total, transactions: (x1 - x0 - 2) / runs, lines };
     }
@@ -212,6 +217,7 @@ export const runOneJobBench: BenchPart = async (server, { quick, log = () => {} 
     log(
       `T round trips per job: ${round(perJob.roundTrips, 2)} (p0 = API, p1 = worker); transactions per job ${round(perJob.transactions, 2)}`,
     );
+    log('  per job\teach\tstatement (p0 = API, p1 = worker)');
     for (const line of perJob.lines) log(`  ${line}`);
   }
   return [
