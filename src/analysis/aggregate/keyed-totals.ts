@@ -1,10 +1,12 @@
 import { FAST_LIMIT } from '../values/money.ts';
 import { MAX_MEMO_CELLS } from './cell-memo.ts';
 import { KeyIndex, hashKey } from './key-index.ts';
-import { PARTITIONS, partitionOf } from '../spill/key-hash.ts';
-import { RecordReader, RecordWriter } from '../spill/record-codec.ts';
+import { PARTITIONS } from '../spill/key-hash.ts';
+import type { RecordWriter } from '../spill/record-codec.ts';
+import { RecordReader } from '../spill/record-codec.ts';
 import type { SpillRun, SpillSetup } from '../spill/spill-store.ts';
 import { KEY_OVERHEAD_BYTES } from './key-budget.ts';
+import { encodeRun } from './spill-run.ts';
 import type { BudgetedTable, KeyBudget } from './key-budget.ts';
 
 /** Waits between partitions of a spilled table's merge (a turn of the event loop, a cancel check). */
@@ -236,35 +238,12 @@ export class KeyedTotals implements BudgetedTable {
   /** Writes every key in memory as one run and empties the table. */
   protected flush(): void {
     const setup = this.spillSetup!;
-    const n = this.index.count;
-    // Scratch arrays kept across flushes: fresh ones per flush were ~1.3 MB of malloc churn.
-    if (scratch.partOf.length < n) scratch.partOf = new Uint8Array(n);
-    if (scratch.order.length < n) scratch.order = new Int32Array(n);
-    const partOf = scratch.partOf;
-    const order = scratch.order;
-    const starts = new Int32Array(PARTITIONS + 1);
-    const hashes = this.index.hashes;
-    for (let id = 0; id < n; id++) {
-      const p = partitionOf(hashes[id]!, this.level);
-      partOf[id] = p;
-      starts[p + 1]!++;
-    }
-    for (let p = 0; p < PARTITIONS; p++) starts[p + 1]! += starts[p]!;
-    const next = starts.slice();
-    for (let id = 0; id < n; id++) order[next[partOf[id]!]!++] = id;
-
-    const w = writer;
-    w.reset();
     this.unitBytes = Buffer.from(this.index.units.buffer);
-    const bounds = new Int32Array(PARTITIONS + 1);
-    let part = 0;
-    for (let i = 0; i < n; i++) {
-      while (i === starts[part + 1]) bounds[++part] = w.length;
-      this.writeRecord(w, order[i]!);
-    }
-    while (part < PARTITIONS) bounds[++part] = w.length;
+    const run = encodeRun(this.index.count, this.index.hashes, this.level, (w, id) =>
+      this.writeRecord(w, id),
+    );
     this.unitBytes = Buffer.alloc(0);
-    this.runs.push(setup.store.write(w.bytes(), bounds));
+    this.runs.push(setup.store.write(run.bytes, run.bounds));
     this.clear();
     if (this.budget !== undefined) this.budget.held -= this.heldBytes;
     this.heldBytes = 0;
@@ -312,7 +291,3 @@ export class KeyedTotals implements BudgetedTable {
     this.bigParts = undefined;
   }
 }
-
-/** One encoding buffer for all flushes (they are synchronous): no 10 MB buffer per flush. */
-const writer = new RecordWriter();
-const scratch = { partOf: new Uint8Array(0), order: new Int32Array(0) };
