@@ -38,6 +38,17 @@ export interface SplitAttempt {
 /** The process's peak RSS so far: logged after the plan and the merge, to tell which one peaks (P6m). */
 const maxRssMiB = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
 
+function memoryMiB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mib = (n: number) => Math.round(n / 2 ** 20);
+  return {
+    rss: mib(m.rss),
+    heapTotal: mib(m.heapTotal),
+    heapUsed: mib(m.heapUsed),
+    external: mib(m.external),
+  };
+}
+
 /** Is this attempt's file one to split? */
 export function splitEligible(deps: WorkerDeps, started: StartedAttempt): boolean {
   const split = deps.split;
@@ -161,6 +172,7 @@ export async function analyzeSplit(
     await awaitParts(a, plan.parts.length, prefetch);
     const waitMs = Math.round(performance.now() - waitStarted);
     const waitMaxRssMiB = maxRssMiB(); // this process's part, if it took one, has run
+    const waitMemMiB = memoryMiB(); // P6m: what of that is V8's heap, what Buffers, what neither
     const mergeStarted = performance.now();
     const result = await mergeStored(a, plan, prefetch);
     deps.log.info(
@@ -169,6 +181,7 @@ export async function analyzeSplit(
         waitMs,
         mergeMs: Math.round(performance.now() - mergeStarted),
         waitMaxRssMiB,
+        waitMemMiB,
         maxRssMiB: maxRssMiB(),
       },
       'split parts merged',

@@ -12,9 +12,9 @@ export interface PartWorkerSwitch {
  * processes on 2 shared cores): the scan took 4.4 s when its process took part 1 at 2.3 s,
  * against 1.3 s with 2 processes, where it ran alone; with the gate 1.4–2.1 s. At full size
  * (1 GiB) the 4-process scan took 20.5 s against 18.7 s with 2 (28.7 against 15.4 s before:
- * docs/performance.md, P6). A part already running when a scan
- * begins runs to its end; the process takes parts again once its last scan ended (and that
- * part ended), so a lone worker still runs every part, after its scan.
+ * docs/performance.md, P6). A part already running when a scan begins runs to its end; the
+ * process takes parts again once its last scan ended (and that part ended), so a lone worker
+ * still runs every part, after its scan.
  *
  * Starts and stops run one after another, each against the count as it is when it runs.
  */
