@@ -5,7 +5,7 @@
  * Prints wall and CPU ms of one pass, the plan (scan), each part and the merge: CPU time is
  * what the shared machine's load does not inflate much, so it is what a projection uses.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +26,10 @@ const read = (start = 0, end = file.bytes) =>
 /** Wall and CPU milliseconds since `from`. */
 function since(from: { wall: number; cpu: NodeJS.CpuUsage }): string {
   const cpu = process.cpuUsage(from.cpu);
-  return `${Math.round(performance.now() - from.wall)} ms wall, ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU`;
+  const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+  writeFileSync('/proc/self/clear_refs', '5');
+  const peak = `peak ${Math.round(Number(hwm) / 1024)} MiB, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`;
+  return `${peak} ${Math.round(performance.now() - from.wall)} ms wall, ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU`;
 }
 const mark = () => ({ wall: performance.now(), cpu: process.cpuUsage() });
 try {

@@ -2,6 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import { ANALYSIS_PART_QUEUE, ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
 import { runAnalysisJob, type WorkerDeps } from './run-analysis-job.ts';
 import { runPartJob, type PartJobData } from './split/run-part-job.ts';
+import { ScanGate } from './split/scan-gate.ts';
 
 /**
  * Starts `concurrency` pg-boss workers on the analysis queue, each taking one job at a time.
@@ -20,6 +21,19 @@ export async function startWorkers(
   maxRunningPerOwner = 0,
 ): Promise<string[]> {
   const ids: string[] = [];
+  // The parts' worker, stopped while this process scans a file to split (split/scan-gate.ts).
+  const gate =
+    deps.split === undefined
+      ? undefined
+      : new ScanGate(
+          {
+            start: () => startPartWorker(boss, withGate),
+            stop: (id) => boss.offWork(ANALYSIS_PART_QUEUE, { id, wait: true }),
+          },
+          (error) => deps.log.warn({ err: error }, 'could not switch the parts worker'),
+        );
+  const withGate: WorkerDeps =
+    gate === undefined ? deps : { ...deps, split: { ...deps.split!, scanGate: gate } };
   for (let i = 0; i < concurrency; i++) {
     const self = { id: '' };
     self.id = await boss.work<AnalysisJobData>(
@@ -36,7 +50,7 @@ export async function startWorkers(
       },
       async ([job]) => {
         try {
-          if (job) await runAnalysisJob(deps, job);
+          if (job) await runAnalysisJob(withGate, job);
         } finally {
           boss.notifyWorker(self.id);
         }
@@ -44,7 +58,7 @@ export async function startWorkers(
     );
     ids.push(self.id);
   }
-  if (deps.split !== undefined) ids.push(await startPartWorker(boss, deps));
+  await gate?.open();
   return ids;
 }
 

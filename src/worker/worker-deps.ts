@@ -2,6 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
+import type { ScanGate } from './split/scan-gate.ts';
 
 /** What a worker's attempts need, given once by the worker role (src/roles/worker-role.ts). */
 export interface WorkerDeps {
@@ -41,4 +42,6 @@ export interface SplitSettings {
   /** Plain files of at least this many stored bytes are split. */
   minBytes: number;
   parts: number;
+  /** Stops this process taking parts while it scans (split/scan-gate.ts); none: never stopped. */
+  scanGate?: ScanGate;
 }

@@ -35,6 +35,20 @@ export interface SplitAttempt {
   spill: SpillSetup;
 }
 
+/** The process's peak RSS so far: logged after the plan and the merge, to tell which one peaks (P6m). */
+const maxRssMiB = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+
+function memoryMiB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mib = (n: number) => Math.round(n / 2 ** 20);
+  return {
+    rss: mib(m.rss),
+    heapTotal: mib(m.heapTotal),
+    heapUsed: mib(m.heapUsed),
+    external: mib(m.external),
+  };
+}
+
 /** Is this attempt's file one to split? */
 export function splitEligible(deps: WorkerDeps, started: StartedAttempt): boolean {
   const split = deps.split;
@@ -134,6 +148,7 @@ export async function analyzeSplit(
   try {
     await createParts(deps.db.kysely, jobId, token, 0); // an earlier attempt's rows go
     const planStarted = performance.now();
+    split.scanGate?.begin();
     const outcome = await planSplit(
       stored,
       started.bytes,
@@ -141,22 +156,34 @@ export async function analyzeSplit(
       a.options,
       (task) => queuePart(a, task),
       a.signal,
-    );
+    ).finally(() => split.scanGate?.end());
     const planMs = Math.round(performance.now() - planStarted);
     if ('refused' in outcome) {
       deps.log.info({ jobId, why: outcome.refused }, 'big file not split; analysing in one piece');
       return null;
     }
     const { plan } = outcome;
-    deps.log.info({ jobId, parts: plan.parts.length, planMs }, 'big file split into parts');
+    deps.log.info(
+      { jobId, parts: plan.parts.length, planMs, maxRssMiB: maxRssMiB() },
+      'big file split into parts',
+    );
     const waitStarted = performance.now();
     const prefetch = new RunPrefetch(deps.db.kysely, { jobId, token });
     await awaitParts(a, plan.parts.length, prefetch);
     const waitMs = Math.round(performance.now() - waitStarted);
+    const waitMaxRssMiB = maxRssMiB(); // this process's part, if it took one, has run
+    const waitMemMiB = memoryMiB(); // P6m: what of that is V8's heap, what Buffers, what neither
     const mergeStarted = performance.now();
     const result = await mergeStored(a, plan, prefetch);
     deps.log.info(
-      { jobId, waitMs, mergeMs: Math.round(performance.now() - mergeStarted) },
+      {
+        jobId,
+        waitMs,
+        mergeMs: Math.round(performance.now() - mergeStarted),
+        waitMaxRssMiB,
+        waitMemMiB,
+        maxRssMiB: maxRssMiB(),
+      },
       'split parts merged',
     );
     return result;
