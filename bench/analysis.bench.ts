@@ -4,7 +4,7 @@
  *   npx tsx bench/analysis.bench.ts              # 1,000,000 rows (~80 MB), 5 runs each
  *   npx tsx bench/analysis.bench.ts --rows 20000 --runs 3   # quick smoke
  *
- * Target: analyzeCsvStream ≥ 0.7 × csv-parse alone (rows/s). `runAnalysisBench` returns
+ * Target: analyzeCsvStream ≥ 0.8 × csv-parse alone (rows/s; issue 24 raised it from 0.7). `runAnalysisBench` returns
  * the figures for bench/run.ts.
  *
  * Measured on the 2-vCPU dev VM (1M rows, 78.5 MB): csv-parse alone ~2.6 s (~380k rows/s),
@@ -296,7 +296,7 @@ export async function runAnalysisBench(
     await run('papaparse parse only (stream, chunk)', () => papaOnly(file.path));
   }
   const ratio = Math.round((c.rowsPerSec / b.rowsPerSec) * 1000) / 1000;
-  const target = 0.7;
+  const target = 0.8;
   const pass = ratio >= target;
   log(`ratio (c)/(b) = ${ratio} → ${pass ? 'PASS' : 'FAIL'} (target ≥ ${target})`);
   // On a shared machine wall time swings with the neighbours (0.31–0.60 for the same code
