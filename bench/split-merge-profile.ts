@@ -5,7 +5,7 @@
  * Prints wall and CPU ms of one pass, the plan (scan), each part and the merge: CPU time is
  * what the shared machine's load does not inflate much, so it is what a projection uses.
  */
-import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { analyzePart, type PartOutput, type PartTask } from '../src/analysis/spl
 import { mergeParts } from '../src/analysis/split/merge-parts.ts';
 import { planSplit } from '../src/analysis/split/plan-split.ts';
 import { benchFile } from './lib/revenue-csv.ts';
+import { peakRssMib, resetPeakRss } from './support/processes.ts';
 
 const parts = Number(process.argv[2] ?? 4);
 const rows = Number(process.argv[3] ?? 1_000_000);
@@ -26,9 +27,8 @@ const read = (start = 0, end = file.bytes) =>
 /** Wall and CPU milliseconds since `from`. */
 function since(from: { wall: number; cpu: NodeJS.CpuUsage }): string {
   const cpu = process.cpuUsage(from.cpu);
-  const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1];
-  writeFileSync('/proc/self/clear_refs', '5');
-  const peak = `peak ${Math.round(Number(hwm) / 1024)} MiB, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`;
+  const peak = `peak ${peakRssMib(process.pid)} MiB, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`;
+  resetPeakRss(process.pid);
   return `${peak} ${Math.round(performance.now() - from.wall)} ms wall, ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU`;
 }
 const mark = () => ({ wall: performance.now(), cpu: process.cpuUsage() });

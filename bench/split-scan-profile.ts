@@ -6,7 +6,7 @@
  * Prints wall and CPU ms and the peak RSS of each step (reset between steps): read the
  * figures of one round against each other, the machine's load moves them all.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { planSplit } from '../src/analysis/split/plan-split.ts';
 import { startTally } from '../src/app.ts';
@@ -15,6 +15,7 @@ import { readFileChunks } from '../src/files/postgres/read-file-chunks.ts';
 import { createLogger } from '../src/logger.ts';
 import { benchFile } from './lib/revenue-csv.ts';
 import { benchServer } from './support/database.ts';
+import { peakRssMib, resetPeakRss } from './support/processes.ts';
 import { storeUpload } from './support/store-upload.ts';
 
 const rounds = Number(process.argv[2] ?? 3);
@@ -34,11 +35,11 @@ const mark = () => ({ wall: performance.now(), cpu: process.cpuUsage() });
 function since(from: { wall: number; cpu: NodeJS.CpuUsage }): string {
   const cpu = process.cpuUsage(from.cpu);
   const wall = performance.now() - from.wall;
-  const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
-  writeFileSync('/proc/self/clear_refs', '5');
+  const peak = peakRssMib(process.pid);
+  resetPeakRss(process.pid);
   const mbs = Math.round(file.bytes / 1e6 / (wall / 1000));
   const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
-  return `${Math.round(wall)} ms wall (${mbs} MB/s), ${cpuMs} ms CPU, peak ${Math.round(hwm / 1024)} MiB`;
+  return `${Math.round(wall)} ms wall (${mbs} MB/s), ${cpuMs} ms CPU, peak ${peak} MiB`;
 }
 try {
   const { jobId } = await storeUpload(

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { freePort, spawnTally, type ChildTally } from '../../test/support/child-process.ts';
 
 export { freePort, spawnTally, type ChildTally };
@@ -8,6 +8,11 @@ export function peakRssMib(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
   return Math.round(kb / 1024);
+}
+
+/** Resets a live process's peak (VmHWM) to its current RSS, so the next step's peak is its own. */
+export function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 /** Starts `npm start -- <role>` as its own process against `databaseUrl`. */
