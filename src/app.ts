@@ -10,6 +10,7 @@ import { createStoredFiles } from './files/create-stored-files.ts';
 import type { StoredFiles } from './files/stored-files.ts';
 import type { Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
+import { ClaimExtensions } from './queue/claim-extension.ts';
 import { startApiRole, type ApiRole } from './roles/api-role.ts';
 import { apiRoleOptions, storedFilesOptions, workerRoleOptions } from './roles/role-options.ts';
 import { onIdleConnectionLost, type SharedParts } from './roles/shared.ts';
@@ -114,9 +115,11 @@ async function startSharedParts(opts: StartOptions, isDraining: () => boolean): 
   const files = createStoredFiles(storedFilesOptions(config), { db, log });
   // Staged bytes of uploads that died with this host's previous process (kill -9).
   await sweepOrphanedUploads({ files, log });
+  const claims = new ClaimExtensions();
   const boss = await startBoss(
     urls.pooled,
     {
+      claims,
       heartbeatSeconds: config.JOB_HEARTBEAT_SECONDS,
       expireInSeconds: config.JOB_EXPIRE_SECONDS,
       retryLimit: config.JOB_RETRY_LIMIT,
@@ -128,5 +131,5 @@ async function startSharedParts(opts: StartOptions, isDraining: () => boolean): 
   let stopped: Promise<void> | undefined;
   const stopQueue = () =>
     (stopped ??= boss.stop({ graceful: true, timeout: config.SHUTDOWN_GRACE_MS, close: true }));
-  return { urls, db, poolMax: config.DB_POOL_MAX, boss, files, log, isDraining, stopQueue };
+  return { urls, db, poolMax: config.DB_POOL_MAX, boss, claims, files, log, isDraining, stopQueue };
 }

@@ -1,5 +1,7 @@
 import { PgBoss } from 'pg-boss';
 import type { Logger } from '../logger.ts';
+import { TallyBossDb } from './boss-db.ts';
+import type { ClaimExtensions } from './claim-extension.ts';
 import { SplitListenDb } from './split-listen-db.ts';
 
 export const ANALYSIS_QUEUE = 'tally-analysis';
@@ -26,6 +28,8 @@ export interface BossSettings {
    * (LISTEN_DATABASE_URL). Unset or equal to the connection string: pg-boss's own pool.
    */
   listenConnectionString?: string;
+  /** Work that rides in pg-boss's claims (worker/start-on-claim.ts registers the attempt's start). */
+  claims?: ClaimExtensions;
 }
 
 /**
@@ -45,9 +49,10 @@ export async function startBoss(
   };
   const listenUrl = settings.listenConnectionString;
   const boss = new PgBoss({
-    ...(listenUrl && listenUrl !== connectionString
-      ? { db: new SplitListenDb(connection, listenUrl) }
-      : connection),
+    db:
+      listenUrl && listenUrl !== connectionString
+        ? new SplitListenDb(connection, listenUrl, settings.claims)
+        : new TallyBossDb(connection, settings.claims),
     schema: BOSS_SCHEMA,
     useListenNotify: true,
     supervise: settings.supervise,

@@ -1,6 +1,6 @@
 import BossDb from 'pg-boss/dist/db.js';
-
-type BossDbConfig = ConstructorParameters<typeof BossDb>[0];
+import { TallyBossDb, type BossDbConfig } from './boss-db.ts';
+import type { ClaimExtensions } from './claim-extension.ts';
 
 /**
  * pg-boss's own connection pool, with its LISTEN connection on another URL: behind a
@@ -10,11 +10,11 @@ type BossDbConfig = ConstructorParameters<typeof BossDb>[0];
  * pg-boss 12 has no option for this; its `db` option takes an adapter, and a subclass of its
  * own Db keeps everything else (events, pool counts, transactions) as it is.
  */
-export class SplitListenDb extends BossDb {
+export class SplitListenDb extends TallyBossDb {
   readonly #listenDb: BossDb;
 
-  constructor(config: BossDbConfig, listenConnectionString: string) {
-    super(config);
+  constructor(config: BossDbConfig, listenConnectionString: string, claims?: ClaimExtensions) {
+    super(config, claims);
     // Its own application_name, so pg_stat_activity tells the direct listener from the pool.
     this.#listenDb = new BossDb({
       ...config,

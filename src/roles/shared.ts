@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { DatabaseUrls } from '../db/database-urls.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
+import type { ClaimExtensions } from '../queue/claim-extension.ts';
 
 /** What the API and worker roles of one process share (made by startTally in src/app.ts). */
 export interface SharedParts {
@@ -12,6 +13,8 @@ export interface SharedParts {
   /** Connections each role's own pools take at most (DB_POOL_MAX). */
   poolMax: number;
   boss: PgBoss;
+  /** Work that rides in pg-boss's claims (the worker role's attempt starts). */
+  claims: ClaimExtensions;
   files: StoredFiles;
   log: Logger;
   /** True once the process drains. */

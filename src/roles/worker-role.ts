@@ -56,6 +56,7 @@ export async function startWorkerRole(shared: SharedParts, options: WorkerRoleOp
     },
     options.concurrency,
     options.maxRunningPerOwner,
+    shared.claims,
   );
   let webhooks: Webhooks | undefined;
   if (options.webhooks) webhooks = await startWebhooks(boss, { db, log, settings: options.webhooks });

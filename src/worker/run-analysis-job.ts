@@ -27,6 +27,11 @@ export type { WorkerDeps, WorkerHooks } from './worker-deps.ts';
  */
 const INLINE_FILE_BYTES = 64 * 1024;
 
+/** How big a stored file may be to come back with its attempt's start. */
+export function inlineFileBytes(files: WorkerDeps['files']): number {
+  return files.kind === 'postgres' ? INLINE_FILE_BYTES : 0;
+}
+
 /** The inline bytes as the one chunk of a stream (what the store's read would give). */
 function once(bytes: Buffer): AsyncIterable<Buffer> {
   return Readable.from([bytes], { objectMode: true }) as AsyncIterable<Buffer>;
@@ -64,11 +69,15 @@ interface Attempt {
  */
 export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>): Promise<void> {
   const { jobId } = job.data;
-  const token = randomUUID();
   // reqId: the upload request's id, so one grep follows a job from API to worker.
   const log = deps.log.child({ jobId, reqId: job.data.requestId, pgBossRetry: job.retryCount });
-  const inlineUpTo = deps.files.kind === 'postgres' ? INLINE_FILE_BYTES : 0;
-  const started = await startAttempt(deps.db.kysely, jobId, token, inlineUpTo);
+  // Started by the claim's statement (start-on-claim.ts), or else here.
+  const onClaim = deps.startsOnClaim?.take(job.id);
+  const token = onClaim?.token ?? randomUUID();
+  const started =
+    onClaim === undefined
+      ? await startAttempt(deps.db.kysely, jobId, token, inlineFileBytes(deps.files))
+      : onClaim?.started;
   if (!started) {
     log.info('job is already final (cancelled or finished by an earlier attempt); nothing to do');
     return;

@@ -1,8 +1,10 @@
 import type { PgBoss } from 'pg-boss';
 import { ANALYSIS_PART_QUEUE, ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
-import { runAnalysisJob, type WorkerDeps } from './run-analysis-job.ts';
+import type { ClaimExtensions } from '../queue/claim-extension.ts';
+import { inlineFileBytes, runAnalysisJob, type WorkerDeps } from './run-analysis-job.ts';
 import { runPartJob, type PartJobData } from './split/run-part-job.ts';
 import { ScanGate } from './split/scan-gate.ts';
+import { AttemptStartsOnClaim } from './start-on-claim.ts';
 
 /**
  * Starts `concurrency` pg-boss workers on the analysis queue, each taking one job at a time.
@@ -19,8 +21,19 @@ export async function startWorkers(
   concurrency: number,
   /** WORKER_MAX_RUNNING_PER_OWNER: 0 for no cap (owners still take turns: queue/fair-share.ts). */
   maxRunningPerOwner = 0,
+  /** pg-boss's claims, which start each claimed job's attempt in the same statement. */
+  claims?: ClaimExtensions,
 ): Promise<string[]> {
   const ids: string[] = [];
+  // Not under a per-owner cap: pg-boss counts an owner's running jobs in the claim's own
+  // snapshot, so two claims in flight at once can both see room. Kept short, that window
+  // held (fair-share.test.ts, 0 of 22 runs over the cap); with the attempt's start in the
+  // claim, 2 of 18 runs took a second job of the capped owner.
+  const startsOnClaim =
+    claims !== undefined && maxRunningPerOwner === 0
+      ? new AttemptStartsOnClaim(inlineFileBytes(deps.files))
+      : undefined;
+  if (startsOnClaim) claims!.extend(ANALYSIS_QUEUE, startsOnClaim);
   // The parts' worker, stopped while this process scans a file to split (split/scan-gate.ts).
   const gate =
     deps.split === undefined
@@ -32,8 +45,11 @@ export async function startWorkers(
           },
           (error) => deps.log.warn({ err: error }, 'could not switch the parts worker'),
         );
-  const withGate: WorkerDeps =
-    gate === undefined ? deps : { ...deps, split: { ...deps.split!, scanGate: gate } };
+  const withGate: WorkerDeps = {
+    ...deps,
+    ...(startsOnClaim ? { startsOnClaim } : {}),
+    ...(gate === undefined ? {} : { split: { ...deps.split!, scanGate: gate } }),
+  };
   for (let i = 0; i < concurrency; i++) {
     const self = { id: '' };
     self.id = await boss.work<AnalysisJobData>(

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
 import type { ScanGate } from './split/scan-gate.ts';
+import type { AttemptStartsOnClaim } from './start-on-claim.ts';
 
 /** What a worker's attempts need, given once by the worker role (src/roles/worker-role.ts). */
 export interface WorkerDeps {
@@ -21,6 +22,8 @@ export interface WorkerDeps {
   progressIntervalMs?: number;
   /** One big plain file analysed by every worker at once (PARALLEL_ANALYSIS_*); none: never split. */
   split?: SplitSettings;
+  /** Attempts started by the claim's own statement (start-on-claim.ts); none: each starts on its own. */
+  startsOnClaim?: AttemptStartsOnClaim;
   /** Test hooks for fault injection; never set in production. */
   hooks?: WorkerHooks;
 }

@@ -1,0 +1,78 @@
+import * as plans from 'pg-boss/dist/plans.js';
+import { describe, expect, it } from 'vitest';
+import { claimedQueue } from '../../src/queue/claim-extension.ts';
+import { useApiWithoutWorkers } from '../support/api-without-workers.ts';
+
+// A job's attempt starts in the statement pg-boss claims it with (src/worker/start-on-claim.ts):
+// one round trip fewer per job. It rests on recognising pg-boss's claim among its statements,
+// so the first tests read what the installed pg-boss really sends.
+
+const textOf = (statement: string | { text: string }) =>
+  typeof statement === 'string' ? statement : statement.text;
+
+describe("pg-boss's claim statement", () => {
+  const base = { schema: 'pgboss', table: 'job_common', name: 'tally-analysis', policy: 'standard', limit: 1 };
+
+  it.each([
+    ['as the analysis workers fetch', {}],
+    ['with a group cap (WORKER_MAX_RUNNING_PER_OWNER)', { groupConcurrency: 2 }],
+    ['with a group cap of one', { groupConcurrency: 1 }],
+    ['with trace context', { includeTraceContext: true }],
+    ['in batches', { limit: 4 }],
+  ])('is recognised %s', (_, options) => {
+    const claim = plans.fetchNextJob({ ...base, ...options });
+    expect(claimedQueue(claim.text)).toBe('tally-analysis');
+    expect(claimedQueue(plans.fetchNextJob({ ...base, ...options, name: 'other' }).text)).toBe('other');
+  });
+
+  it('is told from every other statement that touches jobs', () => {
+    const others = [
+      plans.insertJobs('pgboss', { table: 'job_common', name: 'tally-analysis', notify: true }),
+      plans.completeJobs('pgboss', 'job_common', false, true),
+      plans.cancelJobs('pgboss', 'job_common', true),
+      plans.resumeJobs('pgboss', 'job_common'),
+      plans.restoreJobs('pgboss', 'job_common'),
+      plans.failJobsById('pgboss', 'job_common', true),
+      plans.touchJobs('pgboss', 'job_common', true),
+      plans.retryJobs('pgboss', 'job_common'),
+      plans.deleteJobsById('pgboss', 'job_common', true),
+    ];
+    for (const statement of others) expect(claimedQueue(textOf(statement))).toBeUndefined();
+    expect(claimedQueue('select 1')).toBeUndefined();
+  });
+});
+
+describe("a job's attempt", () => {
+  const queued = useApiWithoutWorkers();
+
+  it('starts in the statement that claims it', async () => {
+    const { jobId, status } = await queued.uploadThenWork('date,amount\n2024-01-01,5.00\n', () =>
+      Promise.resolve(),
+    );
+    expect(status.state).toBe('completed');
+    // One statement, one now(): a start of its own would stamp a later time than the claim.
+    const { rows } = await queued.sql.query<{ same: boolean; attempts: number }>(
+      `select j.started_at = b.started_on as same, j.attempts
+         from jobs j join pgboss.job b on b.id = j.id and b.name = 'tally-analysis'
+        where j.id = $1`,
+      [jobId],
+    );
+    expect(rows).toEqual([{ same: true, attempts: 1 }]);
+  });
+
+  it('is not started for a job cancelled while queued, and nothing is written', async () => {
+    const { jobId, status } = await queued.uploadThenWork('date,amount\n2024-01-01,5.00\n', async (id) => {
+      await queued.sql.query(
+        `update jobs set state = 'cancelled', finished_at = now(), error_code = 'CANCELLED' where id = $1`,
+        [id],
+      );
+    });
+    expect(status.state).toBe('cancelled');
+    const { rows } = await queued.sql.query<{ attempts: number; result: unknown; started: boolean }>(
+      `select j.attempts, j.result, b.started_on is not null as started
+         from jobs j join pgboss.job b on b.id = j.id and b.name = 'tally-analysis' where j.id = $1`,
+      [jobId],
+    );
+    expect(rows).toEqual([{ attempts: 0, result: null, started: expect.any(Boolean) }]);
+  });
+});
