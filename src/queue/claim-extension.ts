@@ -23,7 +23,8 @@ export interface ClaimExtension {
  * name = '<queue>' AND … RETURNING j.…`. No other statement of pg-boss sets a job active.
  * Being one statement ending in RETURNING, it can be the first CTE of a longer one.
  */
-const CLAIM = /\bUPDATE\s+[\w".]+\s+j\s+SET\s+state\s*=\s*'active',\s*started_on\b[\s\S]*?\bWHERE\s+name\s*=\s*'([^']+)'\s+AND\b[\s\S]*\bRETURNING\s+j\./;
+const CLAIM =
+  /\bUPDATE\s+[\w".]+\s+j\s+SET\s+state\s*=\s*'active',\s*started_on\b[\s\S]*?\bWHERE\s+name\s*=\s*'([^']+)'\s+AND\b[\s\S]*\bRETURNING\s+j\./;
 
 /**
  * The queue whose jobs `text` claims, or undefined when it is any other statement. A

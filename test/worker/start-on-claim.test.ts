@@ -11,7 +11,13 @@ const textOf = (statement: string | { text: string }) =>
   typeof statement === 'string' ? statement : statement.text;
 
 describe("pg-boss's claim statement", () => {
-  const base = { schema: 'pgboss', table: 'job_common', name: 'tally-analysis', policy: 'standard', limit: 1 };
+  const base = {
+    schema: 'pgboss',
+    table: 'job_common',
+    name: 'tally-analysis',
+    policy: 'standard',
+    limit: 1,
+  };
 
   it.each([
     ['as the analysis workers fetch', {}],
