@@ -7,10 +7,10 @@
 export const KEY_BYTES_BUDGET = 64 * 1024 * 1024;
 
 /**
- * Per key besides its UTF-16 units: hash 4, start 4, two index slots of 16 (hash, id, start,
- * length: key-index.ts), the record's sums 16–48, a month-list slot 8.
+ * Per key besides its UTF-16 units: hash 4, start 4, two index slots of 8 (hash, id:
+ * key-index.ts), the record's sums 16–48, a month-list slot 8, rounded up.
  */
-export const KEY_OVERHEAD_BYTES = 96;
+export const KEY_OVERHEAD_BYTES = 80;
 
 /**
  * Longest key (customer, product, region) in UTF-8 bytes. A longer key rejects its row with
