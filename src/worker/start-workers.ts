@@ -40,12 +40,12 @@ export async function startWorkers(
       ? undefined
       : new ScanGate(
           {
-            start: () => startPartWorker(boss, withGate),
+            start: () => startPartWorker(boss, workerDeps),
             stop: (id) => boss.offWork(ANALYSIS_PART_QUEUE, { id, wait: true }),
           },
           (error) => deps.log.warn({ err: error }, 'could not switch the parts worker'),
         );
-  const withGate: WorkerDeps = {
+  const workerDeps: WorkerDeps = {
     ...deps,
     ...(startsOnClaim ? { startsOnClaim } : {}),
     ...(gate === undefined ? {} : { split: { ...deps.split!, scanGate: gate } }),
@@ -66,7 +66,7 @@ export async function startWorkers(
       },
       async ([job]) => {
         try {
-          if (job) await runAnalysisJob(withGate, job);
+          if (job) await runAnalysisJob(workerDeps, job);
         } finally {
           boss.notifyWorker(self.id);
         }

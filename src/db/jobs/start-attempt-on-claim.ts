@@ -13,8 +13,9 @@ export interface StartedOnClaim {
  * pg-boss's claim of analysis-queue entries (`claim`, one statement ending in RETURNING)
  * with the start of each claimed job's attempt in the same statement: what startAttempt
  * (start-attempt.ts) does, with the token drawn by PostgreSQL. One round trip fewer between
- * a job's claim and its first byte read: measured 2.0 ms of a small job's 15.3 ms (T, quiet,
- * bench/one-job.bench.ts).
+ * a job's claim and its first byte read (11.2 → 10.4 per small job): a network round trip
+ * where PostgreSQL is on another host; within T's noise on one host (docs/performance.md,
+ * "the claim starts the attempt").
  *
  * Every column pg-boss returns is kept as it was (pg-boss reads them); each row gains
  * STARTED: the attempt as JSON, or null when the job is already final (or its entry names
