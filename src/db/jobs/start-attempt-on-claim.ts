@@ -1,4 +1,4 @@
-import type { StartedAttempt } from './start-attempt.ts';
+import { ATTEMPT_START_SET, startedColumns, type StartedAttempt } from './start-attempt.ts';
 
 /** The column of a claimed row that carries its attempt's start (null: nothing to run). */
 const STARTED = '__tallyStarted';
@@ -23,29 +23,14 @@ export interface StartedOnClaim {
  * The claim's parameters stay as they are: this adds none.
  */
 export function startAttemptOnClaimSql(claim: string, inlineUpTo: number): string {
-  if (!Number.isSafeInteger(inlineUpTo) || inlineUpTo < 0) throw new RangeError('inlineUpTo');
-  // As start-attempt.ts: the file's chunks in order, when it is small and in PostgreSQL.
-  const inline =
-    inlineUpTo > 0
-      ? `case when jobs.bytes between 1 and ${inlineUpTo} then
-          (select string_agg(c.data, ''::bytea order by c.seq) from job_file_chunks c where c.job_id = jobs.id)
-        end`
-      : 'null::bytea';
   const jobId = `case when claimed.data->>'jobId' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'
       then (claimed.data->>'jobId')::uuid end`;
   return `with claimed as (${claim}),
     started as (
-      update jobs set
-        state = 'running',
-        attempt_token = gen_random_uuid(),
-        attempts = attempts + 1,
-        started_at = coalesce(started_at, now()),
-        bytes_processed = 0,
-        rows_processed = 0
+      update jobs set ${ATTEMPT_START_SET}, attempt_token = gen_random_uuid()
       from claimed
       where jobs.id = ${jobId} and jobs.state in ('queued', 'running')
-      returning claimed.id as claim_id, jobs.attempt_token as token, jobs.id, jobs.filename,
-        jobs.bytes, jobs.sha256, jobs.compression, jobs.options, jobs.attempts, ${inline} as inline
+      returning claimed.id as claim_id, jobs.attempt_token as token, ${startedColumns(inlineUpTo)}
     )
     select claimed.*, (select to_jsonb(s) - 'claim_id' from started s where s.claim_id = claimed.id) as "${STARTED}"
     from claimed`;

@@ -38,34 +38,35 @@ export function startAttempt(
   token: string,
   inlineUpTo = 0,
 ): Promise<StartedAttempt | undefined> {
-  // The chunks of the file in order (a resumable upload may have stored several small ones).
+  return sql<StartedAttempt>`
+    update jobs set ${sql.raw(ATTEMPT_START_SET)}, attempt_token = ${token}
+    where id = ${jobId} and state in ('queued', 'running')
+    returning ${sql.raw(startedColumns(inlineUpTo))}
+  `
+    .execute(db)
+    .then((result) => result.rows[0]);
+}
+
+/**
+ * What starting an attempt writes on the job's row, besides its token (SQL, `jobs` in
+ * scope). The claim that starts the attempt (start-attempt-on-claim.ts) writes the same.
+ */
+export const ATTEMPT_START_SET = `state = 'running', attempts = attempts + 1,
+    started_at = coalesce(started_at, now()), bytes_processed = 0, rows_processed = 0`;
+
+/**
+ * The StartedAttempt columns of the started row (SQL, `jobs` in scope), with the file's
+ * chunks in order when it is at most `inlineUpTo` bytes (a resumable upload may have
+ * stored several small ones).
+ */
+export function startedColumns(inlineUpTo: number): string {
+  if (!Number.isSafeInteger(inlineUpTo) || inlineUpTo < 0) throw new RangeError('inlineUpTo');
   const inline =
     inlineUpTo > 0
-      ? sql<Buffer | null>`case when jobs.bytes between 1 and ${inlineUpTo} then
+      ? `case when jobs.bytes between 1 and ${inlineUpTo} then
           (select string_agg(c.data, ''::bytea order by c.seq) from job_file_chunks c where c.job_id = jobs.id)
         end`
-      : sql<Buffer | null>`null::bytea`;
-  return db
-    .updateTable('jobs')
-    .set({
-      state: 'running',
-      attempt_token: token,
-      attempts: sql`attempts + 1`,
-      started_at: sql`coalesce(started_at, now())`,
-      bytes_processed: 0,
-      rows_processed: 0,
-    })
-    .where('id', '=', jobId)
-    .where('state', 'in', ['queued', 'running'])
-    .returning([
-      'id',
-      'filename',
-      'bytes',
-      'sha256',
-      'compression',
-      'options',
-      'attempts',
-      inline.as('inline'),
-    ])
-    .executeTakeFirst();
+      : 'null::bytea';
+  return `jobs.id, jobs.filename, jobs.bytes, jobs.sha256, jobs.compression, jobs.options,
+    jobs.attempts, ${inline} as inline`;
 }
