@@ -42,13 +42,10 @@ export function claimedQueue(text: string): string | undefined {
 export class ClaimExtensions {
   readonly #byQueue = new Map<string, ClaimExtension>();
 
-  /** Extends every later claim of `queue`; returns the undo. */
-  extend(queue: string, extension: ClaimExtension): () => void {
+  /** Extends every later claim of `queue` (one extension per queue). */
+  extend(queue: string, extension: ClaimExtension): void {
     if (this.#byQueue.has(queue)) throw new Error(`claims of ${queue} are already extended`);
     this.#byQueue.set(queue, extension);
-    return () => {
-      if (this.#byQueue.get(queue) === extension) this.#byQueue.delete(queue);
-    };
   }
 
   /** The extension for `text` when it claims jobs of an extended queue. */
