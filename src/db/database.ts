@@ -1,7 +1,8 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
-import { isConnectionDiscardError } from './transient-errors.ts';
+import { processStatementNames, withStatementName, type StatementNames } from './statement-names.ts';
+import { isConnectionDiscardError, isStalePlanError } from './transient-errors.ts';
 
 // int8 (row counts, byte sizes) as JS numbers: exact up to 2^53, far beyond any upload we accept.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -56,7 +57,10 @@ export function createDb(connectionString: string, opts: DbOptions = {}): Db {
     // Fail fast while the database is away instead of queueing requests behind dead sockets.
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
-    Client: discardingClient((client) => retireOnRelease(pool, client)),
+    Client: discardingClient(
+      (client) => retireOnRelease(pool, client),
+      transactionPooled ? undefined : processStatementNames,
+    ),
     // Sent in the startup packet on a direct connection. PgBouncer 1.18 refuses a startup
     // parameter it does not know ("unsupported startup parameter: statement_timeout") and a
     // pooled session is not ours to SET anyway: behind a pooler the limit is a SET LOCAL in
@@ -94,16 +98,23 @@ export function createDb(connectionString: string, opts: DbOptions = {}): Db {
  * A pg.Client that reports a statement failing with a SQLSTATE after which the connection is
  * no use (a demoted primary's 25006, 57P01, 08006: transient-errors.ts). Only promise-style
  * queries are watched: pg-pool's own `pool.query` already drops a client on any error, and
- * COPY streams release with their error (file-chunks.ts).
+ * COPY streams release with their error (file-chunks.ts). With `names`, a statement the
+ * process sends again and again goes as a named prepared statement (statement-names.ts).
  */
-function discardingClient(onDiscard: (client: pg.Client) => void): typeof pg.Client {
+function discardingClient(
+  onDiscard: (client: pg.Client) => void,
+  names: StatementNames | undefined,
+): typeof pg.Client {
   return class DiscardingClient extends pg.Client {
-    // pg's query() has a dozen overloads; this passes every call through unchanged.
+    // pg's query() has a dozen overloads; this passes every other call through unchanged.
     override query(...args: unknown[]): never {
-      const result = (super.query as (...a: unknown[]) => unknown)(...args);
+      const call = names ? withStatementName(names, args) : args;
+      const result = (super.query as (...a: unknown[]) => unknown)(...call);
       if (result instanceof Promise)
         result.catch((error: unknown) => {
-          if (isConnectionDiscardError(error)) onDiscard(this);
+          // A prepared statement whose table changed its columns under it (a rolling deploy's
+          // migration) fails on this connection for as long as the connection keeps it.
+          if (isConnectionDiscardError(error) || (names && isStalePlanError(error))) onDiscard(this);
         });
       return result as never;
     }

@@ -53,3 +53,13 @@ export function isConnectionDiscardError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && DISCARD_SQLSTATES.has(code);
 }
+
+/**
+ * A named prepared statement whose result columns changed since it was prepared (a migration
+ * added a column to a table it selects `*` from): PostgreSQL answers 0A000 "cached plan must
+ * not change result type" every time it is run on that connection again.
+ */
+export function isStalePlanError(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan');
+}

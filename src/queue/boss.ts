@@ -1,4 +1,5 @@
 import { PgBoss } from 'pg-boss';
+import type { StatementNames } from '../db/statement-names.ts';
 import type { Logger } from '../logger.ts';
 import { TallyBossDb } from './boss-db.ts';
 import type { ClaimExtensions } from './claim-extension.ts';
@@ -30,6 +31,11 @@ export interface BossSettings {
   listenConnectionString?: string;
   /** Work that rides in pg-boss's claims (worker/start-on-claim.ts registers the attempt's start). */
   claims?: ClaimExtensions;
+  /**
+   * Names for pg-boss's repeated statements (prepared once per connection). Only where the
+   * connection string keeps sessions: unset behind a transaction pooler.
+   */
+  statementNames?: StatementNames;
 }
 
 /**
@@ -52,7 +58,7 @@ export async function startBoss(
     db:
       listenUrl && listenUrl !== connectionString
         ? new SplitListenDb(connection, listenUrl, settings.claims)
-        : new TallyBossDb(connection, settings.claims),
+        : new TallyBossDb(connection, settings.claims, settings.statementNames),
     schema: BOSS_SCHEMA,
     useListenNotify: true,
     supervise: settings.supervise,
