@@ -13,7 +13,7 @@ const MAX_AGE = '24 hours';
 
 /**
  * Moves recorded events (webhook_events rows the jobs trigger wrote) into the pg-boss
- * queue. Each event is sent with its own id as the pg-boss job id, in the same
+ * queue. Each event is queued with its own id as the pg-boss job id, in the same
  * transaction that marks it queued: a crash between the two is impossible, and a relay
  * pass racing another (two worker processes) skips locked rows, so an event is queued
  * once. Returns how many it queued.
@@ -31,15 +31,16 @@ export async function relayWebhookEvents(db: Db, boss: PgBoss): Promise<number> 
         where queued_at is null and gave_up_at is null
         order by occurred_at limit ${BATCH} for update skip locked`,
     );
-    const conn = { db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values) } };
-    for (const { id } of rows) {
-      const data: WebhookJobData = { eventId: id };
-      await boss.send(WEBHOOK_QUEUE, data, { id, ...conn });
-    }
-    if (rows.length > 0)
+    if (rows.length > 0) {
+      const conn = { db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values) } };
+      // The whole batch in one statement (pg-boss's insert takes the queue's retry settings
+      // as send does): one round trip a pass instead of one per event, ~1 per job under load.
+      const entries = rows.map(({ id }) => ({ id, data: { eventId: id } satisfies WebhookJobData }));
+      await boss.insert(WEBHOOK_QUEUE, entries, conn);
       await client.query('update webhook_events set queued_at = now() where id = any($1::uuid[])', [
         rows.map((r) => r.id),
       ]);
+    }
     await client.query('commit');
     return rows.length;
   } catch (error) {
