@@ -23,7 +23,8 @@ export class StatementNames {
 
   constructor(
     private readonly maxNames = 500,
-    private readonly maxSeen = 2_000,
+    // Texts held at most: 500 × a few KB (pg-boss's longest statements are ~3 KB).
+    private readonly maxSeen = 500,
   ) {}
 
   /** The name to prepare `text` under, or undefined to send it unnamed this time. */
