@@ -155,6 +155,7 @@ export class RevenueAggregator {
   /** Call once after the last record. */
   end(): void {
     if (this.buffer !== null) this.flush();
+    this.readers?.book.flush();
   }
 
   /** A record csv-parse could not finish (a quote never closed before the end of the file). */

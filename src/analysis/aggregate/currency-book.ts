@@ -8,7 +8,8 @@ import type { AmountReader } from './amount-reader.ts';
 import { MAX_CURRENCIES } from './limits.ts';
 import { show } from './rejections.ts';
 import type { Rejections } from './rejections.ts';
-import type { RowKeys } from './row-keys.ts';
+import { PendingCounts } from './pending-counts.ts';
+import type { RowKeyFields } from './pending-counts.ts';
 import { CurrencyTotals } from './totals.ts';
 import type { KeyedTotals } from './totals.ts';
 
@@ -25,12 +26,14 @@ export function currencyQualifier(headerName: string | undefined): string | null
 
 /** The totals of every currency of a file, and the rows counted into them. */
 export class CurrencyBook {
-  readonly currencies = new Map<string | null, CurrencyTotals>();
+  private readonly byCurrency = new Map<string | null, CurrencyTotals>();
   /** Earliest and latest valid day over all currencies, with the line of a row on each. */
-  firstDay = Infinity;
-  firstDayLine = 0;
-  lastDay = -Infinity;
-  lastDayLine = 0;
+  private first = Infinity;
+  private firstLine = 0;
+  private last = -Infinity;
+  private lastLine = 0;
+  /** Valid rows not counted yet (see pending-counts.ts); every reader of the totals counts them first. */
+  private readonly pending = new PendingCounts();
   private readonly currencyIdx: number;
   private readonly defaultCurrency: string | null;
   private readonly keyed: [boolean, boolean, boolean];
@@ -55,6 +58,27 @@ export class CurrencyBook {
     // a code or symbol written with the amount.
     this.defaultCurrency = options.currency?.toUpperCase() ?? currencyQualifier(qualified);
     this.keyed = [ix.customer >= 0, ix.product >= 0, ix.region >= 0];
+  }
+
+  get currencies(): ReadonlyMap<string | null, CurrencyTotals> {
+    this.flush();
+    return this.byCurrency;
+  }
+  get firstDay(): number {
+    this.flush();
+    return this.first;
+  }
+  get firstDayLine(): number {
+    this.flush();
+    return this.firstLine;
+  }
+  get lastDay(): number {
+    this.flush();
+    return this.last;
+  }
+  get lastDayLine(): number {
+    this.flush();
+    return this.lastLine;
   }
 
   /** The totals of the row's currency; null after rejecting the row. */
@@ -98,9 +122,11 @@ export class CurrencyBook {
   }
 
   private totalsFor(currency: string | null, line: number): CurrencyTotals | null {
-    let totals = this.currencies.get(currency);
+    let totals = this.byCurrency.get(currency);
     if (totals === undefined) {
-      if (this.currencies.size >= MAX_CURRENCIES) {
+      // Tables are created, and join the key budget, after the rows before them are counted.
+      this.flush();
+      if (this.byCurrency.size >= MAX_CURRENCIES) {
         this.rejections.reject(
           'currency',
           line,
@@ -111,7 +137,7 @@ export class CurrencyBook {
       }
       const [c, p, r] = this.keyed;
       totals = new CurrencyTotals(currency, c, p, r, this.spill);
-      this.currencies.set(currency, totals);
+      this.byCurrency.set(currency, totals);
     }
     return totals;
   }
@@ -127,19 +153,33 @@ export class CurrencyBook {
     micro: number,
     refunded: number,
     amounts: AmountReader,
-    keys: RowKeys,
+    keys: RowKeyFields,
   ): void {
+    if (micro !== BIG && refunded === 0) {
+      const pending = this.pending;
+      const row = pending.next();
+      row.totals = totals;
+      row.day = day;
+      row.line = line;
+      row.micro = micro;
+      row.customer = keys.customer;
+      row.customerHash = keys.customerHash;
+      row.customerMemo = keys.customerMemo;
+      row.product = keys.product;
+      row.productHash = keys.productHash;
+      row.productMemo = keys.productMemo;
+      row.region = keys.region;
+      row.regionHash = keys.regionHash;
+      row.regionMemo = keys.regionMemo;
+      pending.length++;
+      if (pending.full) this.flush();
+      return;
+    }
+    this.flush();
     const month = this.countDay(totals, day, line);
     const monthTotals = totals.monthTotals(month);
     totals.transactions++;
     monthTotals.transactions++;
-    if (micro !== BIG && refunded === 0) {
-      totals.revenue.add(micro);
-      if (micro < 0) totals.refunds.add(-micro);
-      monthTotals.revenue.add(micro);
-      countKeys(totals, keys, month, micro, 0n);
-      return;
-    }
     const amount = micro === BIG ? amounts.bigValue : BigInt(micro);
     const r = refunded === BIG ? amounts.bigRefunded : BigInt(refunded);
     const net = amount - r;
@@ -149,19 +189,42 @@ export class CurrencyBook {
     countKeys(totals, keys, month, BIG, net);
   }
 
+  /** Counts the rows held back, in their order. */
+  flush(): void {
+    const pending = this.pending;
+    const n = pending.length;
+    if (n === 0) return;
+    pending.touch();
+    const rows = pending.rows;
+    for (let i = 0; i < n; i++) {
+      const row = rows[i]!;
+      const totals = row.totals!;
+      const micro = row.micro;
+      const month = this.countDay(totals, row.day, row.line);
+      const monthTotals = totals.monthTotals(month);
+      totals.transactions++;
+      monthTotals.transactions++;
+      totals.revenue.add(micro);
+      if (micro < 0) totals.refunds.add(-micro);
+      monthTotals.revenue.add(micro);
+      countKeys(totals, row, month, micro, 0n);
+    }
+    pending.length = 0;
+  }
+
   /** Records the row's day; returns its month. */
   private countDay(totals: CurrencyTotals, day: number, line: number): number {
     if (day !== this.cachedDay) {
       this.cachedDay = day;
       this.cachedMonth = monthOfDay(day);
     }
-    if (day < this.firstDay) {
-      this.firstDay = day;
-      this.firstDayLine = line;
+    if (day < this.first) {
+      this.first = day;
+      this.firstLine = line;
     }
-    if (day > this.lastDay) {
-      this.lastDay = day;
-      this.lastDayLine = line;
+    if (day > this.last) {
+      this.last = day;
+      this.lastLine = line;
     }
     if (day < totals.minDay) totals.minDay = day;
     if (day > totals.maxDay) totals.maxDay = day;
@@ -174,7 +237,13 @@ export class CurrencyBook {
  * The three blocks are written out on purpose: this runs for every valid row, each
  * table's field stays monomorphic, and only customers also record the month (cohorts).
  */
-function countKeys(totals: CurrencyTotals, keys: RowKeys, month: number, micro: number, big: bigint): void {
+function countKeys(
+  totals: CurrencyTotals,
+  keys: RowKeyFields,
+  month: number,
+  micro: number,
+  big: bigint,
+): void {
   const customers = totals.customers;
   if (customers !== null && keys.customer !== '') {
     const id = customers.idOfMemo(keys.customerMemo, keys.customer, keys.customerHash);

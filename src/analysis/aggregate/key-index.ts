@@ -49,6 +49,17 @@ export class KeyIndex {
     }
   }
 
+  /** The id in hash `h`'s home slot when that slot holds `h`, else -1: a look ahead (pending-counts.ts). */
+  homeId(h: number): number {
+    const at = 2 * (h & this.mask);
+    return this.slots[at] === h ? this.slots[at + 1]! - 1 : -1;
+  }
+
+  /** The first unit of key `id` (read for the load: pending-counts.ts). */
+  firstUnit(id: number): number {
+    return this.units[this.starts[id]!]!;
+  }
+
   private equals(start: number, key: string): boolean {
     const units = this.units;
     for (let i = 0; i < key.length; i++) if (units[start + i] !== key.charCodeAt(i)) return false;

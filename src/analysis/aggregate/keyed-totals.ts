@@ -101,6 +101,21 @@ export class KeyedTotals implements BudgetedTable {
     return id;
   }
 
+  /** The id `hash`'s home slot holds, or -1; reads and changes nothing else (pending-counts.ts). */
+  homeId(hash: number): number {
+    return this.index.homeId(hash);
+  }
+
+  /**
+   * Reads what `idOf`, `add` and `CustomerTotals.addMonth` will read for `id`: its key's
+   * first unit and both ends of its record (6 numbers, 48 bytes, span two cache lines for
+   * most ids). Returns a value for the caller to keep, so the loads are not optimised away.
+   */
+  touch(id: number): number {
+    const base = id * this.stride;
+    return this.index.firstUnit(id) ^ (this.data[base]! | 0) ^ (this.data[base + this.stride - 1]! | 0);
+  }
+
   /** Before a new key: spill past the key threshold or the shared byte budget. */
   private makeRoom(key: string): void {
     const index = this.index;
