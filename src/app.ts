@@ -6,7 +6,7 @@ import type { Config } from './config.ts';
 import { createDb, type Db } from './db/database.ts';
 import { databaseUrls } from './db/database-urls.ts';
 import { migrateOverSession } from './db/migrate.ts';
-import { processStatementNames } from './db/statement-names.ts';
+import { processStatementNames } from './lib/statement-names.ts';
 import { createStoredFiles } from './files/create-stored-files.ts';
 import type { StoredFiles } from './files/stored-files.ts';
 import type { Logger } from './logger.ts';

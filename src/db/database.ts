@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
-import { processStatementNames, withStatementName, type StatementNames } from './statement-names.ts';
+import { processStatementNames, withStatementName, type StatementNames } from '../lib/statement-names.ts';
 import { isConnectionDiscardError, isStalePlanError } from './transient-errors.ts';
 
 // int8 (row counts, byte sizes) as JS numbers: exact up to 2^53, far beyond any upload we accept.

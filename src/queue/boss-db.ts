@@ -1,6 +1,6 @@
 import type { QueryResult } from 'pg';
 import BossDb from 'pg-boss/dist/db.js';
-import { withStatementName, type StatementNames } from '../db/statement-names.ts';
+import { withStatementName, type StatementNames } from '../lib/statement-names.ts';
 import { ClaimExtensions } from './claim-extension.ts';
 
 export type BossDbConfig = ConstructorParameters<typeof BossDb>[0];
@@ -10,7 +10,7 @@ type ExecuteOptions = NonNullable<Parameters<BossDb['executeSql']>[2]>;
  * pg-boss's own connection pool (events, pool counts, transactions as pg-boss made them),
  * whose claims of a queue can carry work of ours (`claims`, queue/claim-extension.ts), and
  * whose repeated statements go as named prepared statements where the connections keep their
- * sessions (`names`, db/statement-names.ts). pg-boss 12 takes such a subclass as its `db`.
+ * sessions (`names`, lib/statement-names.ts). pg-boss 12 takes such a subclass as its `db`.
  */
 export class TallyBossDb extends BossDb {
   constructor(

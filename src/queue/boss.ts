@@ -1,5 +1,5 @@
 import { PgBoss } from 'pg-boss';
-import type { StatementNames } from '../db/statement-names.ts';
+import type { StatementNames } from '../lib/statement-names.ts';
 import type { Logger } from '../logger.ts';
 import { TallyBossDb } from './boss-db.ts';
 import type { ClaimExtensions } from './claim-extension.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/database.ts';
-import { StatementNames, withStatementName } from '../../src/db/statement-names.ts';
+import { StatementNames, withStatementName } from '../../src/lib/statement-names.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startBoss } from '../../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';

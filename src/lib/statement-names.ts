@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
  * life. At most `maxNames` texts are named per process; past that, new texts go unnamed.
  *
  * Only for connections that keep their session: behind a transaction pooler the next
- * statement may land on a server connection that never saw the Parse (database.ts decides).
+ * statement may land on a server connection that never saw the Parse (db/database.ts decides).
  */
 export class StatementNames {
   readonly #names = new Map<string, string>();
