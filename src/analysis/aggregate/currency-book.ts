@@ -9,7 +9,7 @@ import { MAX_CURRENCIES } from './limits.ts';
 import { show } from './rejections.ts';
 import type { Rejections } from './rejections.ts';
 import { PendingCounts } from './pending-counts.ts';
-import type { KeyFields } from './row-keys.ts';
+import type { RowKeyFields } from './pending-counts.ts';
 import { CurrencyTotals } from './totals.ts';
 import type { KeyedTotals } from './totals.ts';
 
@@ -153,7 +153,7 @@ export class CurrencyBook {
     micro: number,
     refunded: number,
     amounts: AmountReader,
-    keys: KeyFields,
+    keys: RowKeyFields,
   ): void {
     if (micro !== BIG && refunded === 0) {
       const pending = this.pending;
@@ -162,7 +162,15 @@ export class CurrencyBook {
       row.day = day;
       row.line = line;
       row.micro = micro;
-      row.copyKeys(keys);
+      row.customer = keys.customer;
+      row.customerHash = keys.customerHash;
+      row.customerMemo = keys.customerMemo;
+      row.product = keys.product;
+      row.productHash = keys.productHash;
+      row.productMemo = keys.productMemo;
+      row.region = keys.region;
+      row.regionHash = keys.regionHash;
+      row.regionMemo = keys.regionMemo;
       pending.length++;
       if (pending.full) this.flush();
       return;
@@ -229,7 +237,13 @@ export class CurrencyBook {
  * The three blocks are written out on purpose: this runs for every valid row, each
  * table's field stays monomorphic, and only customers also record the month (cohorts).
  */
-function countKeys(totals: CurrencyTotals, keys: KeyFields, month: number, micro: number, big: bigint): void {
+function countKeys(
+  totals: CurrencyTotals,
+  keys: RowKeyFields,
+  month: number,
+  micro: number,
+  big: bigint,
+): void {
   const customers = totals.customers;
   if (customers !== null && keys.customer !== '') {
     const id = customers.idOfMemo(keys.customerMemo, keys.customer, keys.customerHash);

@@ -44,8 +44,7 @@ function slowHashedKey(trimmed: string): string {
  * with their hashes (`hashKey`). Read before the row counts, so a key over MAX_KEY_BYTES
  * rejects the row untouched.
  */
-/** A row's keys as `countKeys` reads them: `RowKeys` for a row counted at once, a `PendingRow` when batched. */
-export class KeyFields {
+export class RowKeys {
   customer = '';
   product = '';
   region = '';
@@ -56,21 +55,6 @@ export class KeyFields {
   customerMemo = -1;
   productMemo = -1;
   regionMemo = -1;
-
-  copyKeys(from: KeyFields): void {
-    this.customer = from.customer;
-    this.customerHash = from.customerHash;
-    this.customerMemo = from.customerMemo;
-    this.product = from.product;
-    this.productHash = from.productHash;
-    this.productMemo = from.productMemo;
-    this.region = from.region;
-    this.regionHash = from.regionHash;
-    this.regionMemo = from.regionMemo;
-  }
-}
-
-export class RowKeys extends KeyFields {
   private readonly customerCells = new CellMemo();
   private readonly productCells = new CellMemo();
   private readonly regionCells = new CellMemo();
@@ -82,7 +66,6 @@ export class RowKeys extends KeyFields {
     columns: ColumnMap,
     private readonly rejections: Rejections,
   ) {
-    super();
     this.customerIdx = columns.index.customer;
     this.productIdx = columns.index.product;
     this.regionIdx = columns.index.region;
