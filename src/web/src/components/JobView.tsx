@@ -159,7 +159,9 @@ export function JobView({
           </p>
         )}
 
-        {status && !settled && (
+        {/* A watch whose deadline came before the first pushed status (a loaded machine, a tiny
+            budget) still leaves a job that may be running: it can be cancelled all the same. */}
+        {!settled && (status || error instanceof JobTimeoutError) && (
           <div className="actions">
             <button type="button" className="button" onClick={() => void cancel()} disabled={cancelling}>
               {cancelling ? 'Cancelling…' : 'Cancel job'}
