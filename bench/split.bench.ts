@@ -5,8 +5,8 @@
  *
  * The cached bench file (13.5M rows, ~1 GiB; --quick: 1M rows, ~80 MB) is stored as a job
  * (stored chunks, as an upload leaves them) and analysed by 1, 2 and 4 worker processes
- * (WORKER_CONCURRENCY=1, PARALLEL_ANALYSIS_PARTS = the number of processes; 1 never
- * splits): wall time from the job's start to its end, each worker's peak RSS (VmHWM), and
+ * (WORKER_CONCURRENCY=1, PARALLEL_ANALYSIS_PARTS at its default, auto: min(cores, processes)
+ * parts, so 1 process never splits): wall time from the job's start to its end, each worker's peak RSS (VmHWM), and
  * the coordinating attempt's plan (the scan) and merge times from its log. Goals: 2
  * processes ≤ 0.65× the wall time of 1; 4 no slower than 2; peak RSS per worker ≤ 384 MiB.
  */
@@ -59,7 +59,8 @@ async function runFleet(server: BenchServer, path: string, processes: number): P
     WORKER_CONCURRENCY: '1',
     LOG_LEVEL: 'info',
     PARALLEL_ANALYSIS_MIN_BYTES: String(32 * 1024 * 1024),
-    PARALLEL_ANALYSIS_PARTS: String(processes),
+    // PARALLEL_ANALYSIS_PARTS is left at its default, auto: one part per core with a worker
+    // process on it (1 process: no split, the floor; on 2 cores, 2 and 4 processes: 2 parts).
   };
   const workers = await Promise.all(
     Array.from({ length: processes }, () => startRole('worker', database.url, env)),

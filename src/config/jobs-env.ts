@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { parseWebhookSecret } from './webhook-secret.ts';
 import { GiB, intFromEnv } from './env-values.ts';
 
+/** At most this many parts per split file, however many cores the fleet has. */
+export const MAX_SPLIT_PARTS = 256;
+
 /**
  * Keys per in-memory table before it spills (bench/cardinality.bench.ts, shared 2-vCPU VM):
  * at 250k the 1 GiB file with 10M customers and 1M products peaked at 369 MiB RSS (goal
@@ -50,8 +53,16 @@ export const jobsEnv = {
   SPILL_MAX_BYTES: intFromEnv(8 * GiB, 1024 * 1024),
   /** Plain uploads of at least this many bytes are analysed in parts by every worker at once. */
   PARALLEL_ANALYSIS_MIN_BYTES: intFromEnv(256 * 1024 * 1024, 1),
-  /** Parts a big file is split into (about the number of worker processes in the fleet); 1: never split. */
-  PARALLEL_ANALYSIS_PARTS: intFromEnv(4, 1, 256),
+  /**
+   * Parts a big file is split into. `auto`: one per core that has a live worker process on it,
+   * counted when the file is split (src/worker/split/fleet-parts.ts); a number: that many; 1 (or
+   * `auto` with a single worker process): never split.
+   */
+  PARALLEL_ANALYSIS_PARTS: z
+    .union([z.literal('auto'), z.coerce.number().int().min(1).max(MAX_SPLIT_PARTS)], {
+      error: `must be auto or a whole number from 1 to ${MAX_SPLIT_PARTS}`,
+    })
+    .default('auto'),
   /** Where job events are POSTed (docs/reference.md, "webhooks"); needs WEBHOOK_SECRET. Unset: no webhooks. */
   WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   /** The Standard Webhooks signing secret, `whsec_<base64 of 24-64 random bytes>`. */

@@ -27,6 +27,21 @@ function namespaceKey(): string {
   }
 }
 
+/**
+ * The machine this process runs on, as far as its cores go: the kernel's boot id, which
+ * every container on one machine shares (unlike its hostname and pid namespace); off Linux,
+ * the hostname.
+ */
+function machineKey(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return `host:${os.hostname()}`;
+  }
+}
+
+export const thisMachine: string = machineKey();
+
 export const thisProcess: ProcessIdentity = {
   host: namespaceKey(),
   pid: process.pid,

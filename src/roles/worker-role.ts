@@ -4,6 +4,7 @@ import { startMetricsServer, type MetricsServer } from '../observability/metrics
 import type { WorkerDeps } from '../worker/run-analysis-job.ts';
 import { startMaintenance, type Maintenance } from '../worker/maintenance.ts';
 import { startWorkers } from '../worker/start-workers.ts';
+import { startWorkerPresence } from '../worker/worker-presence.ts';
 import { startWebhooks, type WebhookSettings, type Webhooks } from '../webhooks/start-webhooks.ts';
 import { onIdleConnectionLost, type RoleHandle, type SharedParts } from './shared.ts';
 
@@ -11,7 +12,7 @@ export interface WorkerRoleOptions {
   /** What each analysis needs beyond the shared parts (limits, spilling, test hooks). */
   analysis: Omit<WorkerDeps, 'db' | 'files' | 'log' | 'split'>;
   /** PARALLEL_ANALYSIS_MIN_BYTES and PARALLEL_ANALYSIS_PARTS; unset: never split. */
-  split?: { minBytes: number; parts: number } | undefined;
+  split?: { minBytes: number; parts: number | 'auto' } | undefined;
   /** WORKER_CONCURRENCY */
   concurrency: number;
   /** WORKER_MAX_RUNNING_PER_OWNER: 0 for no cap. */
@@ -45,11 +46,13 @@ export async function startWorkerRole(shared: SharedParts, options: WorkerRoleOp
     retryLimit: options.analysis.retryLimit,
     ...(options.jobRetentionDays === undefined ? {} : { jobRetentionDays: options.jobRetentionDays }),
   });
+  // This process counts toward PARALLEL_ANALYSIS_PARTS=auto while it runs.
+  const presence = await startWorkerPresence(db, log);
   await startWorkers(
     boss,
     {
       ...options.analysis,
-      ...(options.split ? { split: { boss, ...options.split } } : {}),
+      ...(options.split ? { split: { boss, ...options.split, liveMachines: presence.liveMachines } } : {}),
       db,
       files,
       log: log.child({ component: 'worker' }),
@@ -78,6 +81,7 @@ export async function startWorkerRole(shared: SharedParts, options: WorkerRoleOp
     // Stop claiming and let running jobs finish within the grace period; pg-boss hands
     // whatever is still running back to the queue when it stops.
     await shared.stopQueue();
+    await presence.stop();
     await metrics?.server.close();
     await metrics?.healthDb.close();
   };

@@ -16,7 +16,7 @@ import type { Logger } from '../logger.ts';
 import { observeAttemptFinished, observeAttemptStarted } from '../observability/metrics.ts';
 import type { AnalysisJobData } from '../queue/boss.ts';
 import { AttemptSuperseded, startProgressWriter, type Progress } from './progress-writer.ts';
-import { analyzeSplit, splitEligible } from './split/coordinate-split.ts';
+import { analyzeSplit, splitPartsFor } from './split/coordinate-split.ts';
 import type { WorkerDeps } from './worker-deps.ts';
 
 export type { WorkerDeps, WorkerHooks } from './worker-deps.ts';
@@ -102,8 +102,11 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   try {
     const ref = { jobId, bytes: started.bytes, sha256: started.sha256 };
     let stored = started.inline === null ? deps.files.read(ref) : verifiedRead(once(started.inline), ref);
-    const split = splitEligible(deps, started) && spill !== undefined;
-    let result = split ? await analyzeBigFile(attempt, stored, abort.signal, progress.update, spill) : null;
+    const parts = spill === undefined ? 0 : await splitPartsFor(deps, started);
+    const split = spill !== undefined && parts >= 2;
+    let result = split
+      ? await analyzeBigFile(attempt, stored, parts, abort.signal, progress.update, spill)
+      : null;
     if (result === null) {
       if (split) stored = deps.files.read(ref); // the split's plan read it through
       result = await analyzeStoredFile(attempt, stored, abort.signal, progress.update, spill);
@@ -130,6 +133,7 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
 function analyzeBigFile(
   { deps, jobId, token, started }: Attempt,
   stored: VerifiedRead,
+  parts: number,
   signal: AbortSignal,
   onProgress: (p: Progress) => void,
   spill: FileSpillStore,
@@ -138,7 +142,7 @@ function analyzeBigFile(
   const spillSetup = { store: spill, thresholdKeys: deps.spill!.thresholdKeys };
   const source = deps.hooks?.wrapSource?.(jobId, stored, signal) ?? stored;
   return analyzeSplit(
-    { deps, jobId, token, started, options, signal, onProgress, spill: spillSetup },
+    { deps, jobId, token, started, parts, options, signal, onProgress, spill: spillSetup },
     source,
   );
 }

@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
+import type { WorkerMachine } from '../db/workers/worker-processes.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
 import type { ScanGate } from './split/scan-gate.ts';
@@ -44,7 +45,10 @@ export interface SplitSettings {
   boss: PgBoss;
   /** Plain files of at least this many stored bytes are split. */
   minBytes: number;
-  parts: number;
+  /** PARALLEL_ANALYSIS_PARTS: a number of parts, or `auto` (split/fleet-parts.ts, from `liveMachines`). */
+  parts: number | 'auto';
+  /** The machines with live worker processes (worker-presence.ts); without it `auto` never splits. */
+  liveMachines?: () => Promise<WorkerMachine[]>;
   /** Stops this process taking parts while it scans (split/scan-gate.ts); none: never stopped. */
   scanGate?: ScanGate;
 }

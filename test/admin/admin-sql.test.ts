@@ -177,6 +177,7 @@ describe('tally_readonly reads the admin views', () => {
       'jobs',
       'queue_health',
       'webhook_deliveries',
+      'workers',
     ]);
     for (const { table_name } of views) {
       const { rows } = await reader.query(`select * from tally_admin.${table_name}`);

@@ -8,6 +8,7 @@ import { mergeFigures } from '../../analysis/split/merge-figures.ts';
 import { MergedAggregate } from '../../analysis/split/merged-aggregate.ts';
 import type { PartFigures, TableName } from '../../analysis/split/part-figures.ts';
 import { planSplit } from '../../analysis/split/plan-split.ts';
+import { MAX_SPLIT_PARTS } from '../../config/jobs-env.ts';
 import {
   addParts,
   createParts,
@@ -22,10 +23,13 @@ import { ANALYSIS_PART_QUEUE } from '../../queue/boss.ts';
 import type { Progress } from '../progress-writer.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 import type { PartJobData } from './run-part-job.ts';
+import { partsForFleet } from './fleet-parts.ts';
 import { RunPrefetch } from './run-prefetch.ts';
 
 export interface SplitAttempt {
   deps: WorkerDeps;
+  /** How many parts to plan (splitPartsFor), at least 2. */
+  parts: number;
   jobId: string;
   token: string;
   started: StartedAttempt;
@@ -49,16 +53,23 @@ function memoryMiB(): Record<string, number> {
   };
 }
 
-/** Is this attempt's file one to split? */
-export function splitEligible(deps: WorkerDeps, started: StartedAttempt): boolean {
+/**
+ * How many parts this attempt's file is split into: 0 when it is not one to split (too
+ * small, gzip, spilling off), else PARALLEL_ANALYSIS_PARTS, `auto` counted now from the live
+ * worker processes (fleet-parts.ts). Fewer than 2: read in one piece.
+ */
+export async function splitPartsFor(deps: WorkerDeps, started: StartedAttempt): Promise<number> {
   const split = deps.split;
-  return (
-    split !== undefined &&
-    deps.spill !== undefined &&
-    split.parts > 1 &&
-    started.compression === 'none' &&
-    started.bytes >= split.minBytes
-  );
+  if (
+    split === undefined ||
+    deps.spill === undefined ||
+    started.compression !== 'none' ||
+    started.bytes < split.minBytes
+  )
+    return 0;
+  if (split.parts !== 'auto') return split.parts;
+  if (split.liveMachines === undefined) return 0;
+  return partsForFleet(await split.liveMachines(), MAX_SPLIT_PARTS);
 }
 
 /** Waits until every part finished or failed; sums their progress into the job's meanwhile. */
@@ -152,7 +163,7 @@ export async function analyzeSplit(
     const outcome = await planSplit(
       stored,
       started.bytes,
-      split.parts,
+      a.parts,
       a.options,
       (task) => queuePart(a, task),
       a.signal,
