@@ -84,6 +84,12 @@ describe('traces', () => {
     await mkdir(results, { recursive: true });
     await writeFile(path.join(results, 'trace-upload.txt'), traceTree(trace));
 
+    // Every query span is named by its SQL command, also for the statements Tally prepares
+    // under a name of its own (src/lib/statement-names.ts: t_<hash>, meaningless in a trace).
+    const querySpans = receiver.spans.filter((s) => s.name.startsWith('pg.query'));
+    expect(querySpans.length).toBeGreaterThan(0);
+    expect(querySpans.map((s) => s.name).filter((n) => !/^pg\.query:[A-Z]+ /.test(n))).toEqual([]);
+
     // Nothing of the file, nor the token, in anything the exporter sent.
     const everything = receiver.raw.join('\n');
     expect(everything).not.toContain(CELL);
