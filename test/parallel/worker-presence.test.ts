@@ -1,11 +1,10 @@
 import os from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../src/db/database.ts';
+import { describe, expect, it } from 'vitest';
 import { liveWorkerMachines, refreshWorkerProcess } from '../../src/db/workers/worker-processes.ts';
 import { createLogger } from '../../src/logger.ts';
 import { partsForFleet } from '../../src/worker/split/fleet-parts.ts';
 import { PRESENCE_TTL_SECONDS, startWorkerPresence } from '../../src/worker/worker-presence.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { useTestDb } from '../support/app-db.ts';
 
 describe('partsForFleet (PARALLEL_ANALYSIS_PARTS=auto)', () => {
   it('counts one part per core with a worker process on it, up to the bound', () => {
@@ -34,28 +33,18 @@ describe('partsForFleet (PARALLEL_ANALYSIS_PARTS=auto)', () => {
 });
 
 describe('worker presence (table worker_processes)', () => {
-  let database: TestDatabase;
-  let db: Db;
+  const t = useTestDb({ max: 2 });
   const log = createLogger('silent');
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    db = createDb(database.url, { max: 2 });
-  });
-  afterAll(async () => {
-    await db?.close();
-    await database?.drop();
-  });
-
   it('counts this machine once with its cores and every live process on it; a stopped process leaves', async () => {
-    const a = await startWorkerPresence(db, log);
-    const b = await startWorkerPresence(db, log);
+    const a = await startWorkerPresence(t.db, log);
+    const b = await startWorkerPresence(t.db, log);
     expect(await a.liveMachines()).toEqual([{ cores: os.availableParallelism(), processes: 2 }]);
     await b.stop();
     expect(await a.liveMachines()).toEqual([{ cores: os.availableParallelism(), processes: 1 }]);
     await a.stop();
-    expect(await liveWorkerMachines(db.kysely, PRESENCE_TTL_SECONDS)).toEqual([]);
-    expect((await database.sql.query('select count(*)::int as n from worker_processes')).rows[0].n).toBe(0);
+    expect(await liveWorkerMachines(t.db.kysely, PRESENCE_TTL_SECONDS)).toEqual([]);
+    expect((await t.database.sql.query('select count(*)::int as n from worker_processes')).rows[0].n).toBe(0);
   });
 
   it('keeps machines apart, ignores a process silent past the TTL, and sweeps long-dead rows', async () => {
@@ -64,21 +53,21 @@ describe('worker presence (table worker_processes)', () => {
       machine,
       cores,
     });
-    await refreshWorkerProcess(db.kysely, row(1, 'machine-a', 4));
-    await refreshWorkerProcess(db.kysely, row(2, 'machine-b', 2));
-    await refreshWorkerProcess(db.kysely, row(3, 'machine-b', 2));
-    await refreshWorkerProcess(db.kysely, row(4, 'machine-c', 8));
-    await refreshWorkerProcess(db.kysely, row(5, 'machine-d', 8));
+    await refreshWorkerProcess(t.db.kysely, row(1, 'machine-a', 4));
+    await refreshWorkerProcess(t.db.kysely, row(2, 'machine-b', 2));
+    await refreshWorkerProcess(t.db.kysely, row(3, 'machine-b', 2));
+    await refreshWorkerProcess(t.db.kysely, row(4, 'machine-c', 8));
+    await refreshWorkerProcess(t.db.kysely, row(5, 'machine-d', 8));
     // Process 4 went quiet a minute ago (killed -9, a frozen host); 5 an hour ago.
-    await database.sql.query(
+    await t.database.sql.query(
       `update worker_processes set seen_at = now() - interval '1 minute' where instance = $1`,
       [row(4, '', 0).instance],
     );
-    await database.sql.query(
+    await t.database.sql.query(
       `update worker_processes set seen_at = now() - interval '1 hour' where instance = $1`,
       [row(5, '', 0).instance],
     );
-    const machines = await liveWorkerMachines(db.kysely, PRESENCE_TTL_SECONDS);
+    const machines = await liveWorkerMachines(t.db.kysely, PRESENCE_TTL_SECONDS);
     expect(machines).toHaveLength(2);
     expect(machines).toEqual(
       expect.arrayContaining([
@@ -89,8 +78,8 @@ describe('worker presence (table worker_processes)', () => {
     expect(partsForFleet(machines, 256)).toBe(3);
     // A refresh says process 1 is alive and sweeps the hour-old row; the minute-old one stays
     // (its process may yet come back) but does not count.
-    await refreshWorkerProcess(db.kysely, row(1, 'machine-a', 4));
-    const { rows } = await database.sql.query<{ instance: string }>(
+    await refreshWorkerProcess(t.db.kysely, row(1, 'machine-a', 4));
+    const { rows } = await t.database.sql.query<{ instance: string }>(
       'select instance from worker_processes order by instance',
     );
     expect(rows.map((r) => r.instance.slice(-1))).toEqual(['1', '2', '3', '4']);

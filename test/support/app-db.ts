@@ -27,7 +27,7 @@ export async function openTestDb(opts: DbOptions = { max: 3 }): Promise<TestDb> 
  * One TestDb for a whole test file: opened before its tests, closed after them. Call it at
  * the top level of the file; read `.db` inside hooks and tests.
  */
-export function useTestDb(opts?: DbOptions): { readonly db: Db } {
+export function useTestDb(opts?: DbOptions): { readonly db: Db; readonly database: TestDatabase } {
   let opened: TestDb | undefined;
   beforeAll(async () => {
     opened = await openTestDb(opts);
@@ -39,6 +39,11 @@ export function useTestDb(opts?: DbOptions): { readonly db: Db } {
     get db() {
       if (!opened) throw new Error('useTestDb: the database is opened in beforeAll, read .db in a test');
       return opened.db;
+    },
+    get database() {
+      if (!opened)
+        throw new Error('useTestDb: the database is opened in beforeAll, read .database in a test');
+      return opened.database;
     },
   };
 }
