@@ -17,13 +17,24 @@ export interface ProcessIdentity {
   instance: string;
 }
 
-function namespaceKey(): string {
+/** The kernel's boot id; undefined off Linux. */
+function readBootId(): string | undefined {
   try {
-    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const pidNamespace = readlinkSync('/proc/self/ns/pid');
-    return `${os.hostname()}/${bootId}/${pidNamespace}`;
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch {
-    return `${os.hostname()}/unknown/${randomUUID()}`;
+    return undefined;
+  }
+}
+
+const bootId = readBootId();
+
+function namespaceKey(): string {
+  const unknown = () => `${os.hostname()}/unknown/${randomUUID()}`;
+  if (bootId === undefined) return unknown();
+  try {
+    return `${os.hostname()}/${bootId}/${readlinkSync('/proc/self/ns/pid')}`;
+  } catch {
+    return unknown();
   }
 }
 
@@ -32,15 +43,7 @@ function namespaceKey(): string {
  * every container on one machine shares (unlike its hostname and pid namespace); off Linux,
  * the hostname.
  */
-function machineKey(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return `host:${os.hostname()}`;
-  }
-}
-
-export const thisMachine: string = machineKey();
+export const thisMachine: string = bootId ?? `host:${os.hostname()}`;
 
 export const thisProcess: ProcessIdentity = {
   host: namespaceKey(),

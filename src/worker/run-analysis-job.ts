@@ -102,7 +102,7 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   try {
     const ref = { jobId, bytes: started.bytes, sha256: started.sha256 };
     let stored = started.inline === null ? deps.files.read(ref) : verifiedRead(once(started.inline), ref);
-    const parts = spill === undefined ? 0 : await splitPartsFor(deps, started);
+    const parts = await splitPartsFor(deps, started); // 0 without spilling
     const split = spill !== undefined && parts >= 2;
     let result = split
       ? await analyzeBigFile(attempt, stored, parts, abort.signal, progress.update, spill)
