@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import { analyzePart, type PartTask } from '../../src/analysis/split/analyze-part.ts';
 import { mergeParts } from '../../src/analysis/split/merge-parts.ts';
-import { partTargets, planSplit } from '../../src/analysis/split/plan-split.ts';
+import { partTargets, planSplit, scanToLastCut } from '../../src/analysis/split/plan-split.ts';
 import { useSpillStores } from './spill-stores.ts';
 import { splitFile } from './split-files.ts';
+import { splitInProcess } from './split-in-process.ts';
 
 // The plan is pipelined: each part is handed out as soon as the scan has passed its end, with
 // the decisions known by then, and the parts' results still merge to the one-pass result.
@@ -97,12 +98,51 @@ describe('a pipelined split plan', () => {
     expect(JSON.stringify(merged)).toBe(expected);
   });
 
+  it('reads the last part on from the scan, deciding Windows-1252 in it as one pass does', async () => {
+    // The same lone 0xE9, now after the last of 4 cuts: the scan hands the last part out
+    // before it has seen it, so the part decides the encoding from its own bytes.
+    const bytes = Buffer.from(file);
+    const at = bytes.indexOf('xxxx', Math.floor((bytes.length * 7) / 8));
+    bytes[at] = 0xe9;
+    const expected = JSON.stringify(
+      await analyzeCsvStream(
+        chunks(bytes),
+        { filename: 'big.csv', bytes: bytes.length, options: {} },
+        { spill: spill() },
+      ),
+    );
+    const split = await splitInProcess(bytes, chunks, chunks, 4, {}, spill);
+    expect(split.queued.map((t) => t.head.encoding)).toEqual(['utf-8', 'utf-8', 'utf-8']);
+    expect(split.last).toMatchObject({ index: 3, encodingProvisional: true, range: { sha256: null } });
+    expect(split.plan.head.encoding).toBe('windows-1252');
+    expect(JSON.stringify(split.result)).toBe(expected);
+  });
+
+  it('refuses the split when the last part holds what the scan cannot number (a lone CR)', async () => {
+    const bytes = Buffer.from(file);
+    const at = bytes.indexOf('xxxx', Math.floor((bytes.length * 7) / 8));
+    bytes[at] = 13;
+    const scanned = await scanToLastCut(chunks(bytes), bytes.length, 4, {});
+    if ('refused' in scanned) throw new Error(scanned.refused);
+    let read = 0;
+    for await (const chunk of scanned.tail) read += chunk.length;
+    // The tail stops at the chunk with the CR: a part's figures from it would be thrown away.
+    expect(read).toBeLessThan(bytes.length - scanned.last.range.start);
+    expect(scanned.refusal()).toBe('CR bytes in a file whose lines end in LF');
+    expect(scanned.plan()).toEqual({ refused: 'CR bytes in a file whose lines end in LF' });
+  });
+
   it('cuts earlier parts larger, each 1.15× the next, as parts queued later start later', () => {
     const bytes = 10_000_000;
-    const targets = partTargets(bytes, 4);
-    const ends = [...targets, bytes];
-    const sizes = ends.map((end, k) => end - (k === 0 ? 0 : ends[k - 1]!));
-    for (let k = 1; k < 4; k++) expect(sizes[k - 1]! / sizes[k]!).toBeCloseTo(1.15, 3);
+    const sizes = (parts: number) => {
+      const ends = [...partTargets(bytes, parts), bytes];
+      return ends.map((end, k) => end - (k === 0 ? 0 : ends[k - 1]!));
+    };
+    const four = sizes(4);
+    for (let k = 1; k < 3; k++) expect(four[k - 1]! / four[k]!).toBeCloseTo(1.15, 3);
+    // The last part starts with the one before it (at the last cut), so the two are alike.
+    expect(four[2]! / four[3]!).toBeCloseTo(1, 3);
+    expect(sizes(2)[0]! / sizes(2)[1]!).toBeCloseTo(1, 3);
     expect(partTargets(bytes, 1)).toEqual([]);
   });
 

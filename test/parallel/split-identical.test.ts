@@ -2,11 +2,11 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
-import { analyzePart, partTask, type PartTask } from '../../src/analysis/split/analyze-part.ts';
-import { mergeParts } from '../../src/analysis/split/merge-parts.ts';
+import { analyzePart, partTask } from '../../src/analysis/split/analyze-part.ts';
 import { partTargets, planSplit } from '../../src/analysis/split/plan-split.ts';
 import { useSpillStores } from './spill-stores.ts';
 import { splitFile } from './split-files.ts';
+import { splitInProcess } from './split-in-process.ts';
 
 // One big file analysed as parts and merged must give the one-pass result byte for byte.
 // Every store here spills at 500 keys, so the parts' customer tables leave as runs and the
@@ -31,24 +31,19 @@ async function onePass(buf: Buffer, options: JobOptions = {}): Promise<string> {
   return JSON.stringify(await analyzeCsvStream(chunks(buf), input(buf, options), { spill: spill() }));
 }
 
-/** Splits `buf` as a worker does: each part analysed from the task the pipelined scan handed out. */
+/** Splits `buf` as a worker does: the last part read on from the scan, the others from their ranges. */
 async function split(buf: Buffer, parts: number, options: JobOptions = {}) {
-  const tasks: PartTask[] = [];
-  const outcome = await planSplit(chunks(buf), buf.length, parts, options, (task) => {
-    tasks.push(task);
-    return Promise.resolve();
-  });
-  if ('refused' in outcome) throw new Error(`refused: ${outcome.refused}`);
-  const { plan } = outcome;
-  expect(tasks.map((t) => t.range)).toEqual(plan.parts);
-  const outputs = await Promise.all(
-    tasks.map((t) =>
-      analyzePart(chunks(buf.subarray(t.range.start, t.range.end), 7919), t, options, { spill: spill() }),
-    ),
+  const { plan, queued, last, result } = await splitInProcess(
+    buf,
+    (b) => chunks(b),
+    (b) => chunks(b, 7919),
+    parts,
+    options,
+    spill,
   );
-  const result = await mergeParts(plan, outputs, input(buf, options), spill());
-  if ('inexact' in result) throw new Error(`inexact: ${result.inexact}`);
-  return { plan, tasks, json: JSON.stringify(result) };
+  expect([...queued, last].map((t) => t.range)).toEqual(plan.parts);
+  expect(plan.parts.map((p) => p.sha256 === null)).toEqual(plan.parts.map((_, k) => k === parts - 1));
+  return { plan, json: JSON.stringify(result) };
 }
 
 describe('a file analysed in parts', () => {
@@ -90,11 +85,11 @@ describe('a file analysed in parts', () => {
   it('reads a part whose bytes differ from the plan as FILE_CORRUPT', async () => {
     const outcome = await planSplit(chunks(file), file.length, 2, {});
     if ('refused' in outcome) throw new Error(outcome.refused);
-    const p = outcome.plan.parts[1]!;
+    const p = outcome.plan.parts[0]!; // a part queued for any worker, read from its range
     const bytes = Buffer.from(file.subarray(p.start, p.end));
     bytes[10] = bytes[10]! ^ 1;
     await expect(
-      analyzePart(chunks(bytes), partTask(outcome.plan, 1), {}, { spill: spill() }),
+      analyzePart(chunks(bytes), partTask(outcome.plan, 0), {}, { spill: spill() }),
     ).rejects.toMatchObject({
       code: 'FILE_CORRUPT',
     });

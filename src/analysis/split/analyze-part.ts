@@ -11,12 +11,15 @@ import { TABLE_NAMES, partFigures } from './part-figures.ts';
 import type { PartFigures } from './part-figures.ts';
 import type { RecordDelimiter } from './record-boundaries.ts';
 
-/** One part of a split file: bytes [start, end), the lines before it, its bytes' SHA-256. */
+/**
+ * One part of a split file: bytes [start, end), the lines before it, its bytes' SHA-256
+ * (null for a last part read from the scan's own verified read, which checks the whole file).
+ */
 export interface PartPlan {
   readonly start: number;
   readonly end: number;
   readonly linesBefore: number;
-  readonly sha256: string;
+  readonly sha256: string | null;
 }
 
 /** The decisions every part of a split file shares, made once from the file's head. */
@@ -43,6 +46,8 @@ export interface SplitPlan extends SplitDecisions {
 export interface PartTask extends SplitDecisions {
   readonly index: number;
   readonly range: PartPlan;
+  /** The encoding is not decided yet: the part's first non-ASCII bytes decide, as in one pass. */
+  readonly encodingProvisional?: boolean;
 }
 
 /** Part `index` of a whole plan, as a task. */
@@ -80,14 +85,15 @@ function readerFor(task: PartTask, options: JobOptions, hooks: PartHooks): Recor
   return new RecordReader({
     delimiter: head.delimiter,
     encoding: head.encoding,
-    encodingProvisional: false,
+    encodingProvisional: task.encodingProvisional === true,
     options,
     maxRecordBytes: hooks.maxRecordBytes ?? 1024 * 1024,
     spill: hooks.spill,
     // The first part reads the header and decides the format itself, from the same first
-    // records the plan decided from: exactly what one pass does.
+    // records the plan decided from: exactly what one pass does (with the record delimiter
+    // the scan found, which is the one csv-parse would discover: see RecordReaderSetup).
     ...(index === 0
-      ? {}
+      ? { recordDelimiter: task.recordDelimiter }
       : {
           part: {
             header: head.header,
@@ -104,7 +110,8 @@ function readerFor(task: PartTask, options: JobOptions, hooks: PartHooks): Recor
  * the plan's head decisions, numbers lines as in the whole file, and returns its exact
  * partial figures and its tables' runs. The bytes are checked against the plan's length
  * and SHA-256 for the part (FILE_CORRUPT), which the plan's scan took while it verified the
- * whole file against the upload's.
+ * whole file against the upload's; a last part without one reads the scan's own verified
+ * read, which checks its bytes with the whole file's at their end.
  */
 export async function analyzePart(
   source: AsyncIterable<Buffer>,
@@ -114,14 +121,14 @@ export async function analyzePart(
 ): Promise<PartOutput> {
   const { range: part, index } = task;
   const reader = readerFor(task, options, hooks);
-  const hash = createHash('sha256');
+  const hash = part.sha256 === null ? null : createHash('sha256');
   const want = part.end - part.start;
   let bytes = 0;
   let lastYield = performance.now();
   for await (const chunk of source) {
     bytes += chunk.length;
     if (bytes > want) throw fileCorrupt();
-    hash.update(chunk);
+    hash?.update(chunk);
     for (let off = 0; off < chunk.length; off += SLICE_BYTES) {
       reader.write(chunk.subarray(off, Math.min(chunk.length, off + SLICE_BYTES)), false);
       hooks.onProgress?.(bytes, reader.rows);
@@ -133,7 +140,7 @@ export async function analyzePart(
       }
     }
   }
-  if (bytes !== want || hash.digest('hex') !== part.sha256) throw fileCorrupt();
+  if (bytes !== want || (hash !== null && hash.digest('hex') !== part.sha256)) throw fileCorrupt();
   reader.write(undefined, true);
   const agg = reader.finish();
   const figures = partFigures(agg, reader.endedInQuote);

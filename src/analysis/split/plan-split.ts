@@ -8,8 +8,10 @@ import { RecordReader } from '../read/csv-records.ts';
 import { HEAD_BYTES, isGzip } from '../read/dialect.ts';
 import { LateEncodingCheck, encodingIsProvisional } from '../read/encoding.ts';
 import type { FormatDecision } from '../values/format-decision.ts';
+import { partTask } from './analyze-part.ts';
 import type { PartTask, SplitPlan } from './analyze-part.ts';
 import { RecordBoundaryScan } from './record-boundaries.ts';
+import type { RecordDelimiter } from './record-boundaries.ts';
 
 /** Encodings whose quote, delimiter and line-end bytes are those of ASCII, never inside a character. */
 const SPLITTABLE_ENCODINGS = new Set(['utf-8', 'windows-1252']);
@@ -19,10 +21,11 @@ export type SplitOutcome = { plan: SplitPlan } | { refused: string };
 /** Hashes each part's bytes as the scan finds where parts start. */
 class PartHashes {
   readonly digests: string[] = [];
-  private hash: Hash = createHash('sha256');
+  private hash: Hash | null = createHash('sha256');
 
   /** `chunk` starts at `offset`; `cuts` are the part starts found in it (ascending). */
   push(chunk: Buffer, offset: number, cuts: readonly number[]): void {
+    if (this.hash === null) return;
     let from = 0;
     for (const cut of cuts) {
       this.hash.update(chunk.subarray(from, cut - offset));
@@ -33,9 +36,9 @@ class PartHashes {
     this.hash.update(chunk.subarray(from));
   }
 
-  end(): string[] {
-    this.digests.push(this.hash.digest('hex'));
-    return this.digests;
+  /** The last part is not hashed (it is read from the scan's own verified read). */
+  stop(): void {
+    this.hash = null;
   }
 }
 
@@ -62,13 +65,19 @@ class HeadDecision {
   failed = false;
   private readonly reader: RecordReader;
 
-  constructor(head: HeadAnalysis, provisional: boolean, options: JobOptions) {
+  constructor(
+    head: HeadAnalysis,
+    provisional: boolean,
+    options: JobOptions,
+    recordDelimiter: RecordDelimiter,
+  ) {
     this.reader = new RecordReader({
       delimiter: head.delimiter,
       encoding: head.encoding,
       encodingProvisional: provisional,
       options,
       maxRecordBytes: 1024 * 1024,
+      recordDelimiter,
     });
   }
 
@@ -103,17 +112,19 @@ async function readFirst(it: AsyncIterator<Buffer>): Promise<Buffer[]> {
  * How much faster the plan's scan goes through the file than a part parses it: a part k is
  * queued when the scan passes its end, so later parts start later. Part sizes shrink by
  * 1 + SCAN_SHARE from one part to the next so that all end about together (each part's
- * start, scan time to its end, plus its own parse time, equal). Measured on the P6 quick
- * bench (78 MB, 2 workers, 2 shared vCPUs): the scan read the file from PostgreSQL in
- * 0.5–1.0 s while a part parsed half of it in ~3 s, so a part's byte costs ~6× a scan's.
- * At full size (1 GiB) it was ~0.06 (scan 13.7 s, one pass 223 s); sizing for 0.15 there
- * costs ~2 % of the wall time by the projection in docs/performance.md (P6).
+ * start, scan time to its end, plus its own parse time, equal); the last part starts with
+ * the one before it (at the last cut, in the attempt that scans), so the two are the same
+ * size. Measured on the P6 quick bench (78 MB, 2 workers, 2 shared vCPUs): the scan read the
+ * file from PostgreSQL in 0.5–1.0 s while a part parsed half of it in ~3 s, so a part's byte
+ * costs ~6× a scan's. At full size (1 GiB, 2026-12-05) the scan took 5.1 s and a part parsed
+ * at ~45 s per file: ~0.11; sizing for 0.15 there costs ~2 % of the wall time by the
+ * projection in docs/performance.md (P6).
  */
 const SCAN_SHARE = 0.15;
 
 /** Where the scan should cut: ascending offsets, the parts' sizes a geometric series (see SCAN_SHARE). */
 export function partTargets(bytes: number, parts: number): number[] {
-  const weights = Array.from({ length: parts }, (_, k) => (1 + SCAN_SHARE) ** -k);
+  const weights = Array.from({ length: parts }, (_, k) => (1 + SCAN_SHARE) ** -Math.min(k, parts - 2));
   const total = weights.reduce((a, b) => a + b, 0);
   const targets: number[] = [];
   let sum = 0;
@@ -132,29 +143,48 @@ class PartPlanner {
   refused: string | null = null;
   private readonly scan: RecordBoundaryScan;
   private readonly late: LateEncodingCheck | null;
-  private readonly decide: HeadDecision;
+  /** Made at the first line break (the scan's record delimiter given to its parser). */
+  private decide: HeadDecision | null = null;
+  /** Chunks before the first line break, for the decision once it is made. */
+  private beforeDecide: Buffer[] = [];
+  private readonly provisional: boolean;
   private readonly hashes = new PartHashes();
-  private offset = 0;
+  /** Bytes taken so far: the next chunk's offset in the file. */
+  offset = 0;
 
   constructor(
     private readonly head: HeadAnalysis,
     headBytes: Buffer,
     bytes: number,
     parts: number,
-    options: JobOptions,
+    private readonly options: JobOptions,
   ) {
     this.scan = new RecordBoundaryScan(head.delimiter.charCodeAt(0), partTargets(bytes, parts));
-    const provisional = encodingIsProvisional(headBytes.subarray(0, HEAD_BYTES), options.encoding);
-    this.late = provisional ? new LateEncodingCheck() : null;
-    this.decide = new HeadDecision(head, provisional, options);
+    this.provisional = encodingIsProvisional(headBytes.subarray(0, HEAD_BYTES), options.encoding);
+    this.late = this.provisional ? new LateEncodingCheck() : null;
+  }
+
+  /** Every cut is found (and the first passed its check): what follows is the last part. */
+  get cutsDone(): boolean {
+    return this.refused === null && this.scan.cuts.length > 0 && this.scan.cutsDone;
+  }
+
+  /** Where the last part starts (once cutsDone). */
+  get lastCut(): number {
+    return this.scan.cuts[this.scan.cuts.length - 1]!.offset;
+  }
+
+  /** The last part (once cutsDone), to the file's end. */
+  lastTask(bytes: number): PartTask {
+    return this.task(this.scan.cuts.length, bytes);
   }
 
   /** Scans and hashes one chunk; returns the parts whose end it passed (none once refused). */
   take(chunk: Buffer): PartTask[] {
     const seen = this.scan.cuts.length;
     if (this.refused === null) {
-      this.decide.push(chunk);
       this.scan.push(chunk);
+      this.decideFrom(chunk);
       if (this.late !== null && !this.late.decided) this.late.accept(chunk, false);
       this.refused = this.scan.refused;
     }
@@ -167,60 +197,185 @@ class PartPlanner {
     this.offset += chunk.length;
     if (this.refused !== null) return [];
     if (seen === 0 && found.length > 0) this.refused = this.firstCutRefusal();
+    if (this.cutsDone) this.hashes.stop();
     return this.refused === null ? found.map((_, i) => this.task(seen + i)) : [];
+  }
+
+  /** Feeds the head's decision, made once the scan has found the record delimiter. */
+  private decideFrom(chunk: Buffer): void {
+    if (this.decide !== null) return this.decide.push(chunk);
+    this.beforeDecide.push(chunk);
+    const recordDelimiter = this.scan.recordDelimiter;
+    if (recordDelimiter === null) return; // no line break yet (or refused)
+    this.decide = new HeadDecision(this.head, this.provisional, this.options, recordDelimiter);
+    for (const c of this.beforeDecide) this.decide.push(c);
+    this.beforeDecide = [];
+  }
+
+  private get decision(): FormatDecision | null {
+    return this.decide?.decision ?? null;
   }
 
   /** The head's decision must be made from bytes before the first cut, as one pass makes it. */
   private firstCutRefusal(): string | null {
-    if (this.decide.decision === null || this.scan.cuts[0]!.offset < this.decide.bytes)
+    if (this.decision === null || this.scan.cuts[0]!.offset < this.decide!.bytes)
       return 'the first 1,000 records reach past the first cut';
     return null;
   }
 
-  /** Part `index`, whose end the scan has passed (its digest is taken). */
+  /** Part `index`, whose start the scan has passed (and its end, but for the last part). */
   private task(index: number, end?: number): PartTask {
     const start = index === 0 ? { offset: 0, linesBefore: 0 } : this.scan.cuts[index - 1]!;
     const late = this.late;
+    const last = index === this.scan.cuts.length;
     return {
       head: { ...this.head, encoding: late?.decided === true ? late.encoding : this.head.encoding },
-      decision: this.decide.decision!,
+      decision: this.decision!,
       recordDelimiter: this.scan.recordDelimiter ?? '\n',
       index,
+      // The last part of a scan still under way reads the rest of the file as one pass
+      // would: its encoding is decided, if not yet, by its own first non-ASCII bytes.
+      ...(last && late?.decided === false ? { encodingProvisional: true } : {}),
       range: {
         start: start.offset,
         end: end ?? this.scan.cuts[index]!.offset,
         linesBefore: start.linesBefore,
-        sha256: this.hashes.digests[index]!,
+        sha256: last ? null : this.hashes.digests[index]!,
       },
     };
   }
 
-  /** After the file's verified end: the last part, and the plan the merge uses. */
-  finish(bytes: number): { plan: SplitPlan; last: PartTask } | { refused: string } {
+  /** After the file's verified end: the plan the merge uses (the encoding final). */
+  finish(bytes: number): { plan: SplitPlan } | { refused: string } {
     if (this.refused !== null) return { refused: this.refused };
-    if (this.decide.decision === null) return { refused: 'the format was not decided in the first cut' };
-    if (this.scan.cuts.length === 0) return { refused: 'the first 1,000 records reach past the first cut' };
-    this.hashes.end();
-    const tasks = Array.from({ length: this.scan.cuts.length + 1 }, (_, k) =>
-      this.task(k, k === this.scan.cuts.length ? bytes : undefined),
+    if (this.decision === null) return { refused: 'the format was not decided in the first cut' };
+    if (!this.cutsDone) return { refused: 'fewer record starts than parts' };
+    const last = this.scan.cuts.length;
+    const parts = Array.from(
+      { length: last + 1 },
+      (_, k) => this.task(k, k === last ? bytes : undefined).range,
     );
-    const last = tasks[tasks.length - 1]!;
-    const { head, decision, recordDelimiter } = last; // the encoding final: the scan is over
-    return { plan: { head, decision, recordDelimiter, parts: tasks.map((t) => t.range) }, last };
+    const { head, decision, recordDelimiter } = this.task(last, bytes);
+    return { plan: { head, decision, recordDelimiter, parts } };
   }
 }
 
 /**
- * Plans the split of a plain stored file into `parts` parts (sizes: partTargets), in one
- * sequential pass over `source` (the verified read of the whole file: its length and SHA-256
- * are checked at its end, so a plan exists only for the bytes uploaded). The head's
- * decisions are made once here; the scan finds record starts near each cut and hashes
- * every part, which each part checks again when it reads its range.
+ * The scan has found every cut: the last part starts here and runs to the file's end. The
+ * caller reads `tail` (the rest of the verified read, from the last cut) to its end, as
+ * the last part's bytes; the scan goes on over them as they are read (its refusals, the
+ * encoding's late decision), and `plan()` then gives the whole plan.
+ */
+export interface ScannedToLastCut {
+  readonly last: PartTask;
+  readonly tail: AsyncIterable<Buffer>;
+  /** Once `tail` ended: the plan, or why the file must be read in one piece after all. */
+  plan(): SplitOutcome;
+  /** Why the file must be read in one piece after all, found in the tail so far (null: nothing yet). */
+  refusal(): string | null;
+}
+
+export type ScanOutcome = ScannedToLastCut | { refused: string };
+
+/**
+ * The rest of the read from the last cut: the rest of the chunk it is in, the chunks read
+ * ahead for the head, then every later chunk, each scanned as it passes.
+ */
+async function* tailOf(
+  rest: Buffer,
+  ahead: Buffer[],
+  it: AsyncIterator<Buffer>,
+  planner: PartPlanner,
+  signal: AbortSignal | undefined,
+  ended: () => void,
+): AsyncGenerator<Buffer> {
+  let done = false;
+  try {
+    if (rest.length > 0) yield rest;
+    for (;;) {
+      signal?.throwIfAborted();
+      let chunk = ahead.shift();
+      if (chunk === undefined) {
+        const r = await it.next();
+        if (r.done === true) break;
+        chunk = r.value;
+      }
+      planner.take(chunk);
+      // Refused on the way (a CR where the scan cannot number lines): the part's figures
+      // will be thrown away, so reading on is for nothing.
+      if (planner.refused !== null) return;
+      yield chunk;
+    }
+    done = true;
+    ended();
+  } finally {
+    if (!done) await it.return?.();
+  }
+}
+
+/**
+ * Scans a plain stored file for where its `parts` parts start (sizes: partTargets), in one
+ * sequential pass over `source` (the verified read of the whole file: its length and
+ * SHA-256 are checked at its end). The head's decisions are made once here; the scan finds
+ * record starts near each cut and hashes every part but the last, which each part checks
+ * again when it reads its range.
  *
- * Pipelined: `onPart` gets each part as soon as the scan has passed its end, so the parts
- * run while the scan goes on; the last one comes after the file's verified end. Parts
- * handed out before a refusal (or a FILE_CORRUPT thrown at the end) must be discarded by
- * the caller: only a returned plan says the whole file was verified and can be split.
+ * Pipelined: `onPart` gets each part but the last as soon as the scan has passed its end,
+ * so the parts run while the scan goes on. At the last cut the scan returns the last part
+ * with the rest of the read (ScannedToLastCut): the caller analyses the last part from the
+ * very bytes the scan would have read next, so the file is read once up to the last cut
+ * and once after it, and the whole file's verification comes at the last part's end.
+ * Parts handed out before a refusal (or a FILE_CORRUPT thrown at the end) must be discarded
+ * by the caller: only a plan says the whole file was verified and can be split.
+ */
+export async function scanToLastCut(
+  source: AsyncIterable<Buffer>,
+  bytes: number,
+  parts: number,
+  options: JobOptions,
+  onPart: OnPartReady = () => Promise.resolve(),
+  signal?: AbortSignal,
+): Promise<ScanOutcome> {
+  const it = source[Symbol.asyncIterator]();
+  const first = await readFirst(it);
+  const headBytes = Buffer.concat(first);
+  const head = headOf(headBytes, options);
+  const planner = typeof head === 'string' ? null : new PartPlanner(head, headBytes, bytes, parts, options);
+  let ended = false;
+  const ahead = [...first];
+  // Refused, the scan reads to the end all the same: the whole file's verification is there.
+  for (;;) {
+    let chunk = ahead.shift();
+    if (chunk === undefined) {
+      const r = await it.next();
+      if (r.done === true) break;
+      chunk = r.value;
+    }
+    signal?.throwIfAborted(); // a cancelled job's scan stops here, not at the file's end
+    for (const task of planner?.take(chunk) ?? []) await onPart(task);
+    if (planner?.cutsDone === true) {
+      const rest = chunk.subarray(planner.lastCut - (planner.offset - chunk.length));
+      const last = planner.lastTask(bytes);
+      return {
+        last,
+        tail: tailOf(rest, ahead, it, planner, signal, () => (ended = true)),
+        plan: () => {
+          if (!ended && planner.refused === null) throw new Error('the last part ended before the file did');
+          return planner.finish(bytes);
+        },
+        refusal: () => planner.refused,
+      };
+    }
+  }
+  if (planner === null) return { refused: head as string };
+  const done = planner.finish(bytes); // never a plan: the cuts were not all found
+  return 'refused' in done ? done : { refused: 'fewer record starts than parts' };
+}
+
+/**
+ * The whole plan in one call, for callers that read every part from its own range (tests,
+ * benchmarks): the scan to the last cut, then the rest of the file read through and hashed,
+ * the last part handed to `onPart` after the file's verified end.
  */
 export async function planSplit(
   source: AsyncIterable<Buffer>,
@@ -230,21 +385,18 @@ export async function planSplit(
   onPart: OnPartReady = () => Promise.resolve(),
   signal?: AbortSignal,
 ): Promise<SplitOutcome> {
-  const it = source[Symbol.asyncIterator]();
-  const first = await readFirst(it);
-  const headBytes = Buffer.concat(first);
-  const head = headOf(headBytes, options);
-  const planner = typeof head === 'string' ? null : new PartPlanner(head, headBytes, bytes, parts, options);
-  const take = async (chunk: Buffer): Promise<void> => {
-    signal?.throwIfAborted(); // a cancelled job's scan stops here, not at the file's end
-    for (const task of planner?.take(chunk) ?? []) await onPart(task);
+  const scanned = await scanToLastCut(source, bytes, parts, options, onPart, signal);
+  if ('refused' in scanned) return scanned;
+  const hash = createHash('sha256');
+  for await (const chunk of scanned.tail) hash.update(chunk);
+  const outcome = scanned.plan();
+  if ('refused' in outcome) return outcome;
+  const last = outcome.plan.parts.length - 1;
+  const digest = hash.digest('hex');
+  const plan = {
+    ...outcome.plan,
+    parts: outcome.plan.parts.map((p, k) => (k === last ? { ...p, sha256: digest } : p)),
   };
-  for (const chunk of first) await take(chunk);
-  // Read to the end whatever happens: the verification of the whole file is at its end.
-  for (let r = await it.next(); r.done !== true; r = await it.next()) await take(r.value);
-  if (planner === null) return { refused: head as string };
-  const done = planner.finish(bytes);
-  if ('refused' in done) return done;
-  await onPart(done.last);
-  return { plan: done.plan };
+  await onPart(partTask(plan, last));
+  return { plan };
 }

@@ -57,6 +57,11 @@ export class RecordBoundaryScan {
     return this.lines;
   }
 
+  /** Every target has its cut (or lies behind one): no more cuts will come. */
+  get cutsDone(): boolean {
+    return this.target >= this.targets.length;
+  }
+
   push(chunk: Buffer): void {
     if (this.refused !== null) return;
     if (this.recordDelimiter === null) this.discoverDelimiter(chunk);
