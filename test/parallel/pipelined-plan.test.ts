@@ -132,17 +132,49 @@ describe('a pipelined split plan', () => {
     expect(scanned.plan()).toEqual({ refused: 'CR bytes in a file whose lines end in LF' });
   });
 
-  it('cuts earlier parts larger, each 1.15× the next, as parts queued later start later', () => {
+  it('hands out part 0 at once, before the scan has found its end, which comes later', async () => {
+    const { source, handed } = countingSource(file);
+    const events: string[] = [];
+    let firstAt = -1;
+    const scanned = await scanToLastCut(
+      source,
+      file.length,
+      4,
+      {},
+      (task) => {
+        events.push(`part ${task.index} ends at ${task.range.end}`);
+        return Promise.resolve();
+      },
+      undefined,
+      (task) => {
+        firstAt = handed();
+        events.push('part 0 early');
+        expect(task).toMatchObject({ index: 0, recordDelimiter: '\n', encodingProvisional: true });
+        expect(task.target).toBe(partTargets(file.length, 4)[0]);
+        return Promise.resolve();
+      },
+    );
+    if ('refused' in scanned) throw new Error(scanned.refused);
+    // The head is read (HEAD_BYTES), then the first chunk scanned: part 0 leaves then.
+    expect(firstAt).toBeLessThanOrEqual(2 * 64 * 1024);
+    expect(events[0]).toBe('part 0 early');
+    expect(events.slice(1).map((e) => e.split(' ')[1])).toEqual(['0', '1', '2']);
+  });
+
+  it('cuts earlier parts larger, as parts queued later start later', () => {
     const bytes = 10_000_000;
     const sizes = (parts: number) => {
       const ends = [...partTargets(bytes, parts), bytes];
       return ends.map((end, k) => end - (k === 0 ? 0 : ends[k - 1]!));
     };
     const four = sizes(4);
-    for (let k = 1; k < 3; k++) expect(four[k - 1]! / four[k]!).toBeCloseTo(1.15, 3);
+    // Part 0 starts at once, part 1 when the scan passes its end: (1 + 0.15) / (1 - 0.15).
+    expect(four[0]! / four[1]!).toBeCloseTo(1.15 / 0.85, 3);
+    expect(four[1]! / four[2]!).toBeCloseTo(1.15, 3);
     // The last part starts with the one before it (at the last cut), so the two are alike.
     expect(four[2]! / four[3]!).toBeCloseTo(1, 3);
-    expect(sizes(2)[0]! / sizes(2)[1]!).toBeCloseTo(1, 3);
+    // Two parts: part 1 is the last, starting when the scan reaches its start.
+    expect(sizes(2)[0]! / sizes(2)[1]!).toBeCloseTo(1 / 0.85, 3);
     expect(partTargets(bytes, 1)).toEqual([]);
   });
 

@@ -50,6 +50,20 @@ export interface PartTask extends SplitDecisions {
   readonly encodingProvisional?: boolean;
 }
 
+/**
+ * Part 0, queued as soon as the file's head is read, before the scan has found where it
+ * ends: it reads the file from its start as one pass does (deciding the format, and the
+ * encoding if the head left it open, from its own first records and bytes) up to `target`,
+ * the offset its end lies at or past, and there asks for its end (the first record start
+ * the scan found past `target`) and its bytes' SHA-256.
+ */
+export interface FirstPartTask extends Omit<PartTask, 'decision' | 'range' | 'index'> {
+  readonly index: 0;
+  readonly target: number;
+}
+
+export type AnyPartTask = PartTask | FirstPartTask;
+
 /** Part `index` of a whole plan, as a task. */
 export function partTask(plan: SplitPlan, index: number): PartTask {
   const { head, decision, recordDelimiter } = plan;
@@ -80,8 +94,8 @@ const SLICE_BYTES = 64 * 1024;
  */
 const YIELD_EVERY_MS = 3;
 
-function readerFor(task: PartTask, options: JobOptions, hooks: PartHooks): RecordReader {
-  const { head, index, range: part } = task;
+function readerFor(task: AnyPartTask, options: JobOptions, hooks: PartHooks): RecordReader {
+  const { head } = task;
   return new RecordReader({
     delimiter: head.delimiter,
     encoding: head.encoding,
@@ -92,13 +106,13 @@ function readerFor(task: PartTask, options: JobOptions, hooks: PartHooks): Recor
     // The first part reads the header and decides the format itself, from the same first
     // records the plan decided from: exactly what one pass does (with the record delimiter
     // the scan found, which is the one csv-parse would discover: see RecordReaderSetup).
-    ...(index === 0
+    ...(!('range' in task) || task.index === 0
       ? { recordDelimiter: task.recordDelimiter }
       : {
           part: {
             header: head.header,
             decision: task.decision,
-            linesBefore: part.linesBefore,
+            linesBefore: task.range.linesBefore,
             recordDelimiter: task.recordDelimiter,
           },
         }),
@@ -110,19 +124,21 @@ function readerFor(task: PartTask, options: JobOptions, hooks: PartHooks): Recor
  * the plan's head decisions, numbers lines as in the whole file, and returns its exact
  * partial figures and its tables' runs. The bytes are checked against the plan's length
  * and SHA-256 for the part (FILE_CORRUPT), which the plan's scan took while it verified the
- * whole file against the upload's; a last part without one reads the scan's own verified
- * read, which checks its bytes with the whole file's at their end.
+ * whole file against the upload's; a part without one reads a source that checks itself
+ * (the last part: the scan's own verified read; a first part queued before its end was
+ * found: its range read checks the SHA-256 it is given then).
  */
 export async function analyzePart(
   source: AsyncIterable<Buffer>,
-  task: PartTask,
+  task: AnyPartTask,
   options: JobOptions,
   hooks: PartHooks,
 ): Promise<PartOutput> {
-  const { range: part, index } = task;
+  const { index } = task;
+  const part = 'range' in task ? task.range : null;
   const reader = readerFor(task, options, hooks);
-  const hash = part.sha256 === null ? null : createHash('sha256');
-  const want = part.end - part.start;
+  const hash = part?.sha256 == null ? null : createHash('sha256');
+  const want = part === null ? Infinity : part.end - part.start;
   let bytes = 0;
   let lastYield = performance.now();
   for await (const chunk of source) {
@@ -140,7 +156,8 @@ export async function analyzePart(
       }
     }
   }
-  if (bytes !== want || (hash !== null && hash.digest('hex') !== part.sha256)) throw fileCorrupt();
+  if ((part !== null && bytes !== want) || (hash !== null && hash.digest('hex') !== part!.sha256))
+    throw fileCorrupt();
   reader.write(undefined, true);
   const agg = reader.finish();
   const figures = partFigures(agg, reader.endedInQuote);

@@ -9,7 +9,7 @@ import { HEAD_BYTES, isGzip } from '../read/dialect.ts';
 import { LateEncodingCheck, encodingIsProvisional } from '../read/encoding.ts';
 import type { FormatDecision } from '../values/format-decision.ts';
 import { partTask } from './analyze-part.ts';
-import type { PartTask, SplitPlan } from './analyze-part.ts';
+import type { FirstPartTask, PartTask, SplitPlan } from './analyze-part.ts';
 import { RecordBoundaryScan } from './record-boundaries.ts';
 import type { RecordDelimiter } from './record-boundaries.ts';
 
@@ -109,22 +109,33 @@ async function readFirst(it: AsyncIterator<Buffer>): Promise<Buffer[]> {
 }
 
 /**
- * How much faster the plan's scan goes through the file than a part parses it: a part k is
- * queued when the scan passes its end, so later parts start later. Part sizes shrink by
- * 1 + SCAN_SHARE from one part to the next so that all end about together (each part's
- * start, scan time to its end, plus its own parse time, equal); the last part starts with
- * the one before it (at the last cut, in the attempt that scans), so the two are the same
- * size. Measured on the P6 quick bench (78 MB, 2 workers, 2 shared vCPUs): the scan read the
- * file from PostgreSQL in 0.5–1.0 s while a part parsed half of it in ~3 s, so a part's byte
- * costs ~6× a scan's. At full size (1 GiB, 2026-12-05) the scan took 5.1 s and a part parsed
- * at ~45 s per file: ~0.11; sizing for 0.15 there costs ~2 % of the wall time by the
- * projection in docs/performance.md (P6).
+ * How much faster the plan's scan goes through the file than a part parses it. Part 0
+ * starts at once (its end is sent to it later); every later part is queued when the scan
+ * passes its end, and the last starts with the one before it, at the last cut (in the
+ * attempt that scans). Sizes are set so that all end about together, each part's start
+ * plus its own parse time equal: a part k of the middle is 1 + SCAN_SHARE times part k + 1,
+ * the last two are alike, and part 0 is (1 + SCAN_SHARE) / (1 − SCAN_SHARE) times part 1
+ * (1 / (1 − SCAN_SHARE) times it with 2 parts, part 1 then being the last). Measured at
+ * full size (P6, 1 GiB, 2 worker processes on 2 vCPUs, 2026-12-05): the scan passed the
+ * middle of the file at 2.4–2.7 s while a part parsed half of it in ~21 s: ~0.12. On the
+ * P6 quick bench (78 MB) it was ~0.17.
  */
 const SCAN_SHARE = 0.15;
 
-/** Where the scan should cut: ascending offsets, the parts' sizes a geometric series (see SCAN_SHARE). */
+/** Relative part sizes (see SCAN_SHARE). */
+function partWeights(parts: number): number[] {
+  if (parts < 2) return [1];
+  const later = Array.from(
+    { length: parts - 1 },
+    (_, k) => (1 + SCAN_SHARE) ** -Math.max(0, Math.min(k, parts - 3)),
+  );
+  const first = parts === 2 ? 1 / (1 - SCAN_SHARE) : (1 + SCAN_SHARE) / (1 - SCAN_SHARE);
+  return [first, ...later];
+}
+
+/** Where the scan should cut: ascending offsets (see SCAN_SHARE). */
 export function partTargets(bytes: number, parts: number): number[] {
-  const weights = Array.from({ length: parts }, (_, k) => (1 + SCAN_SHARE) ** -Math.min(k, parts - 2));
+  const weights = partWeights(parts);
   const total = weights.reduce((a, b) => a + b, 0);
   const targets: number[] = [];
   let sum = 0;
@@ -137,6 +148,9 @@ export function partTargets(bytes: number, parts: number): number[] {
 
 /** Called with each part as soon as the scan has passed its end (in part order). */
 export type OnPartReady = (task: PartTask) => Promise<void>;
+
+/** Called once with part 0 as soon as it can start, before its end is found (see FirstPartTask). */
+export type OnFirstPart = (task: FirstPartTask) => Promise<void>;
 
 /** The scan's state over the file: cuts, part hashes, the head's late decisions. */
 class PartPlanner {
@@ -152,6 +166,9 @@ class PartPlanner {
   /** Bytes taken so far: the next chunk's offset in the file. */
   offset = 0;
 
+  /** Where part 0's end is looked for: the first record start at or past it. */
+  private readonly firstTarget: number;
+
   constructor(
     private readonly head: HeadAnalysis,
     headBytes: Buffer,
@@ -159,7 +176,9 @@ class PartPlanner {
     parts: number,
     private readonly options: JobOptions,
   ) {
-    this.scan = new RecordBoundaryScan(head.delimiter.charCodeAt(0), partTargets(bytes, parts));
+    const targets = partTargets(bytes, parts);
+    this.firstTarget = targets[0]!;
+    this.scan = new RecordBoundaryScan(head.delimiter.charCodeAt(0), targets);
     this.provisional = encodingIsProvisional(headBytes.subarray(0, HEAD_BYTES), options.encoding);
     this.late = this.provisional ? new LateEncodingCheck() : null;
   }
@@ -172,6 +191,19 @@ class PartPlanner {
   /** Where the last part starts (once cutsDone). */
   get lastCut(): number {
     return this.scan.cuts[this.scan.cuts.length - 1]!.offset;
+  }
+
+  /** Part 0 before its end is found, once the scan knows the record delimiter (null: not yet, or too late). */
+  firstTask(): FirstPartTask | null {
+    const recordDelimiter = this.scan.recordDelimiter;
+    if (this.refused !== null || recordDelimiter === null || this.scan.cuts.length > 0) return null;
+    return {
+      head: this.head,
+      recordDelimiter,
+      index: 0,
+      target: this.firstTarget,
+      ...(this.provisional ? { encodingProvisional: true } : {}),
+    };
   }
 
   /** The last part (once cutsDone), to the file's end. */
@@ -320,8 +352,10 @@ async function* tailOf(
  * record starts near each cut and hashes every part but the last, which each part checks
  * again when it reads its range.
  *
- * Pipelined: `onPart` gets each part but the last as soon as the scan has passed its end,
- * so the parts run while the scan goes on. At the last cut the scan returns the last part
+ * Pipelined: `onFirst`, when given, gets part 0 as soon as the scan knows the file's record
+ * delimiter (its first chunk), before its end is found (FirstPartTask); `onPart` gets each
+ * part but the last as soon as the scan has passed its end (part 0 too, with its end), so
+ * the parts run while the scan goes on. At the last cut the scan returns the last part
  * with the rest of the read (ScannedToLastCut): the caller analyses the last part from the
  * very bytes the scan would have read next, so the file is read once up to the last cut
  * and once after it, and the whole file's verification comes at the last part's end.
@@ -335,6 +369,7 @@ export async function scanToLastCut(
   options: JobOptions,
   onPart: OnPartReady = () => Promise.resolve(),
   signal?: AbortSignal,
+  onFirst?: OnFirstPart,
 ): Promise<ScanOutcome> {
   const it = source[Symbol.asyncIterator]();
   const first = await readFirst(it);
@@ -342,6 +377,7 @@ export async function scanToLastCut(
   const head = headOf(headBytes, options);
   const planner = typeof head === 'string' ? null : new PartPlanner(head, headBytes, bytes, parts, options);
   let ended = false;
+  let firstSent = false;
   const ahead = [...first];
   // Refused, the scan reads to the end all the same: the whole file's verification is there.
   for (;;) {
@@ -352,7 +388,13 @@ export async function scanToLastCut(
       chunk = r.value;
     }
     signal?.throwIfAborted(); // a cancelled job's scan stops here, not at the file's end
-    for (const task of planner?.take(chunk) ?? []) await onPart(task);
+    const found = planner?.take(chunk) ?? [];
+    const early = onFirst === undefined || firstSent ? null : (planner?.firstTask() ?? null);
+    if (early !== null) {
+      firstSent = true;
+      await onFirst!(early);
+    }
+    for (const task of found) await onPart(task);
     if (planner?.cutsDone === true) {
       const rest = chunk.subarray(planner.lastCut - (planner.offset - chunk.length));
       const last = planner.lastTask(bytes);

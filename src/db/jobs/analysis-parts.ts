@@ -110,6 +110,35 @@ export async function finishPart(
   });
 }
 
+/** Where a part that started before the scan found its end ends, and its bytes' SHA-256. */
+export interface PartRange {
+  end: number;
+  sha256: string;
+}
+
+/** The scan passed the end of a part already running: its range, under the fence. */
+export async function setPartRange(db: Kysely<Database>, k: PartKey, range: PartRange): Promise<void> {
+  await sql`
+    update analysis_parts set range_end = ${range.end}, range_sha256 = ${range.sha256}, updated_at = now()
+     where job_id = ${k.jobId} and attempt_token = ${k.token} and part = ${k.part} and ${fence(k)}
+  `.execute(db);
+}
+
+/**
+ * A part's range as the attempt wrote it: null while the scan has not passed its end;
+ * 'gone' when the part's row is (the split was given up, or the attempt fenced off).
+ */
+export async function partRangeOf(db: Kysely<Database>, k: PartKey): Promise<PartRange | null | 'gone'> {
+  const { rows } = await sql<{ range_end: string | null; range_sha256: string | null }>`
+    select range_end::text as range_end, range_sha256 from analysis_parts
+     where job_id = ${k.jobId} and attempt_token = ${k.token} and part = ${k.part} and ${fence(k)}
+  `.execute(db);
+  const row = rows[0];
+  if (row === undefined) return 'gone';
+  if (row.range_end === null || row.range_sha256 === null) return null;
+  return { end: Number(row.range_end), sha256: row.range_sha256 };
+}
+
 /** A part that cannot finish (its input's fault, or retries spent): the attempt reports it. */
 export async function failPart(db: Kysely<Database>, k: PartKey, error: PartStatus['error']): Promise<void> {
   await sql`

@@ -4,7 +4,7 @@ import type { JobOptions } from '../../analysis/options.ts';
 import type { RevenueAnalysis } from '../../analysis/result.ts';
 import type { SpillSetup } from '../../analysis/spill/spill-store.ts';
 import { analyzePart } from '../../analysis/split/analyze-part.ts';
-import type { PartOutput, PartTask, SplitPlan } from '../../analysis/split/analyze-part.ts';
+import type { AnyPartTask, PartOutput, PartTask, SplitPlan } from '../../analysis/split/analyze-part.ts';
 import { mergeFigures } from '../../analysis/split/merge-figures.ts';
 import { MergedAggregate } from '../../analysis/split/merged-aggregate.ts';
 import type { PartFigures, TableName } from '../../analysis/split/part-figures.ts';
@@ -17,6 +17,7 @@ import {
   deleteParts,
   finishedFiguresOf,
   partStatuses,
+  setPartRange,
 } from '../../db/jobs/analysis-parts.ts';
 import type { StartedAttempt } from '../../db/jobs/start-attempt.ts';
 import { TallyError, isInputError } from '../../errors.ts';
@@ -193,8 +194,8 @@ async function mergeStored(
   return assemble(view, plan.head, input, a.signal);
 }
 
-/** Queues one part the plan's scan has passed the end of: its row first, then its pg-boss job. */
-async function queuePart(a: SplitAttempt, task: PartTask): Promise<void> {
+/** Queues one part (the scan has passed its end, or it is part 0 starting at once): its row first, then its pg-boss job. */
+async function queuePart(a: SplitAttempt, task: AnyPartTask): Promise<void> {
   a.signal.throwIfAborted(); // cancelled or fenced off during the scan: queue nothing more
   const { deps, jobId, token, started } = a;
   await addParts(deps.db.kysely, jobId, token, task.index);
@@ -239,16 +240,29 @@ export async function analyzeSplit(
   try {
     await createParts(deps.db.kysely, jobId, token, 0); // an earlier attempt's rows go
     const planStarted = performance.now();
+    // Part 0 starts at once, its end sent to it when the scan passes it (first-part-range.ts).
+    let firstEarly = false;
+    const partReady = (task: PartTask): Promise<void> =>
+      task.index === 0 && firstEarly
+        ? setPartRange(
+            deps.db.kysely,
+            { jobId, token, part: 0 },
+            { end: task.range.end, sha256: task.range.sha256! },
+          )
+        : queuePart(a, task);
     const scanned = await scanToLastCut(
       // Read ahead as a part's read is (run-part-job.ts): the scan, then the last part, parse
-      // one piece while the next is on its way. With only the read's own one chunk ahead the
-      // last part ran 26.4 s where part 0, reading ahead, ran 22.6 s (P6, 2 processes).
+      // one piece while the next is on its way.
       readAhead(stored, 16),
       started.bytes,
       a.parts,
       a.options,
-      (task) => queuePart(a, task),
+      partReady,
       a.signal,
+      async (task) => {
+        firstEarly = true;
+        await queuePart(a, task);
+      },
     );
     const planMs = Math.round(performance.now() - planStarted);
     if ('refused' in scanned) {

@@ -1,6 +1,6 @@
 import type { Job } from 'pg-boss';
 import { analyzePart } from '../../analysis/split/analyze-part.ts';
-import type { PartTask } from '../../analysis/split/analyze-part.ts';
+import type { AnyPartTask } from '../../analysis/split/analyze-part.ts';
 import type { JobOptions } from '../../analysis/options.ts';
 import { FileSpillStore } from '../../analysis/spill/file-spill-store.ts';
 import { failPart, finishPart, recordPartProgress, startPart } from '../../db/jobs/analysis-parts.ts';
@@ -8,6 +8,7 @@ import type { PartKey } from '../../db/jobs/analysis-parts.ts';
 import { TallyError, isInputError } from '../../errors.ts';
 import { AttemptSuperseded } from '../progress-writer.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
+import { firstPartRange } from './first-part-range.ts';
 import { readAhead } from './read-ahead.ts';
 
 /** What a part's pg-boss job carries: everything the part needs, decided once by the attempt. */
@@ -16,7 +17,7 @@ export interface PartJobData {
   /** The coordinating attempt's token (the fence). */
   token: string;
   part: number;
-  task: PartTask;
+  task: AnyPartTask;
   options: JobOptions;
   bytes: number;
   sha256: string;
@@ -90,8 +91,14 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
   const spill = deps.spill!;
   const store = new FileSpillStore(spill.dir, spill.maxBytes);
   try {
-    const range = task.range;
-    const source = readAhead(deps.files.readRange({ jobId, bytes, sha256 }, range.start, range.end), 16);
+    const ref = { jobId, bytes, sha256 };
+    let total = 'range' in task ? task.range.end - task.range.start : 0;
+    const source = readAhead(
+      'range' in task
+        ? deps.files.readRange(ref, task.range.start, task.range.end)
+        : firstPartRange(deps, ref, key, task, abort.signal, (end) => (total = end)),
+      16,
+    );
     const out = await analyzePart(
       deps.hooks?.wrapSource?.(jobId, source, abort.signal) ?? source,
       task,
@@ -109,7 +116,6 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
       bounds: Buffer.from(r.bounds.buffer, r.bounds.byteOffset, r.bounds.byteLength),
       data: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength),
     }));
-    const total = range.end - range.start;
     const won = await finishPart(deps.db.kysely, key, {
       figures: out.figures,
       bytes: total,
@@ -121,7 +127,7 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
       won ? 'part finished' : 'part result discarded: fenced off',
     );
   } catch (error) {
-    if (abort.signal.reason instanceof AttemptSuperseded) return;
+    if (abort.signal.reason instanceof AttemptSuperseded || error instanceof AttemptSuperseded) return;
     await settleFailedPart(deps, job, key, error); // throws when pg-boss should retry
   } finally {
     store.close();
