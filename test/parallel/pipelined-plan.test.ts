@@ -35,6 +35,18 @@ function chunks(buf: Buffer): AsyncIterable<Buffer> {
 describe('a pipelined split plan', () => {
   const file = splitFile({ rows: 12_000, seed: 7, customers: 5000 });
 
+  /** The file with a lone 0xE9 (é in Windows-1252, not UTF-8) in its last eighth, and one pass's result. */
+  async function withLateWindows1252(): Promise<{ bytes: Buffer; expected: string }> {
+    const bytes = Buffer.from(file);
+    const at = bytes.indexOf('xxxx', Math.floor((bytes.length * 7) / 8));
+    bytes[at] = 0xe9;
+    const input = { filename: 'big.csv', bytes: bytes.length, options: {} };
+    return {
+      bytes,
+      expected: JSON.stringify(await analyzeCsvStream(chunks(bytes), input, { spill: spill() })),
+    };
+  }
+
   it('hands out each part once the scan has passed its end, before the scan reaches the file end', async () => {
     const { source, handed } = countingSource(file);
     const seen: { index: number; end: number; handed: number }[] = [];
@@ -65,17 +77,8 @@ describe('a pipelined split plan', () => {
   });
 
   it('reads parts before the first non-ASCII byte as UTF-8 and the rest as Windows-1252, as one pass does', async () => {
-    // An ASCII head, then a lone 0xE9 (é in Windows-1252, not UTF-8) in the last eighth of the file.
-    const bytes = Buffer.from(file);
-    const at = bytes.indexOf('xxxx', Math.floor((bytes.length * 7) / 8));
-    bytes[at] = 0xe9;
-    const expected = JSON.stringify(
-      await analyzeCsvStream(
-        chunks(bytes),
-        { filename: 'big.csv', bytes: bytes.length, options: {} },
-        { spill: spill() },
-      ),
-    );
+    // An ASCII head, then the lone 0xE9 in the last eighth of the file.
+    const { bytes, expected } = await withLateWindows1252();
     expect(JSON.parse(expected).input.encoding).toBe('windows-1252');
     const tasks: PartTask[] = [];
     const outcome = await planSplit(chunks(bytes), bytes.length, 4, {}, (t) => {
@@ -101,16 +104,7 @@ describe('a pipelined split plan', () => {
   it('reads the last part on from the scan, deciding Windows-1252 in it as one pass does', async () => {
     // The same lone 0xE9, now after the last of 4 cuts: the scan hands the last part out
     // before it has seen it, so the part decides the encoding from its own bytes.
-    const bytes = Buffer.from(file);
-    const at = bytes.indexOf('xxxx', Math.floor((bytes.length * 7) / 8));
-    bytes[at] = 0xe9;
-    const expected = JSON.stringify(
-      await analyzeCsvStream(
-        chunks(bytes),
-        { filename: 'big.csv', bytes: bytes.length, options: {} },
-        { spill: spill() },
-      ),
-    );
+    const { bytes, expected } = await withLateWindows1252();
     const split = await splitInProcess(bytes, chunks, chunks, 4, {}, spill);
     expect(split.queued.map((t) => t.head.encoding)).toEqual(['utf-8', 'utf-8', 'utf-8']);
     expect(split.last).toMatchObject({ index: 3, encodingProvisional: true, range: { sha256: null } });

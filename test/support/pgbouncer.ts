@@ -33,6 +33,11 @@ const BINARY = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => existsS
  * `statement_timeout` as one is refused, as 1.18 refuses it in production.
  */
 export async function startPgBouncer(serverUrl: string, opts: PgBouncerOptions): Promise<PgBouncer> {
+  if (
+    BINARY === 'pgbouncer' &&
+    !(process.env.PATH ?? '').split(':').some((d) => existsSync(path.join(d, 'pgbouncer')))
+  )
+    throw new Error('PgBouncer is not installed: run `bash scripts/ensure-test-tools.sh` (as root) first');
   const server = new URL(serverUrl);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tally-pgbouncer-'));
   const port = await freePort();

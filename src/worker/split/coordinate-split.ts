@@ -214,8 +214,9 @@ async function queuePart(a: SplitAttempt, task: AnyPartTask): Promise<void> {
 /**
  * One big plain file analysed by every worker: this attempt scans the file for where its
  * parts start (one pass over the verified read, `stored`), queueing a pg-boss job per part
- * as soon as its scan has passed the part's end (any worker, any host, this one included);
- * at the last cut it analyses the last part itself from the rest of that same read, so the
+ * for any worker on any host: part 0 once the head is read (its end and SHA-256 written to
+ * its row when the scan passes them), each later part once the scan has passed its end. At
+ * the last cut it analyses the last part itself from the rest of that same read, so the
  * file's tail is read once and verified at the last part's end. Meanwhile it sums the
  * parts' progress into the job's, and it merges their figures into the result one pass
  * would give. Null when the file is read in one piece after all (the scan refused it, or

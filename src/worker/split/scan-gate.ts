@@ -6,15 +6,15 @@ export interface PartWorkerSwitch {
 
 /**
  * This process takes no part of a split file while one of its attempts scans a file to
- * split: the scan is on every split job's critical path (a part is queued only once the scan
- * has passed its end, and the merge waits for its verified end), and a part in the same
- * process competes for its one JS thread. Measured on the P6 quick bench (75 MiB, 4 worker
- * processes on 2 shared cores): the scan took 4.4 s when its process took part 1 at 2.3 s,
- * against 1.3 s with 2 processes, where it ran alone; with the gate 1.4–2.1 s. At full size
- * (1 GiB) the 4-process scan took 20.5 s against 18.7 s with 2 (28.7 against 15.4 s before:
- * docs/performance.md, P6). A part already running when a scan begins runs to its end; the
- * process takes parts again once its last scan ended (and that part ended), so a lone worker
- * still runs every part, after its scan.
+ * split, or runs that file's last part (which it reads on from its scan): the scan is on
+ * the critical path of every part but the first (each is queued once the scan has passed its
+ * end), and a part in the same process competes for its one JS thread. Measured on the P6
+ * quick bench (75 MiB, 4 worker processes on 2 shared cores): the scan took 4.4 s when its
+ * process took part 1 at 2.3 s, against 1.3 s with 2 processes, where it ran alone; with the
+ * gate 1.4–2.1 s. At full size (1 GiB) the 4-process scan took 20.5 s against 18.7 s with 2
+ * (28.7 against 15.4 s before: docs/performance.md, P6). A part already running when a scan
+ * begins runs to its end; the process takes parts again once its last scan (and last part)
+ * ended, so a lone worker still runs every part, after its own.
  *
  * Starts and stops run one after another, each against the count as it is when it runs.
  */
