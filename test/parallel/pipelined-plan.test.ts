@@ -76,6 +76,15 @@ describe('a pipelined split plan', () => {
     expect(tasks).toEqual([]);
   });
 
+  it('stops reading a file it refuses (the file is then read again in one piece)', async () => {
+    const cr = Buffer.from(file.toString('latin1').replaceAll('\n', '\r'), 'latin1');
+    const { source, handed } = countingSource(cr);
+    expect(await planSplit(source, cr.length, 4, {})).toEqual({ refused: 'its lines end in CR alone' });
+    // The head (64 KiB) and no more: the refusal comes with the first chunk scanned.
+    expect(handed()).toBeLessThanOrEqual(64 * 1024);
+    expect(cr.length).toBeGreaterThan(10 * 64 * 1024);
+  });
+
   it('reads parts before the first non-ASCII byte as UTF-8 and the rest as Windows-1252, as one pass does', async () => {
     // An ASCII head, then the lone 0xE9 in the last eighth of the file.
     const { bytes, expected } = await withLateWindows1252();

@@ -283,12 +283,9 @@ class PartPlanner {
     if (this.decision === null) return { refused: 'the format was not decided in the first cut' };
     if (!this.cutsDone) return { refused: 'fewer record starts than parts' };
     const last = this.scan.cuts.length;
-    const parts = Array.from(
-      { length: last + 1 },
-      (_, k) => this.task(k, k === last ? bytes : undefined).range,
-    );
-    const { head, decision, recordDelimiter } = this.task(last, bytes);
-    return { plan: { head, decision, recordDelimiter, parts } };
+    const tasks = Array.from({ length: last + 1 }, (_, k) => this.task(k, k === last ? bytes : undefined));
+    const { head, decision, recordDelimiter } = tasks[last]!; // the encoding final: the scan is over
+    return { plan: { head, decision, recordDelimiter, parts: tasks.map((t) => t.range) } };
   }
 }
 
@@ -360,7 +357,8 @@ async function* tailOf(
  * very bytes the scan would have read next, so the file is read once up to the last cut
  * and once after it, and the whole file's verification comes at the last part's end.
  * Parts handed out before a refusal (or a FILE_CORRUPT thrown at the end) must be discarded
- * by the caller: only a plan says the whole file was verified and can be split.
+ * by the caller: only a plan says the whole file was verified and can be split. A refusal
+ * ends the scan where it is found (the file is then read in one piece, and verified there).
  */
 export async function scanToLastCut(
   source: AsyncIterable<Buffer>,
@@ -379,8 +377,9 @@ export async function scanToLastCut(
   let ended = false;
   let firstSent = false;
   const ahead = [...first];
-  // Refused, the scan reads to the end all the same: the whole file's verification is there.
-  for (;;) {
+  // A refusal stops the scan: the caller reads the file again in one piece, which verifies
+  // it, so reading this copy on to its end would only read the file twice.
+  while (planner !== null && planner.refused === null) {
     let chunk = ahead.shift();
     if (chunk === undefined) {
       const r = await it.next();
@@ -388,14 +387,14 @@ export async function scanToLastCut(
       chunk = r.value;
     }
     signal?.throwIfAborted(); // a cancelled job's scan stops here, not at the file's end
-    const found = planner?.take(chunk) ?? [];
-    const early = onFirst === undefined || firstSent ? null : (planner?.firstTask() ?? null);
+    const found = planner.take(chunk);
+    const early = onFirst === undefined || firstSent ? null : planner.firstTask();
     if (early !== null) {
       firstSent = true;
       await onFirst!(early);
     }
     for (const task of found) await onPart(task);
-    if (planner?.cutsDone === true) {
+    if (planner.cutsDone) {
       const rest = chunk.subarray(planner.lastCut - (planner.offset - chunk.length));
       const last = planner.lastTask(bytes);
       return {
@@ -409,8 +408,9 @@ export async function scanToLastCut(
       };
     }
   }
+  await it.return?.();
   if (planner === null) return { refused: head as string };
-  const done = planner.finish(bytes); // never a plan: the cuts were not all found
+  const done = planner.finish(bytes); // never a plan: refused, or the cuts were not all found
   return 'refused' in done ? done : { refused: 'fewer record starts than parts' };
 }
 
