@@ -8,12 +8,12 @@
  * With `COUNT_ROUND_TRIPS=1` both processes count their statements (support/count-round-trips.ts)
  * and the part prints round trips and transactions per job.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Agent, request } from 'undici';
+import { cpuOf, postgresCpu, postmasterOf } from './support/process-cpu.ts';
 import { startRole, stopAll, type ChildTally } from './support/processes.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
 import { median, percentile, round } from './support/stats.ts';
@@ -85,22 +85,18 @@ type Step = 'inserted' | 'claimed' | 'started' | 'finished' | 'completed';
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  const { user, system } = cpuOf(pid);
+  return user + system;
 }
 
 /** The API's, the worker's and PostgreSQL's CPU seconds so far (the postmaster's children). */
 function cpuNow(children: ChildTally[], postmaster: number) {
-  let postgres = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.split(') ')[1]?.split(' ')[1]) === postmaster) postgres += cpuSeconds(Number(pid));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return { api: cpuSeconds(children[0]!.pid), worker: cpuSeconds(children[1]!.pid), postgres };
+  const { user, system } = postgresCpu(postmaster);
+  return {
+    api: cpuSeconds(children[0]!.pid),
+    worker: cpuSeconds(children[1]!.pid),
+    postgres: user + system,
+  };
 }
 
 /** Each child's statement counts so far: it writes them when signalled (count-round-trips.ts). */
@@ -160,9 +156,7 @@ export const runOneJobBench: BenchPart = async (server, { quick, log = () => {} 
     const xact = `select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`;
     const x0 = Number((await sql.query<{ n: string }>(xact)).rows[0]?.n);
     const backend = await sql.query<{ pid: number }>('select pg_backend_pid() as pid');
-    const postmaster = Number(
-      readFileSync(`/proc/${backend.rows[0]?.pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1],
-    );
+    const postmaster = postmasterOf(Number(backend.rows[0]?.pid));
     const cpu0 = cpuNow(children, postmaster);
     for (let i = 0; i < runs; i++) {
       const run = await oneJob(api.url, dispatcher);

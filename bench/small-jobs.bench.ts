@@ -7,6 +7,7 @@ import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { Agent, request } from 'undici';
 import type { BenchServer } from './support/database.ts';
+import { cpuOf, perJobMs, postgresCpu, postmasterOf, type CpuSeconds } from './support/process-cpu.ts';
 import { startRole, stopAll, type ChildTally } from './support/processes.ts';
 import type { GoalResult } from './support/report.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
@@ -65,8 +66,26 @@ async function pgBossNoopThroughput(url: string, jobs: number, workers = 1): Pro
 
 const SCALING_FLOOR = 0.7;
 
-/** Where the time went, per run: the uploads alone, and upload → last job completed. */
-const phases: { workers: number; uploadMs: number; totalMs: number }[] = [];
+/**
+ * Where the time went, per run: the uploads alone, upload → last job completed, and each
+ * process's CPU per job (the load generator is this process).
+ */
+const phases: { workers: number; uploadMs: number; totalMs: number; cpu: string }[] = [];
+
+function cpuNow(api: number, workers: number[], postmaster: number) {
+  const sum = (list: CpuSeconds[]) =>
+    list.reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), {
+      user: 0,
+      system: 0,
+    });
+  const self = process.cpuUsage();
+  return {
+    api: cpuOf(api),
+    workers: sum(workers.map(cpuOf)),
+    postgres: postgresCpu(postmaster),
+    load: { user: self.user / 1e6, system: self.system / 1e6 },
+  };
+}
 
 /** Tally end to end: `jobs` uploads, `concurrency` at a time, until all are completed. */
 export async function tallyThroughput(
@@ -90,6 +109,10 @@ export async function tallyThroughput(
         (await startRole('worker', database.url, { ...database.env, WORKER_CONCURRENCY: '2', ...prof }))
           .child,
       );
+    const backend = await sql.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const postmaster = postmasterOf(Number(backend.rows[0]?.pid));
+    const cpuPids = [api.child.pid, children.slice(1).map((c) => c.pid)] as const;
+    const cpu0 = cpuNow(...cpuPids, postmaster);
     const started = performance.now();
     let next = 0;
     const dispatcher = new Agent({ connections: concurrency });
@@ -117,7 +140,11 @@ export async function tallyThroughput(
       await new Promise((r) => setTimeout(r, 50));
     }
     const end = performance.now();
-    phases.push({ workers, uploadMs: uploadedAt - started, totalMs: end - started });
+    const cpu1 = cpuNow(...cpuPids, postmaster);
+    const cpu = (['api', 'workers', 'postgres', 'load'] as const)
+      .map((k) => `${k} ${perJobMs(cpu0[k], cpu1[k], jobs)}`)
+      .join(', ');
+    phases.push({ workers, uploadMs: uploadedAt - started, totalMs: end - started, cpu });
     return jobs / ((end - started) / 1000);
   } finally {
     await sql.end();
@@ -142,7 +169,8 @@ export const runSmallJobsBench: BenchPart = async (server, { quick, log = () => 
     const phase = phases.at(-1);
     log(
       `P5 Tally, ${opts.jobs} uploads of 1 KB, 20 at a time, ${workers} worker process(es): ${round(jobsPerSecond)} jobs/s` +
-        ` (uploads done at ${round(phase?.uploadMs ?? 0)} ms, all completed at ${round(phase?.totalMs ?? 0)} ms)`,
+        ` (uploads done at ${round(phase?.uploadMs ?? 0)} ms, all completed at ${round(phase?.totalMs ?? 0)} ms;` +
+        ` CPU ms per job: ${phase?.cpu})`,
     );
   }
   const best = Math.max(...perCount.map((p) => p.jobsPerSecond));
