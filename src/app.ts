@@ -12,6 +12,7 @@ import type { StoredFiles } from './files/stored-files.ts';
 import type { Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
 import { ClaimExtensions } from './queue/claim-extension.ts';
+import { SettledAhead } from './queue/settled-ahead.ts';
 import { startApiRole, type ApiRole } from './roles/api-role.ts';
 import { apiRoleOptions, storedFilesOptions, workerRoleOptions } from './roles/role-options.ts';
 import { onIdleConnectionLost, type SharedParts } from './roles/shared.ts';
@@ -117,10 +118,12 @@ async function startSharedParts(opts: StartOptions, isDraining: () => boolean): 
   // Staged bytes of uploads that died with this host's previous process (kill -9).
   await sweepOrphanedUploads({ files, log });
   const claims = new ClaimExtensions();
+  const settledAhead = new SettledAhead();
   const boss = await startBoss(
     urls.pooled,
     {
       claims,
+      settledAhead,
       heartbeatSeconds: config.JOB_HEARTBEAT_SECONDS,
       expireInSeconds: config.JOB_EXPIRE_SECONDS,
       retryLimit: config.JOB_RETRY_LIMIT,
@@ -133,5 +136,16 @@ async function startSharedParts(opts: StartOptions, isDraining: () => boolean): 
   let stopped: Promise<void> | undefined;
   const stopQueue = () =>
     (stopped ??= boss.stop({ graceful: true, timeout: config.SHUTDOWN_GRACE_MS, close: true }));
-  return { urls, db, poolMax: config.DB_POOL_MAX, boss, claims, files, log, isDraining, stopQueue };
+  return {
+    urls,
+    db,
+    poolMax: config.DB_POOL_MAX,
+    boss,
+    claims,
+    settledAhead,
+    files,
+    log,
+    isDraining,
+    stopQueue,
+  };
 }

@@ -2,8 +2,16 @@ import type { QueryResult } from 'pg';
 import BossDb from 'pg-boss/dist/db.js';
 import { withStatementName, type StatementNames } from '../lib/statement-names.ts';
 import { ClaimExtensions, claimedQueue } from './claim-extension.ts';
+import type { SettledAhead } from './settled-ahead.ts';
 
 export type BossDbConfig = ConstructorParameters<typeof BossDb>[0];
+
+/** What rides on pg-boss's statements (see TallyBossDb). */
+export interface TallyBossDbHooks {
+  claims?: ClaimExtensions | undefined;
+  names?: StatementNames | undefined;
+  settledAhead?: SettledAhead | undefined;
+}
 type ExecuteOptions = NonNullable<Parameters<BossDb['executeSql']>[2]>;
 
 /**
@@ -13,15 +21,20 @@ type ExecuteOptions = NonNullable<Parameters<BossDb['executeSql']>[2]>;
  * sessions (`names`, lib/statement-names.ts). pg-boss 12 takes such a subclass as its `db`.
  */
 export class TallyBossDb extends BossDb {
-  constructor(
-    config: BossDbConfig,
-    readonly claims = new ClaimExtensions(),
-    private readonly names?: StatementNames,
-  ) {
+  readonly claims: ClaimExtensions;
+  private readonly names: StatementNames | undefined;
+  private readonly settledAhead: SettledAhead | undefined;
+
+  constructor(config: BossDbConfig, hooks: TallyBossDbHooks = {}) {
     super(config);
+    this.claims = hooks.claims ?? new ClaimExtensions();
+    this.names = hooks.names;
+    this.settledAhead = hooks.settledAhead;
   }
 
   override executeSql(text: string, values?: unknown[], options?: ExecuteOptions): Promise<QueryResult> {
+    const answered = this.settledAhead?.answer(text, values);
+    if (answered !== undefined) return Promise.resolve(answered);
     if (claimedQueue(text) === undefined) return this.#execute(text, values, options, true);
     const extension = this.claims.forStatement(text);
     if (extension === undefined) return this.#execute(text, values, options, false);

@@ -3,6 +3,7 @@ import type { StatementNames } from '../lib/statement-names.ts';
 import type { Logger } from '../logger.ts';
 import { TallyBossDb } from './boss-db.ts';
 import type { ClaimExtensions } from './claim-extension.ts';
+import type { SettledAhead } from './settled-ahead.ts';
 import { SplitListenDb } from './split-listen-db.ts';
 
 export const ANALYSIS_QUEUE = 'tally-analysis';
@@ -31,6 +32,8 @@ export interface BossSettings {
   listenConnectionString?: string;
   /** Work that rides in pg-boss's claims (worker/start-on-claim.ts registers the attempt's start). */
   claims?: ClaimExtensions;
+  /** Entries the worker completes in its own final statement (worker/run-analysis-job.ts). */
+  settledAhead?: SettledAhead;
   /**
    * Names for pg-boss's repeated statements (prepared once per connection). Only where the
    * connection string keeps sessions: unset behind a transaction pooler.
@@ -57,8 +60,15 @@ export async function startBoss(
   const boss = new PgBoss({
     db:
       listenUrl && listenUrl !== connectionString
-        ? new SplitListenDb(connection, listenUrl, settings.claims)
-        : new TallyBossDb(connection, settings.claims, settings.statementNames),
+        ? new SplitListenDb(connection, listenUrl, {
+            claims: settings.claims,
+            settledAhead: settings.settledAhead,
+          })
+        : new TallyBossDb(connection, {
+            claims: settings.claims,
+            names: settings.statementNames,
+            settledAhead: settings.settledAhead,
+          }),
     schema: BOSS_SCHEMA,
     useListenNotify: true,
     supervise: settings.supervise,

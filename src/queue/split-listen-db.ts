@@ -1,6 +1,5 @@
 import BossDb from 'pg-boss/dist/db.js';
-import { TallyBossDb, type BossDbConfig } from './boss-db.ts';
-import type { ClaimExtensions } from './claim-extension.ts';
+import { TallyBossDb, type BossDbConfig, type TallyBossDbHooks } from './boss-db.ts';
 
 /**
  * pg-boss's own connection pool, with its LISTEN connection on another URL: behind a
@@ -13,8 +12,8 @@ import type { ClaimExtensions } from './claim-extension.ts';
 export class SplitListenDb extends TallyBossDb {
   readonly #listenDb: BossDb;
 
-  constructor(config: BossDbConfig, listenConnectionString: string, claims?: ClaimExtensions) {
-    super(config, claims);
+  constructor(config: BossDbConfig, listenConnectionString: string, hooks: TallyBossDbHooks = {}) {
+    super(config, hooks);
     // Its own application_name, so pg_stat_activity tells the direct listener from the pool.
     this.#listenDb = new BossDb({
       ...config,

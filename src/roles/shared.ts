@@ -4,6 +4,7 @@ import type { DatabaseUrls } from '../db/database-urls.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
 import type { ClaimExtensions } from '../queue/claim-extension.ts';
+import type { SettledAhead } from '../queue/settled-ahead.ts';
 
 /** What the API and worker roles of one process share (made by startTally in src/app.ts). */
 export interface SharedParts {
@@ -15,6 +16,8 @@ export interface SharedParts {
   boss: PgBoss;
   /** Work that rides in pg-boss's claims (the worker role's attempt starts). */
   claims: ClaimExtensions;
+  /** pg-boss entries the worker role completes in its own final statement. */
+  settledAhead: SettledAhead;
   files: StoredFiles;
   log: Logger;
   /** True once the process drains. */

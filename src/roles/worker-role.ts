@@ -60,6 +60,7 @@ export async function startWorkerRole(shared: SharedParts, options: WorkerRoleOp
     options.concurrency,
     options.maxRunningPerOwner,
     shared.claims,
+    shared.settledAhead,
   );
   let webhooks: Webhooks | undefined;
   if (options.webhooks) webhooks = await startWebhooks(boss, { db, log, settings: options.webhooks });

@@ -6,7 +6,7 @@ import { jobErrorRecord } from '../analysis/read/input-error.ts';
 import { jobOptionsSchema } from '../analysis/options.ts';
 import type { RevenueAnalysis } from '../analysis/result.ts';
 import { FileSpillStore } from '../analysis/spill/file-spill-store.ts';
-import { finishAttempt } from '../db/jobs/finish-attempt.ts';
+import { endAttempt, finishAttempt, type AttemptEnd } from '../db/jobs/finish-attempt.ts';
 import { RETRIES_EXHAUSTED_MESSAGE } from '../db/jobs/give-up-job.ts';
 import { startAttempt, type StartedAttempt } from '../db/jobs/start-attempt.ts';
 import { isInputError } from '../errors.ts';
@@ -170,9 +170,30 @@ function analyzeStoredFile(
   );
 }
 
+/**
+ * Writes a final state (completed, failed), and completes the job's pg-boss entry in the
+ * same statement when the worker settles entries ahead (queue/settled-ahead.ts): pg-boss's
+ * own completion, once the handler returns, is then answered without a round trip.
+ */
+async function endWith(attempt: Attempt, outcome: AttemptEnd): Promise<boolean> {
+  const { deps, job, jobId, token } = attempt;
+  const ahead = deps.settleAhead;
+  if (ahead === undefined) return finishAttempt(deps.db.kysely, jobId, token, outcome);
+  const entry = {
+    schema: ahead.schema,
+    table: ahead.table,
+    queue: job.name,
+    id: job.id,
+    retryCount: job.retryCount,
+  };
+  const { won, entrySettled } = await endAttempt(deps.db.kysely, jobId, token, outcome, entry);
+  if (entrySettled) ahead.entries.add(entry);
+  return won;
+}
+
 async function writeResult(attempt: Attempt, result: RevenueAnalysis): Promise<void> {
-  const { deps, jobId, token, started, log } = attempt;
-  const won = await finishAttempt(deps.db.kysely, jobId, token, {
+  const { started, log } = attempt;
+  const won = await endWith(attempt, {
     state: 'completed',
     result,
     bytesProcessed: started.bytes,
@@ -201,7 +222,7 @@ async function settleFailedAttempt(attempt: Attempt, error: unknown): Promise<vo
   if (isInputError(error)) {
     // error_message gets the content-free summary; details.help the whole explanation.
     const { message, details } = jobErrorRecord(error);
-    await finishAttempt(deps.db.kysely, jobId, token, {
+    await endWith(attempt, {
       state: 'failed',
       code: error.code,
       message,
@@ -214,7 +235,7 @@ async function settleFailedAttempt(attempt: Attempt, error: unknown): Promise<vo
   if (job.retryCount >= deps.retryLimit) {
     // The owner reads the stored message: it says what happened, never the internal error
     // (a driver's text can name hosts, users or statements). The error is logged here.
-    const ended = await finishAttempt(deps.db.kysely, jobId, token, {
+    const ended = await endWith(attempt, {
       state: 'failed',
       code: 'RETRIES_EXHAUSTED',
       message: RETRIES_EXHAUSTED_MESSAGE,

@@ -1,6 +1,8 @@
 import type { PgBoss } from 'pg-boss';
 import { ANALYSIS_PART_QUEUE, ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
+import { BOSS_SCHEMA } from '../queue/boss.ts';
 import type { ClaimExtensions } from '../queue/claim-extension.ts';
+import type { SettledAhead } from '../queue/settled-ahead.ts';
 import { inlineFileBytes, runAnalysisJob, type WorkerDeps } from './run-analysis-job.ts';
 import { runPartJob, type PartJobData } from './split/run-part-job.ts';
 import { ScanGate } from './split/scan-gate.ts';
@@ -23,6 +25,8 @@ export async function startWorkers(
   maxRunningPerOwner = 0,
   /** pg-boss's claims, which start each claimed job's attempt in the same statement. */
   claims?: ClaimExtensions,
+  /** pg-boss's completions, answered for entries the attempt's final statement completed. */
+  settledAhead?: SettledAhead,
 ): Promise<string[]> {
   const ids: string[] = [];
   // Not under a per-owner cap: pg-boss counts an owner's running jobs in the claim's own
@@ -45,8 +49,10 @@ export async function startWorkers(
           },
           (error) => deps.log.warn({ err: error }, 'could not switch the parts worker'),
         );
+  const settleAhead = settledAhead && (await settleAheadOn(boss, settledAhead));
   const workerDeps: WorkerDeps = {
     ...deps,
+    ...(settleAhead ? { settleAhead } : {}),
     ...(startsOnClaim ? { startsOnClaim } : {}),
     ...(gate === undefined ? {} : { split: { ...deps.split!, scanGate: gate } }),
   };
@@ -76,6 +82,14 @@ export async function startWorkers(
   }
   await gate?.open();
   return ids;
+}
+
+/** The analysis queue's entries, completed by the attempt's own final statement. */
+async function settleAheadOn(boss: PgBoss, entries: SettledAhead) {
+  const queue = await boss.getQueue(ANALYSIS_QUEUE);
+  if (!queue?.table) return undefined;
+  entries.track({ schema: BOSS_SCHEMA, table: queue.table, queue: ANALYSIS_QUEUE });
+  return { entries, schema: BOSS_SCHEMA, table: queue.table };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { WorkerMachine } from '../db/workers/worker-processes.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
+import type { SettledAhead } from '../queue/settled-ahead.ts';
 import type { ScanGate } from './split/scan-gate.ts';
 import type { AttemptStartsOnClaim } from './start-on-claim.ts';
 
@@ -25,6 +26,11 @@ export interface WorkerDeps {
   split?: SplitSettings;
   /** Attempts started by the claim's own statement (start-on-claim.ts); none: each starts on its own. */
   startsOnClaim?: AttemptStartsOnClaim;
+  /**
+   * Entries completed in the attempt's final statement (queue/settled-ahead.ts), with the
+   * analysis queue's table; none: pg-boss completes each entry with a statement of its own.
+   */
+  settleAhead?: { entries: SettledAhead; schema: string; table: string };
   /** Test hooks for fault injection; never set in production. */
   hooks?: WorkerHooks;
 }

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatementNames } from '../../src/lib/statement-names.ts';
 import { createLogger } from '../../src/logger.ts';
 import { ANALYSIS_QUEUE, startBoss } from '../../src/queue/boss.ts';
+import { ClaimExtensions } from '../../src/queue/claim-extension.ts';
+import { AttemptStartsOnClaim } from '../../src/worker/start-on-claim.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 // A claim must cost the same however many entries the queue's table holds. pg-boss keeps
@@ -17,6 +20,8 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 let database: TestDatabase;
 let boss: PgBoss;
 let stats: pg.Client;
+/** The worker's claims of the analysis queue start each job's attempt (worker/start-on-claim.ts). */
+const starts = new AttemptStartsOnClaim(0);
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -30,6 +35,11 @@ beforeAll(async () => {
       supervise: false,
       poolMax: 1,
       statementNames: new StatementNames(),
+      claims: (() => {
+        const claims = new ClaimExtensions();
+        claims.extend(ANALYSIS_QUEUE, starts);
+        return claims;
+      })(),
     },
     createLogger('silent'),
   );
@@ -42,24 +52,37 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** Index entries of pg-boss's job table read so far (pg_stat_user_indexes). */
-async function indexEntriesRead(): Promise<number> {
+/** Index entries (and rows read by scans) of `table` so far (pg_stat_user_tables, _indexes). */
+async function entriesRead(schema: string, table: string): Promise<number> {
   // The boss's connection reports its counts when it next goes idle: force that now.
   await boss.getDb().executeSql('select pg_stat_force_next_flush()');
   await stats.query('select pg_stat_clear_snapshot()');
   const { rows } = await stats.query<{ n: string }>(
-    `select coalesce(sum(idx_tup_read), 0) as n from pg_stat_user_indexes
-      where schemaname = 'pgboss' and relname = 'job_common'`,
+    `select coalesce((select sum(idx_tup_read) from pg_stat_user_indexes where schemaname = $1 and relname = $2), 0)
+          + (select coalesce(seq_tup_read, 0) from pg_stat_user_tables where schemaname = $1 and relname = $2) as n`,
+    [schema, table],
   );
   return Number(rows[0]?.n);
 }
 
+/** A queued job row, as an upload leaves it (its bytes are not needed: nothing reads them here). */
+async function queuedJobs(ids: string[]): Promise<void> {
+  await stats.query(
+    `insert into jobs (id, owner, state, filename, bytes, sha256, compression, options, delimiter)
+     select id, 'owner', 'queued', 'a.csv', 1, repeat('0', 64), 'none', '{}', ',' from unnest($1::uuid[]) id`,
+    [ids],
+  );
+}
+
 describe("pg-boss's claim", () => {
-  it('reads a few index entries, not every entry of the queue, once the table has grown', async () => {
+  it('reads a few entries, not every entry of the queue nor every job in flight, once the tables have grown', async () => {
     // Claims while the table is small: what a new deployment's first jobs do.
     for (let i = 0; i < 8; i++) {
-      await boss.send(ANALYSIS_QUEUE, { jobId: `small-${i}` });
+      const jobId = randomUUID();
+      await queuedJobs([jobId]);
+      await boss.send(ANALYSIS_QUEUE, { jobId });
       const [job] = await boss.fetch(ANALYSIS_QUEUE);
+      expect(starts.take(job!.id)?.started.id).toBe(jobId);
       await boss.complete(ANALYSIS_QUEUE, job!.id);
     }
     // A day of completed entries, as pg-boss keeps them.
@@ -69,15 +92,23 @@ describe("pg-boss's claim", () => {
          from generate_series(1, 5000) g`,
       [ANALYSIS_QUEUE],
     );
-    await boss.send(ANALYSIS_QUEUE, { jobId: 'next' });
+    // And a backlog of jobs in flight (queued) beside them.
+    await queuedJobs(Array.from({ length: 5000 }, () => randomUUID()));
+    const jobId = randomUUID();
+    await queuedJobs([jobId]);
+    await boss.send(ANALYSIS_QUEUE, { jobId });
 
-    const before = await indexEntriesRead();
+    const before = [await entriesRead('pgboss', 'job_common'), await entriesRead('public', 'jobs')];
     const [job] = await boss.fetch(ANALYSIS_QUEUE);
-    const read = (await indexEntriesRead()) - before;
+    const entries = (await entriesRead('pgboss', 'job_common')) - before[0]!;
+    const jobs = (await entriesRead('public', 'jobs')) - before[1]!;
 
-    expect(job?.data).toEqual({ jobId: 'next' });
-    // Planned for the table as it is: the waiting entry found by its index, then its row
-    // by its key (a handful of entries). The plan made on the small table read all 5,008.
-    expect(read).toBeLessThan(100);
+    expect(job?.data).toEqual({ jobId });
+    expect(starts.take(job!.id)?.started.id).toBe(jobId);
+    // The waiting entry found by its index, then its row and its job by key: a handful of
+    // entries. A plan made on the small tables that joins instead read all 5,008 entries,
+    // and could read every job in flight.
+    expect(entries).toBeLessThan(100);
+    expect(jobs).toBeLessThan(100);
   });
 });
