@@ -1,7 +1,7 @@
 import type { QueryResult } from 'pg';
 import BossDb from 'pg-boss/dist/db.js';
 import { withStatementName, type StatementNames } from '../lib/statement-names.ts';
-import { ClaimExtensions, claimedQueue } from './claim-extension.ts';
+import { ClaimExtensions, claimedQueue, keyedClaim } from './claim-extension.ts';
 import type { SettledAhead } from './settled-ahead.ts';
 
 export type BossDbConfig = ConstructorParameters<typeof BossDb>[0];
@@ -36,22 +36,19 @@ export class TallyBossDb extends BossDb {
     const answered = this.settledAhead?.answer(text, values);
     if (answered !== undefined) return Promise.resolve(answered);
     if (claimedQueue(text) === undefined) return this.#execute(text, values, options, true);
-    const extension = this.claims.forStatement(text);
-    if (extension === undefined) return this.#execute(text, values, options, false);
-    return extension.run({ text, values }, (statement) =>
-      this.#execute(statement.text, statement.values, options, false),
+    const keyed = keyedClaim(text);
+    const claim = keyed ?? text;
+    const extension = this.claims.forStatement(claim);
+    if (extension === undefined) return this.#execute(claim, values, options, keyed !== undefined);
+    return extension.run({ text: claim, values }, (statement) =>
+      this.#execute(statement.text, statement.values, options, keyed !== undefined),
     );
   }
 
   /**
-   * `nameable`: false for claims. A named statement's plan is made once per connection and
-   * kept (PostgreSQL's generic plan, chosen after five runs); for a claim that plan is made
-   * while the queue's table is still small, and its estimates of one row per side can join
-   * the claimed entry to its row by scanning every entry of the queue: measured with
-   * auto_explain on P5, a claim read all 2,000 rows of the table (completed entries
-   * included) by its end, 1.06 ms a claim against 0.3 ms planned afresh, and pg-boss keeps
-   * completed entries for days. Sent unnamed, a claim is planned for the table as it is
-   * (~0.6 ms of planning): test/worker/claim-plan.test.ts.
+   * `nameable`: false for a claim pg-boss's fetch did not shape as keyedClaim expects
+   * (queue/claim-extension.ts): a named statement keeps the plan it was first given, and a
+   * claim's must hold however its table grows (test/queue/claim-plan.test.ts).
    */
   #execute(
     text: string,

@@ -38,6 +38,33 @@ export function claimedQueue(text: string): string | undefined {
   return CLAIM.exec(trimmed)?.[1];
 }
 
+/** pg-boss's plain claim joining the entries it chose (`next`, locked) back to its table. */
+const JOINED = /\bFROM\s+next\s+WHERE\s+name\s*=\s*('[^']+')\s+AND\s+j\.id\s*=\s*next\.id\b/;
+
+/**
+ * pg-boss's plain claim with its chosen entries found by key instead of joined, or
+ * undefined when `claim` is not that claim: such a claim is then planned afresh each time
+ * (queue/boss-db.ts).
+ *
+ * Why: repeated statements go as named prepared statements, whose plan PostgreSQL makes
+ * once per connection (a statement without parameters, as a claim is, gets that generic
+ * plan from its first run). Made while the queue's table was small, the join looked like
+ * one row on each side, and PostgreSQL read every entry of the queue (completed ones
+ * included, which pg-boss keeps for a day) and tested each against `next`: 2,000 entries
+ * a claim by the end of P5 (auto_explain), 5,011 in test/queue/claim-plan.test.ts. By key,
+ * `j.id = ANY (ARRAY(SELECT id FROM next))` as pg-boss's own grouped claim has it, the
+ * primary key (name, id) is looked up for the chosen ids: same rows locked and updated.
+ * Planning the claim afresh instead cost ~2 ms more PostgreSQL CPU per small job in T (two
+ * claims a job); docs/performance.md.
+ */
+export function keyedClaim(claim: string): string | undefined {
+  const keyed = claim.replace(
+    JOINED,
+    (_, queue: string) => `WHERE name = ${queue} AND j.id = ANY (ARRAY(SELECT id FROM next))`,
+  );
+  return keyed === claim ? undefined : keyed;
+}
+
 /** The extensions of a pg-boss connection, by queue. */
 export class ClaimExtensions {
   readonly #byQueue = new Map<string, ClaimExtension>();

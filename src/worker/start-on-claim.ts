@@ -2,6 +2,7 @@ import {
   startAttemptOnClaimSql,
   takeStartedOnClaim,
   type StartedOnClaim,
+  type TakenFromClaim,
 } from '../db/jobs/start-attempt-on-claim.ts';
 import type { BossStatement, ClaimExtension, RunStatement } from '../queue/claim-extension.ts';
 
@@ -11,9 +12,10 @@ import type { BossStatement, ClaimExtension, RunStatement } from '../queue/claim
  * claims by startWorkers.
  */
 export class AttemptStartsOnClaim implements ClaimExtension {
-  /** By pg-boss entry id. An entry a handler never takes (pg-boss stopped between claim and
-   * handler) stays until the entry is claimed again, which replaces it. */
-  readonly #started = new Map<string, StartedOnClaim | null>();
+  /** By pg-boss entry id, until its handler ends (`done`). An entry a handler never gets
+   * (pg-boss stopped between claim and handler) stays until the entry is claimed again,
+   * which replaces it. */
+  readonly #started = new Map<string, TakenFromClaim>();
 
   /** `inlineUpTo`: files up to this many bytes come back with the start (start-attempt.ts). */
   constructor(private readonly inlineUpTo: number) {}
@@ -33,8 +35,16 @@ export class AttemptStartsOnClaim implements ClaimExtension {
    * there is nothing to run, undefined when its claim started none (start it now).
    */
   take(entryId: string): StartedOnClaim | null | undefined {
-    const started = this.#started.get(entryId);
+    return this.#started.get(entryId)?.started;
+  }
+
+  /**
+   * Whether the claim of entry `entryId` saw more claimable entries than it took (true when
+   * unknown), and forgets the entry: called once its handler ends.
+   */
+  done(entryId: string): boolean {
+    const taken = this.#started.get(entryId);
     this.#started.delete(entryId);
-    return started;
+    return taken?.moreWaiting ?? true;
   }
 }

@@ -14,8 +14,9 @@ import { AttemptStartsOnClaim } from './start-on-claim.ts';
  * pg-boss with LISTEN/NOTIFY wakes a worker ~2 ms after a job is sent, but after each job
  * it waits out `notifyPollingIntervalSeconds` before fetching again, even with a backlog:
  * a queue of small jobs would drain at one job per interval per worker. Each worker
- * therefore notifies itself when its handler ends, so it fetches again at once and only
- * sleeps when the queue is empty.
+ * therefore notifies itself when its handler ends, so it fetches again at once, when its
+ * claim saw more entries waiting than it took (or could not tell), and only sleeps when
+ * the queue is empty.
  */
 export async function startWorkers(
   boss: PgBoss,
@@ -74,7 +75,10 @@ export async function startWorkers(
         try {
           if (job) await runAnalysisJob(workerDeps, job);
         } finally {
-          boss.notifyWorker(self.id);
+          // Fetch again at once only if the claim saw more waiting (start-on-claim.ts): a job
+          // sent since then wakes this worker by its NOTIFY, which pg-boss keeps for after
+          // the handler.
+          if (job === undefined || (startsOnClaim?.done(job.id) ?? true)) boss.notifyWorker(self.id);
         }
       },
     );

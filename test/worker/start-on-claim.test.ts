@@ -1,6 +1,6 @@
 import * as plans from 'pg-boss/dist/plans.js';
 import { describe, expect, it } from 'vitest';
-import { claimedQueue } from '../../src/queue/claim-extension.ts';
+import { claimedQueue, keyedClaim } from '../../src/queue/claim-extension.ts';
 import { useApiWithoutWorkers } from '../support/api-without-workers.ts';
 
 // A job's attempt starts in the statement pg-boss claims it with (src/worker/start-on-claim.ts):
@@ -29,6 +29,17 @@ describe("pg-boss's claim statement", () => {
     const claim = plans.fetchNextJob({ ...base, ...options });
     expect(claimedQueue(claim.text)).toBe('tally-analysis');
     expect(claimedQueue(plans.fetchNextJob({ ...base, ...options, name: 'other' }).text)).toBe('other');
+  });
+
+  it.each([
+    ['as the analysis workers fetch', {}],
+    ['with trace context', { includeTraceContext: true }],
+    ['in batches', { limit: 4 }],
+  ])('finds its chosen entries by key %s (test/queue/claim-plan.test.ts says why)', (_, options) => {
+    const keyed = keyedClaim(plans.fetchNextJob({ ...base, ...options }).text);
+    expect(keyed).toContain("WHERE name = 'tally-analysis' AND j.id = ANY (ARRAY(SELECT id FROM next))");
+    expect(keyed).not.toMatch(/FROM\s+next\s+WHERE/); // no join back to the table
+    expect(claimedQueue(keyed!)).toBe('tally-analysis');
   });
 
   it('is told from every other statement that touches jobs', () => {

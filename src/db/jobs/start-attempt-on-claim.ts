@@ -2,11 +2,38 @@ import { ATTEMPT_START_SET, startedColumns, type StartedAttempt } from './start-
 
 /** The column of a claimed row that carries its attempt's start (null: nothing to run). */
 const STARTED = '__tallyStarted';
+/** The column of a claimed row that says whether more entries were waiting than it took. */
+const MORE = '__tallyMore';
+
+/** pg-boss's choice of entries (its plain fetch's `next`): the table, the condition, the limit. */
+const NEXT =
+  /\bnext\s+AS\s+\(\s*SELECT\s+j\.id\s+FROM\s+([\w".]+)\s+j\s+WHERE\s+([\s\S]*?)\s+ORDER\s+BY\b[^)]*?\bLIMIT\s+(\d+)\s+FOR\s+UPDATE\b/i;
+
+/**
+ * Whether the queue held more claimable entries than the claim took, in the claim's own
+ * snapshot (null when `claim` is not shaped as expected: say "maybe"). A worker fetches
+ * again at once after a job only when there were (worker/start-workers.ts): the fetch
+ * after a job that finds nothing was one of a small job's three claims (docs/performance.md).
+ */
+function moreWaitingSql(claim: string): string {
+  const next = NEXT.exec(claim);
+  if (next === null) return 'null::boolean';
+  const [, table, where, limit] = next;
+  return `(select count(*) from (select 1 from ${table} j where ${where} limit ${Number(limit) + 1}) w)
+      > (select count(*) from claimed)`;
+}
 
 /** A claimed job's attempt, started by the claim's own statement. */
 export interface StartedOnClaim {
   token: string;
   started: StartedAttempt;
+}
+
+/** What a claimed row carries of ours: its attempt (null: nothing to run), and whether more waited. */
+export interface TakenFromClaim {
+  started: StartedOnClaim | null;
+  /** False only when the claim saw no other claimable entry. */
+  moreWaiting: boolean;
 }
 
 /**
@@ -32,7 +59,8 @@ export function startAttemptOnClaimSql(claim: string, inlineUpTo: number): strin
       where jobs.id = ${jobId} and jobs.state in ('queued', 'running')
       returning claimed.id as claim_id, jobs.attempt_token as token, ${startedColumns(inlineUpTo)}
     )
-    select claimed.*, (select to_jsonb(s) - 'claim_id' from started s where s.claim_id = claimed.id) as "${STARTED}"
+    select claimed.*, (select to_jsonb(s) - 'claim_id' from started s where s.claim_id = claimed.id) as "${STARTED}",
+      ${moreWaitingSql(claim)} as "${MORE}"
     from claimed`;
 }
 
@@ -46,13 +74,18 @@ interface StartedJson extends Omit<StartedAttempt, 'inline'> {
  * Takes the attempt's start off a row of startAttemptOnClaimSql, leaving the row as
  * pg-boss's claim returned it: the attempt, or null when there is nothing to run.
  */
-export function takeStartedOnClaim(row: Record<string, unknown>): StartedOnClaim | null {
+export function takeStartedOnClaim(row: Record<string, unknown>): TakenFromClaim {
   const json = row[STARTED] as StartedJson | null | undefined;
+  const moreWaiting = row[MORE] !== false;
   delete row[STARTED];
-  if (json === null || json === undefined) return null;
+  delete row[MORE];
+  if (json === null || json === undefined) return { started: null, moreWaiting };
   const { token, inline, ...rest } = json;
   return {
-    token,
-    started: { ...rest, inline: inline === null ? null : Buffer.from(inline.slice(2), 'hex') },
+    started: {
+      token,
+      started: { ...rest, inline: inline === null ? null : Buffer.from(inline.slice(2), 'hex') },
+    },
+    moreWaiting,
   };
 }
