@@ -45,6 +45,27 @@ export class TallyBossDb extends BossDb {
     );
   }
 
+  override listen(...[channel, onNotification, onReconnect]: Parameters<BossDb['listen']>) {
+    return super.listen(channel, ...this.counted(onNotification, onReconnect));
+  }
+
+  /** The listener's callbacks, counting what they deliver (ClaimExtensions.notifications). */
+  protected counted(
+    onNotification: Parameters<BossDb['listen']>[1],
+    onReconnect: Parameters<BossDb['listen']>[2],
+  ): [Parameters<BossDb['listen']>[1], Parameters<BossDb['listen']>[2]] {
+    return [
+      (payload) => {
+        this.claims.notifications++;
+        onNotification(payload);
+      },
+      () => {
+        this.claims.notifications++;
+        onReconnect();
+      },
+    ];
+  }
+
   /**
    * `nameable`: false for a claim pg-boss's fetch did not shape as keyedClaim expects
    * (queue/claim-extension.ts): a named statement keeps the plan it was first given, and a

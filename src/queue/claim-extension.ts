@@ -68,6 +68,12 @@ export function keyedClaim(claim: string): string | undefined {
 /** The extensions of a pg-boss connection, by queue. */
 export class ClaimExtensions {
   readonly #byQueue = new Map<string, ClaimExtension>();
+  /**
+   * NOTIFYs (and listener reconnects, which stand for the ones missed) the connection's
+   * listener has delivered so far, counted by queue/boss-db.ts: a claim can tell whether
+   * anything was sent since another claim's snapshot (worker/start-on-claim.ts).
+   */
+  notifications = 0;
 
   /** Extends every later claim of `queue` (one extension per queue). */
   extend(queue: string, extension: ClaimExtension): void {

@@ -36,7 +36,9 @@ export class SplitListenDb extends TallyBossDb {
     if (this.#listenDb.opened) await this.#listenDb.close();
   }
 
-  override listen(...args: Parameters<BossDb['listen']>): ReturnType<BossDb['listen']> {
-    return this.#listenDb.listen(...args);
+  override listen(
+    ...[channel, onNotification, onReconnect]: Parameters<BossDb['listen']>
+  ): ReturnType<BossDb['listen']> {
+    return this.#listenDb.listen(channel, ...this.counted(onNotification, onReconnect));
   }
 }

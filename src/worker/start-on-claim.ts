@@ -4,7 +4,18 @@ import {
   type StartedOnClaim,
   type TakenFromClaim,
 } from '../db/jobs/start-attempt-on-claim.ts';
+import type { QueryResult } from 'pg';
 import type { BossStatement, ClaimExtension, RunStatement } from '../queue/claim-extension.ts';
+
+/** A claim of this process in flight: the NOTIFYs seen when it was sent, and whether it left more. */
+interface ClaimInFlight {
+  notifications: number;
+  /** False when the claim took every claimable entry of its snapshot (none included). */
+  leftMore: Promise<boolean>;
+}
+
+/** What an empty claim answers (pg-boss reads `rows`). */
+const NOTHING_CLAIMED: QueryResult = { command: 'UPDATE', rowCount: 0, oid: 0, fields: [], rows: [] };
 
 /**
  * Starts each claimed job's attempt in pg-boss's claim statement (db/jobs/start-attempt-on-claim.ts)
@@ -17,17 +28,59 @@ export class AttemptStartsOnClaim implements ClaimExtension {
    * which replaces it. */
   readonly #started = new Map<string, TakenFromClaim>();
 
-  /** `inlineUpTo`: files up to this many bytes come back with the start (start-attempt.ts). */
-  constructor(private readonly inlineUpTo: number) {}
+  /** The last claim this process sent, while it is in flight. */
+  #inFlight: ClaimInFlight | undefined;
 
-  async run(claim: BossStatement, execute: RunStatement) {
-    const result = await execute({
+  /**
+   * `inlineUpTo`: files up to this many bytes come back with the start (start-attempt.ts).
+   * `notifications`: NOTIFYs the process's listener has delivered so far (ClaimExtensions).
+   */
+  constructor(
+    private readonly inlineUpTo: number,
+    private readonly notifications: () => number = () => 0,
+  ) {}
+
+  /**
+   * One NOTIFY wakes every idle slot of the process, and each claimed: one job, and an empty
+   * claim from each other slot (a statement each, one of T's two claims a job). A claim sent
+   * while another of this process is in flight, with no NOTIFY since that one was sent,
+   * waits for it: when it left nothing claimable, this one would find nothing either and is
+   * answered empty here. Anything sent since comes with a NOTIFY, which pg-boss keeps for
+   * the slot if it arrives once the slot's fetch began (it then fetches again at once), and
+   * which otherwise changes the count first, so this claim goes to the database.
+   */
+  async run(claim: BossStatement, execute: RunStatement): Promise<QueryResult> {
+    const seen = this.notifications();
+    const earlier = this.#inFlight;
+    if (earlier !== undefined && earlier.notifications === seen) {
+      const leftMore = await earlier.leftMore;
+      if (!leftMore && this.notifications() === seen) return NOTHING_CLAIMED;
+    }
+    const running = execute({
       text: startAttemptOnClaimSql(claim.text, this.inlineUpTo),
       values: claim.values,
+    }).then((result) => {
+      for (const row of result.rows as Record<string, unknown>[])
+        this.#started.set(String(row.id), takeStartedOnClaim(row));
+      return result;
     });
-    for (const row of result.rows as Record<string, unknown>[])
-      this.#started.set(String(row.id), takeStartedOnClaim(row));
-    return result;
+    const mine: ClaimInFlight = {
+      notifications: seen,
+      // A failed claim says nothing: the next goes to the database.
+      leftMore: running.then(
+        (result) =>
+          (result.rows as { id: unknown }[]).some(
+            (row) => this.#started.get(String(row.id))?.moreWaiting !== false,
+          ),
+        () => true,
+      ),
+    };
+    this.#inFlight = mine;
+    try {
+      return await running;
+    } finally {
+      if (this.#inFlight === mine) this.#inFlight = undefined;
+    }
   }
 
   /**

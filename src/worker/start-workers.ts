@@ -36,7 +36,7 @@ export async function startWorkers(
   // claim, 2 of 18 runs took a second job of the capped owner.
   const startsOnClaim =
     claims !== undefined && maxRunningPerOwner === 0
-      ? new AttemptStartsOnClaim(inlineFileBytes(deps.files))
+      ? new AttemptStartsOnClaim(inlineFileBytes(deps.files), () => claims.notifications)
       : undefined;
   if (startsOnClaim) claims!.extend(ANALYSIS_QUEUE, startsOnClaim);
   // The parts' worker, stopped while this process scans a file to split (split/scan-gate.ts).

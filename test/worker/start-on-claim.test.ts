@@ -1,6 +1,9 @@
 import * as plans from 'pg-boss/dist/plans.js';
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import type { QueryResult } from 'pg';
+import { describe, expect, it, vi } from 'vitest';
 import { claimedQueue, keyedClaim } from '../../src/queue/claim-extension.ts';
+import { AttemptStartsOnClaim } from '../../src/worker/start-on-claim.ts';
 import { useApiWithoutWorkers } from '../support/api-without-workers.ts';
 
 // A job's attempt starts in the statement pg-boss claims it with (src/worker/start-on-claim.ts):
@@ -9,6 +12,13 @@ import { useApiWithoutWorkers } from '../support/api-without-workers.ts';
 
 const textOf = (statement: string | { text: string }) =>
   typeof statement === 'string' ? statement : statement.text;
+
+const claimOptions = {
+  schema: 'pgboss',
+  table: 'job_common',
+  name: 'tally-analysis',
+  policy: 'standard',
+};
 
 describe("pg-boss's claim statement", () => {
   const base = {
@@ -91,5 +101,58 @@ describe("a job's attempt", () => {
       [jobId],
     );
     expect(rows).toEqual([{ attempts: 0, result: null, started: expect.any(Boolean) }]);
+  });
+});
+
+describe("a process's claims at once", () => {
+  // One NOTIFY wakes every idle slot, and each would claim; the later ones wait for the first
+  // (src/worker/start-on-claim.ts). The database's side is the claim-plan test's.
+  const claim = { text: plans.fetchNextJob({ ...claimOptions, limit: 1 }).text, values: [] };
+  const row = (more: boolean) => ({ id: randomUUID(), data: {}, __tallyStarted: null, __tallyMore: more });
+
+  /** A statement runner that answers `answers` in turn, each when the test releases it. */
+  function database(answers: Record<string, unknown>[][]) {
+    const sent: ((rows: Record<string, unknown>[]) => void)[] = [];
+    const execute = () =>
+      new Promise<QueryResult>((resolve) => {
+        sent.push((rows) => resolve({ command: 'UPDATE', rowCount: rows.length, oid: 0, fields: [], rows }));
+      });
+    const answer = (i: number) => sent[i]!(answers[i]!);
+    return { execute, sent, answer };
+  }
+
+  it('answers a second claim empty when the first took all there was', async () => {
+    const db = database([[row(false)]]);
+    const starts = new AttemptStartsOnClaim(0, () => 7);
+    const first = starts.run(claim, db.execute);
+    const second = starts.run(claim, db.execute);
+    db.answer(0);
+    expect((await first).rows).toHaveLength(1);
+    expect((await second).rows).toEqual([]);
+    expect(db.sent).toHaveLength(1);
+  });
+
+  it('sends the second when the first left more, or found nothing and a NOTIFY came since', async () => {
+    const left = database([[row(true)], [row(false)]]);
+    const starts = new AttemptStartsOnClaim(0, () => 7);
+    const first = starts.run(claim, left.execute);
+    const second = starts.run(claim, left.execute);
+    left.answer(0);
+    await first;
+    await vi.waitFor(() => expect(left.sent).toHaveLength(2));
+    left.answer(1);
+    expect((await second).rows).toHaveLength(1);
+
+    let notifications = 7;
+    const late = database([[], [row(false)]]);
+    const notified = new AttemptStartsOnClaim(0, () => notifications);
+    const one = notified.run(claim, late.execute);
+    notifications++; // a job sent since the first claim's snapshot
+    const two = notified.run(claim, late.execute);
+    expect(late.sent).toHaveLength(2);
+    late.answer(0);
+    late.answer(1);
+    expect((await one).rows).toEqual([]);
+    expect((await two).rows).toHaveLength(1);
   });
 });
