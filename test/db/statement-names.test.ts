@@ -2,9 +2,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/database.ts';
 import { StatementNames, withStatementName } from '../../src/lib/statement-names.ts';
-import { createLogger } from '../../src/logger.ts';
-import { startBoss } from '../../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startOneConnectionBoss } from '../support/one-connection-boss.ts';
 
 describe('StatementNames', () => {
   it('names a text the second time it is seen, and the same name ever after', () => {
@@ -118,18 +117,7 @@ describe('a pool behind a transaction pooler', () => {
 describe("pg-boss's statements on a direct connection", () => {
   it('are prepared once they repeat: its insert, its claim (finding its entries by key) and its complete', async () => {
     // One connection, so pg_prepared_statements (per session) shows all it prepared.
-    const boss = await startBoss(
-      database.url,
-      {
-        heartbeatSeconds: 30,
-        expireInSeconds: 60,
-        retryLimit: 0,
-        supervise: false,
-        poolMax: 1,
-        statementNames: new StatementNames(),
-      },
-      createLogger('silent'),
-    );
+    const boss = await startOneConnectionBoss(database.url);
     try {
       for (let i = 0; i < 3; i++) {
         await boss.send('tally-analysis', { jobId: `j${i}` });

@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatementNames } from '../../src/lib/statement-names.ts';
-import { createLogger } from '../../src/logger.ts';
-import { ANALYSIS_QUEUE, startBoss } from '../../src/queue/boss.ts';
+import { ANALYSIS_QUEUE } from '../../src/queue/boss.ts';
 import { ClaimExtensions } from '../../src/queue/claim-extension.ts';
 import { AttemptStartsOnClaim } from '../../src/worker/start-on-claim.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startOneConnectionBoss } from '../support/one-connection-boss.ts';
 
 // A claim must cost the same however much history the tables hold. pg-boss keeps completed
 // entries for a day (deleteAfterSeconds) and Tally its jobs for JOB_RETENTION_DAYS, so a
@@ -26,23 +25,9 @@ const starts = new AttemptStartsOnClaim(0);
 beforeAll(async () => {
   database = await createTestDatabase();
   // One connection, kept for the whole test, as a worker's pool keeps its connections.
-  boss = await startBoss(
-    database.url,
-    {
-      heartbeatSeconds: 30,
-      expireInSeconds: 60,
-      retryLimit: 0,
-      supervise: false,
-      poolMax: 1,
-      statementNames: new StatementNames(),
-      claims: (() => {
-        const claims = new ClaimExtensions();
-        claims.extend(ANALYSIS_QUEUE, starts);
-        return claims;
-      })(),
-    },
-    createLogger('silent'),
-  );
+  const claims = new ClaimExtensions();
+  claims.extend(ANALYSIS_QUEUE, starts);
+  boss = await startOneConnectionBoss(database.url, claims);
   stats = new pg.Client({ connectionString: database.url });
   await stats.connect();
 });
