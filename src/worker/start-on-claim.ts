@@ -1,10 +1,10 @@
+import type { QueryResult } from 'pg';
 import {
   startAttemptOnClaimSql,
   takeStartedOnClaim,
   type StartedOnClaim,
   type TakenFromClaim,
 } from '../db/jobs/start-attempt-on-claim.ts';
-import type { QueryResult } from 'pg';
 import type { BossStatement, ClaimExtension, RunStatement } from '../queue/claim-extension.ts';
 
 /** A claim of this process in flight: the NOTIFYs seen when it was sent, and whether it left more. */

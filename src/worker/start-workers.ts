@@ -1,6 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { ANALYSIS_PART_QUEUE, ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
-import { BOSS_SCHEMA } from '../queue/boss.ts';
+import { ANALYSIS_PART_QUEUE, ANALYSIS_QUEUE, BOSS_SCHEMA, type AnalysisJobData } from '../queue/boss.ts';
 import type { ClaimExtensions } from '../queue/claim-extension.ts';
 import type { SettledAhead } from '../queue/settled-ahead.ts';
 import { inlineFileBytes, runAnalysisJob, type WorkerDeps } from './run-analysis-job.ts';
