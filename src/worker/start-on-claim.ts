@@ -31,6 +31,19 @@ export class AttemptStartsOnClaim implements ClaimExtension {
   /** The last claim this process sent, while it is in flight. */
   #inFlight: ClaimInFlight | undefined;
 
+  /** The statement for each claim text pg-boss sends (one per batch size and trace setting). */
+  readonly #statements = new Map<string, string>();
+
+  #sqlFor(claim: string): string {
+    let statement = this.#statements.get(claim);
+    if (statement === undefined) {
+      statement = startAttemptOnClaimSql(claim, this.inlineUpTo);
+      if (this.#statements.size >= 16) this.#statements.clear(); // texts that vary: no cache
+      this.#statements.set(claim, statement);
+    }
+    return statement;
+  }
+
   /**
    * `inlineUpTo`: files up to this many bytes come back with the start (start-attempt.ts).
    * `notifications`: NOTIFYs the process's listener has delivered so far (ClaimExtensions).
@@ -56,28 +69,27 @@ export class AttemptStartsOnClaim implements ClaimExtension {
       const leftMore = await earlier.leftMore;
       if (!leftMore && this.notifications() === seen) return NOTHING_CLAIMED;
     }
-    const running = execute({
-      text: startAttemptOnClaimSql(claim.text, this.inlineUpTo),
-      values: claim.values,
-    }).then((result) => {
-      for (const row of result.rows as Record<string, unknown>[])
-        this.#started.set(String(row.id), takeStartedOnClaim(row));
-      return result;
+    const claimed = execute({ text: this.#sqlFor(claim.text), values: claim.values }).then((result) => {
+      // An empty claim left nothing; a claim that took entries says whether more waited.
+      let leftMore = false;
+      for (const row of result.rows as Record<string, unknown>[]) {
+        const taken = takeStartedOnClaim(row);
+        this.#started.set(String(row.id), taken);
+        leftMore ||= taken.moreWaiting;
+      }
+      return { result, leftMore };
     });
     const mine: ClaimInFlight = {
       notifications: seen,
       // A failed claim says nothing: the next goes to the database.
-      leftMore: running.then(
-        (result) =>
-          (result.rows as { id: unknown }[]).some(
-            (row) => this.#started.get(String(row.id))?.moreWaiting !== false,
-          ),
+      leftMore: claimed.then(
+        (c) => c.leftMore,
         () => true,
       ),
     };
     this.#inFlight = mine;
     try {
-      return await running;
+      return (await claimed).result;
     } finally {
       if (this.#inFlight === mine) this.#inFlight = undefined;
     }
