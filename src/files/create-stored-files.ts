@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import { insertAdopting } from '../db/jobs/insert-job.ts';
 import type { Logger } from '../logger.ts';
 import { PostgresStoredFiles } from './postgres/postgres-stored-files.ts';
 import type { S3Settings } from './s3-settings.ts';
@@ -51,7 +52,8 @@ export function withVerifiedReads(store: StoredFilesImplementation): StoredFiles
     kind: store.kind,
     stage: (options) => store.stage(options),
     resume: (id, options) => store.resume(id, options),
-    adopt: (trx, file, job) => store.adopt(trx, file, job),
+    adoption: (file, job) => store.adoption(file, job),
+    adopt: (trx, file, job) => insertAdopting(trx, job.owner, store.adoption(file, job)),
     read: (ref) => verifiedRead(store.readStored(ref.jobId), ref),
     readRange: (ref, start, end) => store.readStoredRange(ref.jobId, start, end),
     reuse: (trx, from, toJobId) => store.reuse(trx, from, toJobId),

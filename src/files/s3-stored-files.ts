@@ -1,8 +1,7 @@
 import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { InsertedJob, NewJob } from '../db/jobs/insert-job.ts';
-import { jobsInFlight } from '../queue/fair-share.ts';
+import { jobAdoption, type NewJob } from '../db/jobs/insert-job.ts';
 import type { Database } from '../db/schema.ts';
 import { TallyError } from '../errors.ts';
 import { readObject } from './s3-object-read.ts';
@@ -70,22 +69,10 @@ export class S3StoredFiles implements StoredFilesImplementation {
     });
   }
 
-  /**
-   * The job row and the adoption (its staged row deleted) in one statement, with the owner's
-   * other jobs in flight, as PostgreSQL's insertJob does.
-   */
-  async adopt(trx: Transaction<Database>, file: StagedFile, job: NewJob): Promise<InsertedJob | undefined> {
-    const { rows } = await sql<{ inserted: number; others: number }>`
-      with adopted as (delete from staged_uploads where id = ${file.id} returning id),
-           job as (
-             insert into jobs (id, owner, state, filename, bytes, sha256, compression, options, delimiter, file_store)
-             select ${job.id}::uuid, ${job.owner}, 'queued', ${job.filename}, ${job.bytes}, ${job.sha256},
-                    ${job.compression}, ${JSON.stringify(job.options)}::jsonb, ${job.delimiter}, 's3'
-               from adopted
-             returning id)
-      select (select count(*)::int from job) as inserted, ${jobsInFlight(job.owner)} as others
-    `.execute(trx);
-    return rows[0]?.inserted === 1 ? { othersInFlight: rows[0].others } : undefined;
+  /** The job row and the adoption (its staged row deleted), its bytes marked as in the object store. */
+  adoption(file: StagedFile, job: NewJob): RawBuilder<unknown> {
+    if (file.id !== job.id) throw new Error('a job adopts the staging with its own id');
+    return jobAdoption(job, { staged: true }, 's3');
   }
 
   async *readStored(jobId: string): AsyncGenerator<Buffer> {

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { RawBuilder, Transaction } from 'kysely';
 import type { InsertedJob, NewJob } from '../db/jobs/insert-job.ts';
 import type { Database } from '../db/schema.ts';
 
@@ -110,12 +110,20 @@ export interface StoredFiles {
   resume(id: string, options?: StageOptions): Promise<Staging>;
 
   /**
-   * Inside the job's transaction: inserts the job row (`job.id` = `file.id`) as the owner of
-   * the staged file, in one statement where the store can (each statement is a round trip
-   * that small uploads pay, bench/small-jobs.bench.ts), which also counts the owner's other
-   * jobs in flight (queue/fair-share.ts, for the queue entry's turn). Returns
-   * undefined when the staging is gone (swept: its writer paused past the lease) and no job
-   * was inserted; the caller refuses the upload.
+   * The job row (`job.id` = `file.id`) inserted as the owner of the staged file, as the
+   * common table expressions of one statement: they end with one named `job` that returns
+   * the new row's id, and it returns nothing when the staging is gone (swept: its writer
+   * paused past the lease). The caller puts them in the statement that makes the job (with
+   * the queue entry, job-lifecycle/create-job.ts), so a small upload pays one round trip
+   * (bench/small-jobs.bench.ts); `adopt` runs them alone.
+   */
+  adoption(file: StagedFile, job: NewJob): RawBuilder<unknown>;
+
+  /**
+   * Inside the job's transaction: `adoption` as a statement of its own, which also counts
+   * the owner's other jobs in flight (queue/fair-share.ts, for the queue entry's turn).
+   * Returns undefined when the staging is gone and no job was inserted; the caller refuses
+   * the upload.
    */
   adopt(trx: Transaction<Database>, file: StagedFile, job: NewJob): Promise<InsertedJob | undefined>;
 
@@ -173,7 +181,7 @@ export interface VerifiedRead extends AsyncIterable<Buffer> {
  * wrapping `readStored` in the verification every store shares (verified-read.ts), so no
  * store can hand the worker bytes it has not checked.
  */
-export interface StoredFilesImplementation extends Omit<StoredFiles, 'read' | 'readRange'> {
+export interface StoredFilesImplementation extends Omit<StoredFiles, 'read' | 'readRange' | 'adopt'> {
   /** A job's bytes in order, as stored; a missing piece ends the read early (the check catches it). */
   readStored(jobId: string): AsyncIterable<Buffer>;
   /** Bytes [start, end) as stored; a missing piece ends the read early (the part's check catches it). */

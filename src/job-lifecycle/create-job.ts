@@ -1,13 +1,16 @@
-import type { Transaction } from 'kysely';
+import type { RawBuilder } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import { claimIdempotencyKey } from '../db/jobs/idempotency.ts';
-import type { InsertedJob, NewJob } from '../db/jobs/insert-job.ts';
-import type { Database } from '../db/schema.ts';
+import { insertAdopting, type NewJob } from '../db/jobs/insert-job.ts';
+import { insertJobWithEntry } from '../db/jobs/insert-job-with-entry.ts';
 import { stagingLost } from '../db/jobs/staged-uploads.ts';
 import { TallyError } from '../errors.ts';
 import type { JobState } from '../jobs/job-states.ts';
-import { enqueueAnalysis } from './enqueue-analysis.ts';
+import { ANALYSIS_QUEUE } from '../queue/boss.ts';
+import { entryInsertOf } from '../queue/entry-insert.ts';
+import { fairShareFor } from '../queue/fair-share.ts';
+import { analysisEntry, enqueueAnalysis } from './enqueue-analysis.ts';
 
 export interface CreatedJob {
   jobId: string;
@@ -17,19 +20,15 @@ export interface CreatedJob {
 }
 
 /**
- * Inserts the job row as the owner of its bytes, in the job's transaction, and counts the
- * owner's other jobs in flight in the same statement; undefined when its bytes are gone (a
- * staging swept meanwhile) and no row was inserted. The store of bytes decides how
- * (StoredFiles.adopt, src/files/).
- */
-export type InsertWithFile = (trx: Transaction<Database>, job: NewJob) => Promise<InsertedJob | undefined>;
-
-/**
- * Makes a new job in ONE short transaction: the idempotency key, the job row with the
- * adoption of its bytes, and the queue entry commit together or not at all. A job
- * therefore exists exactly when the client is told so, and a worker never sees a job
- * without its file. The bytes were committed while they arrived; this transaction writes
- * a few hundred bytes whatever the file size.
+ * Makes a new job atomically: the idempotency key, the job row with the adoption of its
+ * bytes (`adoption`, StoredFiles.adoption), and the queue entry commit together or not at
+ * all. A job therefore exists exactly when the client is told so, and a worker never sees a
+ * job without its file. The bytes were committed while they arrived; this writes a few
+ * hundred bytes whatever the file size.
+ *
+ * Without an Idempotency-Key that is ONE statement (db/jobs/insert-job-with-entry.ts): one
+ * round trip where a transaction took four. With a key, or should pg-boss's insert ever
+ * take a shape that statement does not know, one short transaction.
  *
  * Plain fields, not the upload's types: any way of receiving bytes (a form post, a
  * resumable upload) makes its job here.
@@ -38,13 +37,23 @@ export async function createJob(
   deps: { db: Db; boss: PgBoss },
   input: {
     job: NewJob;
-    insertWithFile: InsertWithFile;
+    adoption: RawBuilder<unknown>;
     idempotencyKey?: string | undefined;
     /** The request that made the job, carried to the worker's logs. */
     requestId?: string | undefined;
   },
 ): Promise<CreatedJob> {
   const { job } = input;
+  if (input.idempotencyKey === undefined) {
+    // The turn's priority is counted by the statement itself (fairSharePriority): 0 here.
+    const { data, options } = analysisEntry({ jobId: job.id, requestId: input.requestId }, fairShareFor(job.owner, 0));
+    const entry = await entryInsertOf(deps.boss, ANALYSIS_QUEUE, data, options);
+    if (entry !== undefined) {
+      // The sweep took the staging (its writer paused past the lease): no job with a hole.
+      if (!(await insertJobWithEntry(deps.db.kysely, job.owner, input.adoption, entry))) throw stagingLost();
+      return { jobId: job.id, state: 'queued', created: true };
+    }
+  }
   return deps.db.kysely.transaction().execute(async (trx) => {
     if (input.idempotencyKey !== undefined) {
       const holder = await claimIdempotencyKey(trx, job.owner, input.idempotencyKey, job.id);
@@ -53,8 +62,7 @@ export async function createJob(
         return { jobId: holder.jobId, state: holder.state, created: false };
       }
     }
-    // The sweep took the staging (its writer paused past the lease): no job with a hole.
-    const inserted = await input.insertWithFile(trx, job);
+    const inserted = await insertAdopting(trx, job.owner, input.adoption);
     if (!inserted) throw stagingLost();
     await enqueueAnalysis(trx, deps.boss, {
       jobId: job.id,

@@ -1,8 +1,8 @@
 import type { Transaction } from 'kysely';
-import { fromKysely, type PgBoss } from 'pg-boss';
+import { fromKysely, type PgBoss, type SendOptions } from 'pg-boss';
 import type { Database } from '../db/schema.ts';
 import { ANALYSIS_QUEUE, type AnalysisJobData } from '../queue/boss.ts';
-import { fairShareFor, fairShareSendOptions } from '../queue/fair-share.ts';
+import { fairShareFor, fairShareSendOptions, type FairShareSendOptions } from '../queue/fair-share.ts';
 
 /**
  * Puts job `jobId` in the analysis queue inside the transaction that makes or remakes the
@@ -29,15 +29,24 @@ export async function enqueueAnalysis(
 ): Promise<void> {
   const conn = { db: fromKysely(trx) };
   if (job.replace) await boss.deleteJob(ANALYSIS_QUEUE, job.jobId, conn);
-  const data: AnalysisJobData = {
-    jobId: job.jobId,
-    ...(job.requestId === undefined ? {} : { requestId: job.requestId }),
-  };
   // Owners take turns: the priority and group of queue/fair-share.ts, counted in this
   // transaction (which already holds the job's row), unless the insert counted them.
   const turn =
     job.othersInFlight === undefined
       ? await fairShareSendOptions(trx, job.owner)
       : fairShareFor(job.owner, job.othersInFlight);
-  await boss.send(ANALYSIS_QUEUE, data, { id: job.jobId, ...turn, ...conn });
+  const entry = analysisEntry(job, turn);
+  await boss.send(ANALYSIS_QUEUE, entry.data, { ...entry.options, ...conn });
+}
+
+/** The analysis queue's entry for a job: the job's id as the entry's, so admins can join pg-boss's table to ours. */
+export function analysisEntry(
+  job: { jobId: string; requestId?: string | undefined },
+  turn: FairShareSendOptions,
+): { data: AnalysisJobData; options: SendOptions & { id: string } } {
+  const data: AnalysisJobData = {
+    jobId: job.jobId,
+    ...(job.requestId === undefined ? {} : { requestId: job.requestId }),
+  };
+  return { data, options: { id: job.jobId, ...turn } };
 }

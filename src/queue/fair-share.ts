@@ -29,6 +29,14 @@ export function fairShareFor(owner: string, othersInFlight: number): FairShareSe
 }
 
 /**
+ * fairShareFor's priority in SQL, from a count made in the same statement (a new job's
+ * statement counts and sends at once: db/jobs/insert-job-with-entry.ts).
+ */
+export function fairSharePriority(othersInFlight: RawBuilder<number>): RawBuilder<number> {
+  return sql<number>`(-${othersInFlight})`;
+}
+
+/**
  * Call inside the transaction that queued the job's row (it counts itself); any Kysely or
  * transaction runs it. A new upload's count rides with its insert instead (insert-job.ts).
  */

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
+import { insertAdopting } from '../../src/db/jobs/insert-job.ts';
 import { createLogger } from '../../src/logger.ts';
 import { PostgresStoredFiles } from '../../src/files/postgres/postgres-stored-files.ts';
 import { createS3Client } from '../../src/files/s3-settings.ts';
@@ -61,16 +62,20 @@ function sha256(b: Buffer): string {
 async function newJobFor(db: Db, files: S3StoredFiles, staging: Staging): Promise<string> {
   const file = await staging.finish();
   const adopted = await db.kysely.transaction().execute((trx) =>
-    files.adopt(trx, file, {
-      id: file.id,
-      owner: 'local',
-      filename: 'f.csv',
-      bytes: file.bytes,
-      sha256: file.sha256,
-      compression: 'none',
-      options: {},
-      delimiter: ',',
-    }),
+    insertAdopting(
+      trx,
+      'local',
+      files.adoption(file, {
+        id: file.id,
+        owner: 'local',
+        filename: 'f.csv',
+        bytes: file.bytes,
+        sha256: file.sha256,
+        compression: 'none',
+        options: {},
+        delimiter: ',',
+      }),
+    ),
   );
   expect(adopted).toEqual({ othersInFlight: expect.any(Number) }); // undefined: the staging was gone
   return file.id;

@@ -28,18 +28,19 @@ export function recordUpload(
   },
 ): Promise<RecordedUpload> {
   const { file } = input.received;
+  const job = {
+    id: input.jobId,
+    owner: input.owner,
+    filename: input.received.filename,
+    bytes: file.bytes,
+    sha256: file.sha256,
+    compression: input.sniffed.compression,
+    options: input.options,
+    delimiter: input.sniffed.delimiter,
+  };
   return createJob(deps, {
-    job: {
-      id: input.jobId,
-      owner: input.owner,
-      filename: input.received.filename,
-      bytes: file.bytes,
-      sha256: file.sha256,
-      compression: input.sniffed.compression,
-      options: input.options,
-      delimiter: input.sniffed.delimiter,
-    },
-    insertWithFile: (trx, job) => deps.files.adopt(trx, file, job),
+    job,
+    adoption: deps.files.adoption(file, job),
     idempotencyKey: input.idempotencyKey,
     requestId: input.requestId,
   });

@@ -1,8 +1,8 @@
-import type { Transaction } from 'kysely';
+import type { RawBuilder, Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db } from '../../db/database.ts';
 import { copyFileChunks } from '../../db/jobs/copy-file-chunks.ts';
-import { insertJob, type InsertedJob, type NewJob } from '../../db/jobs/insert-job.ts';
+import { jobAdoption, type NewJob } from '../../db/jobs/insert-job.ts';
 import { stagedExtent, stagingLost, sweepStagedUploads } from '../../db/jobs/staged-uploads.ts';
 import { sweepFinishedFiles } from '../../db/jobs/sweep-files.ts';
 import type { Database } from '../../db/schema.ts';
@@ -57,13 +57,13 @@ export class PostgresStoredFiles implements StoredFilesImplementation {
   }
 
   /**
-   * One statement (db/jobs/insert-job.ts): the job row with the deletion of its staged row,
-   * or with its one chunk when the file was never staged.
+   * The job row with the deletion of its staged row, or with its one chunk when the file
+   * was never staged (db/jobs/insert-job.ts).
    */
-  adopt(trx: Transaction<Database>, file: StagedFile, job: NewJob): Promise<InsertedJob | undefined> {
+  adoption(file: StagedFile, job: NewJob): RawBuilder<unknown> {
     if (file.id !== job.id) throw new Error('a job adopts the staging with its own id');
     const { inHand } = file as PostgresStagedFile;
-    return insertJob(trx, job, inHand === undefined ? { staged: true } : { staged: false, data: inHand });
+    return jobAdoption(job, inHand === undefined ? { staged: true } : { staged: false, data: inHand });
   }
 
   readStored(jobId: string): AsyncIterable<Buffer> {
