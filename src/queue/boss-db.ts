@@ -35,10 +35,11 @@ export class TallyBossDb extends BossDb {
   override executeSql(text: string, values?: unknown[], options?: ExecuteOptions): Promise<QueryResult> {
     const answered = this.settledAhead?.answer(text, values);
     if (answered !== undefined) return Promise.resolve(answered);
-    if (claimedQueue(text) === undefined) return this.#execute(text, values, options, true);
+    const queue = claimedQueue(text);
+    if (queue === undefined) return this.#execute(text, values, options, true);
     const keyed = keyedClaim(text);
     const claim = keyed ?? text;
-    const extension = this.claims.forStatement(claim);
+    const extension = this.claims.forQueue(queue);
     if (extension === undefined) return this.#execute(claim, values, options, keyed !== undefined);
     return extension.run({ text: claim, values }, (statement) =>
       this.#execute(statement.text, statement.values, options, keyed !== undefined),

@@ -81,10 +81,8 @@ export class ClaimExtensions {
     this.#byQueue.set(queue, extension);
   }
 
-  /** The extension for `text` when it claims jobs of an extended queue. */
-  forStatement(text: string): ClaimExtension | undefined {
-    if (this.#byQueue.size === 0) return undefined;
-    const queue = claimedQueue(text);
-    return queue === undefined ? undefined : this.#byQueue.get(queue);
+  /** The extension of `queue`'s claims (claimedQueue names the queue a claim is of). */
+  forQueue(queue: string): ClaimExtension | undefined {
+    return this.#byQueue.get(queue);
   }
 }
