@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FILE_CHUNK_BYTES, readFileChunks } from '../../src/files/postgres/read-file-chunks.ts';
+import { readFileRange } from '../../src/files/postgres/read-file-range.ts';
 import { useTestDb } from '../support/app-db.ts';
 
 // The worker's binary read of stored chunks (COPY … FORMAT binary), against a real
@@ -51,5 +52,25 @@ describe('readFileChunks', () => {
     const id = await store([randomBytes(10), randomBytes(10), randomBytes(10)]);
     for (let i = 0; i < 5; i++) await readAll(id);
     expect(testDb.db.pool.totalCount - testDb.db.pool.idleCount).toBe(0);
+  });
+});
+
+describe('readFileRange', () => {
+  it('returns exactly bytes [start, end) of a file of many chunks, whatever the cuts', async () => {
+    const chunks = Array.from({ length: 11 }, (_, k) => randomBytes(50 + 7 * k));
+    const whole = Buffer.concat(chunks);
+    const id = await store(chunks);
+    const cuts: [number, number][] = [
+      [0, whole.length],
+      [1, whole.length - 1],
+      [50, 50 + 57], // exactly the second chunk
+      [120, 121],
+      [whole.length - 3, whole.length],
+    ];
+    for (const [start, end] of cuts) {
+      const read: Buffer[] = [];
+      for await (const piece of readFileRange(testDb.db.pool, id, start, end)) read.push(Buffer.from(piece));
+      expect(Buffer.concat(read).equals(whole.subarray(start, end))).toBe(true);
+    }
   });
 });
