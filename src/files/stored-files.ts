@@ -17,7 +17,8 @@ import type { Database } from '../db/schema.ts';
  *   sweepOrphans(): stagings nobody writes any more   expire(): retention ◀─┘
  *
  * A staging has the id its job will get, so adoption only says "this staging is now that
- * job's file", in the job's own transaction: a job exists exactly when its bytes do.
+ * job's file", in the statement (or transaction) that makes the job: a job exists exactly
+ * when its bytes do.
  *
  * Leases: a staging is owned by the process writing it (the `staged_uploads` row, with
  * host/pid/instance and a heartbeat renewed while it writes; db/jobs/staged-uploads.ts).

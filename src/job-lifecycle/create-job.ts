@@ -46,7 +46,10 @@ export async function createJob(
   const { job } = input;
   if (input.idempotencyKey === undefined) {
     // The turn's priority is counted by the statement itself (fairSharePriority): 0 here.
-    const { data, options } = analysisEntry({ jobId: job.id, requestId: input.requestId }, fairShareFor(job.owner, 0));
+    const { data, options } = analysisEntry(
+      { jobId: job.id, requestId: input.requestId },
+      fairShareFor(job.owner, 0),
+    );
     const entry = await entryInsertOf(deps.boss, ANALYSIS_QUEUE, data, options);
     if (entry !== undefined) {
       // The sweep took the staging (its writer paused past the lease): no job with a hole.

@@ -25,7 +25,8 @@ export interface EntryInsert {
 }
 
 /** pg-boss's insert with its NOTIFY (plans.insertJobs with `notify`), and without it. */
-const NOTIFYING = /^\s*WITH\s+(ins AS \([\s\S]*\),\s*notified AS \([\s\S]*\))\s*SELECT id FROM ins WHERE \(SELECT count\(\*\) FROM notified\) >= 0\s*$/;
+const NOTIFYING =
+  /^\s*WITH\s+(ins AS \([\s\S]*\),\s*notified AS \([\s\S]*\))\s*SELECT id FROM ins WHERE \(SELECT count\(\*\) FROM notified\) >= 0\s*$/;
 const PLAIN = /^\s*INSERT INTO [\s\S]*RETURNING id\s*$/;
 /** Its one parameter, the JSON array of entries. */
 const ENTRIES = '$1::text::json';

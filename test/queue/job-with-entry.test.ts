@@ -89,10 +89,15 @@ async function make(file: StagedFile, owner: string, idempotencyKey?: string) {
 }
 
 async function entryOf(id: string) {
-  const { rows } = await testDb.db.pool.query<{ priority: number; group_id: string; data: unknown; state: string }>(
-    `select priority, group_id, data, state from ${BOSS_SCHEMA}.job where name = $1 and id = $2`,
-    [ANALYSIS_QUEUE, id],
-  );
+  const { rows } = await testDb.db.pool.query<{
+    priority: number;
+    group_id: string;
+    data: unknown;
+    state: string;
+  }>(`select priority, group_id, data, state from ${BOSS_SCHEMA}.job where name = $1 and id = $2`, [
+    ANALYSIS_QUEUE,
+    id,
+  ]);
   return rows[0];
 }
 
@@ -106,7 +111,9 @@ async function jobRow(id: string) {
 
 describe('a new job without an Idempotency-Key', () => {
   it('is one statement: the row with its bytes, the entry, and the NOTIFY that wakes the workers', async () => {
-    const { rows } = await listener.query<{ channel: string }>(`select ${plans.notifyChannelSql(BOSS_SCHEMA)} as channel`);
+    const { rows } = await listener.query<{ channel: string }>(
+      `select ${plans.notifyChannelSql(BOSS_SCHEMA)} as channel`,
+    );
     const channel = rows[0]!.channel;
     await listener.query(`listen "${channel}"`);
     const woken = new Promise<string | undefined>((resolve) =>

@@ -7,8 +7,9 @@ import type { Database } from '../schema.ts';
  * Staged uploads: chunks committed as they arrive, under the id their job will get, before
  * the job exists (migration 0003). The life of one (src/files/postgres/staging-batches.ts):
  *   batches of chunks (the first inserts the staged_uploads row, each later one renews and
- *   locks it) → insertJob adopts them in the upload's one transaction, or discardStaging
- *   on any refusal; sweepStagedUploads takes the ones whose writer died.
+ *   locks it) → the job's row adopts them in the statement that makes the job (jobAdoption,
+ *   insert-job.ts), or discardStaging on any refusal; sweepStagedUploads takes the ones whose
+ *   writer died.
  *
  * A staging the sweep took (its writer paused past the lease) accepts no more chunks and
  * cannot be adopted, so the upload fails instead of becoming a job with a hole in its file.
