@@ -56,7 +56,8 @@ export async function entryInsertOf(
   if (values?.length !== 1 || typeof json !== 'string') return undefined;
   const notifying = NOTIFYING.exec(text);
   const body = notifying?.[1] ?? (PLAIN.test(text) ? `ins AS (${text})` : undefined);
-  if (body === undefined || !/\$\d/.test(body)) return undefined;
+  if (body === undefined) return undefined;
+  // Exactly one parameter, at the entries: no other `$n` left beside it.
   const [before, after, ...more] = body.split(ENTRIES);
   if (after === undefined || more.length > 0 || /\$\d/.test(before! + after)) return undefined;
   return {
