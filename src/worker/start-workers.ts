@@ -2,7 +2,8 @@ import type { PgBoss } from 'pg-boss';
 import { ANALYSIS_PART_QUEUE, ANALYSIS_QUEUE, BOSS_SCHEMA, type AnalysisJobData } from '../queue/boss.ts';
 import type { ClaimExtensions } from '../queue/claim-extension.ts';
 import type { SettledAhead } from '../queue/settled-ahead.ts';
-import { inlineFileBytes, runAnalysisJob, type WorkerDeps } from './run-analysis-job.ts';
+import { inlineFileBytes, type WorkerDeps } from './run-analysis-job.ts';
+import { runClaimedJobs } from './run-claimed-jobs.ts';
 import { runPartJob, type PartJobData } from './split/run-part-job.ts';
 import { ScanGate } from './split/scan-gate.ts';
 import { AttemptStartsOnClaim } from './start-on-claim.ts';
@@ -63,21 +64,23 @@ export async function startWorkers(
       // Retries of heartbeat-lost jobs send no NOTIFY: the notify-mode poll bounds how
       // long they wait for a worker, so it is 2 s rather than pg-boss's 30 s default.
       {
-        batchSize: 1,
+        // A run of small jobs per claim, or one job (start-on-claim.ts, run-claimed-jobs.ts).
+        batchSize: startsOnClaim?.batchSize ?? 1,
         localConcurrency: 1,
         pollingIntervalSeconds: 2,
         notifyPollingIntervalSeconds: 2,
         // Counted in the database across every worker process (the owner is the job's group).
         ...(maxRunningPerOwner > 0 ? { groupConcurrency: maxRunningPerOwner } : {}),
       },
-      async ([job]) => {
+      async (jobs) => {
         try {
-          if (job) await runAnalysisJob(workerDeps, job);
+          await runClaimedJobs(boss, workerDeps, jobs);
         } finally {
           // Fetch again at once only if the claim saw more waiting (start-on-claim.ts): a job
           // sent since then wakes this worker by its NOTIFY, which pg-boss keeps for after
           // the handler.
-          if (job === undefined || (startsOnClaim?.done(job.id) ?? true)) boss.notifyWorker(self.id);
+          const moreWaiting = jobs.map((job) => startsOnClaim?.done(job.id) ?? true);
+          if (jobs.length === 0 || moreWaiting.includes(true)) boss.notifyWorker(self.id);
         }
       },
     );

@@ -61,8 +61,13 @@ async function start(env: Record<string, string> = {}) {
 }
 
 const { csv } = generateCsv(50);
-const upload = async (url: string, headers: Record<string, string>) => {
-  const res = await postCsv(url, csv, { headers });
+/**
+ * Above the size a claim takes several of at once (src/db/jobs/small-batch-claim.ts: files
+ * whose bytes come back with the claim, 64 KiB): each claim takes one such job.
+ */
+const { csv: csvOneAClaim } = generateCsv(3_000);
+const upload = async (url: string, headers: Record<string, string>, file = csv) => {
+  const res = await postCsv(url, file, { headers });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return res.body.jobId as string;
 };
@@ -79,9 +84,10 @@ const uploadResumable = async (url: string, headers: Record<string, string>) => 
 describe('fair share between owners', () => {
   // Its own timeout: 200 queued jobs uploaded and worked through: over 30 s under load 16.
   it('owner B’s one job starts as soon as one of owner A’s 200 queued jobs ends', async () => {
+    expect(csvOneAClaim.length).toBeGreaterThan(64 * 1024);
     const { tally, gate } = await start();
     const aJobs: string[] = [];
-    for (let i = 0; i < 200; i++) aJobs.push(await upload(tally.url, asAlice));
+    for (let i = 0; i < 200; i++) aJobs.push(await upload(tally.url, asAlice, csvOneAClaim));
     // Both workers hold one of A's jobs; 198 wait behind them.
     await waitUntil(() => gate.held.length >= 2, { what: 'both workers to hold a job of A' });
     const bJob = await upload(tally.url, asBob);
@@ -90,6 +96,32 @@ describe('fair share between owners', () => {
     await waitUntil(() => gate.held.length >= 3, { what: 'a worker to take the next job' });
     expect(gate.held[2], 'the job a freed worker took next').toBe(bJob);
     expect(gate.held.slice(0, 2).every((id) => aJobs.includes(id))).toBe(true);
+  }, 90_000);
+
+  it('owner B’s one small job is in the next claim, ahead of owner A’s 200 small queued jobs', async () => {
+    // A claim takes a run of small jobs at once and its slot runs them one after another: B's
+    // job may wait for the rest of a batch already claimed, never for a claim made after it.
+    const { tally, gate } = await start();
+    const aJobs: string[] = [];
+    for (let i = 0; i < 200; i++) aJobs.push(await upload(tally.url, asAlice));
+    await waitUntil(() => gate.held.length >= 2, { what: 'both workers to hold a job of A' });
+    const bJob = await upload(tally.url, asBob);
+    while (!gate.held.includes(bJob)) {
+      const seen = gate.held.length;
+      gate.releaseAll();
+      await waitUntil(() => gate.held.length > seen, { what: 'a worker to take the next job' });
+    }
+    // Claims made after B's upload and before B's: each took A's jobs over B's.
+    const { rows } = await tally.database.sql.query<{ passed_over: number; before_b: number }>(
+      `select count(*) filter (where a.started_at > b.created_at and a.started_at < b.started_at)::int as passed_over,
+              count(*) filter (where a.started_at < b.started_at)::int as before_b
+         from jobs a, jobs b where b.id = $1 and a.id = any($2)`,
+      [bJob, aJobs],
+    );
+    expect(rows[0]?.passed_over).toBe(0);
+    // Not first by chance: A's jobs were claimed before it, and most still wait.
+    expect(rows[0]?.before_b).toBeGreaterThanOrEqual(2);
+    expect(rows[0]?.before_b).toBeLessThan(50);
   }, 90_000);
 
   it('WORKER_MAX_RUNNING_PER_OWNER=1 keeps A to one running job while a worker is free', async () => {

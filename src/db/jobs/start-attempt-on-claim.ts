@@ -1,3 +1,4 @@
+import { smallBatchClaim } from './small-batch-claim.ts';
 import { ATTEMPT_START_SET, startedColumns, type StartedAttempt } from './start-attempt.ts';
 
 /** The column of a claimed row that carries its attempt's start (null: nothing to run). */
@@ -47,12 +48,13 @@ export interface TakenFromClaim {
  * Every column pg-boss returns is kept as it was (pg-boss reads them); each row gains
  * STARTED: the attempt as JSON, or null when the job is already final (or its entry names
  * no job). An entry whose jobId is not a uuid matches no job rather than failing the claim.
- * The claim's parameters stay as they are: this adds none.
+ * The claim's parameters stay as they are: this adds none. A claim of several entries takes
+ * a run of small jobs at most (small-batch-claim.ts): those whose bytes come back here.
  */
 export function startAttemptOnClaimSql(claim: string, inlineUpTo: number): string {
   const jobId = `case when claimed.data->>'jobId' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'
       then (claimed.data->>'jobId')::uuid end`;
-  return `with claimed as (${claim}),
+  return `with claimed as (${smallBatchClaim(claim, inlineUpTo) ?? claim}),
     started as (
       update jobs set ${ATTEMPT_START_SET}, attempt_token = gen_random_uuid()
       from claimed
