@@ -62,7 +62,10 @@ describe('kill -9 of the all-in-one process', () => {
     children.push(first);
     await first.waitForLog(/tally started/, 60_000);
 
-    const { csv, revenueCents } = generateCsv(200_000);
+    // Each job must outlast the progress interval (250 ms) for the wait below to see it
+    // mid-run: 200,000 rows took ~0.2 s here on 2026-12-05 and the wait timed out (3 of 3
+    // runs, before and after that day's changes); 1,000,000 rows take 1–2 s.
+    const { csv, revenueCents } = generateCsv(1_000_000);
     const gz = new Uint8Array(gzipSync(csv));
     const accepted: string[] = [];
     for (let i = 0; i < 3; i++)
