@@ -186,7 +186,11 @@ async function endWith(attempt: Attempt, outcome: AttemptEnd): Promise<boolean> 
     id: job.id,
     retryCount: job.retryCount,
   };
-  const { won, entrySettled } = await endAttempt(deps.db.kysely, jobId, token, outcome, entry);
+  // In a claim's batch, held for the batch's one statement (run-claimed-jobs.ts).
+  const { won, entrySettled } =
+    deps.endings !== undefined && outcome.state !== 'queued'
+      ? await deps.endings.add({ jobId, token, outcome, entry })
+      : await endAttempt(deps.db.kysely, jobId, token, outcome, entry);
   if (entrySettled) ahead.entries.add(entry);
   return won;
 }

@@ -4,6 +4,7 @@ import type { WorkerMachine } from '../db/workers/worker-processes.ts';
 import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
 import type { SettledAhead } from '../queue/settled-ahead.ts';
+import type { BatchEndings } from './batch-endings.ts';
 import type { ScanGate } from './split/scan-gate.ts';
 import type { AttemptStartsOnClaim } from './start-on-claim.ts';
 
@@ -31,6 +32,11 @@ export interface WorkerDeps {
    * analysis queue's table; none: pg-boss completes each entry with a statement of its own.
    */
   settleAhead?: { entries: SettledAhead; schema: string; table: string };
+  /**
+   * The final writes of the claim's batch this attempt is in, sent together once every job
+   * of the batch has its own (batch-endings.ts); none: each attempt writes its own.
+   */
+  endings?: BatchEndings;
   /** Test hooks for fault injection; never set in production. */
   hooks?: WorkerHooks;
 }

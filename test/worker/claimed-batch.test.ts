@@ -48,14 +48,22 @@ describe('a batch of small jobs', () => {
 
     for (const jobId of [firstJob, ...waiting])
       expect((await waitForFinal(tally.url, jobId, {}, 20_000)).state).toBe('completed');
-    const { rows } = await tally.database.sql.query<{ id: string; attempts: number; claimed: string }>(
-      `select j.id, j.attempts, b.retry_count as retries, j.started_at::text as claimed
+    const { rows } = await tally.database.sql.query<{
+      id: string;
+      attempts: number;
+      claimed: string;
+      finished: string;
+    }>(
+      `select j.id, j.attempts, b.retry_count as retries, j.started_at::text as claimed,
+              j.finished_at::text as finished
          from jobs j join pgboss.job b on b.id = j.id where j.id = any($1)`,
       [waiting],
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
     // One claim took the four: one statement, one now().
     expect(new Set(rows.map((row) => row.claimed)).size).toBe(1);
+    // And one statement wrote the three results of that batch (src/worker/batch-endings.ts).
+    expect(new Set(rows.filter((row) => row.id !== failing).map((row) => row.finished)).size).toBe(1);
     for (const jobId of waiting)
       expect(byId.get(jobId)).toMatchObject(
         jobId === failing ? { attempts: 2, retries: 1 } : { attempts: 1, retries: 0 },
