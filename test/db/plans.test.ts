@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteExpiredJobs } from '../../src/db/jobs/delete-expired-jobs.ts';
+import { endAttempts } from '../../src/db/jobs/end-attempts.ts';
 import { findJobResult } from '../../src/db/jobs/find-job.ts';
 import { foldStateCounts } from '../../src/db/jobs/fold-state-counts.ts';
 import { findStrandedJobs } from '../../src/db/jobs/find-stranded-jobs.ts';
@@ -9,6 +10,7 @@ import { listJobs } from '../../src/db/jobs/list-jobs.ts';
 import { sweepFinishedFiles } from '../../src/db/jobs/sweep-files.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { jobStatusColumns } from '../../src/jobs/job-status.ts';
+import { ANALYSIS_QUEUE, BOSS_SCHEMA } from '../../src/queue/boss.ts';
 import { fairShareSendOptions } from '../../src/queue/fair-share.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
@@ -202,5 +204,40 @@ describe('plans over 100,000 finished jobs', () => {
     expect((await pool.query(counts)).rows).toEqual(expected);
     expect(await foldStateCounts(kysely)).toBeGreaterThan(0);
     expect((await pool.query(counts)).rows).toEqual(expected);
+  });
+
+  // Last: it grows the table the other tests read, and their plans follow its statistics.
+  it('a batch’s final writes read the running jobs or the batch’s own, never a backlog', async () => {
+    const { rows } = await pool.query<{ table_name: string }>(
+      `select table_name from ${BOSS_SCHEMA}.queue where name = $1`,
+      [ANALYSIS_QUEUE],
+    );
+    const entry = { schema: BOSS_SCHEMA, table: rows[0]!.table_name, queue: ANALYSIS_QUEUE, retryCount: 0 };
+    const outcome = { state: 'completed', result: {}, bytesProcessed: 1, rowsProcessed: 1 } as const;
+    const ends = Array.from({ length: 8 }, () => ({
+      jobId: crypto.randomUUID(),
+      token: crypto.randomUUID(),
+      outcome,
+      entry: { ...entry, id: crypto.randomUUID() },
+    }));
+    // The answer's order (by position in the batch) sorts the batch, not the table.
+    const access = async () => {
+      await endAttempts(kysely, ends);
+      return (await jobsAccess(last())).filter((node) => node !== 'Sort');
+    };
+    // The running jobs, or the batch's jobs by key; never the history, nor a backlog's queued
+    // jobs. With 7 jobs in flight the planner reads them all (the in-flight index); with 20,000
+    // queued, only the running ones (jobs_state_idx, by state).
+    const bounded = /^Index Scan (jobs_pkey|jobs_state_idx|jobs_owner_in_flight_idx)$/;
+    expect(await access()).toEqual([expect.stringMatching(bounded)]);
+    await pool.query(`
+      insert into jobs (id, owner, state, filename, bytes, sha256, compression, delimiter)
+      select gen_random_uuid(), 'backlog', 'queued', 'f.csv', 1, 'x', 'none', ',' from generate_series(1, 20000)`);
+    await pool.query('analyze jobs');
+    try {
+      expect(await access()).toEqual([expect.stringMatching(/^Index Scan (jobs_pkey|jobs_state_idx)$/)]);
+    } finally {
+      await pool.query(`delete from jobs where owner = 'backlog'`);
+    }
   });
 });
