@@ -1,13 +1,4 @@
-/**
- * pg-boss's choice of entries in its plain claim (plans.js `fetchNextJob`): `next AS (SELECT
- * j.id FROM <table> j WHERE … ORDER BY <order> LIMIT <n> FOR UPDATE OF j SKIP LOCKED)`.
- */
-const NEXT =
-  /\bnext\s+AS\s+\(\s*SELECT\s+j\.id\s+FROM\s+([\w".]+)\s+j\s+WHERE\s+([\s\S]*?)\s+ORDER\s+BY\s+([^)]*?)\s+LIMIT\s+(\d+)\s+FOR\s+UPDATE\s+OF\s+j\s+SKIP\s+LOCKED\s*\)/i;
-
-/** A uuid in an entry's data (`j.data`), else null: such an entry names no job. */
-const ENTRY_JOB_ID = `case when j.data->>'jobId' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'
-      then (j.data->>'jobId')::uuid end`;
+import { claimChoice, entryJobId } from './claim-choice.ts';
 
 /**
  * pg-boss's claim of up to n entries, narrowed so that a batch never puts a job behind a big
@@ -26,10 +17,10 @@ const ENTRY_JOB_ID = `case when j.data->>'jobId' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-)
  */
 export function smallBatchClaim(claim: string, smallUpTo: number): string | undefined {
   if (!Number.isSafeInteger(smallUpTo) || smallUpTo < 0) throw new RangeError('smallUpTo');
-  const next = NEXT.exec(claim);
-  if (next === null || Number(next[4]) <= 1) return undefined;
-  const [whole, table, where, order, limit] = next;
-  const small = `exists (select 1 from jobs s where s.id = ${ENTRY_JOB_ID}
+  const next = claimChoice(claim);
+  if (next === undefined || next.limit <= 1) return undefined;
+  const { table, where, order, limit } = next;
+  const small = `exists (select 1 from jobs s where s.id = ${entryJobId('j')}
         and s.bytes <= ${smallUpTo} and s.compression = 'none')`;
   // A window cannot sit beside FOR UPDATE, so the choice is made over the locked candidates;
   // aliased `j`, they take pg-boss's own order text unchanged.
@@ -44,5 +35,5 @@ export function smallBatchClaim(claim: string, smallUpTo: number): string | unde
         ) c
         WHERE c.tally_n = 1 OR c.tally_small
       )`;
-  return claim.replace(whole, () => narrowed); // a function: no $ patterns in the text
+  return claim.replace(next.text, () => narrowed); // a function: no $ patterns in the text
 }

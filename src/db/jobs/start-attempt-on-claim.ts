@@ -1,3 +1,4 @@
+import { claimChoice, entryJobId } from './claim-choice.ts';
 import { smallBatchClaim } from './small-batch-claim.ts';
 import { ATTEMPT_START_SET, startedColumns, type StartedAttempt } from './start-attempt.ts';
 
@@ -6,10 +7,6 @@ const STARTED = '__tallyStarted';
 /** The column of a claimed row that says whether more entries were waiting than it took. */
 const MORE = '__tallyMore';
 
-/** pg-boss's choice of entries (its plain fetch's `next`): the table, the condition, the limit. */
-const NEXT =
-  /\bnext\s+AS\s+\(\s*SELECT\s+j\.id\s+FROM\s+([\w".]+)\s+j\s+WHERE\s+([\s\S]*?)\s+ORDER\s+BY\b[^)]*?\bLIMIT\s+(\d+)\s+FOR\s+UPDATE\b/i;
-
 /**
  * Whether the queue held more claimable entries than the claim took, in the claim's own
  * snapshot (null when `claim` is not shaped as expected: say "maybe"). A worker fetches
@@ -17,10 +14,10 @@ const NEXT =
  * after a job that finds nothing was one of a small job's three claims (docs/performance.md).
  */
 function moreWaitingSql(claim: string): string {
-  const next = NEXT.exec(claim);
-  if (next === null) return 'null::boolean';
-  const [, table, where, limit] = next;
-  return `(select count(*) from (select 1 from ${table} j where ${where} limit ${Number(limit) + 1}) w)
+  const next = claimChoice(claim);
+  if (next === undefined) return 'null::boolean';
+  const { table, where, limit } = next;
+  return `(select count(*) from (select 1 from ${table} j where ${where} limit ${limit + 1}) w)
       > (select count(*) from claimed)`;
 }
 
@@ -52,8 +49,7 @@ export interface TakenFromClaim {
  * a run of small jobs at most (small-batch-claim.ts): those whose bytes come back here.
  */
 export function startAttemptOnClaimSql(claim: string, inlineUpTo: number): string {
-  const jobId = `case when claimed.data->>'jobId' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'
-      then (claimed.data->>'jobId')::uuid end`;
+  const jobId = entryJobId('claimed');
   return `with claimed as (${smallBatchClaim(claim, inlineUpTo) ?? claim}),
     started as (
       update jobs set ${ATTEMPT_START_SET}, attempt_token = gen_random_uuid()
