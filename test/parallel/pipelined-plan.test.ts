@@ -4,6 +4,7 @@ import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import { analyzePart, type PartTask } from '../../src/analysis/split/analyze-part.ts';
 import { mergeParts } from '../../src/analysis/split/merge-parts.ts';
 import { partTargets, planSplit, scanToLastCut } from '../../src/analysis/split/plan-split.ts';
+import { RecordBoundaryScan } from '../../src/analysis/split/record-boundaries.ts';
 import { useSpillStores } from './spill-stores.ts';
 import { splitFile } from './split-files.ts';
 import { splitInProcess } from './split-in-process.ts';
@@ -34,6 +35,13 @@ function chunks(buf: Buffer): AsyncIterable<Buffer> {
 
 describe('a pipelined split plan', () => {
   const file = splitFile({ rows: 12_000, seed: 7, customers: 5000 });
+
+  /** The first record start at or past `target` (its notes hold line breaks: not the next LF). */
+  function recordStartFrom(target: number): number {
+    const scan = new RecordBoundaryScan(','.charCodeAt(0), [target]);
+    scan.push(file);
+    return scan.cuts[0]!.offset;
+  }
 
   /** The file with a lone 0xE9 (é in Windows-1252, not UTF-8) in its last eighth, and one pass's result. */
   async function withLateWindows1252(): Promise<{ bytes: Buffer; expected: string }> {
@@ -148,13 +156,14 @@ describe('a pipelined split plan', () => {
         events.push(`part ${task.index} ends at ${task.range.end}`);
         return Promise.resolve();
       },
-      undefined,
-      (task) => {
-        firstAt = handed();
-        events.push('part 0 early');
-        expect(task).toMatchObject({ index: 0, recordDelimiter: '\n', encodingProvisional: true });
-        expect(task.target).toBe(partTargets(file.length, 4)[0]);
-        return Promise.resolve();
+      {
+        onFirst: (task) => {
+          firstAt = handed();
+          events.push('part 0 early');
+          expect(task).toMatchObject({ index: 0, recordDelimiter: '\n', encodingProvisional: true });
+          expect(task.target).toBe(partTargets(file.length, 4)[0]);
+          return Promise.resolve();
+        },
       },
     );
     if ('refused' in scanned) throw new Error(scanned.refused);
@@ -162,6 +171,66 @@ describe('a pipelined split plan', () => {
     expect(firstAt).toBeLessThanOrEqual(2 * 64 * 1024);
     expect(events[0]).toBe('part 0 early');
     expect(events.slice(1).map((e) => e.split(' ')[1])).toEqual(['0', '1', '2']);
+  });
+
+  it("cuts two parts where each has as much left to read, on part 0's progress as the scan goes", async () => {
+    // Part 0 has read nothing (not started, or no word yet): the middle; then it reads on.
+    for (const read of [0, Math.floor(file.length / 3), Math.floor((file.length * 2) / 3)]) {
+      const seen: number[] = [];
+      let target = -1;
+      let end = -1;
+      const scanned = await scanToLastCut(
+        chunks(file),
+        file.length,
+        2,
+        {},
+        (task) => {
+          end = task.range.end;
+          return Promise.resolve();
+        },
+        {
+          onFirst: (task) => {
+            target = task.target;
+            return Promise.resolve();
+          },
+          firstPartRead: () => {
+            seen.push(read);
+            return read;
+          },
+        },
+      );
+      if ('refused' in scanned) throw new Error(scanned.refused);
+      for await (const _ of scanned.tail); // read to the verified end
+      expect(scanned.plan()).toHaveProperty('plan');
+      // Part 0 reads up to the middle before it asks for its end: never a cut before it.
+      expect(target).toBe(Math.floor(file.length / 2));
+      expect(end).toBe(recordStartFrom(Math.floor((file.length + read) / 2)));
+      expect(scanned.last.range.start).toBe(end);
+      expect(seen.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('sets cuts beforehand without word of part 0, or with more than two parts', async () => {
+    for (const [parts, firstPartRead] of [
+      [2, undefined],
+      [3, () => file.length / 3],
+    ] as const) {
+      const ends: number[] = [];
+      const scanned = await scanToLastCut(
+        chunks(file),
+        file.length,
+        parts,
+        {},
+        (task) => {
+          ends.push(task.range.end);
+          return Promise.resolve();
+        },
+        { onFirst: () => Promise.resolve(), ...(firstPartRead ? { firstPartRead } : {}) },
+      );
+      if ('refused' in scanned) throw new Error(scanned.refused);
+      for await (const _ of scanned.tail);
+      expect(ends).toEqual(partTargets(file.length, parts).map(recordStartFrom));
+    }
   });
 
   it('cuts earlier parts larger, as parts queued later start later', () => {

@@ -109,16 +109,17 @@ async function readFirst(it: AsyncIterator<Buffer>): Promise<Buffer[]> {
 }
 
 /**
- * How much faster the plan's scan goes through the file than a part parses it. Part 0
- * starts at once (its end is sent to it later); every later part is queued when the scan
- * passes its end, and the last starts with the one before it, at the last cut (in the
- * attempt that scans). Sizes are set so that all end about together, each part's start
- * plus its own parse time equal: a part k of the middle is 1 + SCAN_SHARE times part k + 1,
- * the last two are alike, and part 0 is (1 + SCAN_SHARE) / (1 − SCAN_SHARE) times part 1
- * (1 / (1 − SCAN_SHARE) times it with 2 parts, part 1 then being the last). Measured at
- * full size (P6, 1 GiB, 2 worker processes on 2 vCPUs, 2026-12-05): the scan passed the
- * middle of the file at 2.4–2.7 s while a part parsed half of it in ~21 s: ~0.12. On the
- * P6 quick bench (78 MB) it was ~0.17.
+ * How much faster the plan's scan goes through the file than a part parses it, for a plan
+ * whose cuts are set before the parts run (more than two parts, or no word of part 0's
+ * progress: with two, see balancedFirstCut). Part 0 starts at once (its end is sent to it
+ * later); every later part is queued when the scan passes its end, and the last starts
+ * with the one before it, at the last cut (in the attempt that scans). Sizes are set so
+ * that all end about together, each part's start plus its own parse time equal: a part k of
+ * the middle is 1 + SCAN_SHARE times part k + 1, the last two are alike, and part 0 is
+ * (1 + SCAN_SHARE) / (1 − SCAN_SHARE) times part 1 (1 / (1 − SCAN_SHARE) times it with 2
+ * parts, part 1 then being the last). Measured at full size (P6, 1 GiB, 2 worker processes
+ * on 2 vCPUs, 2026-12-05): the scan passed the middle of the file at 2.4–2.7 s while a
+ * part parsed half of it in ~21 s: ~0.12. On the P6 quick bench (78 MB) it was ~0.17.
  */
 const SCAN_SHARE = 0.15;
 
@@ -131,6 +132,18 @@ function partWeights(parts: number): number[] {
   );
   const first = parts === 2 ? 1 / (1 - SCAN_SHARE) : (1 + SCAN_SHARE) / (1 - SCAN_SHARE);
   return [first, ...later];
+}
+
+/**
+ * Where part 0 of two should end, decided as the scan goes: half of what part 0 has not
+ * read yet, `firstRead` being the bytes it has read so far. Part 0 started at once; part 1
+ * starts where the scan cuts, so each then has the same bytes left to parse, and they end
+ * together if they parse alike, whatever the scan's speed against theirs on this machine
+ * (a fixed SCAN_SHARE cut was off by 2.4 s of 36 on a 2-vCPU Xeon, 2026-12-05: part 1 ended
+ * first). Never before the middle: part 0 reads up to it before it asks for its end.
+ */
+export function balancedFirstCut(bytes: number, firstRead: number): number {
+  return Math.floor((bytes + Math.min(bytes, Math.max(0, firstRead))) / 2);
 }
 
 /** Where the scan should cut: ascending offsets (see SCAN_SHARE). */
@@ -152,6 +165,17 @@ export type OnPartReady = (task: PartTask) => Promise<void>;
 /** Called once with part 0 as soon as it can start, before its end is found (see FirstPartTask). */
 export type OnFirstPart = (task: FirstPartTask) => Promise<void>;
 
+export interface ScanHooks {
+  signal?: AbortSignal;
+  /** Part 0 starts at once (see FirstPartTask); without it, each part waits for its end. */
+  onFirst?: OnFirstPart;
+  /**
+   * The bytes part 0 (started by `onFirst`) has read so far, as last heard: with two parts,
+   * the cut between them is balanced on it (balancedFirstCut) instead of set beforehand.
+   */
+  firstPartRead?: () => number;
+}
+
 /** The scan's state over the file: cuts, part hashes, the head's late decisions. */
 class PartPlanner {
   refused: string | null = null;
@@ -168,15 +192,19 @@ class PartPlanner {
 
   /** Where part 0's end is looked for: the first record start at or past it. */
   private readonly firstTarget: number;
+  /** Two parts, balanced on part 0's progress (balancedFirstCut); null: cuts set beforehand. */
+  private readonly firstPartRead: (() => number) | null;
 
   constructor(
     private readonly head: HeadAnalysis,
     headBytes: Buffer,
-    bytes: number,
+    private readonly bytes: number,
     parts: number,
     private readonly options: JobOptions,
+    firstPartRead: (() => number) | undefined,
   ) {
-    const targets = partTargets(bytes, parts);
+    this.firstPartRead = parts === 2 ? (firstPartRead ?? null) : null;
+    const targets = this.firstPartRead === null ? partTargets(bytes, parts) : [balancedFirstCut(bytes, 0)];
     this.firstTarget = targets[0]!;
     this.scan = new RecordBoundaryScan(head.delimiter.charCodeAt(0), targets);
     this.provisional = encodingIsProvisional(headBytes.subarray(0, HEAD_BYTES), options.encoding);
@@ -215,6 +243,8 @@ class PartPlanner {
   take(chunk: Buffer): PartTask[] {
     const seen = this.scan.cuts.length;
     if (this.refused === null) {
+      if (this.firstPartRead !== null && seen === 0)
+        this.scan.moveNextTarget(balancedFirstCut(this.bytes, this.firstPartRead()));
       this.scan.push(chunk);
       this.decideFrom(chunk);
       if (this.late !== null && !this.late.decided) this.late.accept(chunk, false);
@@ -352,7 +382,8 @@ async function* tailOf(
  * Pipelined: `onFirst`, when given, gets part 0 as soon as the scan knows the file's record
  * delimiter (its first chunk), before its end is found (FirstPartTask); `onPart` gets each
  * part but the last as soon as the scan has passed its end (part 0 too, with its end), so
- * the parts run while the scan goes on. At the last cut the scan returns the last part
+ * the parts run while the scan goes on. With two parts and `firstPartRead`, their cut is
+ * balanced on part 0's progress as the scan goes (balancedFirstCut). At the last cut the scan returns the last part
  * with the rest of the read (ScannedToLastCut): the caller analyses the last part from the
  * very bytes the scan would have read next, so the file is read once up to the last cut
  * and once after it, and the whole file's verification comes at the last part's end.
@@ -366,14 +397,23 @@ export async function scanToLastCut(
   parts: number,
   options: JobOptions,
   onPart: OnPartReady = () => Promise.resolve(),
-  signal?: AbortSignal,
-  onFirst?: OnFirstPart,
+  { signal, onFirst, firstPartRead }: ScanHooks = {},
 ): Promise<ScanOutcome> {
   const it = source[Symbol.asyncIterator]();
   const first = await readFirst(it);
   const headBytes = Buffer.concat(first);
   const head = headOf(headBytes, options);
-  const planner = typeof head === 'string' ? null : new PartPlanner(head, headBytes, bytes, parts, options);
+  const planner =
+    typeof head === 'string'
+      ? null
+      : new PartPlanner(
+          head,
+          headBytes,
+          bytes,
+          parts,
+          options,
+          onFirst === undefined ? undefined : firstPartRead,
+        );
   let ended = false;
   let firstSent = false;
   const ahead = [...first];
@@ -427,7 +467,7 @@ export async function planSplit(
   onPart: OnPartReady = () => Promise.resolve(),
   signal?: AbortSignal,
 ): Promise<SplitOutcome> {
-  const scanned = await scanToLastCut(source, bytes, parts, options, onPart, signal);
+  const scanned = await scanToLastCut(source, bytes, parts, options, onPart, { signal });
   if ('refused' in scanned) return scanned;
   const hash = createHash('sha256');
   for await (const chunk of scanned.tail) hash.update(chunk);

@@ -44,14 +44,29 @@ export class RecordBoundaryScan {
   private target = 0;
   private bodyStart = 0;
 
+  private readonly targets: number[];
+
   /**
    * @param delimiter the field delimiter (one ASCII byte)
    * @param targets ascending byte offsets (> 0) to cut near
    */
   constructor(
     private readonly delimiter: number,
-    private readonly targets: readonly number[],
-  ) {}
+    targets: readonly number[],
+  ) {
+    this.targets = [...targets];
+  }
+
+  /**
+   * Moves the target of the next cut not yet found (a balance decided as the scan goes:
+   * plan-split.ts). It must stay before the targets after it; behind the scan, the cut is
+   * the next record start.
+   */
+  moveNextTarget(offset: number): void {
+    if (this.target >= this.targets.length) return;
+    const after = this.targets[this.target + 1];
+    this.targets[this.target] = after === undefined ? offset : Math.min(offset, after);
+  }
 
   get lineCount(): number {
     return this.lines;

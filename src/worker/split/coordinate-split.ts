@@ -27,6 +27,7 @@ import type { Progress } from '../progress-writer.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 import type { PartJobData } from './run-part-job.ts';
 import { partsForFleet } from './fleet-parts.ts';
+import { FirstPartWatch } from './first-part-watch.ts';
 import { readAhead } from './read-ahead.ts';
 import { RunPrefetch } from './run-prefetch.ts';
 
@@ -251,6 +252,12 @@ export async function analyzeSplit(
             { end: task.range.end, sha256: task.range.sha256! },
           )
         : queuePart(a, task);
+    // With two parts the scan cuts them on part 0's progress (balancedFirstCut).
+    const firstWatch = new FirstPartWatch(
+      async () => (await partStatuses(deps.db.kysely, jobId, token)).find((s) => s.part === 0)?.bytes ?? null,
+      deps.progressIntervalMs ?? 250,
+      deps.log,
+    );
     const scanned = await scanToLastCut(
       // Read ahead as a part's read is (run-part-job.ts): the scan, then the last part, parse
       // one piece while the next is on its way.
@@ -259,12 +266,16 @@ export async function analyzeSplit(
       a.parts,
       a.options,
       partReady,
-      a.signal,
-      async (task) => {
-        firstEarly = true;
-        await queuePart(a, task);
+      {
+        signal: a.signal,
+        onFirst: async (task) => {
+          firstEarly = true;
+          await queuePart(a, task);
+          firstWatch.start();
+        },
+        firstPartRead: () => firstWatch.read,
       },
-    );
+    ).finally(() => firstWatch.stop());
     const planMs = Math.round(performance.now() - planStarted);
     if ('refused' in scanned) {
       deps.log.info({ jobId, why: scanned.refused }, 'big file not split; analysing in one piece');
