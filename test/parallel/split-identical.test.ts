@@ -42,7 +42,7 @@ async function split(buf: Buffer, parts: number, options: JobOptions = {}) {
     spill,
   );
   expect([...queued, last].map((t) => t.range)).toEqual(plan.parts);
-  expect(plan.parts.map((p) => p.sha256 === null)).toEqual(plan.parts.map((_, k) => k === parts - 1));
+  expect(plan.parts.map((p) => p.crc32 === null)).toEqual(plan.parts.map((_, k) => k === parts - 1));
   return { plan, json: JSON.stringify(result) };
 }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { fileCorrupt } from '../../files/verified-read.ts';
 import type { HeadAnalysis } from '../head.ts';
@@ -7,19 +6,21 @@ import { RecordReader } from '../read/csv-records.ts';
 import type { SpillSetup } from '../spill/spill-store.ts';
 import type { FormatDecision } from '../values/format-decision.ts';
 import type { PartRun } from './merged-aggregate.ts';
+import { PartChecksum } from './part-checksum.ts';
 import { TABLE_NAMES, partFigures } from './part-figures.ts';
 import type { PartFigures } from './part-figures.ts';
 import type { RecordDelimiter } from './record-boundaries.ts';
 
 /**
- * One part of a split file: bytes [start, end), the lines before it, its bytes' SHA-256
- * (null for a last part read from the scan's own verified read, which checks the whole file).
+ * One part of a split file: bytes [start, end), the lines before it, its bytes' CRC-32
+ * (part-checksum.ts; null for a last part read from the scan's own verified read, which
+ * checks the whole file's SHA-256).
  */
 export interface PartPlan {
   readonly start: number;
   readonly end: number;
   readonly linesBefore: number;
-  readonly sha256: string | null;
+  readonly crc32: number | null;
 }
 
 /** The decisions every part of a split file shares, made once from the file's head. */
@@ -55,7 +56,7 @@ export interface PartTask extends SplitDecisions {
  * ends: it reads the file from its start as one pass does (deciding the format, and the
  * encoding if the head left it open, from its own first records and bytes) up to `target`,
  * the offset its end lies at or past, and there asks for its end (the first record start
- * the scan found past `target`) and its bytes' SHA-256.
+ * the scan found past `target`) and its bytes' CRC-32.
  */
 export interface FirstPartTask extends Omit<PartTask, 'decision' | 'range' | 'index'> {
   readonly index: 0;
@@ -123,10 +124,10 @@ function readerFor(task: AnyPartTask, options: JobOptions, hooks: PartHooks): Re
  * Analyses one part of a split file from `source` (exactly its bytes): parses it with
  * the plan's head decisions, numbers lines as in the whole file, and returns its exact
  * partial figures and its tables' runs. The bytes are checked against the plan's length
- * and SHA-256 for the part (FILE_CORRUPT), which the plan's scan took while it verified the
- * whole file against the upload's; a part without one reads a source that checks itself
- * (the last part: the scan's own verified read; a first part queued before its end was
- * found: its range read checks the SHA-256 it is given then).
+ * and CRC-32 for the part (FILE_CORRUPT), which the plan's scan took while it verified the
+ * whole file's SHA-256 against the upload's; a part without one reads a source that checks
+ * itself (the last part: the scan's own verified read; a first part queued before its end
+ * was found: its range read checks the CRC-32 it is given then).
  */
 export async function analyzePart(
   source: AsyncIterable<Buffer>,
@@ -137,14 +138,17 @@ export async function analyzePart(
   const { index } = task;
   const part = 'range' in task ? task.range : null;
   const reader = readerFor(task, options, hooks);
-  const hash = part?.sha256 == null ? null : createHash('sha256');
+  // A range without its CRC-32 key was queued by an earlier Tally (a SHA-256 then): not
+  // checked is not an option; pg-boss retries, then the job fails and can be retried whole.
+  if (part !== null && part.crc32 === undefined) throw new Error('a part queued without its CRC-32');
+  const check = part?.crc32 == null ? null : new PartChecksum();
   const want = part === null ? Infinity : part.end - part.start;
   let bytes = 0;
   let lastYield = performance.now();
   for await (const chunk of source) {
     bytes += chunk.length;
     if (bytes > want) throw fileCorrupt();
-    hash?.update(chunk);
+    check?.update(chunk);
     for (let off = 0; off < chunk.length; off += SLICE_BYTES) {
       reader.write(chunk.subarray(off, Math.min(chunk.length, off + SLICE_BYTES)), false);
       hooks.onProgress?.(bytes, reader.rows);
@@ -156,7 +160,7 @@ export async function analyzePart(
       }
     }
   }
-  if ((part !== null && bytes !== want) || (hash !== null && hash.digest('hex') !== part!.sha256))
+  if ((part !== null && bytes !== want) || (check !== null && check.value !== part!.crc32))
     throw fileCorrupt();
   reader.write(undefined, true);
   const agg = reader.finish();

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
 import { TallyError } from '../../errors.ts';
 import { analyzeHead } from '../head.ts';
 import type { HeadAnalysis } from '../head.ts';
@@ -10,6 +8,7 @@ import { LateEncodingCheck, encodingIsProvisional } from '../read/encoding.ts';
 import type { FormatDecision } from '../values/format-decision.ts';
 import { partTask } from './analyze-part.ts';
 import type { FirstPartTask, PartTask, SplitPlan } from './analyze-part.ts';
+import { PartChecksum } from './part-checksum.ts';
 import { RecordBoundaryScan } from './record-boundaries.ts';
 import type { RecordDelimiter } from './record-boundaries.ts';
 
@@ -18,27 +17,27 @@ const SPLITTABLE_ENCODINGS = new Set(['utf-8', 'windows-1252']);
 
 export type SplitOutcome = { plan: SplitPlan } | { refused: string };
 
-/** Hashes each part's bytes as the scan finds where parts start. */
-class PartHashes {
-  readonly digests: string[] = [];
-  private hash: Hash | null = createHash('sha256');
+/** Takes each part's CRC-32 (part-checksum.ts) as the scan finds where parts start. */
+class PartChecksums {
+  readonly values: number[] = [];
+  private check: PartChecksum | null = new PartChecksum();
 
   /** `chunk` starts at `offset`; `cuts` are the part starts found in it (ascending). */
   push(chunk: Buffer, offset: number, cuts: readonly number[]): void {
-    if (this.hash === null) return;
+    if (this.check === null) return;
     let from = 0;
     for (const cut of cuts) {
-      this.hash.update(chunk.subarray(from, cut - offset));
-      this.digests.push(this.hash.digest('hex'));
-      this.hash = createHash('sha256');
+      this.check.update(chunk.subarray(from, cut - offset));
+      this.values.push(this.check.value);
+      this.check = new PartChecksum();
       from = cut - offset;
     }
-    this.hash.update(chunk.subarray(from));
+    this.check.update(chunk.subarray(from));
   }
 
-  /** The last part is not hashed (it is read from the scan's own verified read). */
+  /** The last part is not checked (it is read from the scan's own verified read). */
   stop(): void {
-    this.hash = null;
+    this.check = null;
   }
 }
 
@@ -176,7 +175,7 @@ export interface ScanHooks {
   firstPartRead?: () => number;
 }
 
-/** The scan's state over the file: cuts, part hashes, the head's late decisions. */
+/** The scan's state over the file: cuts, part checksums, the head's late decisions. */
 class PartPlanner {
   refused: string | null = null;
   private readonly scan: RecordBoundaryScan;
@@ -186,7 +185,7 @@ class PartPlanner {
   /** Chunks before the first line break, for the decision once it is made. */
   private beforeDecide: Buffer[] = [];
   private readonly provisional: boolean;
-  private readonly hashes = new PartHashes();
+  private readonly checksums = new PartChecksums();
   /** Bytes taken so far: the next chunk's offset in the file. */
   offset = 0;
 
@@ -239,7 +238,7 @@ class PartPlanner {
     return this.task(this.scan.cuts.length, bytes);
   }
 
-  /** Scans and hashes one chunk; returns the parts whose end it passed (none once refused). */
+  /** Scans one chunk (and checksums it); returns the parts whose end it passed (none once refused). */
   take(chunk: Buffer): PartTask[] {
     const seen = this.scan.cuts.length;
     if (this.refused === null) {
@@ -251,7 +250,7 @@ class PartPlanner {
       this.refused = this.scan.refused;
     }
     const found = this.scan.cuts.slice(seen);
-    this.hashes.push(
+    this.checksums.push(
       chunk,
       this.offset,
       found.map((c) => c.offset),
@@ -259,7 +258,7 @@ class PartPlanner {
     this.offset += chunk.length;
     if (this.refused !== null) return [];
     if (seen === 0 && found.length > 0) this.refused = this.firstCutRefusal();
-    if (this.cutsDone) this.hashes.stop();
+    if (this.cutsDone) this.checksums.stop();
     return this.refused === null ? found.map((_, i) => this.task(seen + i)) : [];
   }
 
@@ -302,7 +301,7 @@ class PartPlanner {
         start: start.offset,
         end: end ?? this.scan.cuts[index]!.offset,
         linesBefore: start.linesBefore,
-        sha256: last ? null : this.hashes.digests[index]!,
+        crc32: last ? null : this.checksums.values[index]!,
       },
     };
   }
@@ -376,7 +375,7 @@ async function* tailOf(
  * Scans a plain stored file for where its `parts` parts start (sizes: partTargets), in one
  * sequential pass over `source` (the verified read of the whole file: its length and
  * SHA-256 are checked at its end). The head's decisions are made once here; the scan finds
- * record starts near each cut and hashes every part but the last, which each part checks
+ * record starts near each cut and takes the CRC-32 of every part but the last, which each part checks
  * again when it reads its range.
  *
  * Pipelined: `onFirst`, when given, gets part 0 as soon as the scan knows the file's record
@@ -456,7 +455,7 @@ export async function scanToLastCut(
 
 /**
  * The whole plan in one call, for callers that read every part from its own range (tests,
- * benchmarks): the scan to the last cut, then the rest of the file read through and hashed,
+ * benchmarks): the scan to the last cut, then the rest of the file read through and checksummed,
  * the last part handed to `onPart` after the file's verified end.
  */
 export async function planSplit(
@@ -469,15 +468,14 @@ export async function planSplit(
 ): Promise<SplitOutcome> {
   const scanned = await scanToLastCut(source, bytes, parts, options, onPart, { signal });
   if ('refused' in scanned) return scanned;
-  const hash = createHash('sha256');
-  for await (const chunk of scanned.tail) hash.update(chunk);
+  const check = new PartChecksum();
+  for await (const chunk of scanned.tail) check.update(chunk);
   const outcome = scanned.plan();
   if ('refused' in outcome) return outcome;
   const last = outcome.plan.parts.length - 1;
-  const digest = hash.digest('hex');
   const plan = {
     ...outcome.plan,
-    parts: outcome.plan.parts.map((p, k) => (k === last ? { ...p, sha256: digest } : p)),
+    parts: outcome.plan.parts.map((p, k) => (k === last ? { ...p, crc32: check.value } : p)),
   };
   await onPart(partTask(plan, last));
   return { plan };

@@ -110,16 +110,16 @@ export async function finishPart(
   });
 }
 
-/** Where a part that started before the scan found its end ends, and its bytes' SHA-256. */
+/** Where a part that started before the scan found its end ends, and its bytes' CRC-32 (part-checksum.ts). */
 export interface PartRange {
   end: number;
-  sha256: string;
+  crc32: number;
 }
 
 /** The scan passed the end of a part already running: its range, under the fence. */
 export async function setPartRange(db: Kysely<Database>, k: PartKey, range: PartRange): Promise<void> {
   await sql`
-    update analysis_parts set range_end = ${range.end}, range_sha256 = ${range.sha256}, updated_at = now()
+    update analysis_parts set range_end = ${range.end}, range_crc32 = ${range.crc32}, updated_at = now()
      where job_id = ${k.jobId} and attempt_token = ${k.token} and part = ${k.part} and ${fence(k)}
   `.execute(db);
 }
@@ -129,14 +129,14 @@ export async function setPartRange(db: Kysely<Database>, k: PartKey, range: Part
  * 'gone' when the part's row is (the split was given up, or the attempt fenced off).
  */
 export async function partRangeOf(db: Kysely<Database>, k: PartKey): Promise<PartRange | null | 'gone'> {
-  const { rows } = await sql<{ range_end: string | null; range_sha256: string | null }>`
-    select range_end::text as range_end, range_sha256 from analysis_parts
+  const { rows } = await sql<{ range_end: string | null; range_crc32: string | null }>`
+    select range_end::text as range_end, range_crc32::text as range_crc32 from analysis_parts
      where job_id = ${k.jobId} and attempt_token = ${k.token} and part = ${k.part} and ${fence(k)}
   `.execute(db);
   const row = rows[0];
   if (row === undefined) return 'gone';
-  if (row.range_end === null || row.range_sha256 === null) return null;
-  return { end: Number(row.range_end), sha256: row.range_sha256 };
+  if (row.range_end === null || row.range_crc32 === null) return null;
+  return { end: Number(row.range_end), crc32: Number(row.range_crc32) };
 }
 
 /** A part that cannot finish (its input's fault, or retries spent): the attempt reports it. */

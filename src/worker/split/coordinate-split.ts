@@ -215,7 +215,7 @@ async function queuePart(a: SplitAttempt, task: AnyPartTask): Promise<void> {
 /**
  * One big plain file analysed by every worker: this attempt scans the file for where its
  * parts start (one pass over the verified read, `stored`), queueing a pg-boss job per part
- * for any worker on any host: part 0 once the head is read (its end and SHA-256 written to
+ * for any worker on any host: part 0 once the head is read (its end and CRC-32 written to
  * its row when the scan passes them), each later part once the scan has passed its end. At
  * the last cut it analyses the last part itself from the rest of that same read, so the
  * file's tail is read once and verified at the last part's end. Meanwhile it sums the
@@ -249,7 +249,7 @@ export async function analyzeSplit(
         ? setPartRange(
             deps.db.kysely,
             { jobId, token, part: 0 },
-            { end: task.range.end, sha256: task.range.sha256! },
+            { end: task.range.end, crc32: task.range.crc32! },
           )
         : queuePart(a, task);
     // With two parts the scan cuts them on part 0's progress (balancedFirstCut).

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FirstPartTask } from '../../analysis/split/analyze-part.ts';
+import { PartChecksum } from '../../analysis/split/part-checksum.ts';
 import { partRangeOf } from '../../db/jobs/analysis-parts.ts';
 import type { PartKey, PartRange } from '../../db/jobs/analysis-parts.ts';
 import type { StoredFileRef } from '../../files/stored-files.ts';
@@ -28,7 +28,7 @@ async function rangeOf(deps: WorkerDeps, key: PartKey, signal: AbortSignal): Pro
 /**
  * The bytes of part 0 queued before the scan found its end (FirstPartTask): the file from
  * its start to the part's target, then, once the attempt has written the part's end and
- * SHA-256, on to that end. The bytes are checked against them at the end (FILE_CORRUPT),
+ * CRC-32, on to that end. The bytes are checked against them at the end (FILE_CORRUPT),
  * as a part's range read is. `onEnd` hears the end once it is known.
  */
 export async function* firstPartRange(
@@ -39,19 +39,19 @@ export async function* firstPartRange(
   signal: AbortSignal,
   onEnd: (end: number) => void,
 ): AsyncGenerator<Buffer> {
-  const hash = createHash('sha256');
+  const check = new PartChecksum();
   let bytes = 0;
   for await (const chunk of deps.files.readRange(ref, 0, task.target)) {
-    hash.update(chunk);
+    check.update(chunk);
     bytes += chunk.length;
     yield chunk;
   }
   const range = await rangeOf(deps, key, signal);
   onEnd(range.end);
   for await (const chunk of deps.files.readRange(ref, task.target, range.end)) {
-    hash.update(chunk);
+    check.update(chunk);
     bytes += chunk.length;
     yield chunk;
   }
-  if (bytes !== range.end || hash.digest('hex') !== range.sha256) throw fileCorrupt();
+  if (bytes !== range.end || check.value !== range.crc32) throw fileCorrupt();
 }
