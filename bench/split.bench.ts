@@ -61,6 +61,8 @@ async function runFleet(server: BenchServer, path: string, processes: number): P
     PARALLEL_ANALYSIS_MIN_BYTES: String(32 * 1024 * 1024),
     // PARALLEL_ANALYSIS_PARTS is left at its default, auto: one part per core with a worker
     // process on it (1 process: no split, the floor; on 2 cores, 2 and 4 processes: 2 parts).
+    // BENCH_PROF=1: CPU profiles of the worker processes in /tmp/prof.
+    ...(process.env.BENCH_PROF ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=/tmp/prof' } : {}),
   };
   const workers = await Promise.all(
     Array.from({ length: processes }, () => startRole('worker', database.url, env)),
