@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import { analyzePart, type PartTask } from '../../src/analysis/split/analyze-part.ts';
 import { mergeParts } from '../../src/analysis/split/merge-parts.ts';
-import { partTargets, planSplit, scanToLastCut } from '../../src/analysis/split/plan-split.ts';
+import {
+  LAST_PART_PACE,
+  partTargets,
+  planSplit,
+  scanToLastCut,
+} from '../../src/analysis/split/plan-split.ts';
 import { RecordBoundaryScan } from '../../src/analysis/split/record-boundaries.ts';
 import { useSpillStores } from './spill-stores.ts';
 import { splitFile } from './split-files.ts';
@@ -173,7 +178,7 @@ describe('a pipelined split plan', () => {
     expect(events.slice(1).map((e) => e.split(' ')[1])).toEqual(['0', '1', '2']);
   });
 
-  it("cuts two parts where each has as much left to read, on part 0's progress as the scan goes", async () => {
+  it("cuts two parts where both end together, on part 0's progress as the scan goes", async () => {
     // Part 0 has read nothing (not started, or no word yet): the middle; then it reads on.
     for (const read of [0, Math.floor(file.length / 3), Math.floor((file.length * 2) / 3)]) {
       const seen: number[] = [];
@@ -202,9 +207,10 @@ describe('a pipelined split plan', () => {
       if ('refused' in scanned) throw new Error(scanned.refused);
       for await (const _ of scanned.tail); // read to the verified end
       expect(scanned.plan()).toHaveProperty('plan');
-      // Part 0 reads up to the middle before it asks for its end: never a cut before it.
-      expect(target).toBe(Math.floor(file.length / 2));
-      expect(end).toBe(recordStartFrom(Math.floor((file.length + read) / 2)));
+      // Part 0 reads up to the cut it would get with nothing read before it asks for its end.
+      expect(target).toBe(Math.floor(file.length / (1 + LAST_PART_PACE)));
+      // What part 0 has left is shared: the last part's share parses at LAST_PART_PACE.
+      expect(end).toBe(recordStartFrom(Math.floor(read + (file.length - read) / (1 + LAST_PART_PACE))));
       expect(scanned.last.range.start).toBe(end);
       expect(seen.length).toBeGreaterThan(0);
     }

@@ -134,15 +134,28 @@ function partWeights(parts: number): number[] {
 }
 
 /**
- * Where part 0 of two should end, decided as the scan goes: half of what part 0 has not
- * read yet, `firstRead` being the bytes it has read so far. Part 0 started at once; part 1
- * starts where the scan cuts, so each then has the same bytes left to parse, and they end
- * together if they parse alike, whatever the scan's speed against theirs on this machine
- * (a fixed SCAN_SHARE cut was off by 2.4 s of 36 on a 2-vCPU Xeon, 2026-12-05: part 1 ended
- * first). Never before the middle: part 0 reads up to it before it asks for its end.
+ * How fast the attempt parses its own (last) part against a part in a process of its own.
+ * Measured slower in every P6 timeline so far: the last part took 22.3 s for the bytes part
+ * 0 read in 19.7 s (2 × Xeon, 2026-12-05, both runs of the 15:00 bench alike: 0.88); 26.4 s
+ * for what took 22.6 s (the 12-05 morning, 0.86); CPU profiles give csv-parse's loop ~13 %
+ * more time per row in the attempt's process. The cause is not pinned down (its head
+ * decision's parse in the same process, the whole file's SHA-256, the scan over the tail);
+ * 0.9 leans towards alike, so a machine where the two parse alike loses ~5 % of the tail.
+ */
+export const LAST_PART_PACE = 0.9;
+
+/**
+ * Where part 0 of two should end, decided as the scan goes, `firstRead` being the bytes
+ * part 0 has read so far: what it has left is shared so that both end together, the last
+ * part parsing at LAST_PART_PACE of part 0's speed. Part 0 started at once and the last part
+ * starts where the scan cuts, so this holds whatever the scan's speed against theirs on this
+ * machine, and whatever delayed part 0 (a cut set beforehand from SCAN_SHARE made part 0 end
+ * 2.4 s after the last part of 36 s, 2 × Xeon, 2026-12-05). Never before the cut for nothing
+ * read (nor the middle): part 0 reads up to that before it asks for its end.
  */
 export function balancedFirstCut(bytes: number, firstRead: number): number {
-  return Math.floor((bytes + Math.min(bytes, Math.max(0, firstRead))) / 2);
+  const read = Math.min(bytes, Math.max(0, firstRead));
+  return Math.max(Math.floor(bytes / 2), Math.floor(read + (bytes - read) / (1 + LAST_PART_PACE)));
 }
 
 /** Where the scan should cut: ascending offsets (see SCAN_SHARE). */
