@@ -138,9 +138,6 @@ export async function analyzePart(
   const { index } = task;
   const part = 'range' in task ? task.range : null;
   const reader = readerFor(task, options, hooks);
-  // A range without its CRC-32 key was queued by an earlier Tally (a SHA-256 then): not
-  // checked is not an option; pg-boss retries, then the job fails and can be retried whole.
-  if (part !== null && part.crc32 === undefined) throw new Error('a part queued without its CRC-32');
   const check = part?.crc32 == null ? null : new PartChecksum();
   const want = part === null ? Infinity : part.end - part.start;
   let bytes = 0;

@@ -91,6 +91,11 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
   const spill = deps.spill!;
   const store = new FileSpillStore(spill.dir, spill.maxBytes);
   try {
+    // A queued range always carries its CRC-32; one without was queued by an earlier Tally (a
+    // SHA-256 then). Read unchecked is not an option: pg-boss retries it, its last retry
+    // records the part as failed (settleFailedPart), and the job fails and can be retried whole.
+    if ('range' in task && typeof task.range.crc32 !== 'number')
+      throw new Error('a part queued without its CRC-32 (by an earlier version of Tally)');
     const ref = { jobId, bytes, sha256 };
     let total = 'range' in task ? task.range.end - task.range.start : 0;
     const source = readAhead(
