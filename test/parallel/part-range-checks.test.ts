@@ -1,12 +1,17 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { analyzeHead } from '../../src/analysis/head.ts';
-import type { FirstPartTask } from '../../src/analysis/split/analyze-part.ts';
-import { addParts, setPartRange } from '../../src/db/jobs/analysis-parts.ts';
+import type { FirstPartTask, PartTask } from '../../src/analysis/split/analyze-part.ts';
+import { addParts, partStatuses, setPartRange } from '../../src/db/jobs/analysis-parts.ts';
 import { createStoredFiles } from '../../src/files/create-stored-files.ts';
 import { createLogger } from '../../src/logger.ts';
 import { firstPartRange } from '../../src/worker/split/first-part-range.ts';
+import { runPartJob, type PartJobData } from '../../src/worker/split/run-part-job.ts';
 import type { WorkerDeps } from '../../src/worker/worker-deps.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Job } from 'pg-boss';
 import { useTestDb } from '../support/app-db.ts';
 import { insertTestJob } from '../support/job-factory.ts';
 
@@ -72,5 +77,45 @@ describe("a first part's range, its end and CRC-32 written while it reads", () =
     await expect(
       readAll(firstPartRange(deps, ref(key.jobId), key, task, AbortSignal.timeout(10_000), () => {})),
     ).rejects.toMatchObject({ code: 'FILE_CORRUPT' });
+  });
+});
+
+describe('a queued part without its CRC-32 (queued by an earlier version, which sent a SHA-256)', () => {
+  it('is never read unchecked: retried while pg-boss has retries, then recorded as failed', async () => {
+    const { key, deps } = await runningJob();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tally-part-'));
+    try {
+      const partDeps = {
+        ...deps,
+        retryLimit: 2,
+        maxRecordBytes: 1024 * 1024,
+        spill: { dir, thresholdKeys: 1000, maxBytes: 2 ** 26 },
+      } as WorkerDeps;
+      const head = analyzeHead(csv, {});
+      // An earlier version's task: the range's check was a SHA-256.
+      const range = { start: 0, end: csv.length, linesBefore: 0, sha256: 'e3b0c442' };
+      const task = { head, recordDelimiter: '\n', index: 0, range } as unknown as PartTask;
+      const data: PartJobData = { ...key, task, options: {}, bytes: csv.length, sha256: '' };
+      const job = (retryCount: number) =>
+        ({
+          id: 'part',
+          name: 'tally-analysis-part',
+          data,
+          retryCount,
+          signal: new AbortController().signal,
+        }) as unknown as Job<PartJobData>;
+      await expect(runPartJob(partDeps, job(0))).rejects.toThrow(/without its CRC-32/);
+      expect((await partStatuses(deps.db.kysely, key.jobId, key.token))[0]).toMatchObject({
+        done: false,
+        error: null,
+      });
+      await runPartJob(partDeps, job(2)); // the last retry: recorded for the attempt to fail the job
+      expect((await partStatuses(deps.db.kysely, key.jobId, key.token))[0]).toMatchObject({
+        done: false,
+        error: { code: 'RETRIES_EXHAUSTED' },
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
