@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { Job } from 'pg-boss';
 import { describe, expect, it } from 'vitest';
 import { analyzeHead } from '../../src/analysis/head.ts';
 import type { FirstPartTask, PartTask } from '../../src/analysis/split/analyze-part.ts';
@@ -8,10 +12,6 @@ import { createLogger } from '../../src/logger.ts';
 import { firstPartRange } from '../../src/worker/split/first-part-range.ts';
 import { runPartJob, type PartJobData } from '../../src/worker/split/run-part-job.ts';
 import type { WorkerDeps } from '../../src/worker/worker-deps.ts';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import type { Job } from 'pg-boss';
 import { useTestDb } from '../support/app-db.ts';
 import { insertTestJob } from '../support/job-factory.ts';
 
@@ -19,6 +19,8 @@ import { insertTestJob } from '../support/job-factory.ts';
 // then reads its end and CRC-32 from its row (written by the attempt when the scan passed
 // them), reads on, and checks its bytes against that CRC-32. Real PostgreSQL, real stored
 // chunks.
+// A queued part that carries no CRC-32 (an earlier version's, which sent a SHA-256) is never
+// read unchecked.
 
 const testDb = useTestDb();
 const log = createLogger('silent');
