@@ -42,13 +42,18 @@ async function countingReceiver(
 }
 
 /** P5's jobs/s (its best worker count) with `env` set for the processes it starts. */
-async function p5With(server: BenchServer, quick: boolean, env: Record<string, string>): Promise<number> {
+async function p5With(
+  server: BenchServer,
+  quick: boolean,
+  env: Record<string, string>,
+  log: (line: string) => void,
+): Promise<number> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   // One worker process: the overhead per job, without the worker-count scan P5 also does.
   const savedWorkers = process.env.BENCH_WORKERS;
   Object.assign(process.env, env, { BENCH_WORKERS: savedWorkers ?? '1' });
   try {
-    const rows = await runSmallJobsBench(server, { quick });
+    const rows = await runSmallJobsBench(server, { quick, log });
     const p5 = rows.find((r) => r.id === 'P5');
     if (!p5) throw new Error('P5 gave no row');
     return p5.value;
@@ -75,7 +80,7 @@ async function alternate(
   for (let i = 0; i < pairs; i++) {
     const order = i % 2 === 0 ? [false, true] : [true, false];
     for (const enabled of order) {
-      const jobsPerSecond = await p5With(server, quick, enabled ? env : {});
+      const jobsPerSecond = await p5With(server, quick, enabled ? env : {}, log);
       (enabled ? on : off).push(jobsPerSecond);
       log(`${label} P5 with ${enabled ? 'it on' : 'it off'}: ${round(jobsPerSecond)} jobs/s`);
     }

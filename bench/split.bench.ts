@@ -68,10 +68,9 @@ async function runFleet(server: BenchServer, path: string, processes: number): P
   const workers = await Promise.all(
     Array.from({ length: processes }, () => startRole('worker', database.url, env)),
   );
-  // Every process has started (its modules loaded, its queue work registered) before the file
-  // is stored: four processes booting on two cores take seconds of CPU, which must not fall
-  // inside the timed job, nor leave a process out of the split's count of live workers.
-  await Promise.all(workers.map((w) => w.child.waitForLog(/"msg":"tally started"/)));
+  // startRole waits for each process's /healthz: every one has started (its modules loaded,
+  // its queue work registered) before the file is stored, so four processes booting on two
+  // cores neither fall inside the timed job nor miss the split's count of live workers.
   const sql = new pg.Pool({ connectionString: database.url, max: 1 });
   try {
     const { jobId } = await storeUpload({ db: tally.db, boss: tally.boss, files: tally.files }, { path });

@@ -24,19 +24,20 @@ export async function startRole(
   const port = await freePort();
   const child = spawnTally('src/main.ts', [role], {
     DATABASE_URL: databaseUrl,
-    PORT: String(port),
+    // A worker has no API: METRICS_PORT gives it /healthz, which answers once its queue
+    // work is registered (src/roles/worker-role.ts starts that server last).
+    ...(role === 'worker' ? { METRICS_PORT: String(port) } : { PORT: String(port) }),
     LOG_LEVEL: 'warn',
     UPLOAD_RATE_LIMIT_PER_MINUTE: '1000000',
     ...env,
   });
-  // LOG_LEVEL=warn hides 'tally started': wait for the process to answer instead.
+  // LOG_LEVEL=warn hides 'tally started': wait for the process to answer instead. A fixed
+  // wait was not enough: with tracing on, a worker loads its modules through the
+  // instrumentation's loader hooks for ~3 s of CPU (bench T1, 2026-12-05), and a run that
+  // started before it was ready counted that start-up as the cost of tracing.
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (role === 'worker') {
-      await new Promise((r) => setTimeout(r, 1500)); // no port to probe: give it its start-up
-      break;
-    }
     try {
       if ((await fetch(`${url}/healthz`)).ok) break;
     } catch {
