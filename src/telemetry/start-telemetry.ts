@@ -16,15 +16,17 @@
  *   worker's attempt continues the upload's trace.
  * Authorization headers are not recorded by either instrumentation.
  */
-import { register } from 'node:module';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { querySpanName } from './query-span-name.ts';
 
-// ESM: `import pg from 'pg'` is hooked through import-in-the-middle's loader, which must
-// be registered before the application's modules are imported.
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+// No ESM loader hook (import-in-the-middle): neither instrumentation needs one. pg is
+// CommonJS and requires its own lib/client.js and pg-pool, which require-in-the-middle
+// patches however pg itself was imported (test/tracing/trace.test.ts sees the worker's SQL);
+// @fastify/otel hooks Fastify through its diagnostics channel. The hook made every module
+// of the process resolve through a loader thread: a worker took 3.0 s of CPU to start
+// against 1.3 s without tracing; 1.9 s without the hook (2026-12-05, until /healthz answered).
 
 // Spans per small job: 19 with every default (per upload, five Fastify hook spans and three
 // pool checkouts beside the request, its handler and the SQL), 11 without the hook and
