@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { contractErrorOptions, contractErrorsPlugin } from '../http/contract-errors.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
@@ -23,7 +23,11 @@ export async function startMetricsServer(
   isDraining: () => boolean = () => false,
 ): Promise<MetricsServer> {
   const loggerInstance: FastifyBaseLogger = log.child({ component: 'metrics' });
-  const app = Fastify({ loggerInstance, disableRequestLogging: true, ...contractErrorOptions });
+  const app = Fastify({
+    loggerInstance,
+    logController: new LogController({ disableRequestLogging: true }),
+    ...contractErrorOptions,
+  });
   await app.register(contractErrorsPlugin, {});
   await app.register(operationsPlugin, { healthDb, isDraining });
   const url = await app.listen({ host, port });
