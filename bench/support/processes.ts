@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { youngGenerationOption } from '../../src/roles/young-generation.ts';
 import { freePort, spawnTally, type ChildTally } from '../../test/support/child-process.ts';
 
 export { freePort, spawnTally, type ChildTally };
@@ -30,6 +31,9 @@ export async function startRole(
     LOG_LEVEL: 'warn',
     UPLOAD_RATE_LIMIT_PER_MINUTE: '1000000',
     ...env,
+    // As docker-compose.yml and package.json's start scripts run each role (BENCH_PROF's
+    // options added, not in its place).
+    NODE_OPTIONS: [youngGenerationOption(role), env.NODE_OPTIONS].filter(Boolean).join(' '),
   });
   // LOG_LEVEL=warn hides 'tally started': wait for the process to answer instead. A fixed
   // wait was not enough: with tracing on, a worker loads its modules through the
