@@ -5,8 +5,8 @@
  *
  * Generates into a temp dir (deleted after) a 1 GiB file with 10,000,000 distinct customers
  * and 1,000,000 distinct products, and a file of the same size with 100,000 customers and
- * 400 products, then analyses each in a child process started like a worker (Node's default
- * heap) with the worker's spill store at the default SPILL_THRESHOLD_KEYS, reading its peak
+ * 400 products, then analyses each in a child process started like a worker (its young
+ * generation, src/roles/young-generation.ts) with the worker's spill store at the default SPILL_THRESHOLD_KEYS, reading its peak
  * RSS (getrusage maxRSS). Goals: high-cardinality peak RSS ≤ 384 MiB; its speed (MB per
  * CPU second) ≥ 0.5× the 100k-customer file's; the ordinary 1M-row bench file's peak RSS ≤ 256 MiB.
  * --quick: 64 MiB files with the key counts scaled down by 16 (still spilling).
@@ -16,6 +16,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
+import { youngGenerationOption } from '../src/roles/young-generation.ts';
 import { benchFile, generateCardinalityCsv } from './lib/revenue-csv.ts';
 import type { GoalResult } from './support/report.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
@@ -36,7 +37,15 @@ function analyzeInChild(file: string, spillRoot: string, thresholdKeys: number):
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'bench/support/analyze-file-child.ts', file, spillRoot, String(thresholdKeys)],
+      [
+        youngGenerationOption('worker'),
+        '--import',
+        'tsx',
+        'bench/support/analyze-file-child.ts',
+        file,
+        spillRoot,
+        String(thresholdKeys),
+      ],
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
