@@ -36,9 +36,9 @@ export async function startRole(
     NODE_OPTIONS: [youngGenerationOption(role), env.NODE_OPTIONS].filter(Boolean).join(' '),
   });
   // LOG_LEVEL=warn hides 'tally started': wait for the process to answer instead. A fixed
-  // wait was not enough: with tracing on, a worker loads its modules through the
-  // instrumentation's loader hooks for ~3 s of CPU (bench T1, 2026-12-05), and a run that
-  // started before it was ready counted that start-up as the cost of tracing.
+  // 1.5 s for a worker was not enough: with tracing on, one took ~3 s of CPU to start (bench
+  // T1, 2026-12-05, before src/telemetry dropped its loader hook), and a run that began before
+  // it was ready counted that start-up as the cost of tracing.
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
