@@ -1,7 +1,7 @@
-import type { QueryResult } from 'pg';
+import type { Pool, QueryResult } from 'pg';
 import BossDb from 'pg-boss/dist/db.js';
 import { withStatementName, type StatementNames } from '../lib/statement-names.ts';
-import { ClaimExtensions, claimedQueue, keyedClaim } from './claim-extension.ts';
+import { ClaimExtensions, claimedQueue, keyedClaim, type RunStatement } from './claim-extension.ts';
 import type { SettledAhead } from './settled-ahead.ts';
 
 export type BossDbConfig = ConstructorParameters<typeof BossDb>[0];
@@ -41,9 +41,28 @@ export class TallyBossDb extends BossDb {
     const claim = keyed ?? text;
     const extension = this.claims.forQueue(queue);
     if (extension === undefined) return this.#execute(claim, values, options, keyed !== undefined);
-    return extension.run({ text: claim, values }, (statement) =>
-      this.#execute(statement.text, statement.values, options, keyed !== undefined),
+    return extension.run(
+      { text: claim, values },
+      (statement) => this.#execute(statement.text, statement.values, options, keyed !== undefined),
+      (work) => this.#inTransaction(work),
     );
+  }
+
+  /** BEGIN, `work`'s statements, COMMIT (ROLLBACK if it throws) on one connection of the pool. */
+  async #inTransaction<T>(work: (run: RunStatement) => Promise<T>): Promise<T> {
+    // pg-boss's pool (its Db opens it in open()); declared private in its types only.
+    const client = await (this as unknown as { pool: Pool }).pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work((statement) => client.query(statement.text, statement.values));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   override listen(...[channel, onNotification, onReconnect]: Parameters<BossDb['listen']>) {

@@ -8,13 +8,16 @@ export interface BossStatement {
 
 export type RunStatement = (statement: BossStatement) => Promise<QueryResult>;
 
+/** Runs `work` in one transaction on one connection of pg-boss's pool; its statements go unnamed. */
+export type InTransaction = <T>(work: (run: RunStatement) => Promise<T>) => Promise<T>;
+
 /**
  * Work that rides in the statement pg-boss claims a queue's jobs with, so a claimed job
  * needs no second round trip before it runs (the attempt's start: worker/start-on-claim.ts).
  * `run` gets pg-boss's own claim and must answer with the rows pg-boss expects of it.
  */
 export interface ClaimExtension {
-  run(claim: BossStatement, execute: RunStatement): Promise<QueryResult>;
+  run(claim: BossStatement, execute: RunStatement, inTransaction: InTransaction): Promise<QueryResult>;
 }
 
 /**

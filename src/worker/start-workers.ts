@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { ANALYSIS_PART_QUEUE, ANALYSIS_QUEUE, BOSS_SCHEMA, type AnalysisJobData } from '../queue/boss.ts';
+import { CappedClaims } from '../queue/capped-claims.ts';
 import type { ClaimExtensions } from '../queue/claim-extension.ts';
 import type { SettledAhead } from '../queue/settled-ahead.ts';
 import { inlineFileBytes, type WorkerDeps } from './run-analysis-job.ts';
@@ -30,15 +31,15 @@ export async function startWorkers(
   settledAhead?: SettledAhead,
 ): Promise<string[]> {
   const ids: string[] = [];
-  // Not under a per-owner cap: pg-boss counts an owner's running jobs in the claim's own
-  // snapshot, so two claims in flight at once can both see room. Kept short, that window
-  // held (fair-share.test.ts, 0 of 22 runs over the cap); with the attempt's start in the
-  // claim, 2 of 18 runs took a second job of the capped owner.
+  // Under a per-owner cap, claims go one at a time (queue/capped-claims.ts) and start no
+  // attempt: the attempt starts after the claim, as pg-boss's own handler would have it.
   const startsOnClaim =
     claims !== undefined && maxRunningPerOwner === 0
       ? new AttemptStartsOnClaim(inlineFileBytes(deps.files), () => claims.notifications)
       : undefined;
   if (startsOnClaim) claims!.extend(ANALYSIS_QUEUE, startsOnClaim);
+  else if (claims !== undefined && maxRunningPerOwner > 0)
+    claims.extend(ANALYSIS_QUEUE, new CappedClaims(ANALYSIS_QUEUE));
   // The parts' worker, stopped while this process scans a file to split (split/scan-gate.ts).
   const gate =
     deps.split === undefined
