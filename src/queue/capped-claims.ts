@@ -15,6 +15,9 @@ import type { BossStatement, ClaimExtension, InTransaction } from './claim-exten
  * one set running. Claims of a capped queue then queue up for each other (a few hundred
  * microseconds each); uncapped queues never take the lock.
  */
+/** The advisory lock a capped queue's claims take turns on (hashed to a bigint in SQL). */
+export const claimLockKey = (queue: string) => `tally-claim:${queue}`;
+
 export class CappedClaims implements ClaimExtension {
   constructor(private readonly queue: string) {}
 
@@ -22,7 +25,7 @@ export class CappedClaims implements ClaimExtension {
     return inTransaction(async (run) => {
       await run({
         text: 'select pg_advisory_xact_lock(hashtextextended($1, 0))',
-        values: [`tally-claim:${this.queue}`],
+        values: [claimLockKey(this.queue)],
       });
       return run(claim);
     });

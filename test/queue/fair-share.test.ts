@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ANALYSIS_QUEUE } from '../../src/queue/boss.ts';
+import { claimLockKey } from '../../src/queue/capped-claims.ts';
 import { postCsv } from '../support/http.ts';
 import { generateCsv } from '../support/sources.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
@@ -136,6 +138,38 @@ describe('fair share between owners', () => {
       [aJobs[1]],
     );
     expect(rows[0]?.state).toBe('queued');
+  });
+
+  it('claims that waited together still keep A to one running job: they take turns', async () => {
+    const { tally, gate } = await start({ WORKER_MAX_RUNNING_PER_OWNER: '1' });
+    // Hold the capped queue's claim lock, so both slots' claims of A's two jobs wait on it
+    // together: without the turns, both would count A's running jobs in snapshots taken at
+    // once, see none, and take one each.
+    const holder = await tally.database.sql.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        claimLockKey(ANALYSIS_QUEUE),
+      ]);
+      const aJobs = [await upload(tally.url, asAlice), await upload(tally.url, asAlice)];
+      await waitUntil(
+        async () => {
+          const { rows } = await tally.database.sql.query<{ n: number }>(
+            `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`,
+          );
+          return rows[0]!.n >= 2;
+        },
+        { what: 'both slots’ claims to wait on the lock' },
+      );
+      await holder.query('commit');
+      await waitUntil(() => gate.held.length >= 1, { what: 'a worker to take A’s first job' });
+      const bJob = await upload(tally.url, asBob);
+      await waitUntil(() => gate.held.length >= 2, { what: 'the free worker to take B’s job' });
+      expect(gate.held).toEqual([aJobs[0], bJob]);
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      holder.release();
+    }
   });
 
   it('a resumable upload’s job takes its turn too: the cap holds A’s, B’s goes first', async () => {
