@@ -1,6 +1,9 @@
 import type { QueryResult } from 'pg';
 import type { BossStatement, ClaimExtension, InTransaction } from './claim-extension.ts';
 
+/** The advisory lock a capped queue's claims take turns on (hashed to a bigint in SQL). */
+export const claimLockKey = (queue: string) => `tally-claim:${queue}`;
+
 /**
  * A queue's claims under a per-owner cap (WORKER_MAX_RUNNING_PER_OWNER, pg-boss's
  * `groupConcurrency`), one at a time across every process. pg-boss counts an owner's
@@ -15,9 +18,6 @@ import type { BossStatement, ClaimExtension, InTransaction } from './claim-exten
  * one set running. Claims of a capped queue then queue up for each other (a few hundred
  * microseconds each); uncapped queues never take the lock.
  */
-/** The advisory lock a capped queue's claims take turns on (hashed to a bigint in SQL). */
-export const claimLockKey = (queue: string) => `tally-claim:${queue}`;
-
 export class CappedClaims implements ClaimExtension {
   constructor(private readonly queue: string) {}
 
