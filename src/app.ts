@@ -112,6 +112,7 @@ async function startSharedParts(opts: StartOptions, isDraining: () => boolean): 
     applicationName: `tally-${opts.role}`,
     transactionPooled: urls.transactionPooled,
     onError: onIdleConnectionLost(log),
+    log,
   });
   await migrateOverSession(urls.session, log);
   const files = createStoredFiles(storedFilesOptions(config), { db, log });
@@ -130,6 +131,7 @@ async function startSharedParts(opts: StartOptions, isDraining: () => boolean): 
       supervise: true,
       listenConnectionString: urls.session,
       statementNames: urls.transactionPooled ? undefined : processStatementNames,
+      plansLog: urls.transactionPooled ? log : undefined,
     },
     log,
   );

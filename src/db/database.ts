@@ -1,5 +1,7 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
+import type { Logger } from '../logger.ts';
+import { PlanFunctions } from './plan-functions.ts';
 import type { Database } from './schema.ts';
 import { processStatementNames, withStatementName, type StatementNames } from '../lib/statement-names.ts';
 import { isConnectionDiscardError, isStalePlanError } from './transient-errors.ts';
@@ -45,12 +47,17 @@ export interface DbOptions {
   connectionTimeoutMs?: number;
   /** The URL is a transaction-mode pooler: see `Db.transactionPooled`. */
   transactionPooled?: boolean;
+  /**
+   * Behind a transaction pooler, with a logger to warn on: statements sent again and again
+   * keep their plan in a function each (plan-functions.ts).
+   */
+  log?: Logger;
 }
 
 export function createDb(connectionString: string, opts: DbOptions = {}): Db {
   const transactionPooled = opts.transactionPooled ?? false;
   const timeoutMs = opts.statementTimeoutMs ?? 0;
-  const pool = new pg.Pool({
+  const pool: pg.Pool = new pg.Pool({
     connectionString,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'tally',
@@ -60,6 +67,10 @@ export function createDb(connectionString: string, opts: DbOptions = {}): Db {
     Client: discardingClient(
       (client) => retireOnRelease(pool, client),
       transactionPooled ? undefined : processStatementNames,
+      // Definitions go as query configs, which the clients pass through unrouted.
+      transactionPooled && opts.log
+        ? new PlanFunctions((text, values): Promise<pg.QueryResult> => pool.query({ text, values }), opts.log)
+        : undefined,
     ),
     // Sent in the startup packet on a direct connection. PgBouncer 1.18 refuses a startup
     // parameter it does not know ("unsupported startup parameter: statement_timeout") and a
@@ -99,17 +110,29 @@ export function createDb(connectionString: string, opts: DbOptions = {}): Db {
  * no use (a demoted primary's 25006, 57P01, 08006: transient-errors.ts). Only promise-style
  * queries are watched: pg-pool's own `pool.query` already drops a client on any error, and
  * COPY streams release with their error (file-chunks.ts). With `names`, a statement the
- * process sends again and again goes as a named prepared statement (statement-names.ts).
+ * process sends again and again goes as a named prepared statement (statement-names.ts);
+ * with `plans` (behind a transaction pooler), through a function (plan-functions.ts).
  */
 function discardingClient(
   onDiscard: (client: pg.Client) => void,
   names: StatementNames | undefined,
+  plans: PlanFunctions | undefined,
 ): typeof pg.Client {
   return class DiscardingClient extends pg.Client {
     // pg's query() has a dozen overloads; this passes every other call through unchanged.
     override query(...args: unknown[]): never {
       const call = names ? withStatementName(names, args) : args;
-      const result = (super.query as (...a: unknown[]) => unknown)(...call);
+      const [text, values] = args;
+      const result =
+        plans && args.length === 2 && typeof text === 'string' && Array.isArray(values) && values.length > 0
+          ? plans.run(
+              text,
+              values,
+              (t, v) => super.query(t, v),
+              // A failed call in a transaction aborted it: the text cannot follow.
+              this.getTransactionStatus() === 'I',
+            )
+          : (super.query as (...a: unknown[]) => unknown)(...call);
       if (result instanceof Promise)
         result.catch((error: unknown) => {
           // A prepared statement whose table changed its columns under it (a rolling deploy's

@@ -2,6 +2,8 @@ import type { Pool, QueryResult } from 'pg';
 import BossDb from 'pg-boss/dist/db.js';
 import { withStatementName, type StatementNames } from '../lib/statement-names.ts';
 import { ClaimExtensions, claimedQueue, keyedClaim, type RunStatement } from './claim-extension.ts';
+import { PlanFunctions } from '../db/plan-functions.ts';
+import type { Logger } from '../logger.ts';
 import type { SettledAhead } from './settled-ahead.ts';
 
 export type BossDbConfig = ConstructorParameters<typeof BossDb>[0];
@@ -10,6 +12,11 @@ export type BossDbConfig = ConstructorParameters<typeof BossDb>[0];
 export interface TallyBossDbHooks {
   claims?: ClaimExtensions | undefined;
   names?: StatementNames | undefined;
+  /**
+   * Behind a transaction pooler, where `names` is unset, a logger to warn on: repeated
+   * statements keep their plan in a function each (db/plan-functions.ts).
+   */
+  plansLog?: Logger | undefined;
   settledAhead?: SettledAhead | undefined;
 }
 type ExecuteOptions = NonNullable<Parameters<BossDb['executeSql']>[2]>;
@@ -23,12 +30,15 @@ type ExecuteOptions = NonNullable<Parameters<BossDb['executeSql']>[2]>;
 export class TallyBossDb extends BossDb {
   readonly claims: ClaimExtensions;
   private readonly names: StatementNames | undefined;
+  private readonly plans: PlanFunctions | undefined;
   private readonly settledAhead: SettledAhead | undefined;
 
   constructor(config: BossDbConfig, hooks: TallyBossDbHooks = {}) {
     super(config);
     this.claims = hooks.claims ?? new ClaimExtensions();
     this.names = hooks.names;
+    this.plans =
+      hooks.plansLog && new PlanFunctions((text, values) => super.executeSql(text, values), hooks.plansLog);
     this.settledAhead = hooks.settledAhead;
   }
 
@@ -88,17 +98,25 @@ export class TallyBossDb extends BossDb {
 
   /**
    * `nameable`: false for a claim pg-boss's fetch did not shape as keyedClaim expects
-   * (queue/claim-extension.ts): a named statement keeps the plan it was first given, and a
-   * claim's must hold however its table grows (test/queue/claim-plan.test.ts).
+   * (queue/claim-extension.ts): a named statement (or a function: db/plan-functions.ts)
+   * keeps the plan it was first given, and a claim's must hold however its table grows
+   * (test/queue/claim-plan.test.ts).
    */
   #execute(
     text: string,
     values: unknown[] | undefined,
     options: ExecuteOptions | undefined,
     nameable: boolean,
-  ) {
+  ): Promise<QueryResult> {
+    if (this.plans && nameable && plannable(text, values))
+      return this.plans.run(text, values ?? [], (t, v) => super.executeSql(t, v, options));
     const [named] = nameable && this.names && values ? withStatementName(this.names, [text, values]) : [text];
     // pg-boss hands `text` on to node-pg's query(), which takes a query config in its place.
     return super.executeSql(named as string, values, options);
   }
+}
+
+/** A single statement worth keeping a plan for: with parameters, or a query (a claim) without. */
+function plannable(text: string, values: unknown[] | undefined): boolean {
+  return (values !== undefined && values.length > 0) || /^\s*(with|select)\b/i.test(text);
 }

@@ -35,6 +35,11 @@ export interface BossSettings {
   /** Entries the worker completes in its own final statement (worker/run-analysis-job.ts). */
   settledAhead?: SettledAhead;
   /**
+   * Set behind a transaction pooler (where `statementNames` is not): repeated statements keep
+   * their plan in a function each (db/plan-functions.ts), warning here when they cannot.
+   */
+  plansLog?: Logger;
+  /**
    * Names for pg-boss's repeated statements (prepared once per connection). Only where the
    * connection string keeps sessions: unset behind a transaction pooler.
    */
@@ -62,11 +67,13 @@ export async function startBoss(
       listenUrl && listenUrl !== connectionString
         ? new SplitListenDb(connection, listenUrl, {
             claims: settings.claims,
+            plansLog: settings.plansLog,
             settledAhead: settings.settledAhead,
           })
         : new TallyBossDb(connection, {
             claims: settings.claims,
             names: settings.statementNames,
+            plansLog: settings.plansLog,
             settledAhead: settings.settledAhead,
           }),
     schema: BOSS_SCHEMA,

@@ -43,6 +43,7 @@ export async function startApiRole(shared: SharedParts, options: ApiRoleOptions)
     statementTimeoutMs: options.statementTimeoutMs,
     transactionPooled: urls.transactionPooled,
     onError,
+    log,
   });
   const api = await buildServer({
     options: options.server,

@@ -71,6 +71,20 @@ async function serverConnections(): Promise<number> {
   );
 }
 
+/** The sources of the functions made for repeated statements (db/plan-functions.ts). */
+async function planFunctionSources(): Promise<string[]> {
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ src: string }>(
+      `select prosrc as src from pg_proc where proname like 'tally_plan_%'`,
+    );
+    return rows.map((r) => r.src);
+  } finally {
+    await client.end();
+  }
+}
+
 describe('Tally through PgBouncer in transaction mode', () => {
   // Its own timeout: four processes through PgBouncer work 24 uploads: over 30 s under load 15.
   it('scale-out: two APIs and two workers run 24 uploads to completion, each once', async () => {
@@ -97,6 +111,13 @@ describe('Tally through PgBouncer in transaction mode', () => {
     ).toBe(true);
     // The processes' pools asked for far more; PgBouncer held them to its pool.
     expect(await serverConnections()).toBeLessThanOrEqual(POOL_SIZE);
+    // Statements sent again keep their plan in a function (db/plan-functions.ts): the
+    // uploads' insert and the analysis queue's claim among them.
+    const sources = await planFunctionSources();
+    expect(sources.some((s) => s.includes('insert into jobs'))).toBe(true);
+    expect(sources.some((s) => s.includes("name = 'tally-analysis'") && s.includes('update jobs set'))).toBe(
+      true,
+    );
     await Promise.all(workers.map(stop));
   }, 90_000);
 
