@@ -1,5 +1,6 @@
 import type { Pool, QueryResult } from 'pg';
 import BossDb from 'pg-boss/dist/db.js';
+import { inClientTransaction } from '../db/client-transaction.ts';
 import { withStatementName, type StatementNames } from '../lib/statement-names.ts';
 import { ClaimExtensions, claimedQueue, keyedClaim, type RunStatement } from './claim-extension.ts';
 import { PlanFunctions } from '../db/plan-functions.ts';
@@ -59,20 +60,12 @@ export class TallyBossDb extends BossDb {
   }
 
   /** BEGIN, `work`'s statements, COMMIT (ROLLBACK if it throws) on one connection of the pool. */
-  async #inTransaction<T>(work: (run: RunStatement) => Promise<T>): Promise<T> {
+  #inTransaction<T>(work: (run: RunStatement) => Promise<T>): Promise<T> {
     // pg-boss's pool (its Db opens it in open()); declared private in its types only.
-    const client = await (this as unknown as { pool: Pool }).pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work((statement) => client.query(statement.text, statement.values));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    const pool = (this as unknown as { pool: Pool }).pool;
+    return inClientTransaction(pool, (client) =>
+      work((statement) => client.query(statement.text, statement.values)),
+    );
   }
 
   override listen(...[channel, onNotification, onReconnect]: Parameters<BossDb['listen']>) {

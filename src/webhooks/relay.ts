@@ -1,4 +1,5 @@
 import type { PgBoss } from 'pg-boss';
+import { inClientTransaction } from '../db/client-transaction.ts';
 import type { Db } from '../db/database.ts';
 import { WEBHOOK_QUEUE, type WebhookJobData } from './webhook-queue.ts';
 
@@ -18,10 +19,8 @@ const MAX_AGE = '24 hours';
  * pass racing another (two worker processes) skips locked rows, so an event is queued
  * once. Returns how many it queued.
  */
-export async function relayWebhookEvents(db: Db, boss: PgBoss): Promise<number> {
-  const client = await db.pool.connect();
-  try {
-    await client.query('begin');
+export function relayWebhookEvents(db: Db, boss: PgBoss): Promise<number> {
+  return inClientTransaction(db.pool, async (client) => {
     await client.query(
       `update webhook_events set gave_up_at = now(), last_error = 'recorded while webhooks were off or the relay was down for over ${MAX_AGE}'
         where queued_at is null and gave_up_at is null and occurred_at < now() - interval '${MAX_AGE}'`,
@@ -41,12 +40,6 @@ export async function relayWebhookEvents(db: Db, boss: PgBoss): Promise<number> 
         rows.map((r) => r.id),
       ]);
     }
-    await client.query('commit');
     return rows.length;
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
