@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
-import { PlanFunctions } from './plan-functions.ts';
+import { PlanFunctions } from '../lib/plan-functions.ts';
 import type { Database } from './schema.ts';
 import { processStatementNames, withStatementName, type StatementNames } from '../lib/statement-names.ts';
 import { isConnectionDiscardError, isStalePlanError } from './transient-errors.ts';
@@ -49,7 +49,7 @@ export interface DbOptions {
   transactionPooled?: boolean;
   /**
    * Behind a transaction pooler, with a logger to warn on: statements sent again and again
-   * keep their plan in a function each (plan-functions.ts).
+   * keep their plan in a function each (lib/plan-functions.ts).
    */
   log?: Logger;
 }
@@ -111,7 +111,7 @@ export function createDb(connectionString: string, opts: DbOptions = {}): Db {
  * queries are watched: pg-pool's own `pool.query` already drops a client on any error, and
  * COPY streams release with their error (file-chunks.ts). With `names`, a statement the
  * process sends again and again goes as a named prepared statement (statement-names.ts);
- * with `plans` (behind a transaction pooler), through a function (plan-functions.ts).
+ * with `plans` (behind a transaction pooler), through a function (lib/plan-functions.ts).
  */
 function discardingClient(
   onDiscard: (client: pg.Client) => void,

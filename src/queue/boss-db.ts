@@ -1,9 +1,9 @@
 import type { Pool, QueryResult } from 'pg';
 import BossDb from 'pg-boss/dist/db.js';
-import { inClientTransaction } from '../db/client-transaction.ts';
+import { inClientTransaction } from '../lib/client-transaction.ts';
 import { withStatementName, type StatementNames } from '../lib/statement-names.ts';
 import { ClaimExtensions, claimedQueue, keyedClaim, type RunStatement } from './claim-extension.ts';
-import { PlanFunctions } from '../db/plan-functions.ts';
+import { PlanFunctions } from '../lib/plan-functions.ts';
 import type { Logger } from '../logger.ts';
 import type { SettledAhead } from './settled-ahead.ts';
 
@@ -15,7 +15,7 @@ export interface TallyBossDbHooks {
   names?: StatementNames | undefined;
   /**
    * Behind a transaction pooler, where `names` is unset, a logger to warn on: repeated
-   * statements keep their plan in a function each (db/plan-functions.ts).
+   * statements keep their plan in a function each (lib/plan-functions.ts).
    */
   plansLog?: Logger | undefined;
   settledAhead?: SettledAhead | undefined;
@@ -91,7 +91,7 @@ export class TallyBossDb extends BossDb {
 
   /**
    * `nameable`: false for a claim pg-boss's fetch did not shape as keyedClaim expects
-   * (queue/claim-extension.ts): a named statement (or a function: db/plan-functions.ts)
+   * (queue/claim-extension.ts): a named statement (or a function: lib/plan-functions.ts)
    * keeps the plan it was first given, and a claim's must hold however its table grows
    * (test/queue/claim-plan.test.ts).
    */

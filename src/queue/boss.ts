@@ -36,7 +36,7 @@ export interface BossSettings {
   settledAhead?: SettledAhead;
   /**
    * Set behind a transaction pooler (where `statementNames` is not): repeated statements keep
-   * their plan in a function each (db/plan-functions.ts), warning here when they cannot.
+   * their plan in a function each (lib/plan-functions.ts), warning here when they cannot.
    */
   plansLog?: Logger;
   /**

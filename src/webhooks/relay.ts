@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { inClientTransaction } from '../db/client-transaction.ts';
+import { inClientTransaction } from '../lib/client-transaction.ts';
 import type { Db } from '../db/database.ts';
 import { WEBHOOK_QUEUE, type WebhookJobData } from './webhook-queue.ts';
 

@@ -8,7 +8,7 @@ import { logLines, type LogLines } from '../support/log-lines.ts';
 import { startPgBouncer, type PgBouncer } from '../support/pgbouncer.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
-// db/plan-functions.ts through a real PgBouncer 1.18 in transaction mode, which carries no
+// lib/plan-functions.ts through a real PgBouncer 1.18 in transaction mode, which carries no
 // prepared statements: a statement sent again goes through a function of its own, and
 // answers exactly what the statement answers.
 

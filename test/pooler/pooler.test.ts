@@ -71,7 +71,7 @@ async function serverConnections(): Promise<number> {
   );
 }
 
-/** The sources of the functions made for repeated statements (db/plan-functions.ts). */
+/** The sources of the functions made for repeated statements (lib/plan-functions.ts). */
 async function planFunctionSources(): Promise<string[]> {
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
@@ -111,7 +111,7 @@ describe('Tally through PgBouncer in transaction mode', () => {
     ).toBe(true);
     // The processes' pools asked for far more; PgBouncer held them to its pool.
     expect(await serverConnections()).toBeLessThanOrEqual(POOL_SIZE);
-    // Statements sent again keep their plan in a function (db/plan-functions.ts): the
+    // Statements sent again keep their plan in a function (lib/plan-functions.ts): the
     // uploads' insert and the analysis queue's claim among them.
     const sources = await planFunctionSources();
     expect(sources.some((s) => s.includes('insert into jobs'))).toBe(true);

@@ -26,7 +26,7 @@ const MAX_ROUTES = 500;
  * every call.
  *
  * Why: on a direct connection a repeated statement is a named prepared statement
- * (lib/statement-names.ts) and keeps its plan. PgBouncer in transaction mode (1.18, as Debian
+ * (statement-names.ts) and keeps its plan. PgBouncer in transaction mode (1.18, as Debian
  * ships it; any pooler without prepared statements) hands each transaction to whichever
  * server connection is free, so statements go unnamed and are parsed and planned every time.
  * The analysis queue's claim (pg-boss's, with the attempt's start and the file's bytes:
@@ -126,7 +126,7 @@ export class PlanFunctions {
         if to_regprocedure(${escapeLiteral(signature)}) is null then
           create function ${signature} returns setof record language plpgsql volatile as ${body};
           comment on function ${signature} is
-            'Tally: a repeated statement with its plan kept per session behind a pooler (src/db/plan-functions.ts)';
+            'Tally: a repeated statement with its plan kept per session behind a pooler (src/lib/plan-functions.ts)';
         end if;
       end ${tag}`);
     const args = parameters.map((_, i) => `$${i + 1}`).join(', ');
