@@ -51,6 +51,7 @@ export class PlanFunctions {
   /** Texts seen once, cleared when full (as StatementNames does). */
   readonly #seenOnce = new Set<string>();
   #warned = false;
+  #probes = 0;
 
   /** `define`: runs the definitions on a connection of their own (a pool's query). */
   constructor(
@@ -135,7 +136,9 @@ export class PlanFunctions {
 
   /** The types PostgreSQL gives `text`'s parameters, from a PREPARE in a transaction of its own. */
   async #parameterTypes(text: string): Promise<string[]> {
-    const probe = `tally_plan_probe_${process.pid}`;
+    // A name of its own each time: PREPARE is not undone by a failed transaction, so a probe
+    // that failed after it leaves its statement in that server connection's session.
+    const probe = `tally_plan_probe_${process.pid}_${++this.#probes}`;
     const results = (await this.define(
       `prepare ${probe} as ${text}; ` +
         `select parameter_types::text[] as types from pg_prepared_statements where name = '${probe}'; ` +
