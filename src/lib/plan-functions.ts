@@ -43,8 +43,9 @@ const MAX_ROUTES = 500;
  * search path, the one Tally's tables are in) is created if missing, under a transaction lock
  * so processes starting together create it once, and later runs of the text call it. Every
  * process sending a text uses the same function; a changed text gets its own. Where it cannot
- * be created (no CREATE on the schema, a read-only standby, a pseudo-type column), the text
- * runs as written, as before; a warning says so once.
+ * be created (no CREATE on the schema, a read-only standby) the text runs as written, as before,
+ * and a warning says so once; a statement of a shape no function returns (a pseudo-typed
+ * column such as `void`, a parameter of unknown type) runs as written without one.
  */
 export class PlanFunctions {
   readonly #routes = new Map<string, Route>();
@@ -88,6 +89,10 @@ export class PlanFunctions {
         (call) => this.#routes.set(text, { call, command: result.command }),
         (error: unknown) => {
           this.#routes.set(text, 'plain');
+          // A statement of a shape a function cannot return (a `void` column, an untyped
+          // parameter) is only left as written; the database refusing the function is news.
+          if (error instanceof Unplannable)
+            return this.log.debug({ reason: error.message }, 'statement left as written');
           if (this.#warned) return;
           this.#warned = true;
           this.log.warn(
@@ -120,7 +125,7 @@ export class PlanFunctions {
     const signature = `${name}(${parameters.join(', ')})`;
     const body = escapeLiteral(`begin return query ${text}; end`);
     const tag = '$tally_plan$';
-    if (body.includes(tag)) throw new Error('the statement holds the quote of the definition');
+    if (body.includes(tag)) throw new Unplannable('the statement holds the quote of the definition');
     await this.define(`do ${tag}
       begin
         perform pg_advisory_xact_lock(hashtextextended('tally-plan-functions', 0));
@@ -146,14 +151,14 @@ export class PlanFunctions {
     )) as unknown as QueryResult[];
     const types = (results[1]?.rows[0] as { types?: string[] } | undefined)?.types;
     if (types === undefined) throw new Error('PREPARE gave no parameter types');
-    if (types.includes('unknown')) throw new Error('a parameter of unknown type');
+    if (types.includes('unknown')) throw new Unplannable('a parameter of unknown type');
     return types;
   }
 
   /** The column definition list of a call: each column's name and exact type. */
   async #columns(fields: FieldDef[]): Promise<string> {
     const names = fields.map((f) => f.name);
-    if (new Set(names).size !== names.length) throw new Error('two columns of one name');
+    if (new Set(names).size !== names.length) throw new Unplannable('two columns of one name');
     const { rows } = await this.define(
       `select format_type(t.oid, nullif(f.m, -1)) as type, t.typtype = 'p' as pseudo
          from unnest($1::oid[], $2::int[]) with ordinality as f(t, m, i) join pg_type t on t.oid = f.t
@@ -162,10 +167,13 @@ export class PlanFunctions {
     );
     const types = rows as { type: string; pseudo: boolean }[];
     if (types.length !== fields.length || types.some((t) => t.pseudo))
-      throw new Error('a column of no fixed type');
+      throw new Unplannable('a column of no fixed type');
     return names.map((n, i) => `"${n.replaceAll('"', '""')}" ${types[i]!.type}`).join(', ');
   }
 }
+
+/** Why a statement's shape keeps it out of a function (not a failure of the database). */
+class Unplannable extends Error {}
 
 /** A statement's result that is rows: a SELECT, or a data change with RETURNING. */
 function answersRows(result: QueryResult): boolean {

@@ -27,7 +27,7 @@ beforeAll(async () => {
   db = createDb(bouncer.pooledUrl(database.url), {
     max: 4,
     transactionPooled: true,
-    log: createLogger('warn', {}, logs.stream),
+    log: createLogger('debug', {}, logs.stream),
   });
 });
 
@@ -94,7 +94,7 @@ describe('plan functions behind a transaction pooler', () => {
     expect(viaKysely.numAffectedRows).toBe(2n);
   });
 
-  it('leaves alone a change that answers no rows, and a column of no fixed type (warning once)', async () => {
+  it('leaves alone a change that answers no rows, and a column of no fixed type (no warning)', async () => {
     for (let i = 0; i < 4; i++) {
       const { rowCount, command } = await db.query({
         name: 'touch',
@@ -107,12 +107,51 @@ describe('plan functions behind a transaction pooler', () => {
       db.query<{ n: number }>({ name: 'void', text: 'select pg_sleep(0) as s, $1::int as n', values: [7] });
     await sleeper();
     await sleeper();
-    await logs.waitFor(/could not create a function for a repeated statement/);
+    await logs.waitFor(/"reason":"a column of no fixed type".*"msg":"statement left as written"/);
     expect((await sleeper()).rows[0]?.n).toBe(7);
     const sources = await planFunctions();
     expect(sources.some((f) => f.src.includes('pg_sleep') || f.src.includes('set v = $1 where id = 1'))).toBe(
       false,
     );
+    expect(logs.lines.filter((l) => l.includes('could not create a function'))).toEqual([]);
+  });
+
+  it('where the database refuses the function, the statement runs as written and a warning says so', async () => {
+    // A database whose sessions have no schema to create in (their search path names none
+    // that exists): CREATE FUNCTION fails there as it does without CREATE on the schema.
+    const nowhere = await createTestDatabase();
+    const setup = new pg.Client({ connectionString: nowhere.url });
+    await setup.connect();
+    await setup.query('create table public.plan_w (id int primary key, v text not null)');
+    await setup.query(`insert into public.plan_w values (1, 'one')`);
+    await setup.query(`alter database ${nowhere.name} set search_path = tally_no_such_schema`);
+    await setup.end();
+    const refused = logLines();
+    const pooled = createDb(bouncer.pooledUrl(nowhere.url), {
+      max: 2,
+      transactionPooled: true,
+      log: createLogger('warn', {}, refused.stream),
+    });
+    try {
+      const read = () =>
+        pooled.query<{ v: string }>({
+          name: 'w',
+          text: 'select v from public.plan_w where id = $1',
+          values: [1],
+        });
+      await read();
+      await read(); // seen twice: its definition is tried, and refused
+      await refused.waitFor(/could not create a function for a repeated statement/);
+      for (let i = 0; i < 3; i++) {
+        const after = await read();
+        expect(throughFunction(after)).toBe(false);
+        expect(after.rows).toEqual([{ v: 'one' }]);
+      }
+      expect(refused.lines.filter((l) => l.includes('could not create a function'))).toHaveLength(1);
+    } finally {
+      await pooled.close();
+      await nowhere.drop();
+    }
   });
 
   it('a function dropped under it: the statement runs as written, then gets its function again', async () => {
