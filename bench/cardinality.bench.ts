@@ -7,8 +7,9 @@
  * and 1,000,000 distinct products, and a file of the same size with 100,000 customers and
  * 400 products, then analyses each in a child process started like a worker (its young
  * generation, src/roles/young-generation.ts) with the worker's spill store at the default
- * SPILL_THRESHOLD_KEYS, reading its peak RSS (getrusage maxRSS). Goals: high-cardinality peak RSS ≤ 384 MiB; its speed (MB per
- * CPU second) ≥ 0.5× the 100k-customer file's; the ordinary 1M-row bench file's peak RSS ≤ 256 MiB.
+ * SPILL_THRESHOLD_KEYS, reading its peak RSS (getrusage maxRSS). Goals: high-cardinality
+ * peak RSS ≤ 384 MiB; its speed (MB per CPU second) ≥ 0.5× the 100k-customer file's; the
+ * ordinary 1M-row bench file's peak RSS ≤ 256 MiB.
  * --quick: 64 MiB files with the key counts scaled down by 16 (still spilling).
  */
 import { spawn } from 'node:child_process';

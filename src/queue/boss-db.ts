@@ -1,10 +1,10 @@
 import type { Pool, QueryResult } from 'pg';
 import BossDb from 'pg-boss/dist/db.js';
 import { inClientTransaction } from '../lib/client-transaction.ts';
-import { withStatementName, type StatementNames } from '../lib/statement-names.ts';
-import { ClaimExtensions, claimedQueue, keyedClaim, type RunStatement } from './claim-extension.ts';
 import { PlanFunctions } from '../lib/plan-functions.ts';
+import { withStatementName, type StatementNames } from '../lib/statement-names.ts';
 import type { Logger } from '../logger.ts';
+import { ClaimExtensions, claimedQueue, keyedClaim, type RunStatement } from './claim-extension.ts';
 import type { SettledAhead } from './settled-ahead.ts';
 
 export type BossDbConfig = ConstructorParameters<typeof BossDb>[0];
