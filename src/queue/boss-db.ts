@@ -72,7 +72,11 @@ export class TallyBossDb extends BossDb {
     return super.listen(channel, ...this.counted(onNotification, onReconnect));
   }
 
-  /** The listener's callbacks, counting what they deliver (ClaimExtensions.notifications). */
+  /**
+   * The listener's callbacks, counting what they deliver (ClaimExtensions.notifications); a
+   * NOTIFY of a poll-only queue (ClaimExtensions.pollOnly; its payload is the queue's name)
+   * is counted and not passed on.
+   */
   protected counted(
     onNotification: Parameters<BossDb['listen']>[1],
     onReconnect: Parameters<BossDb['listen']>[2],
@@ -80,7 +84,7 @@ export class TallyBossDb extends BossDb {
     return [
       (payload) => {
         this.claims.notifications++;
-        onNotification(payload);
+        if (!this.claims.pollOnly.has(payload)) onNotification(payload);
       },
       () => {
         this.claims.notifications++;

@@ -77,6 +77,13 @@ export class ClaimExtensions {
    * anything was sent since another claim's snapshot (worker/start-on-claim.ts).
    */
   notifications = 0;
+  /**
+   * Queues whose NOTIFYs this process counts but does not act on: it finds their jobs by its
+   * poll (every 2 s) and, while its claims find more waiting, claims again at once
+   * (worker/start-workers.ts). A worker process beyond its machine's cores leaves new jobs to
+   * the processes before it (worker/wake-policy.ts).
+   */
+  readonly pollOnly = new Set<string>();
 
   /** Extends every later claim of `queue` (one extension per queue). */
   extend(queue: string, extension: ClaimExtension): void {

@@ -1,9 +1,11 @@
 import { prepareSpillDir } from '../analysis/spill/spill-dir.ts';
 import { createHealthDb } from '../db/database.ts';
+import { cpuQuota } from '../lib/cpu-quota.ts';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.ts';
 import type { WorkerDeps } from '../worker/run-analysis-job.ts';
 import { startMaintenance, type Maintenance } from '../worker/maintenance.ts';
 import { startWorkers } from '../worker/start-workers.ts';
+import { wakePolicy } from '../worker/wake-policy.ts';
 import { startWorkerPresence } from '../worker/worker-presence.ts';
 import { startWebhooks, type WebhookSettings, type Webhooks } from '../webhooks/start-webhooks.ts';
 import { onIdleConnectionLost, type RoleHandle, type SharedParts } from './shared.ts';
@@ -46,8 +48,15 @@ export async function startWorkerRole(shared: SharedParts, options: WorkerRoleOp
     retryLimit: options.analysis.retryLimit,
     ...(options.jobRetentionDays === undefined ? {} : { jobRetentionDays: options.jobRetentionDays }),
   });
-  // This process counts toward PARALLEL_ANALYSIS_PARTS=auto while it runs.
-  const presence = await startWorkerPresence(db, log);
+  // This process counts toward PARALLEL_ANALYSIS_PARTS=auto while it runs, and acts on new
+  // jobs' NOTIFYs while the processes before it on its machine leave cores without a slot;
+  // one with a CPU limit of its own (a container's) always does.
+  const presence = await startWorkerPresence(db, log, {
+    slots: options.concurrency,
+    ...(cpuQuota() === null
+      ? { onPlace: wakePolicy(shared.claims, log.child({ component: 'worker' })) }
+      : {}),
+  });
   await startWorkers(
     boss,
     {

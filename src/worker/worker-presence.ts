@@ -19,6 +19,16 @@ import type { Logger } from '../logger.ts';
 export const PRESENCE_INTERVAL_MS = 10_000;
 export const PRESENCE_TTL_SECONDS = 35;
 
+/** Where this process stands on its machine, as of its last refresh. */
+export interface MachinePlace {
+  /** Live worker processes on this machine that started before this one. */
+  ahead: number;
+  /** Their slots (analysis jobs at once), together. */
+  slotsAhead: number;
+  /** This machine's cores. */
+  cores: number;
+}
+
 export interface WorkerPresence {
   /** The machines with live worker processes, this one included (split/fleet-parts.ts). */
   liveMachines: () => Promise<WorkerMachine[]>;
@@ -26,17 +36,29 @@ export interface WorkerPresence {
   stop(): Promise<void>;
 }
 
+export interface WorkerPresenceOptions {
+  /** This process's analysis slots (WORKER_CONCURRENCY); 1 if unset. */
+  slots?: number;
+  intervalMs?: number;
+  /** Called after every refresh (the first before startWorkerPresence returns). */
+  onPlace?: (place: MachinePlace) => void;
+}
+
 /** Registers this worker process (table worker_processes) and keeps its row fresh while it runs. */
 export async function startWorkerPresence(
   db: Db,
   log: Logger,
-  intervalMs = PRESENCE_INTERVAL_MS,
+  { slots = 1, intervalMs = PRESENCE_INTERVAL_MS, onPlace }: WorkerPresenceOptions = {},
 ): Promise<WorkerPresence> {
-  const row = { instance: randomUUID(), machine: thisMachine, cores: os.availableParallelism() };
-  await refreshWorkerProcess(db.kysely, row);
+  const row = { instance: randomUUID(), machine: thisMachine, cores: os.availableParallelism(), slots };
+  const refresh = async () => {
+    const place = await refreshWorkerProcess(db.kysely, row, PRESENCE_TTL_SECONDS);
+    onPlace?.({ ...place, cores: row.cores });
+  };
+  await refresh();
   let stopped = false;
   const timer = setInterval(() => {
-    refreshWorkerProcess(db.kysely, row).catch((error: unknown) => {
+    refresh().catch((error: unknown) => {
       if (!stopped) log.warn({ err: error }, 'could not refresh this worker process’s presence');
     });
   }, intervalMs);

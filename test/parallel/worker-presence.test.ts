@@ -52,12 +52,13 @@ describe('worker presence (table worker_processes)', () => {
       instance: `00000000-0000-4000-8000-00000000000${n}`,
       machine,
       cores,
+      slots: 1,
     });
-    await refreshWorkerProcess(t.db.kysely, row(1, 'machine-a', 4));
-    await refreshWorkerProcess(t.db.kysely, row(2, 'machine-b', 2));
-    await refreshWorkerProcess(t.db.kysely, row(3, 'machine-b', 2));
-    await refreshWorkerProcess(t.db.kysely, row(4, 'machine-c', 8));
-    await refreshWorkerProcess(t.db.kysely, row(5, 'machine-d', 8));
+    await refreshWorkerProcess(t.db.kysely, row(1, 'machine-a', 4), PRESENCE_TTL_SECONDS);
+    await refreshWorkerProcess(t.db.kysely, row(2, 'machine-b', 2), PRESENCE_TTL_SECONDS);
+    await refreshWorkerProcess(t.db.kysely, row(3, 'machine-b', 2), PRESENCE_TTL_SECONDS);
+    await refreshWorkerProcess(t.db.kysely, row(4, 'machine-c', 8), PRESENCE_TTL_SECONDS);
+    await refreshWorkerProcess(t.db.kysely, row(5, 'machine-d', 8), PRESENCE_TTL_SECONDS);
     // Process 4 went quiet a minute ago (killed -9, a frozen host); 5 an hour ago.
     await t.database.sql.query(
       `update worker_processes set seen_at = now() - interval '1 minute' where instance = $1`,
@@ -78,10 +79,35 @@ describe('worker presence (table worker_processes)', () => {
     expect(partsForFleet(machines, 256)).toBe(3);
     // A refresh says process 1 is alive and sweeps the hour-old row; the minute-old one stays
     // (its process may yet come back) but does not count.
-    await refreshWorkerProcess(t.db.kysely, row(1, 'machine-a', 4));
+    await refreshWorkerProcess(t.db.kysely, row(1, 'machine-a', 4), PRESENCE_TTL_SECONDS);
     const { rows } = await t.database.sql.query<{ instance: string }>(
       'select instance from worker_processes order by instance',
     );
     expect(rows.map((r) => r.instance.slice(-1))).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('answers each refresh with the live processes on its machine that started before it', async () => {
+    // Process n runs n slots.
+    const row = (n: number, machine: string) => ({
+      instance: `00000000-0000-4000-8000-00000000001${n}`,
+      machine,
+      cores: 2,
+      slots: n,
+    });
+    const refresh = (n: number, machine = 'machine-m') =>
+      refreshWorkerProcess(t.db.kysely, row(n, machine), PRESENCE_TTL_SECONDS);
+    expect(await refresh(1)).toEqual({ ahead: 0, slotsAhead: 0 });
+    expect(await refresh(2)).toEqual({ ahead: 1, slotsAhead: 1 });
+    expect(await refresh(3, 'machine-n')).toEqual({ ahead: 0, slotsAhead: 0 }); // another machine's order
+    expect(await refresh(4)).toEqual({ ahead: 2, slotsAhead: 3 });
+    // A refresh keeps a process's place: it started when it started.
+    expect(await refresh(2)).toEqual({ ahead: 1, slotsAhead: 1 });
+    // Process 1 goes quiet past the TTL: those after it move up.
+    await t.database.sql.query(
+      `update worker_processes set seen_at = now() - interval '1 minute' where instance = $1`,
+      [row(1, '').instance],
+    );
+    expect(await refresh(2)).toEqual({ ahead: 0, slotsAhead: 0 });
+    expect(await refresh(4)).toEqual({ ahead: 1, slotsAhead: 2 });
   });
 });
