@@ -13,10 +13,10 @@ import type { MachinePlace } from './worker-presence.ts';
  * slots than cores, some slot is always idle: each job is claimed alone as it comes, the
  * other processes' claims on the same NOTIFY come back empty, and the slots contend for
  * the cores. 2,000 small jobs on a 2-core machine, processes of two slots
- * (`BENCH_WORKERS=1,2,4 npx tsx bench/small-jobs.bench.ts`, 2026-12-06): two processes ran
- * 0.70–0.73× and four 0.59–0.67× the jobs a second of one, the workers' CPU per job 1.9–2.6 ms
- * against 1.0; four processes of 2026-12-04/05 sent 2,381 claims for the 2,000 jobs, 1,365
- * of them empty. With this rule: two processes 1.07–1.11×, four 0.86–0.87×, 1.2–1.7 ms.
+ * (`BENCH_WORKERS=1,2,4 npx tsx bench/small-jobs.bench.ts`, 2026-12-06, docs/performance.md):
+ * four processes ran 0.47–0.59× the jobs a second of one, the workers' CPU per job 2.6–3.7 ms
+ * against 0.9–1.0; with the processes beyond the cores polling, four ran 0.66–0.67× and two
+ * still 0.70–0.73×. With the rule on slots: two 1.04–1.11×, four 0.86–0.93× (1.2–1.7 ms).
  *
  * So a process behind live processes on its machine (worker_processes, in the order they
  * started) that have a slot per core leaves new analysis jobs to them: it still polls the
