@@ -48,6 +48,15 @@ describe('readFileChunks', () => {
     expect(await readAll(randomUUID())).toEqual([]);
   });
 
+  it('stops at a missing chunk: the read ends before it, it does not go on past the gap', async () => {
+    const chunks = Array.from({ length: 19 }, (_, k) => randomBytes(100 + k));
+    const id = await store(chunks);
+    expect(Buffer.concat(await readAll(id)).equals(Buffer.concat(chunks))).toBe(true);
+    // A lost chunk: the length check after the read then fails the job (FILE_CORRUPT).
+    await testDb.db.pool.query('delete from job_file_chunks where job_id = $1 and seq = 10', [id]);
+    expect(Buffer.concat(await readAll(id)).equals(Buffer.concat(chunks.slice(0, 10)))).toBe(true);
+  });
+
   it('gives its connections back to the pool', async () => {
     const id = await store([randomBytes(10), randomBytes(10), randomBytes(10)]);
     for (let i = 0; i < 5; i++) await readAll(id);
