@@ -80,8 +80,8 @@ export class ClaimExtensions {
   /**
    * Queues whose NOTIFYs this process counts but does not act on: it finds their jobs by its
    * poll (every 2 s) and, while its claims find more waiting, claims again at once
-   * (worker/start-workers.ts). A worker process beyond its machine's cores leaves new jobs to
-   * the processes before it (worker/wake-policy.ts).
+   * (worker/start-workers.ts). A worker process behind others that have a slot per core of
+   * its machine leaves new jobs to them (worker/wake-policy.ts).
    */
   readonly pollOnly = new Set<string>();
 
