@@ -13,8 +13,8 @@ import { postCsv, waitForFinal } from '../support/http.ts';
 import { logLines } from '../support/log-lines.ts';
 import { useTestTallies } from '../support/tally.ts';
 
-// A worker process beyond its machine's cores leaves new jobs to the processes before it
-// (worker/wake-policy.ts): pg-boss's listener, through TallyBossDb, does not pass on the
+// A worker process behind others that have a slot per core of its machine leaves new jobs
+// to them (worker/wake-policy.ts): pg-boss's listener, through TallyBossDb, does not pass on the
 // NOTIFYs of a poll-only queue, and still counts them (worker/start-on-claim.ts reads the
 // count to tell whether anything was sent since a claim).
 
