@@ -144,11 +144,15 @@ async function runHerd(databaseUrl: string, sql: pg.Pool, waiters: number, round
  * The floor of P4d, measured beside it: the same client holds `waiters` requests on a bare
  * node:http server (bench/support/bare-herd-server.ts) that answers them all at once.
  */
-async function runHerdFloor(waiters: number, rounds: number): Promise<number[]> {
+async function runHerdFloor(
+  waiters: number,
+  rounds: number,
+  answerPath: 'http' | 'socket' = 'http',
+): Promise<number[]> {
   const port = await freePort();
   const bare = spawn(
     process.execPath,
-    ['--import', 'tsx', 'bench/support/bare-herd-server.ts', String(port)],
+    ['--import', 'tsx', 'bench/support/bare-herd-server.ts', String(port), answerPath],
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -348,4 +352,24 @@ const runHerdAlone: BenchPart = async (server, { quick, log = () => {} }) => {
   }
 };
 
-await runIfMain(import.meta.url, argFlag('--herd') ? runHerdAlone : runStatusBench);
+/**
+ * `npx tsx bench/status.bench.ts --herd-paths`: P4d's floor, node:http answering 5,000 held
+ * requests, beside the same answers written straight to the sockets, twice each in turn. What
+ * part of P4d is node:http's own answer path (header and finish bookkeeping, a cork and a
+ * writev per answer) rather than the write itself.
+ */
+const runHerdPaths: BenchPart = async (_server, { quick, log = () => {} }) => {
+  const waiters = quick ? 1000 : 5000;
+  for (let turn = 0; turn < 2; turn++) {
+    for (const answerPath of ['http', 'socket'] as const) {
+      const delivery = await runHerdFloor(waiters, quick ? 2 : 5, answerPath);
+      log(
+        `P4d floor by ${answerPath === 'http' ? 'node:http' : 'socket writes'}, ${waiters} held requests: p50 ${round(percentile(delivery, 50))} ms, p99 ${round(percentile(delivery, 99))} ms`,
+      );
+    }
+  }
+  return [];
+};
+
+const standalone = argFlag('--herd') ? runHerdAlone : argFlag('--herd-paths') ? runHerdPaths : runStatusBench;
+await runIfMain(import.meta.url, standalone);
