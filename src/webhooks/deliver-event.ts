@@ -31,8 +31,9 @@ interface Attempt {
  * The webhook queue's handler: one attempt at each event of a batch, all POSTed at once,
  * recorded on their rows in one statement, and settled one by one (pg-boss `perJobResults`):
  * a delivered event completes, a failed one fails alone and pg-boss retries it with
- * back-off; its last attempt marks the event given up. The batch costs three statements
- * (read, record, settle) whatever its size; one event a claim cost five round trips each.
+ * back-off; its last attempt marks the event given up. Besides its claim, a batch costs a
+ * read, a record and a settle (two statements when some failed) whatever its size; one
+ * event a claim cost five round trips each.
  *
  * pg-boss runs a job at least once (a worker that dies after the POST, or a record that
  * fails, re-runs it), so the receiver may see an id twice: Standard Webhooks receivers

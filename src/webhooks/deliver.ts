@@ -26,8 +26,8 @@ export function webhookBody(event: WebhookEvent): string {
  * from configuration only.
  *
  * undici's `request`, not `fetch`: measured 2,000 POSTs to a local receiver, 16 at a time,
- * a fetch cost ~350 µs of CPU and a `request` ~100 µs (receiver included). With a delivery
- * per job, fetch alone was the ~0.3 ms of worker CPU per job that webhooks added to P5.
+ * a fetch cost ~350 µs of CPU and a `request` ~100 µs (receiver included): with a delivery
+ * per job, ~0.25 ms of worker CPU per job (bench W1, 2026-12-06).
  */
 export async function deliverWebhook(
   target: { url: string; key: Buffer; timeoutMs: number },

@@ -20,7 +20,7 @@ const RELAY_INTERVAL_MS = 1000;
 /**
  * Events a claim takes, all POSTed at once, and claims in flight per worker process: at most
  * 32 requests open to the receiver. A full batch is followed by the next claim at once; a
- * short one waits for the next poll (1 s) or NOTIFY. One event a claim, with a poll between
+ * short one waits for the next poll (1 s). One event a claim, with a poll between
  * claims, delivered ~4 events a second per process: under P5's ~300 jobs/s, 40 of 4,000
  * events reached the receiver while the run lasted (bench W1, 2026-12-06).
  */
