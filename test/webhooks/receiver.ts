@@ -19,17 +19,25 @@ export interface Receiver {
   duplicates: Delivery[];
   /** Deliveries the verifier refused. */
   refused: { delivery: Delivery; reason: string }[];
+  /** Verified deliveries answered 503 because their id is in `refuseOnce` and came first. */
+  turnedAway: Delivery[];
   /** Stops answering: the port is closed and open connections are cut. */
   kill(): Promise<void>;
   /** Listens again on the same port. */
   revive(): Promise<void>;
 }
 
-export async function startReceiver(secret: string, port = 0): Promise<Receiver> {
+/** `refuseOnce`: ids answered 503 the first time they come (a receiver's passing outage). */
+export async function startReceiver(
+  secret: string,
+  port = 0,
+  refuseOnce: ReadonlySet<string> = new Set(),
+): Promise<Receiver> {
   const verifier = new Webhook(secret);
   const accepted: Delivery[] = [];
   const duplicates: Delivery[] = [];
   const refused: Receiver['refused'] = [];
+  const turnedAway: Delivery[] = [];
   const seen = new Set<string>();
   let server: Server;
   const listen = () =>
@@ -53,6 +61,11 @@ export async function startReceiver(secret: string, port = 0): Promise<Receiver>
             res.writeHead(400).end();
             return;
           }
+          if (refuseOnce.has(delivery.id) && !turnedAway.some((d) => d.id === delivery.id)) {
+            turnedAway.push(delivery);
+            res.writeHead(503).end();
+            return;
+          }
           if (seen.has(delivery.id)) duplicates.push(delivery);
           else {
             seen.add(delivery.id);
@@ -73,6 +86,7 @@ export async function startReceiver(secret: string, port = 0): Promise<Receiver>
     accepted,
     duplicates,
     refused,
+    turnedAway,
     kill: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
