@@ -42,6 +42,16 @@ describe('readFileChunks', () => {
     expect(read.subarray(-poison.length).equals(poison)).toBe(true);
   });
 
+  it('refuses an id that is not a UUID before writing it into a COPY, in both readers', async () => {
+    const forged = `${randomUUID()}' or true --`;
+    await expect(readAll(forged)).rejects.toThrow(/^not a job id/);
+    await expect(
+      (async () => {
+        for await (const _ of readFileRange(testDb.db.pool, forged, 0, 10));
+      })(),
+    ).rejects.toThrow(/^not a job id/);
+  });
+
   it('returns a one-chunk file, and nothing for a job whose bytes are gone', async () => {
     const only = Buffer.from('date,amount\n2024-01-01,1\n\u00ff', 'latin1');
     expect(Buffer.concat(await readAll(await store([only])))).toEqual(only);

@@ -11,6 +11,11 @@ export const FILE_CHUNK_BYTES = 1024 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Refuses anything but a UUID: COPY takes no bind parameters, the id is written into it. */
+export function assertJobId(jobId: string): void {
+  if (!UUID.test(jobId)) throw new Error(`not a job id: ${jobId}`);
+}
+
 /**
  * Streams a job's stored bytes in order, one chunk ahead.
  *
@@ -28,7 +33,6 @@ export async function* readFileChunks(pool: pg.Pool, jobId: string): AsyncGenera
   // that finds nothing: for a one-chunk job that is one statement of the ~6 a job costs
   // (claim, read, finish, pg-boss fetch and complete), each a write and a wake-up of a
   // PostgreSQL backend on the same two cores (bench/small-jobs.bench.ts).
-  if (!UUID.test(jobId)) throw new Error(`not a job id: ${jobId}`); // COPY takes no bind parameters
   let seq = 0;
   let next: Promise<StoredChunk | undefined> | undefined = copyChunk(pool, jobId, seq);
   while (next) {
@@ -49,6 +53,7 @@ export interface StoredChunk {
 }
 
 export async function copyChunk(pool: pg.Pool, jobId: string, seq: number): Promise<StoredChunk | undefined> {
+  assertJobId(jobId);
   const client = await pool.connect();
   let broken: Error | undefined;
   try {

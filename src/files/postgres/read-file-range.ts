@@ -1,7 +1,5 @@
 import type pg from 'pg';
-import { copyChunk } from './read-file-chunks.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { assertJobId, copyChunk } from './read-file-chunks.ts';
 
 /**
  * Bytes [start, end) of a job's stored file. Chunks are 1 MiB except the last of each
@@ -15,7 +13,7 @@ export async function* readFileRange(
   start: number,
   end: number,
 ): AsyncGenerator<Buffer> {
-  if (!UUID.test(jobId)) throw new Error(`not a job id: ${jobId}`);
+  assertJobId(jobId);
   const { rows } = await pool.query<{ seq: number; bytes: number }>(
     'select seq, octet_length(data) as bytes from job_file_chunks where job_id = $1 order by seq',
     [jobId],
