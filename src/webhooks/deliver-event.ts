@@ -1,14 +1,8 @@
 import type { JobResult, JobWithMetadata } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import { deliverWebhook, type DeliveryOutcome, type WebhookEvent } from './deliver.ts';
+import { deliverWebhook, type DeliveryOutcome, type WebhookEvent, type WebhookTarget } from './deliver.ts';
 import type { WebhookJobData } from './webhook-queue.ts';
-
-export interface WebhookTarget {
-  url: string;
-  key: Buffer;
-  timeoutMs: number;
-}
 
 interface EventRow {
   id: string;

@@ -1,6 +1,13 @@
 import { request } from 'undici';
 import { webhookHeaders } from './sign.ts';
 
+/** Where and how events are sent: WEBHOOK_URL, the secret's bytes, WEBHOOK_TIMEOUT_MS. */
+export interface WebhookTarget {
+  url: string;
+  key: Buffer;
+  timeoutMs: number;
+}
+
 export interface WebhookEvent {
   id: string;
   type: string;
@@ -29,10 +36,7 @@ export function webhookBody(event: WebhookEvent): string {
  * a fetch cost ~350 µs of CPU and a `request` ~100 µs (receiver included): with a delivery
  * per job, ~0.25 ms of worker CPU per job (bench W1, 2026-12-06).
  */
-export async function deliverWebhook(
-  target: { url: string; key: Buffer; timeoutMs: number },
-  event: WebhookEvent,
-): Promise<DeliveryOutcome> {
+export async function deliverWebhook(target: WebhookTarget, event: WebhookEvent): Promise<DeliveryOutcome> {
   const body = webhookBody(event);
   let status: number;
   try {

@@ -1,7 +1,8 @@
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import { deliverWebhookEvents, type WebhookTarget } from './deliver-event.ts';
+import { deliverWebhookEvents } from './deliver-event.ts';
+import type { WebhookTarget } from './deliver.ts';
 import { RELAY_BATCH, relayWebhookEvents } from './relay.ts';
 import { ensureWebhookQueue, WEBHOOK_QUEUE, type WebhookJobData } from './webhook-queue.ts';
 
