@@ -6,10 +6,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { sql } from 'kysely';
+import { validate as isUuid } from 'uuid';
 import type { Db } from '../db/database.ts';
 import type { S3Settings } from './s3-settings.ts';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** Keys listed per pass: one ListObjectsV2 page; the next pass goes on from there. */
 const KEYS_PER_PASS = 1000;
 
@@ -88,11 +88,12 @@ export class S3OrphanSweep {
       }),
     );
     this.continuation = page.IsTruncated ? page.NextContinuationToken : undefined;
-    const ours = new RegExp(`^${escapeRegExp(prefix)}(${UUID})(\\.tail)?$`, 'i');
+    // <prefix><job or staging id>, and `.tail` after a staging's id; any other key is not ours.
+    const ours = new RegExp(`^${escapeRegExp(prefix)}(.+?)(\\.tail)?$`);
     const oldEnough = Date.now() - this.deps.leaseMs;
     const candidates = (page.Contents ?? []).flatMap((o) => {
       const match = o.Key ? ours.exec(o.Key) : null;
-      if (!match || !o.LastModified || o.LastModified.getTime() > oldEnough) return [];
+      if (!match || !isUuid(match[1]!) || !o.LastModified || o.LastModified.getTime() > oldEnough) return [];
       return [{ key: o.Key!, id: match[1]!.toLowerCase(), tail: match[2] !== undefined }];
     });
     if (candidates.length === 0) return [];

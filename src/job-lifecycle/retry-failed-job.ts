@@ -1,11 +1,10 @@
 import type { PgBoss } from 'pg-boss';
+import { validate as isUuid } from 'uuid';
 import type { Db } from '../db/database.ts';
 import { findJobState } from '../db/jobs/find-job-state.ts';
 import { resetFailedJob } from '../db/jobs/reset-failed-job.ts';
 import { TallyError } from '../errors.ts';
 import { enqueueAnalysis } from './enqueue-analysis.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Why a retry was refused: `details.reason` of the TallyError retryFailedJob throws. */
 export type RetryRefusal = 'NOT_FOUND' | 'NOT_FAILED' | 'FILE_DELETED';
@@ -28,7 +27,7 @@ export function retryRefusal(error: unknown): RetryRefusal | undefined {
  * after retention) is replaced by a fresh one. Either both change, or neither does.
  */
 export async function retryFailedJob(db: Db, boss: PgBoss, jobId: string): Promise<void> {
-  if (!UUID.test(jobId)) throw refused('NOT_FOUND', `"${jobId}" is not a job id.`);
+  if (!isUuid(jobId)) throw refused('NOT_FOUND', `"${jobId}" is not a job id.`);
   await db.kysely.transaction().execute(async (trx) => {
     const owner = await resetFailedJob(trx, jobId);
     if (owner === undefined) {

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
+import { validate as isUuid } from 'uuid';
 import type { Db } from '../../db/database.ts';
 import { findResumableUpload, type ResumableUpload } from '../../db/jobs/resumable-uploads.ts';
 import { TallyError } from '../../errors.ts';
@@ -30,12 +31,10 @@ export interface UploadRouteDeps {
 
 export type UploadRequest = FastifyRequest<{ Params: { id: string } }>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The upload the URL names, as its id is stored (lower case); anything not a UUID is unknown. */
 export function uploadId(request: UploadRequest): string {
   const { id } = request.params;
-  if (!UUID.test(id)) throw notFound();
+  if (!isUuid(id)) throw notFound();
   return id.toLowerCase();
 }
 

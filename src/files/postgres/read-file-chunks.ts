@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { validate as isUuid } from 'uuid';
 
 /**
  * Uploaded bytes live in PostgreSQL, in rows of 1 MiB (the last of a file, or of each
@@ -9,11 +10,9 @@ import { to as copyTo } from 'pg-copy-streams';
  */
 export const FILE_CHUNK_BYTES = 1024 * 1024;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Refuses anything but a UUID: COPY takes no bind parameters, the id is written into it. */
 export function assertJobId(jobId: string): void {
-  if (!UUID.test(jobId)) throw new Error(`not a job id: ${jobId}`);
+  if (!isUuid(jobId)) throw new Error(`not a job id: ${jobId}`);
 }
 
 /**
