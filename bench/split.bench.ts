@@ -18,6 +18,7 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { benchFile } from './lib/revenue-csv.ts';
 import type { GoalResult } from './support/report.ts';
+import { cpuOf, postgresCpu, postmasterOf, type CpuSeconds } from './support/process-cpu.ts';
 import { peakRssMib, startRole, stopAll } from './support/processes.ts';
 import { storeUpload } from './support/store-upload.ts';
 import type { BenchServer } from './support/database.ts';
@@ -32,6 +33,11 @@ interface FleetRun {
   peakRssEach: number[];
   planMs: number | null;
   mergeMs: number | null;
+  /**
+   * CPU seconds from the stored file to the completed job: the worker processes' sum, and
+   * PostgreSQL's (its backends and helpers). On 2 cores the wall time is at least their sum / 2.
+   */
+  cpuS: { workers: number; postgres: number };
 }
 
 function logged(lines: readonly string[], field: string): number | null {
@@ -73,13 +79,22 @@ async function runFleet(server: BenchServer, path: string, processes: number): P
   // cores neither fall inside the timed job nor miss the split's count of live workers.
   const sql = new pg.Pool({ connectionString: database.url, max: 1 });
   try {
+    const { rows: backend } = await sql.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const postmaster = postmasterOf(backend[0]!.pid);
+    const seconds = (c: CpuSeconds) => c.user + c.system;
+    const cpuNow = () => ({
+      workers: workers.reduce((n, w) => n + seconds(cpuOf(w.child.pid)), 0),
+      postgres: seconds(postgresCpu(postmaster)),
+    });
     const { jobId } = await storeUpload({ db: tally.db, boss: tally.boss, files: tally.files }, { path });
+    const cpu0 = cpuNow();
     for (;;) {
       const { rows } = await sql.query<{ state: string; ms: number }>(
         `select state, extract(epoch from finished_at - started_at) * 1000 as ms from jobs where id = $1`,
         [jobId],
       );
       if (rows[0]?.state === 'completed') {
+        const cpu1 = cpuNow();
         const logs = workers.flatMap((w) => w.child.logs);
         // SPLIT_BENCH_LOGS=<dir>: every worker's log lines, to follow the parts in time.
         const dir = process.env.SPLIT_BENCH_LOGS;
@@ -97,6 +112,10 @@ async function runFleet(server: BenchServer, path: string, processes: number): P
           peakRssEach: workers.map((w) => peakRssMib(w.child.pid)),
           planMs: logged(logs, 'planMs'),
           mergeMs: logged(logs, 'mergeMs'),
+          cpuS: {
+            workers: round(cpu1.workers - cpu0.workers, 1),
+            postgres: round(cpu1.postgres - cpu0.postgres, 1),
+          },
         };
       }
       if (rows[0]?.state === 'failed') throw new Error('the benchmark job failed');
@@ -131,7 +150,11 @@ export const runSplitBench: BenchPart = async (server, { quick, log = () => {} }
   const notes = (processes: number) =>
     runs
       .filter((r) => r.processes === processes)
-      .map((r) => `plan ${r.planMs ?? '?'} ms, merge ${r.mergeMs ?? '?'} ms, ${round(r.ms / 1000, 2)} s`)
+      .map(
+        (r) =>
+          `plan ${r.planMs ?? '?'} ms, merge ${r.mergeMs ?? '?'} ms, ${round(r.ms / 1000, 2)} s` +
+          ` (CPU s: workers ${r.cpuS.workers}, PostgreSQL ${r.cpuS.postgres})`,
+      )
       .join('; ');
   const [one, two, four] = [ms(1), ms(2), ms(4)];
   const size = `${round(file.bytes / 1024 ** 2, 0)} MiB, ${rows.toLocaleString('en-US')} rows`;
@@ -148,7 +171,10 @@ export const runSplitBench: BenchPart = async (server, { quick, log = () => {} }
       pass: two / one <= 0.65,
       note: `means of two runs each (1, 2, 4, 4, 2, 1 processes in turn); 2 processes: ${notes(2)}; 1 process: ${runs
         .filter((r) => r.processes === 1)
-        .map((r) => `${round(r.ms / 1000, 2)} s`)
+        .map(
+          (r) =>
+            `${round(r.ms / 1000, 2)} s (CPU s: workers ${r.cpuS.workers}, PostgreSQL ${r.cpuS.postgres})`,
+        )
         .join(', ')}`,
     },
     {
