@@ -40,6 +40,8 @@ interface FleetRun {
   cpuS: { workers: number; postgres: number };
 }
 
+const cpuNote = (r: FleetRun) => `(CPU s: workers ${r.cpuS.workers}, PostgreSQL ${r.cpuS.postgres})`;
+
 function logged(lines: readonly string[], field: string): number | null {
   for (const line of lines) {
     const m = new RegExp(`"${field}":(\\d+)`).exec(line);
@@ -152,8 +154,7 @@ export const runSplitBench: BenchPart = async (server, { quick, log = () => {} }
       .filter((r) => r.processes === processes)
       .map(
         (r) =>
-          `plan ${r.planMs ?? '?'} ms, merge ${r.mergeMs ?? '?'} ms, ${round(r.ms / 1000, 2)} s` +
-          ` (CPU s: workers ${r.cpuS.workers}, PostgreSQL ${r.cpuS.postgres})`,
+          `plan ${r.planMs ?? '?'} ms, merge ${r.mergeMs ?? '?'} ms, ${round(r.ms / 1000, 2)} s ${cpuNote(r)}`,
       )
       .join('; ');
   const [one, two, four] = [ms(1), ms(2), ms(4)];
@@ -171,10 +172,7 @@ export const runSplitBench: BenchPart = async (server, { quick, log = () => {} }
       pass: two / one <= 0.65,
       note: `means of two runs each (1, 2, 4, 4, 2, 1 processes in turn); 2 processes: ${notes(2)}; 1 process: ${runs
         .filter((r) => r.processes === 1)
-        .map(
-          (r) =>
-            `${round(r.ms / 1000, 2)} s (CPU s: workers ${r.cpuS.workers}, PostgreSQL ${r.cpuS.postgres})`,
-        )
+        .map((r) => `${round(r.ms / 1000, 2)} s ${cpuNote(r)}`)
         .join(', ')}`,
     },
     {

@@ -6,15 +6,24 @@ export interface CpuSeconds {
   system: number;
 }
 
+/**
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces), from 0:
+ * [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime (times in clock ticks, USER_HZ 100).
+ */
+function statFields(pid: number | string): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+}
+
+const ticks = (field: string | undefined) => Number(field) / 100;
+
 export function cpuOf(pid: number): CpuSeconds {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // utime, stime in clock ticks (USER_HZ 100)
-  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+  const fields = statFields(pid);
+  return { user: ticks(fields[11]), system: ticks(fields[12]) };
 }
 
 /** The PostgreSQL server's pid, from one of its backends' (the backend's parent). */
 export function postmasterOf(backendPid: number): number {
-  return Number(readFileSync(`/proc/${backendPid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+  return Number(statFields(backendPid)[1]);
 }
 
 /**
@@ -24,19 +33,14 @@ export function postmasterOf(backendPid: number): number {
  * that exited between two readings took its CPU with it (a P6 run once read -1.5 s).
  */
 export function postgresCpu(postmaster: number): CpuSeconds {
-  const fields = readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // utime, stime, cutime, cstime in clock ticks (USER_HZ 100)
-  const sum = {
-    user: (Number(fields[11]) + Number(fields[13])) / 100,
-    system: (Number(fields[12]) + Number(fields[14])) / 100,
-  };
+  const own = statFields(postmaster);
+  const sum = { user: ticks(own[11]) + ticks(own[13]), system: ticks(own[12]) + ticks(own[14]) };
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.split(') ')[1]?.split(' ')[1]) !== postmaster) continue;
-      const cpu = cpuOf(Number(pid));
-      sum.user += cpu.user;
-      sum.system += cpu.system;
+      const fields = statFields(pid);
+      if (Number(fields[1]) !== postmaster) continue;
+      sum.user += ticks(fields[11]);
+      sum.system += ticks(fields[12]);
     } catch {
       // gone meanwhile
     }
