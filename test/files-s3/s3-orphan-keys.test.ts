@@ -42,13 +42,7 @@ describe('the S3 orphan sweep', () => {
 
     const sweep = new S3OrphanSweep({
       s3: s3.client,
-      settings: {
-        bucket: s3.bucket,
-        prefix,
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-      },
+      settings: s3.settings,
       db: testDb.db,
       leaseMs: 0, // every object is old enough: only ownership and the key's shape decide
       log: createLogger('silent'),

@@ -24,17 +24,9 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-const settingsOf = () => ({
-  bucket: s3.bucket,
-  prefix: s3.prefix,
-  endpoint: s3.endpoint,
-  region: 'us-east-1',
-  forcePathStyle: true,
-});
-
 /** A store as one API host has it: its own S3 client, the shared database and bucket. */
-function storeOf(db: Db, client = createS3Client(settingsOf())): S3StoredFiles {
-  return new S3StoredFiles(settingsOf(), db, 60_000, log, new PostgresStoredFiles(db, 60_000, log), client);
+function storeOf(db: Db, client = createS3Client(s3.settings)): S3StoredFiles {
+  return new S3StoredFiles(s3.settings, db, 60_000, log, new PostgresStoredFiles(db, 60_000, log), client);
 }
 
 /** Writes `data` in uneven pieces, as a socket delivers them. */
@@ -107,7 +99,7 @@ describe('S3 staging', () => {
   });
 
   test('file bytes go out as UNSIGNED-PAYLOAD in signed requests; other requests hash theirs', async () => {
-    const client = createS3Client(settingsOf());
+    const client = createS3Client(s3.settings);
     const sent: { command: string; payload: string; signed: boolean }[] = [];
     // The deserialize step sees each request as it goes on the wire, signed.
     client.middlewareStack.add(

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
+import type { S3Settings } from '../../src/files/s3-settings.ts';
 
 /**
  * A real S3-compatible server for one test file: fauxqs (npm; no Docker, no download) in
@@ -22,6 +23,8 @@ export interface TestS3 {
   prefix: string;
   /** FILE_STORE=s3 and the S3_* / AWS_* variables, as a Tally process takes them. */
   env: Record<string, string>;
+  /** The same server as an in-process store takes it (S3StoredFiles, S3OrphanSweep). */
+  settings: S3Settings;
   client: S3Client;
   /** Every object key under the prefix. */
   keys(): Promise<string[]>;
@@ -66,6 +69,7 @@ export async function startTestS3(opts: { prefix?: string } = {}): Promise<TestS
     bucket,
     prefix,
     env,
+    settings: { bucket, prefix, endpoint, region: 'us-east-1', forcePathStyle: true },
     client,
     keys: async () => {
       const keys: string[] = [];
