@@ -24,6 +24,13 @@ interface Row {
 }
 
 /**
+ * How keys start: ASCII, Latin-1, CJK and an astral emoji (a surrogate pair), so spilled keys
+ * carry code units of one and of two non-zero bytes, as read back in a merge.
+ */
+const NAME_STARTS = ['c', 'ç', '客', '\u{1F642}'];
+const nameOf = (kind: string, n: number) => `${NAME_STARTS[n % NAME_STARTS.length]}${kind}${n}`;
+
+/**
  * ~6,000 rows over 2019–2024 in shuffled order: ~2,400 customers (most one-time, some
  * buying across years, beyond any small month window), ~900 products, 150 regions, three
  * currencies, refunds, blank keys, and amounts from a few values so totals tie often.
@@ -38,8 +45,8 @@ function makeRows(): Row[] {
     const d = 1 + Math.floor(r() * 28);
     const month = `${y}-${String(m).padStart(2, '0')}`;
     const customer =
-      r() < 0.03 ? '' : r() < 0.4 ? `c${Math.floor(r() * 200)}` : `c${200 + Math.floor(r() * 2200)}`;
-    const product = r() < 0.02 ? '' : `p${Math.floor(r() * 900)}`;
+      r() < 0.03 ? '' : nameOf('', r() < 0.4 ? Math.floor(r() * 200) : 200 + Math.floor(r() * 2200));
+    const product = r() < 0.02 ? '' : nameOf('p', Math.floor(r() * 900) + 1);
     const region = r() < 0.02 ? ' ' : `r${Math.floor(r() * 150)}`;
     const currency = r() < 0.8 ? 'USD' : r() < 0.5 ? 'EUR' : 'GBP';
     rows.push({

@@ -30,11 +30,16 @@ export class KeyIndex {
   count = 0;
   private lastHash = 0;
   private lastKey = '';
+  /** The key of the last `findUnits()`, as UTF-16LE bytes `[lastStart, lastStart + 2 × lastLength)` of it. */
+  private lastBytes: Uint8Array | null = null;
+  private lastStart = 0;
+  private lastLength = 0;
 
   /** The id of `key`, or -1 (then `insert()` adds that same key). `h` is `hashKey(key)`. */
   find(key: string, h: number = hashKey(key)): number {
     this.lastHash = h;
     this.lastKey = key;
+    this.lastBytes = null;
     const slots = this.slots;
     const mask = this.mask;
     const n = key.length;
@@ -45,6 +50,29 @@ export class KeyIndex {
       if (slots[at] === h) {
         const start = this.starts[s - 1]!;
         if (this.starts[s]! - start === n && this.equals(start, key)) return s - 1;
+      }
+    }
+  }
+
+  /**
+   * `find` for a key given as `n` UTF-16LE code units at byte `start` of `bytes` (a spill
+   * run's record), without making it a string; `h` is `hashUnits` of them. `insert()` then
+   * copies the units from `bytes`, which must not change in between.
+   */
+  findUnits(bytes: Uint8Array, start: number, n: number, h: number): number {
+    this.lastHash = h;
+    this.lastBytes = bytes;
+    this.lastStart = start;
+    this.lastLength = n;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const at = 2 * i;
+      const s = slots[at + 1]!;
+      if (s === 0) return -1;
+      if (slots[at] === h) {
+        const from = this.starts[s - 1]!;
+        if (this.starts[s]! - from === n && this.equalsUnits(from, bytes, start, n)) return s - 1;
       }
     }
   }
@@ -66,10 +94,18 @@ export class KeyIndex {
     return true;
   }
 
-  /** Adds the key of the last `find()` (which returned -1) as id `count`; returns it. */
+  private equalsUnits(from: number, bytes: Uint8Array, start: number, n: number): boolean {
+    const units = this.units;
+    for (let i = 0, b = start; i < n; i++, b += 2)
+      if (units[from + i] !== (bytes[b]! | (bytes[b + 1]! << 8))) return false;
+    return true;
+  }
+
+  /** Adds the key of the last `find()` or `findUnits()` (which returned -1) as id `count`; returns it. */
   insert(): number {
     const id = this.count;
-    const key = this.lastKey;
+    const bytes = this.lastBytes;
+    const length = bytes === null ? this.lastKey.length : this.lastLength;
     if (id + 1 >= this.hashes.length) {
       const hashes = new Int32Array(this.hashes.length * 2);
       hashes.set(this.hashes);
@@ -79,7 +115,7 @@ export class KeyIndex {
       this.starts = starts;
     }
     const start = this.starts[id]!;
-    const end = start + key.length;
+    const end = start + length;
     if (end > this.units.length) {
       let size = this.units.length * 2;
       while (size < end) size *= 2;
@@ -88,7 +124,13 @@ export class KeyIndex {
       this.units = units;
     }
     const units = this.units;
-    for (let i = 0; i < key.length; i++) units[start + i] = key.charCodeAt(i);
+    if (bytes === null) {
+      const key = this.lastKey;
+      for (let i = 0; i < length; i++) units[start + i] = key.charCodeAt(i);
+    } else {
+      for (let i = 0, b = this.lastStart; i < length; i++, b += 2)
+        units[start + i] = bytes[b]! | (bytes[b + 1]! << 8);
+    }
     this.starts[id + 1] = end;
     this.hashes[id] = this.lastHash;
     this.count = id + 1;
@@ -124,6 +166,7 @@ export class KeyIndex {
     this.slots.fill(0);
     this.count = 0;
     this.lastKey = '';
+    this.lastBytes = null;
   }
 }
 
@@ -141,6 +184,16 @@ export function hashKey(key: string): number {
   let h = FNV_START;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
+    h = Math.imul(h, FNV_PRIME);
+  }
+  return finishHash(h);
+}
+
+/** `hashKey` of the key whose `n` UTF-16LE code units start at byte `start` of `bytes`. */
+export function hashUnits(bytes: Uint8Array, start: number, n: number): number {
+  let h = FNV_START;
+  for (let i = 0, b = start; i < n; i++, b += 2) {
+    h ^= bytes[b]! | (bytes[b + 1]! << 8);
     h = Math.imul(h, FNV_PRIME);
   }
   return finishHash(h);

@@ -36,8 +36,9 @@ export class FileSpillStore implements SpillStore {
     this.dir = path.join(spillRoot, spillEntryName());
   }
 
-  write(bytes: Uint8Array, bounds: Int32Array): SpillRun {
-    if (this.liveBytes + bytes.length > this.maxBytes) {
+  write(pieces: readonly Uint8Array[], bounds: Int32Array): SpillRun {
+    const length = bounds[bounds.length - 1]!;
+    if (this.liveBytes + length > this.maxBytes) {
       throw new TallyError(
         'ANALYSIS_TOO_LARGE',
         `The file has too many distinct customers, products or regions to analyse within the ` +
@@ -52,13 +53,15 @@ export class FileSpillStore implements SpillStore {
     const file = path.join(this.dir, `run-${this.runs++}.bin`);
     const fd = openSync(file, 'wx', 0o600);
     try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      for (const bytes of pieces) {
+        let off = 0;
+        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      }
     } finally {
       closeSync(fd);
     }
-    this.liveBytes += bytes.length;
-    this.bytesWritten += bytes.length;
+    this.liveBytes += length;
+    this.bytesWritten += length;
     const run: FileRun = { file, bounds: bounds.slice() };
     return run;
   }

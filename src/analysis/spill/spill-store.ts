@@ -21,8 +21,12 @@ export interface SpillRun {
 }
 
 export interface SpillStore {
-  /** Stores `bytes` as one run; throws TallyError ANALYSIS_TOO_LARGE past the configured size. */
-  write(bytes: Uint8Array, bounds: Int32Array): SpillRun;
+  /**
+   * Stores `pieces`, one after another, as one run; throws TallyError ANALYSIS_TOO_LARGE
+   * past the configured size. Pieces, not one buffer: a flush encodes each partition
+   * apart (spill-run.ts), and joining them would hold a second copy of the run.
+   */
+  write(pieces: readonly Uint8Array[], bounds: Int32Array): SpillRun;
   /** The bytes of partition `part` of `run`: valid until the next `read`. */
   read(run: SpillRun, part: number): Buffer;
   remove(run: SpillRun): void;
