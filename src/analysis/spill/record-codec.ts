@@ -14,7 +14,7 @@ export class RecordWriter {
   private view: DataView;
   length = 0;
 
-  constructor(initialBytes = 1 << 20) {
+  constructor(initialBytes: number) {
     this.buf = new Uint8Array(initialBytes);
     this.view = new DataView(this.buf.buffer);
   }
@@ -88,6 +88,8 @@ export class RecordWriter {
 
 export class RecordReader {
   at = 0;
+  /** Where the key `keyUnits` last read starts in `bytes`. */
+  keyStart = 0;
   private readonly view: DataView;
 
   constructor(readonly bytes: Buffer) {
@@ -97,9 +99,6 @@ export class RecordReader {
   get done(): boolean {
     return this.at >= this.bytes.length;
   }
-
-  /** Where the key `keyUnits` last read starts in `bytes`. */
-  keyStart = 0;
 
   /** Reads past a key; returns its length in code units, its UTF-16LE bytes at `keyStart` of `bytes`. */
   keyUnits(): number {
