@@ -11,7 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runAnalysisBench } from './analysis.bench.ts';
+import { runAnalysisBenchInChild } from './analysis.bench.ts';
 import { runCardinalityBench } from './cardinality.bench.ts';
 import { runFailoverBench } from './failover.bench.ts';
 import { runFairShareBench } from './fair-share.bench.ts';
@@ -47,7 +47,7 @@ try {
   }
   if (wanted('P1s')) results.push(...(await runS3UploadBench(server, { quick, log })));
   if (wanted('P2')) {
-    const analysis = await runAnalysisBench({
+    const analysis = await runAnalysisBenchInChild({
       rows: quick ? 50_000 : 1_000_000,
       runs: quick ? 1 : 5,
       log,
