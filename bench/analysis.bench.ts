@@ -13,10 +13,7 @@
  * more from a neighbour than csv-parse does. udsv parses the same file in ~0.42 s and
  * papaparse in ~1.0 s; csv-parse is kept for its record-size limit and line numbers.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -25,9 +22,9 @@ import { Parser } from 'csv-parse';
 import { inferSchema, initParser } from 'udsv';
 import { analyzeCsvStream, createCsvPushApi, csvParseOptions } from '../src/analysis/analyze-stream.ts';
 import { parseDate } from '../src/analysis/values/dates.ts';
-import { youngGenerationOption } from '../src/roles/young-generation.ts';
 import { parseDate as parseDateV1 } from './lib/dates-v1.ts';
 import { benchFile } from './lib/revenue-csv.ts';
+import { runWorkerLikeScript } from './support/processes.ts';
 
 export interface Measurement {
   name: string;
@@ -329,9 +326,6 @@ export interface AnalysisBenchOptions {
   competitors?: boolean;
 }
 
-/** Marks the child's last line: the result as JSON. */
-const RESULT_PREFIX = 'analysis-bench-result ';
-
 /**
  * `runAnalysisBench` in a node process of its own, started as a worker process is (its young
  * generation, nothing else loaded), its log lines passed on. Run inside `npm run bench`'s
@@ -343,34 +337,16 @@ const RESULT_PREFIX = 'analysis-bench-result ';
  * alone much less. A worker analyses in a process that holds no such leftovers.
  */
 export function runAnalysisBenchInChild(opts: AnalysisBenchOptions = {}): Promise<AnalysisBenchResult> {
-  const args = [
-    youngGenerationOption('worker'),
-    '--import',
-    'tsx',
+  return runWorkerLikeScript<AnalysisBenchResult>(
     'bench/analysis.bench.ts',
-    '--result-line',
-    ...(opts.rows === undefined ? [] : ['--rows', String(opts.rows)]),
-    ...(opts.runs === undefined ? [] : ['--runs', String(opts.runs)]),
-    ...(opts.competitors === false ? ['--no-competitors'] : []),
-  ];
-  const log = opts.log ?? (() => {});
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: path.resolve(import.meta.dirname, '..'),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let result: AnalysisBenchResult | undefined;
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.startsWith(RESULT_PREFIX))
-        result = JSON.parse(line.slice(RESULT_PREFIX.length)) as AnalysisBenchResult;
-      else log(line);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (result !== undefined) resolve(result);
-      else reject(new Error(`the analysis bench's process exited with ${code} and no result`));
-    });
-  });
+    [
+      '--result-line',
+      ...(opts.rows === undefined ? [] : ['--rows', String(opts.rows)]),
+      ...(opts.runs === undefined ? [] : ['--runs', String(opts.runs)]),
+      ...(opts.competitors === false ? ['--no-competitors'] : []),
+    ],
+    opts.log,
+  );
 }
 
 function argValue(name: string): number | undefined {
@@ -390,8 +366,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   });
   if (process.argv.includes('--json')) console.log(JSON.stringify(result, null, 2));
   if (process.argv.includes('--result-line')) {
-    console.log(RESULT_PREFIX + JSON.stringify(result));
-    // Started by runAnalysisBenchInChild: the result is the answer, not the exit code.
+    console.log(JSON.stringify(result)); // the last line: runAnalysisBenchInChild's answer
     process.exitCode = 0;
   } else process.exitCode = result.pass ? 0 : 1;
 }

@@ -12,18 +12,15 @@
  * ordinary 1M-row bench file's peak RSS ≤ 256 MiB.
  * --quick: 64 MiB files with the key counts scaled down by 16 (still spilling).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
-import { youngGenerationOption } from '../src/roles/young-generation.ts';
 import { benchFile, generateCardinalityCsv } from './lib/revenue-csv.ts';
 import type { GoalResult } from './support/report.ts';
+import { runWorkerLikeScript } from './support/processes.ts';
 import { runIfMain, type BenchPart } from './support/standalone.ts';
 import { round } from './support/stats.ts';
-
-const root = path.resolve(import.meta.dirname, '..');
 
 interface ChildResult {
   ms: number;
@@ -35,28 +32,11 @@ interface ChildResult {
 }
 
 function analyzeInChild(file: string, spillRoot: string, thresholdKeys: number): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        youngGenerationOption('worker'),
-        '--import',
-        'tsx',
-        'bench/support/analyze-file-child.ts',
-        file,
-        spillRoot,
-        String(thresholdKeys),
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`analysis child exited with ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult);
-    });
-  });
+  return runWorkerLikeScript<ChildResult>('bench/support/analyze-file-child.ts', [
+    file,
+    spillRoot,
+    String(thresholdKeys),
+  ]);
 }
 
 export const runCardinalityBench: BenchPart = async (_server, { quick, log = () => {} }) => {

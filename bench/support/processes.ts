@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { youngGenerationOption } from '../../src/roles/young-generation.ts';
 import { freePort, spawnTally, type ChildTally } from '../../test/support/child-process.ts';
 
@@ -56,4 +59,36 @@ export async function startRole(
 export async function stopAll(children: ChildTally[]): Promise<void> {
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => c.exited));
+}
+
+/**
+ * Runs a bench script (a path from the repository's root) in a node process started as a
+ * worker process is (its young generation, nothing of this process's state), and resolves
+ * with the JSON of the last line it prints; every line before it goes to `log`.
+ */
+export function runWorkerLikeScript<T>(
+  script: string,
+  args: readonly string[],
+  log: (line: string) => void = () => {},
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [youngGenerationOption('worker'), '--import', 'tsx', script, ...args],
+      {
+        cwd: path.resolve(import.meta.dirname, '../..'),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let last: string | undefined;
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (last !== undefined) log(last);
+      last = line;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0 && last !== undefined) resolve(JSON.parse(last) as T);
+      else reject(new Error(`${script} exited with ${code}`));
+    });
+  });
 }
