@@ -2,7 +2,7 @@
  * Where a split file's merge spends its time, without the database: the cached P6 quick file
  * (1M rows) planned, its parts analysed one after another in this process, then merged.
  *   npx tsx bench/split-merge-profile.ts [parts] [rows]
- * Prints wall and CPU ms of one pass, the plan (scan), each part and the merge: CPU time is
+ * Prints wall and CPU ms of one pass, the plan, each part and the merge: CPU time is
  * what the shared machine's load does not inflate much, so it is what a projection uses.
  */
 import { createReadStream } from 'node:fs';
@@ -11,8 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { analyzeCsvStream } from '../src/analysis/analyze-stream.ts';
 import { FileSpillStore } from '../src/analysis/spill/file-spill-store.ts';
-import { analyzePart, type PartOutput, type PartTask } from '../src/analysis/split/analyze-part.ts';
-import { mergeParts } from '../src/analysis/split/merge-parts.ts';
+import { analyzePart, partTask, type PartOutput } from '../src/analysis/split/analyze-part.ts';
+import { mergeCheckedFigures, resultOfParts } from '../src/analysis/split/merge-parts.ts';
+import { fileCrc32 } from '../src/analysis/split/part-checksum.ts';
 import { planSplit } from '../src/analysis/split/plan-split.ts';
 import { benchFile } from './lib/revenue-csv.ts';
 import { peakRssMib, resetPeakRss } from './support/processes.ts';
@@ -41,15 +42,12 @@ try {
   );
   console.log(`one pass ${since(t)}`);
   t = mark();
-  const tasks: PartTask[] = [];
-  const outcome = await planSplit(read(), file.bytes, parts, {}, (task) => {
-    tasks.push(task);
-    return Promise.resolve();
-  });
+  const outcome = await planSplit(read, file.bytes, parts, {});
   if ('refused' in outcome) throw new Error(outcome.refused);
   console.log(`plan ${since(t)}`);
+  const { plan } = outcome;
   const outputs: PartOutput[] = [];
-  for (const task of tasks) {
+  for (const task of plan.parts.map((_, k) => partTask(plan, k))) {
     t = mark();
     outputs.push(await analyzePart(read(task.range.start, task.range.end), task, {}, { spill: spill() }));
     const runBytes = outputs.at(-1)!.runs.reduce((n, r) => n + r.bytes.length, 0);
@@ -59,8 +57,24 @@ try {
   }
   t = mark();
   const input = { filename: 'bench.csv', bytes: file.bytes, options: {} };
-  const result = await mergeParts(outcome.plan, outputs, input, spill());
-  console.log(`merge ${since(t)}`, 'inexact' in result ? result : '');
+  // The file's CRC-32 as the upload would have recorded it: the parts' own, folded.
+  const uploadCrc32 = fileCrc32(
+    outputs.map((o, k) => ({ crc32: o.figures.crc32, bytes: plan.parts[k]!.end - plan.parts[k]!.start })),
+  );
+  const merged = mergeCheckedFigures(
+    plan,
+    outputs.map((o) => o.figures),
+    uploadCrc32,
+  );
+  if (typeof merged === 'string') throw new Error(`inexact: ${merged}`);
+  await resultOfParts(
+    plan,
+    merged,
+    outputs.flatMap((o) => o.runs),
+    input,
+    spill(),
+  );
+  console.log(`merge ${since(t)}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

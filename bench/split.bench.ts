@@ -8,7 +8,7 @@
  * processes in turn (WORKER_CONCURRENCY=1, PARALLEL_ANALYSIS_PARTS at its default, auto:
  * min(cores, processes) parts, so 1 process never splits): wall time from the job's start to
  * its end (the ratios from the means of each count's runs), each worker's peak RSS (VmHWM), and
- * the coordinating attempt's plan (the scan) and merge times from its log. Goals: 2
+ * the coordinating attempt's plan and merge times from its log. Goals: 2
  * processes ≤ 0.65× the wall time of 1; 4 no slower than 2; peak RSS per worker ≤ 384 MiB.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

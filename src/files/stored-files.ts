@@ -138,8 +138,8 @@ export interface StoredFiles {
 
   /**
    * Bytes [start, end) of a job's stored file, for one part of a file analysed in parallel.
-   * Not verified here: the part checks its range's length and SHA-256, which the split's
-   * plan took while its scan verified the whole file (analysis/split/plan-split.ts).
+   * Not verified here: the part counts its range's bytes and takes their CRC-32, and the
+   * merge checks the parts' CRC-32s together against the upload's (split/part-checksum.ts).
    */
   readRange(ref: StoredFileRef, start: number, end: number): AsyncIterable<Buffer>;
 

@@ -100,19 +100,18 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   // One private spill directory per attempt, removed in `finally` on every outcome.
   const spill = deps.spill ? new FileSpillStore(deps.spill.dir, deps.spill.maxBytes) : undefined;
   try {
-    const ref = { jobId, bytes: started.bytes, sha256: started.sha256 };
-    let stored = started.inline === null ? deps.files.read(ref) : verifiedRead(once(started.inline), ref);
     const parts = await splitPartsFor(deps, started); // 0 without spilling
-    const split = spill !== undefined && parts >= 2;
-    let result = split
-      ? await analyzeBigFile(attempt, stored, parts, abort.signal, progress.update, spill)
-      : null;
+    let result =
+      spill !== undefined && parts >= 2
+        ? await analyzeBigFile(attempt, parts, abort.signal, progress.update, spill)
+        : null;
     if (result === null) {
-      if (split) stored = deps.files.read(ref); // the split's plan read it through
+      const ref = { jobId, bytes: started.bytes, sha256: started.sha256 };
+      const stored = started.inline === null ? deps.files.read(ref) : verifiedRead(once(started.inline), ref);
       result = await analyzeStoredFile(attempt, stored, abort.signal, progress.update, spill);
+      // Never a result from bytes that did not read back whole (verified-read.ts).
+      if (!stored.verified) throw new Error('the analysis ended before the stored file did');
     }
-    // Never a result from bytes that did not read back whole (verified-read.ts).
-    if (!stored.verified) throw new Error('the analysis ended before the stored file did');
     await deps.hooks?.beforeFinish?.(jobId);
     await writeResult(attempt, result);
   } catch (error) {
@@ -129,10 +128,12 @@ export async function runAnalysisJob(deps: WorkerDeps, job: Job<AnalysisJobData>
   }
 }
 
-/** A big plain file, split into parts every worker takes (worker/split/); null: one piece after all. */
+/**
+ * A big plain file, split into parts every worker takes (worker/split/), each checking its
+ * bytes (the parts' CRC-32s against the upload's); null: one piece after all.
+ */
 function analyzeBigFile(
   { deps, jobId, token, started }: Attempt,
-  stored: VerifiedRead,
   parts: number,
   signal: AbortSignal,
   onProgress: (p: Progress) => void,
@@ -140,11 +141,7 @@ function analyzeBigFile(
 ): Promise<RevenueAnalysis | null> {
   const options = jobOptionsSchema.parse(started.options);
   const spillSetup = { store: spill, thresholdKeys: deps.spill!.thresholdKeys };
-  const source = deps.hooks?.wrapSource?.(jobId, stored, signal) ?? stored;
-  return analyzeSplit(
-    { deps, jobId, token, started, parts, options, signal, onProgress, spill: spillSetup },
-    source,
-  );
+  return analyzeSplit({ deps, jobId, token, started, parts, options, signal, onProgress, spill: spillSetup });
 }
 
 /** Streams the job's stored bytes through the analysis. */

@@ -21,6 +21,10 @@ function part(over: Partial<PartFigures>): PartFigures {
     lastDayLine: 0,
     currencies: [],
     endedInQuote: false,
+    lines: 0,
+    lineBreaks: null,
+    crc32: 0,
+    encoding: null,
     ...over,
   };
 }
@@ -37,7 +41,7 @@ const usd = (revenue: string, minDay: number, months: [number, string, number][]
 });
 
 describe('merging the figures of a split file', () => {
-  it('adds sums exactly, keeps the earliest extremes and the first 100 samples in file order', () => {
+  it('adds sums exactly, keeps the earliest extremes and the first 100 samples in file order, in file lines', () => {
     const big = (2n ** 60n).toString();
     const a = part({
       total: 3,
@@ -49,15 +53,16 @@ describe('merging the figures of a split file', () => {
       lastDayLine: 9,
       currencies: [usd(big, 100, [[3, big, 2]])],
       exclusions: [{ reason: 'cancelled', rows: 2, firstLine: 7 }],
+      lines: 800, // b's lines are counted from its own start: the merge adds these
     });
     const b = part({
       total: 4,
       rejected: 60,
-      samples: Array.from({ length: 60 }, (_, i) => ({ line: i + 1000, reason: 'b' })),
+      samples: Array.from({ length: 60 }, (_, i) => ({ line: i + 200, reason: 'b' })),
       firstDay: 100,
-      firstDayLine: 500,
+      firstDayLine: 1,
       lastDay: 300,
-      lastDayLine: 600,
+      lastDayLine: 400,
       currencies: [
         usd('1', 90, [
           [3, '1', 1],
@@ -65,8 +70,8 @@ describe('merging the figures of a split file', () => {
         ]),
       ],
       exclusions: [
-        { reason: 'cancelled', rows: 5, firstLine: 900 },
-        { reason: 'test', rows: 3, firstLine: 901 },
+        { reason: 'cancelled', rows: 5, firstLine: 100 },
+        { reason: 'test', rows: 3, firstLine: 101 },
       ],
     });
     const m = mergeFigures([a, b]);
@@ -75,7 +80,7 @@ describe('merging the figures of a split file', () => {
     expect(m.samples).toHaveLength(100);
     expect(m.samples[59]!.line).toBe(61);
     expect(m.samples[60]!.line).toBe(1000);
-    expect([m.firstDayLine, m.lastDayLine]).toEqual([5, 600]); // a tie keeps the earlier row
+    expect([m.firstDayLine, m.lastDayLine]).toEqual([5, 1200]); // a tie keeps the earlier row
     const c = m.currencies[0]!;
     expect(c.figures.revenue).toBe((2n ** 60n + 1n).toString());
     expect(c.figures.minDay).toBe(90);
@@ -88,6 +93,28 @@ describe('merging the figures of a split file', () => {
       { reason: 'cancelled', rows: 7, firstLine: 7 },
       { reason: 'test', rows: 3, firstLine: 901 },
     ]);
+  });
+
+  it("takes the file's encoding from the first part that decided one, and refuses parts that decided another", () => {
+    const decided = (encoding: string | null) => part({ encoding });
+    const merged = mergeFigures([
+      decided(null),
+      decided('windows-1252'),
+      decided(null),
+      decided('windows-1252'),
+    ]);
+    expect(typeof merged !== 'string' && merged.encoding).toBe('windows-1252');
+    const none = mergeFigures([decided(null), decided(null)]);
+    expect(typeof none !== 'string' && none.encoding).toBeNull();
+    expect(mergeFigures([decided(null), decided('utf-8'), decided('windows-1252')])).toBe(
+      'the parts read different encodings',
+    );
+  });
+
+  it('refuses line breaks a part could not number', () => {
+    expect(mergeFigures([part({}), part({ lineBreaks: 'a CR not followed by LF' })])).toBe(
+      'its line breaks: a CR not followed by LF',
+    );
   });
 
   it('refuses what only the order of rows decides', () => {

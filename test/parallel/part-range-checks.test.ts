@@ -5,22 +5,19 @@ import { crc32 } from 'node:zlib';
 import type { Job } from 'pg-boss';
 import { describe, expect, it } from 'vitest';
 import { analyzeHead } from '../../src/analysis/head.ts';
-import type { FirstPartTask, PartTask } from '../../src/analysis/split/analyze-part.ts';
-import { addParts, partStatuses, setPartRange } from '../../src/db/jobs/analysis-parts.ts';
+import { partTask, type PartTask } from '../../src/analysis/split/analyze-part.ts';
+import { planSplit } from '../../src/analysis/split/plan-split.ts';
+import { addParts, finishedFiguresOf, partStatuses } from '../../src/db/jobs/analysis-parts.ts';
 import { createStoredFiles } from '../../src/files/create-stored-files.ts';
 import { createLogger } from '../../src/logger.ts';
-import { firstPartRange } from '../../src/worker/split/first-part-range.ts';
 import { runPartJob, type PartJobData } from '../../src/worker/split/run-part-job.ts';
 import type { WorkerDeps } from '../../src/worker/worker-deps.ts';
 import { useTestDb } from '../support/app-db.ts';
 import { insertTestJob } from '../support/job-factory.ts';
 
-// Part 0 of a split starts before the scan has found its end: it reads up to its target,
-// then reads its end and CRC-32 from its row (written by the attempt when the scan passed
-// them), reads on, and checks its bytes against that CRC-32. Real PostgreSQL, real stored
-// chunks.
-// A queued part that carries no CRC-32 (an earlier version's, which sent a SHA-256) is never
-// read unchecked.
+// A part of a split reads its range of the stored file and stores its figures, with what the
+// merge needs of its bytes: its lines and its CRC-32. Real PostgreSQL, real stored chunks.
+// A part queued by an earlier version, whose plan scanned the file, is never read.
 
 const testDb = useTestDb();
 const log = createLogger('silent');
@@ -28,7 +25,7 @@ const log = createLogger('silent');
 const csv = Buffer.from(
   [
     'date,amount,customer',
-    ...Array.from({ length: 400 }, (_, i) => `2024-01-${1 + (i % 28)},${i}.50,c${i}`),
+    ...Array.from({ length: 8000 }, (_, i) => `2024-01-${1 + (i % 28)},${i}.50,c${i}`),
   ].join('\n') + '\n',
 );
 
@@ -46,67 +43,73 @@ async function runningJob(): Promise<{ key: { jobId: string; token: string; part
   return { key: { jobId, token, part: 0 }, deps: { db, files, log } as unknown as WorkerDeps };
 }
 
-async function readAll(source: AsyncIterable<Buffer>): Promise<Buffer> {
-  const pieces: Buffer[] = [];
-  for await (const piece of source) pieces.push(piece);
-  return Buffer.concat(pieces);
+/** A part's pg-boss job as runPartJob is handed it. */
+function partJob(data: PartJobData, retryCount = 0): Job<PartJobData> {
+  return {
+    id: 'part',
+    name: 'tally-analysis-part',
+    data,
+    retryCount,
+    signal: new AbortController().signal,
+  } as unknown as Job<PartJobData>;
 }
 
-describe("a first part's range, its end and CRC-32 written while it reads", () => {
-  const end = csv.indexOf('\n', Math.floor(csv.length / 2)) + 1;
-  const task: FirstPartTask = {
-    head: analyzeHead(csv, {}),
-    recordDelimiter: '\n',
-    index: 0,
-    target: Math.floor(csv.length / 3),
-  };
-  const ref = (jobId: string) => ({ jobId, bytes: csv.length, sha256: '' });
+async function withSpillDir<T>(
+  fn: (spill: { dir: string; thresholdKeys: number; maxBytes: number }) => Promise<T>,
+) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tally-part-'));
+  try {
+    return await fn({ dir, thresholdKeys: 1000, maxBytes: 2 ** 26 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
-  it('reads to its target, waits for its end, then reads on to it', async () => {
+describe('a part read from its range in the stored file', () => {
+  it("stores its figures with its lines counted from its start and its bytes' CRC-32", async () => {
     const { key, deps } = await runningJob();
-    let heard = -1;
-    const read = readAll(
-      firstPartRange(deps, ref(key.jobId), key, task, AbortSignal.timeout(10_000), (e) => (heard = e)),
+    const planned = await planSplit(
+      (s, e) =>
+        (async function* () {
+          yield await Promise.resolve(csv.subarray(s, e));
+        })(),
+      csv.length,
+      2,
+      {},
     );
-    await setPartRange(deps.db.kysely, key, { end, crc32: crc32(csv.subarray(0, end)) });
-    expect((await read).equals(csv.subarray(0, end))).toBe(true);
-    expect(heard).toBe(end);
-  });
-
-  it('fails FILE_CORRUPT when its bytes do not match the CRC-32 the scan took', async () => {
-    const { key, deps } = await runningJob();
-    await setPartRange(deps.db.kysely, key, { end, crc32: crc32(csv.subarray(0, end)) ^ 1 });
-    await expect(
-      readAll(firstPartRange(deps, ref(key.jobId), key, task, AbortSignal.timeout(10_000), () => {})),
-    ).rejects.toMatchObject({ code: 'FILE_CORRUPT' });
+    if ('refused' in planned) throw new Error(planned.refused);
+    const task = partTask(planned.plan, 1);
+    const { start } = task.range;
+    expect(start).toBeGreaterThan(csv.length / 2);
+    await addParts(deps.db.kysely, key.jobId, key.token, 1);
+    await withSpillDir(async (spill) => {
+      const partDeps = { ...deps, retryLimit: 2, maxRecordBytes: 1024 * 1024, spill } as WorkerDeps;
+      const data: PartJobData = { ...key, part: 1, task, options: {}, bytes: csv.length, sha256: '' };
+      await runPartJob(partDeps, partJob(data));
+    });
+    const [figures] = (await finishedFiguresOf(deps.db.kysely, key.jobId, key.token)).slice(1);
+    const rest = csv.subarray(start);
+    expect(figures!.figures).toMatchObject({
+      total: rest.toString().trim().split('\n').length,
+      lines: rest.toString().split('\n').length - 1,
+      crc32: crc32(rest),
+      encoding: null,
+    });
   });
 });
 
-describe('a queued part without its CRC-32 (queued by an earlier version, which sent a SHA-256)', () => {
+describe('a part queued by an earlier version (a scanned plan: lines from the file start, a CRC-32 to check)', () => {
   it('is never read unchecked: retried while pg-boss has retries, then recorded as failed', async () => {
     const { key, deps } = await runningJob();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'tally-part-'));
-    try {
-      const partDeps = {
-        ...deps,
-        retryLimit: 2,
-        maxRecordBytes: 1024 * 1024,
-        spill: { dir, thresholdKeys: 1000, maxBytes: 2 ** 26 },
-      } as WorkerDeps;
+    await withSpillDir(async (spill) => {
+      const partDeps = { ...deps, retryLimit: 2, maxRecordBytes: 1024 * 1024, spill } as WorkerDeps;
       const head = analyzeHead(csv, {});
-      // An earlier version's task: the range's check was a SHA-256.
-      const range = { start: 0, end: csv.length, linesBefore: 0, sha256: 'e3b0c442' };
+      // An earlier version's task: its range counted the lines before it and carried a CRC-32.
+      const range = { start: 0, end: csv.length, linesBefore: 0, crc32: crc32(csv) };
       const task = { head, recordDelimiter: '\n', index: 0, range } as unknown as PartTask;
       const data: PartJobData = { ...key, task, options: {}, bytes: csv.length, sha256: '' };
-      const job = (retryCount: number) =>
-        ({
-          id: 'part',
-          name: 'tally-analysis-part',
-          data,
-          retryCount,
-          signal: new AbortController().signal,
-        }) as unknown as Job<PartJobData>;
-      await expect(runPartJob(partDeps, job(0))).rejects.toThrow(/without its CRC-32/);
+      const job = (retryCount: number) => partJob(data, retryCount);
+      await expect(runPartJob(partDeps, job(0))).rejects.toThrow(/queued by an earlier version/);
       expect((await partStatuses(deps.db.kysely, key.jobId, key.token))[0]).toMatchObject({
         done: false,
         error: null,
@@ -116,8 +119,6 @@ describe('a queued part without its CRC-32 (queued by an earlier version, which 
         done: false,
         error: { code: 'RETRIES_EXHAUSTED' },
       });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -65,7 +65,7 @@ describe('one big file, every worker', () => {
       `select count(*)::int as n from pgboss.job where name = $1 and data->>'jobId' = $2 and state = 'completed'`,
       [ANALYSIS_PART_QUEUE, body.jobId],
     );
-    // Parts 0 and 1 as pg-boss jobs; the attempt runs the last itself, on the rest of its scan's read.
+    // Parts 0 and 1 as pg-boss jobs; the attempt runs the last itself.
     expect(rows[0].n).toBe(2);
     // The attempt deleted its parts' figures and runs once merged.
     expect((await fleet.sql.query('select count(*)::int as n from analysis_parts')).rows[0].n).toBe(0);
@@ -80,7 +80,7 @@ describe('one big file, every worker', () => {
     const b = fleet.worker(['--throttle', '2048:10']);
     await Promise.all([a.waitForLog(/tally started/), b.waitForLog(/tally started/)]);
     const { body } = await postCsv(fleet.api.url, csv);
-    // The attempt queues each part while its scan goes on: the other worker's first part is
+    // The attempt queues every part but the last at once: the other worker's first part is
     // killed while under way (not yet finished).
     const split = await Promise.race(
       [a, b].map(async (w) => (await w.waitForLog(/attempt started/, 60_000), w)),
@@ -117,13 +117,16 @@ describe('one big file, every worker', () => {
     await Promise.all([split.exited, c.exited]);
   });
 
-  it('fails the job FILE_CORRUPT, with no figures, when the scan finds the file changed at its end', async () => {
-    // Stored bytes whose SHA-256 is not the upload's: every part range hashes as the scan
-    // read it, so only the whole-file check can catch it, at the end of the last part (which
-    // the attempt reads on from its scan), after the first two parts were queued (and may
-    // have finished).
+  it('fails the job FILE_CORRUPT, with no figures, when a stored byte is not the upload', async () => {
+    // One bit flipped in the stored file after the upload: no part can tell (each reads only
+    // its range, and the parts still parse); their CRC-32s, combined, are not the upload's.
     const { body } = await postCsv(fleet.api.url, csv);
-    await fleet.sql.query(`update jobs set sha256 = repeat('0', 64) where id = $1`, [body.jobId]);
+    const { rowCount } = await fleet.sql.query(
+      `update job_file_chunks set data = set_byte(data, length(data) / 2, get_byte(data, length(data) / 2) # 1)
+        where job_id = $1 and seq = 0`,
+      [body.jobId],
+    );
+    expect(rowCount).toBe(1);
     const a = fleet.worker();
     const b = fleet.worker();
     const status = await waitForFinal(fleet.api.url, body.jobId, {}, 60_000);
@@ -151,7 +154,7 @@ describe('one big file, every worker', () => {
     const b = fleet.worker(['--throttle', '2048:10']);
     await Promise.all([a.waitForLog(/tally started/), b.waitForLog(/tally started/)]);
     const { body } = await postCsv(fleet.api.url, csv);
-    // Cancelled while the first part runs and the scan, which queues the others, goes on.
+    // Cancelled while the parts run.
     const running = async () =>
       (
         await fleet.sql.query(

@@ -104,10 +104,10 @@ export interface RecordReaderSetup {
   maxRecordBytes: number;
   /** Where per-key tables spill past their threshold (none: all in memory). */
   spill?: SpillSetup;
-  /** A later part of a file split for parallel analysis (split/part-reader.ts). */
+  /** A later part of a file split for parallel analysis (split/analyze-part.ts). */
   part?: PartStart;
   /**
-   * The file's record delimiter when it is known already (a split file's scan found it),
+   * The file's record delimiter when it is known already (a split file's plan found it),
    * for a reader that starts at the head: csv-parse then need not discover it, and every
    * parser in a process shares one shape (see csvParseOptions). Without it, discovered.
    */
@@ -118,8 +118,6 @@ export interface RecordReaderSetup {
 export interface PartStart {
   readonly header: string[];
   readonly decision: FormatDecision;
-  /** Physical lines before the part's first byte: added to every line number it reports. */
-  readonly linesBefore: number;
   /** The file's record delimiter, as csv-parse discovered it at the start of the file. */
   readonly recordDelimiter: '\n' | '\r\n';
 }
@@ -151,7 +149,6 @@ export class RecordReader {
   private readonly records: string[][] = [];
   private readonly recordLines: number[] = [];
   private readonly lineEnds = new CrCrLf();
-  private readonly linesBefore: number;
   /** csv-parse stopped inside a quoted field at the end (a part must end on a record). */
   endedInQuote = false;
 
@@ -163,7 +160,6 @@ export class RecordReader {
     this.encoding = setup.encoding;
     this.transcode = utf8Transcoder(setup.encoding);
     this.late = setup.encodingProvisional ? new LateEncodingCheck() : null;
-    this.linesBefore = part?.linesBefore ?? 0;
     if (part !== undefined) {
       const { options, delimiter, spill } = setup;
       const { header, decision } = part;
@@ -175,6 +171,11 @@ export class RecordReader {
         ...(spill ? { spill } : {}),
       });
     }
+  }
+
+  /** The encoding is final: given, or decided by the first non-ASCII bytes of a provisional one. */
+  get encodingDecided(): boolean {
+    return this.late === null;
   }
 
   /** Data records read so far (valid and rejected). */
@@ -236,7 +237,7 @@ export class RecordReader {
     this.prevLines = lines;
     this.lastEndLine = endLine;
     this.records.push(record);
-    this.recordLines.push(startLine + this.linesBefore);
+    this.recordLines.push(startLine);
   }
 
   /** Gives the slice's records to the aggregator, in order; the first record of the file is the header. */
@@ -263,7 +264,7 @@ export class RecordReader {
 
   private onCsvError(error: Error): void {
     const code = (error as Partial<CsvError>).code;
-    const startLine = this.lastEndLine + 1 + this.linesBefore;
+    const startLine = this.lastEndLine + 1;
     if (code === 'CSV_MAX_RECORD_SIZE') {
       throw new TallyError(
         'INVALID_CSV',

@@ -9,66 +9,45 @@ import type { PartRun } from './merged-aggregate.ts';
 import { PartChecksum } from './part-checksum.ts';
 import { TABLE_NAMES, partFigures } from './part-figures.ts';
 import type { PartFigures } from './part-figures.ts';
+import { PartLineBreaks } from './record-boundaries.ts';
 import type { RecordDelimiter } from './record-boundaries.ts';
 
-/**
- * One part of a split file: bytes [start, end), the lines before it, its bytes' CRC-32
- * (part-checksum.ts; null for a last part read from the scan's own verified read, which
- * checks the whole file's SHA-256).
- */
+/** One part of a split file: bytes [start, end) of it, the first starting on a record. */
 export interface PartPlan {
   readonly start: number;
   readonly end: number;
-  readonly linesBefore: number;
-  readonly crc32: number | null;
 }
 
 /** The decisions every part of a split file shares, made once from the file's head. */
 export interface SplitDecisions {
-  /** The head's decisions (in a plan, the encoding is final: decided over the whole file by the scan). */
+  /** The head's decisions (the encoding, when provisional, is the parts' to decide: see mergeFigures). */
   readonly head: HeadAnalysis;
   /** The format decided from the file's first DECIDE_ROWS records. */
   readonly decision: FormatDecision;
   readonly recordDelimiter: RecordDelimiter;
+  /**
+   * The head was plain ASCII: each part reads as one pass does, its first non-ASCII bytes
+   * deciding between UTF-8 and Windows-1252 (analysis/read/encoding.ts), and the merge
+   * takes the first part's decision in file order, refusing parts that decided otherwise.
+   */
+  readonly encodingProvisional: boolean;
 }
 
-/** The whole split, once the scan has read the file to its verified end (what the merge uses). */
+/** The whole split (planSplit), as the merge uses it. */
 export interface SplitPlan extends SplitDecisions {
   readonly parts: readonly PartPlan[];
 }
 
-/**
- * What one part is handed (JSON-safe: it travels in the part's job data). It is queued as
- * soon as the scan has passed the part's end, before the scan reaches the file's; its
- * encoding is the one decided so far, which is the file's for every byte of the part: a
- * file whose head was plain ASCII decides at its first non-ASCII bytes, and until then
- * both encodings read the bytes alike (analysis/read/encoding.ts).
- */
+/** What one part is handed (JSON-safe: it travels in the part's job data). */
 export interface PartTask extends SplitDecisions {
   readonly index: number;
   readonly range: PartPlan;
-  /** The encoding is not decided yet: the part's first non-ASCII bytes decide, as in one pass. */
-  readonly encodingProvisional?: boolean;
 }
-
-/**
- * Part 0, queued as soon as the file's head is read, before the scan has found where it
- * ends: it reads the file from its start as one pass does (deciding the format, and the
- * encoding if the head left it open, from its own first records and bytes) up to `target`,
- * the offset its end lies at or past, and there asks for its end (the first record start
- * the scan found past `target`) and its bytes' CRC-32.
- */
-export interface FirstPartTask extends Omit<PartTask, 'decision' | 'range' | 'index'> {
-  readonly index: 0;
-  readonly target: number;
-}
-
-export type AnyPartTask = PartTask | FirstPartTask;
 
 /** Part `index` of a whole plan, as a task. */
 export function partTask(plan: SplitPlan, index: number): PartTask {
-  const { head, decision, recordDelimiter } = plan;
-  return { head, decision, recordDelimiter, index, range: plan.parts[index]! };
+  const { head, decision, recordDelimiter, encodingProvisional } = plan;
+  return { head, decision, recordDelimiter, encodingProvisional, index, range: plan.parts[index]! };
 }
 
 export interface PartOutput {
@@ -88,64 +67,56 @@ export interface PartHooks {
 
 const SLICE_BYTES = 64 * 1024;
 /**
- * A part yields to the event loop this often: the attempt that split the file may run one of
- * its parts in the same process while its scan goes on, and the scan's reads resume only
- * when the part yields (with 15 ms, the scan of the P6 quick file took ~0.7 s for its second
- * half while a part ran beside it, against ~0.25 s for the first).
+ * A part yields to the event loop this often: the attempt runs the last part in its own
+ * process while it polls the other parts' progress and writes the job's, and those timers
+ * run only when the part yields. (Tuned when a scan shared the process: with 15 ms its reads
+ * slowed ~3× beside a part. A yield costs microseconds; 3 ms stays.)
  */
 const YIELD_EVERY_MS = 3;
 
-function readerFor(task: AnyPartTask, options: JobOptions, hooks: PartHooks): RecordReader {
+function readerFor(task: PartTask, options: JobOptions, hooks: PartHooks): RecordReader {
   const { head } = task;
   return new RecordReader({
     delimiter: head.delimiter,
     encoding: head.encoding,
-    encodingProvisional: task.encodingProvisional === true,
+    encodingProvisional: task.encodingProvisional,
     options,
     maxRecordBytes: hooks.maxRecordBytes ?? 1024 * 1024,
     spill: hooks.spill,
     // The first part reads the header and decides the format itself, from the same first
     // records the plan decided from: exactly what one pass does (with the record delimiter
-    // the scan found, which is the one csv-parse would discover: see RecordReaderSetup).
-    ...(!('range' in task) || task.index === 0
+    // the plan found, which is the one csv-parse would discover: see RecordReaderSetup).
+    ...(task.index === 0
       ? { recordDelimiter: task.recordDelimiter }
-      : {
-          part: {
-            header: head.header,
-            decision: task.decision,
-            linesBefore: task.range.linesBefore,
-            recordDelimiter: task.recordDelimiter,
-          },
-        }),
+      : { part: { header: head.header, decision: task.decision, recordDelimiter: task.recordDelimiter } }),
   });
 }
 
 /**
- * Analyses one part of a split file from `source` (exactly its bytes): parses it with
- * the plan's head decisions, numbers lines as in the whole file, and returns its exact
- * partial figures and its tables' runs. The bytes are checked against the plan's length
- * and CRC-32 for the part (FILE_CORRUPT), which the plan's scan took while it verified the
- * whole file's SHA-256 against the upload's; a part without one reads a source that checks
- * itself (the last part: the scan's own verified read; a first part queued before its end
- * was found: its range read checks the CRC-32 it is given then).
+ * Analyses one part of a split file from `source` (exactly its bytes): parses it with the
+ * plan's head decisions and returns its exact partial figures, with line numbers counted
+ * from the part's start (the merge adds the lines before it), and its tables' runs. Its
+ * bytes are counted against the plan's range (FILE_CORRUPT) and their CRC-32 goes with the
+ * figures: the merge checks the parts' CRC-32s together against the upload's.
  */
 export async function analyzePart(
   source: AsyncIterable<Buffer>,
-  task: AnyPartTask,
+  task: PartTask,
   options: JobOptions,
   hooks: PartHooks,
 ): Promise<PartOutput> {
-  const { index } = task;
-  const part = 'range' in task ? task.range : null;
+  const { index, range } = task;
   const reader = readerFor(task, options, hooks);
-  const check = part?.crc32 == null ? null : new PartChecksum();
-  const want = part === null ? Infinity : part.end - part.start;
+  const check = new PartChecksum();
+  const lineBreaks = new PartLineBreaks(task.recordDelimiter);
+  const want = range.end - range.start;
   let bytes = 0;
   let lastYield = performance.now();
   for await (const chunk of source) {
     bytes += chunk.length;
     if (bytes > want) throw fileCorrupt();
-    check?.update(chunk);
+    check.update(chunk);
+    lineBreaks.push(chunk);
     for (let off = 0; off < chunk.length; off += SLICE_BYTES) {
       reader.write(chunk.subarray(off, Math.min(chunk.length, off + SLICE_BYTES)), false);
       hooks.onProgress?.(bytes, reader.rows);
@@ -157,11 +128,16 @@ export async function analyzePart(
       }
     }
   }
-  if ((part !== null && bytes !== want) || (check !== null && check.value !== part!.crc32))
-    throw fileCorrupt();
+  if (bytes !== want) throw fileCorrupt();
   reader.write(undefined, true);
   const agg = reader.finish();
-  const figures = partFigures(agg, reader.endedInQuote);
+  const figures = partFigures(agg, {
+    endedInQuote: reader.endedInQuote,
+    lines: lineBreaks.lines,
+    lineBreaks: lineBreaks.refused,
+    crc32: check.value,
+    encoding: reader.encodingDecided ? reader.encoding : null,
+  });
   const runs: PartRun[] = [];
   for (const t of agg.currencies.values()) {
     for (const table of TABLE_NAMES) {

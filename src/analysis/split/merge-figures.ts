@@ -4,23 +4,32 @@ import { MAX_CURRENCIES } from '../aggregate/limits.ts';
 import { MAX_EXCLUSION_REASONS } from '../rows/exclusions.ts';
 import { MAX_CATEGORY_VALUES } from '../rows/categories.ts';
 import type { Exclusion } from '../result.ts';
-import type { PartCategory, PartCategoryEntry, PartCurrency, PartFigures } from './part-figures.ts';
+import type {
+  PartBytes,
+  PartCategory,
+  PartCategoryEntry,
+  PartCurrency,
+  PartFigures,
+} from './part-figures.ts';
 
 /** The figures of a whole file merged from its parts (pure: no I/O). */
 export interface MergedFigures extends Omit<
   PartFigures,
-  'currencies' | 'exclusionsOverflowed' | 'endedInQuote'
+  'currencies' | 'exclusionsOverflowed' | keyof PartBytes
 > {
   /** Per currency, in the file's first-seen order, and which parts had it (for their tables). */
   currencies: { figures: PartCurrency; parts: number[] }[];
+  /** The file's encoding as one pass decides it (the first part's that decided); null: none decided. */
+  encoding: string | null;
 }
 
 /**
  * Why no exact merge exists, or null. Each is a bound whose kept entries depend on the order
  * rows came in (the first 100 exclusion reasons, the first 1,000 values of a column, the
  * first 20 currencies): past it, a part cannot know what the whole file would have kept,
- * and the job is analysed in one piece instead. A part ending inside a quote means a cut
- * was not on a record.
+ * and the job is analysed in one piece instead. So are the parts of a file a split cannot
+ * follow: a part ending inside a quote (a cut not on a record), line breaks the parts cannot
+ * number (a CR), parts that decided different encodings.
  */
 export type Inexact = string;
 
@@ -106,15 +115,50 @@ function mergeCurrencies(parts: readonly PartFigures[]): MergedFigures['currenci
   }));
 }
 
+/** `p` with its line numbers moved from the part's to the file's (`by` lines before it). */
+function inFileLines(p: PartFigures, by: number): PartFigures {
+  if (by === 0) return p;
+  return {
+    ...p,
+    samples: p.samples.map((s) => ({ ...s, line: s.line + by })),
+    exclusions: p.exclusions.map((e) => ({ ...e, firstLine: e.firstLine + by })),
+    firstDayLine: p.firstDay === null ? p.firstDayLine : p.firstDayLine + by,
+    lastDayLine: p.lastDay === null ? p.lastDayLine : p.lastDayLine + by,
+  };
+}
+
+/**
+ * The file's encoding: the first part's that decided one, as one pass decides at the file's
+ * first non-ASCII bytes (every part before it read only ASCII, alike in both). A later part
+ * that decided another read its bytes otherwise than one pass would.
+ */
+function mergeEncoding(parts: readonly PartFigures[]): { decided: string | null } | Inexact {
+  const decided = parts.find((p) => p.encoding !== null)?.encoding ?? null;
+  if (parts.some((p) => p.encoding !== null && p.encoding !== decided))
+    return 'the parts read different encodings';
+  return { decided };
+}
+
 /**
  * Merges the figures of a file's parts, in file order, into what one pass over the whole
- * file counts: sums add, first lines and days take the earliest (ties: the earlier part,
- * as one pass keeps the first row reaching a new extreme), rejected samples are the first
- * MAX_SAMPLES in file order. Returns a string when no exact merge exists (see Inexact).
+ * file counts: line numbers move by the lines of the parts before, sums add, first lines
+ * and days take the earliest (ties: the earlier part, as one pass keeps the first row
+ * reaching a new extreme), rejected samples are the first MAX_SAMPLES in file order.
+ * Returns a string when no exact merge exists (see Inexact).
  */
-export function mergeFigures(parts: readonly PartFigures[]): MergedFigures | Inexact {
-  const last = parts.length - 1;
-  if (parts.some((p, i) => p.endedInQuote && i < last)) return 'a cut fell inside a quoted field';
+export function mergeFigures(inParts: readonly PartFigures[]): MergedFigures | Inexact {
+  const last = inParts.length - 1;
+  if (inParts.some((p, i) => p.endedInQuote && i < last)) return 'a cut fell inside a quoted field';
+  const lineBreaks = inParts.find((p) => p.lineBreaks !== null)?.lineBreaks;
+  if (lineBreaks != null) return `its line breaks: ${lineBreaks}`;
+  const encoding = mergeEncoding(inParts);
+  if (typeof encoding === 'string') return encoding;
+  let linesBefore = 0;
+  const parts = inParts.map((p) => {
+    const moved = inFileLines(p, linesBefore);
+    linesBefore += p.lines;
+    return moved;
+  });
   const exclusions = mergeExclusions(parts);
   if (typeof exclusions === 'string') return exclusions;
   const categories = mergeCategories(parts);
@@ -134,6 +178,7 @@ export function mergeFigures(parts: readonly PartFigures[]): MergedFigures | Ine
     lastDay: null,
     lastDayLine: 0,
     currencies,
+    encoding: encoding.decided,
   };
   for (const [i, p] of parts.entries()) {
     merged.total += p.total;

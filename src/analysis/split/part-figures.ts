@@ -38,16 +38,34 @@ export interface PartCurrency {
 }
 
 /**
- * Everything a part of a split file counted except its per-key tables, JSON-safe (it is
- * stored as jsonb): exact integers, lines already global, first-seen orders kept where a
- * merge needs them. Days are day numbers; null where the part saw no valid row.
+ * What a part learned of its bytes besides its rows: what a scan of the whole file would
+ * have told the plan, told the merge instead (plan-split.ts).
  */
-export interface PartFigures {
+export interface PartBytes {
+  /** csv-parse ended this part inside a quoted field: the cut after it was not a record's. */
+  endedInQuote: boolean;
+  /** Physical lines in the part's bytes (its LFs): the lines before every later part. */
+  lines: number;
+  /** Why the part's lines cannot be numbered as the whole file's (a CR: PartLineBreaks), or null. */
+  lineBreaks: string | null;
+  /** CRC-32 of the part's bytes (unsigned): with the others', the file's, checked against the upload's. */
+  crc32: number;
+  /** The encoding the part read in, once decided (given, or by its first non-ASCII bytes); null: none seen yet. */
+  encoding: string | null;
+}
+
+/**
+ * Everything a part of a split file counted except its per-key tables, JSON-safe (it is
+ * stored as jsonb): exact integers, line numbers counted from the part's first byte (the
+ * merge adds the lines before it), first-seen orders kept where a merge needs them. Days
+ * are day numbers; null where the part saw no valid row.
+ */
+export interface PartFigures extends PartBytes {
   total: number;
   valid: number;
   rejected: number;
   counts: RejectionCounts;
-  /** The part's first rejected rows (at most MAX_SAMPLES), with their lines in the file. */
+  /** The part's first rejected rows (at most MAX_SAMPLES), with their lines in the part. */
   samples: RejectedRow[];
   exclusions: Exclusion[];
   exclusionsOverflowed: boolean;
@@ -58,8 +76,6 @@ export interface PartFigures {
   lastDayLine: number;
   /** In first-seen order. */
   currencies: PartCurrency[];
-  /** csv-parse ended this part inside a quoted field: the cut before its end was not a record's. */
-  endedInQuote: boolean;
 }
 
 function currencyFigures(t: CurrencyTotals): PartCurrency {
@@ -77,7 +93,7 @@ function currencyFigures(t: CurrencyTotals): PartCurrency {
 }
 
 /** The figures of a part's aggregator after its last record (`agg.end()` done). */
-export function partFigures(agg: RevenueAggregator, endedInQuote: boolean): PartFigures {
+export function partFigures(agg: RevenueAggregator, bytes: PartBytes): PartFigures {
   const categories = (agg.classifier?.categoryColumns() ?? []).map((c) => ({
     role: c.role,
     column: c.column,
@@ -101,6 +117,6 @@ export function partFigures(agg: RevenueAggregator, endedInQuote: boolean): Part
     lastDay: seen ? agg.lastDay : null,
     lastDayLine: agg.lastDayLine,
     currencies: [...agg.currencies.values()].map(currencyFigures),
-    endedInQuote,
+    ...bytes,
   };
 }

@@ -40,7 +40,7 @@ export async function createParts(
   if (count > 0) await addParts(db, jobId, token, 0, count);
 }
 
-/** Rows for parts [from, from + count) of the attempt (a pipelined plan adds them as it finds them). */
+/** Rows for parts [from, from + count) of the attempt. */
 export async function addParts(
   db: Kysely<Database>,
   jobId: string,
@@ -108,35 +108,6 @@ export async function finishPart(
     }
     return true;
   });
-}
-
-/** Where a part that started before the scan found its end ends, and its bytes' CRC-32 (part-checksum.ts). */
-export interface PartRange {
-  end: number;
-  crc32: number;
-}
-
-/** The scan passed the end of a part already running: its range, under the fence. */
-export async function setPartRange(db: Kysely<Database>, k: PartKey, range: PartRange): Promise<void> {
-  await sql`
-    update analysis_parts set range_end = ${range.end}, range_crc32 = ${range.crc32}, updated_at = now()
-     where job_id = ${k.jobId} and attempt_token = ${k.token} and part = ${k.part} and ${fence(k)}
-  `.execute(db);
-}
-
-/**
- * A part's range as the attempt wrote it: null while the scan has not passed its end;
- * 'gone' when the part's row is (the split was given up, or the attempt fenced off).
- */
-export async function partRangeOf(db: Kysely<Database>, k: PartKey): Promise<PartRange | null | 'gone'> {
-  const { rows } = await sql<{ range_end: string | null; range_crc32: string | null }>`
-    select range_end::text as range_end, range_crc32::text as range_crc32 from analysis_parts
-     where job_id = ${k.jobId} and attempt_token = ${k.token} and part = ${k.part} and ${fence(k)}
-  `.execute(db);
-  const row = rows[0];
-  if (row === undefined) return 'gone';
-  if (row.range_end === null || row.range_crc32 === null) return null;
-  return { end: Number(row.range_end), crc32: Number(row.range_crc32) };
 }
 
 /** A part that cannot finish (its input's fault, or retries spent): the attempt reports it. */

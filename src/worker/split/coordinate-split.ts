@@ -1,15 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assemble } from '../../analysis/analyze-stream.ts';
 import type { JobOptions } from '../../analysis/options.ts';
 import type { RevenueAnalysis } from '../../analysis/result.ts';
 import type { SpillSetup } from '../../analysis/spill/spill-store.ts';
-import { analyzePart } from '../../analysis/split/analyze-part.ts';
-import type { AnyPartTask, PartOutput, PartTask, SplitPlan } from '../../analysis/split/analyze-part.ts';
-import { mergeFigures } from '../../analysis/split/merge-figures.ts';
-import { MergedAggregate } from '../../analysis/split/merged-aggregate.ts';
+import { analyzePart, partTask } from '../../analysis/split/analyze-part.ts';
+import type { PartOutput, PartTask, SplitPlan } from '../../analysis/split/analyze-part.ts';
+import { mergeCheckedFigures, resultOfParts } from '../../analysis/split/merge-parts.ts';
+import type { PartRun } from '../../analysis/split/merged-aggregate.ts';
 import type { PartFigures, TableName } from '../../analysis/split/part-figures.ts';
-import { scanToLastCut } from '../../analysis/split/plan-split.ts';
-import type { ScannedToLastCut } from '../../analysis/split/plan-split.ts';
+import { CUT_WINDOW_BYTES, planSplit } from '../../analysis/split/plan-split.ts';
 import { MAX_SPLIT_PARTS } from '../../config/jobs-env.ts';
 import {
   addParts,
@@ -17,7 +15,6 @@ import {
   deleteParts,
   finishedFiguresOf,
   partStatuses,
-  setPartRange,
 } from '../../db/jobs/analysis-parts.ts';
 import type { StartedAttempt } from '../../db/jobs/start-attempt.ts';
 import { TallyError, isInputError } from '../../errors.ts';
@@ -27,7 +24,6 @@ import type { Progress } from '../progress-writer.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
 import type { PartJobData } from './run-part-job.ts';
 import { partsForFleet } from './fleet-parts.ts';
-import { FirstPartWatch } from './first-part-watch.ts';
 import { readAhead } from './read-ahead.ts';
 import { RunPrefetch } from './run-prefetch.ts';
 
@@ -60,8 +56,9 @@ function memoryMiB(): Record<string, number> {
 
 /**
  * How many parts this attempt's file is split into: 0 when it is not one to split (too
- * small, gzip, spilling off), else PARALLEL_ANALYSIS_PARTS, `auto` counted now from the live
- * worker processes (fleet-parts.ts). Fewer than 2: read in one piece.
+ * small, gzip, spilling off, or stored before uploads recorded a CRC-32, which the parts'
+ * check needs), else PARALLEL_ANALYSIS_PARTS, `auto` counted now from the live worker
+ * processes (fleet-parts.ts). Fewer than 2: read in one piece.
  */
 export async function splitPartsFor(deps: WorkerDeps, started: StartedAttempt): Promise<number> {
   const split = deps.split;
@@ -69,6 +66,7 @@ export async function splitPartsFor(deps: WorkerDeps, started: StartedAttempt): 
     split === undefined ||
     deps.spill === undefined ||
     started.compression !== 'none' ||
+    started.crc32 === null ||
     started.bytes < split.minBytes
   )
     return 0;
@@ -86,6 +84,9 @@ interface LastProgress {
 /**
  * Waits until every queued part finished or failed; sums their progress, and the last
  * part's, into the job's meanwhile. `stop` ends the wait (rejecting with its reason).
+ * 'one piece': a part after the first failed on its input, and its error names lines
+ * counted from its own start; one pass meets that error (or an earlier one) with the
+ * file's line numbers.
  */
 async function awaitParts(
   a: SplitAttempt,
@@ -93,7 +94,7 @@ async function awaitParts(
   prefetch: RunPrefetch,
   last: LastProgress,
   stop: AbortSignal,
-): Promise<void> {
+): Promise<'done' | 'one piece'> {
   for (;;) {
     const statuses = await partStatuses(a.deps.db.kysely, a.jobId, a.token);
     prefetch.note(statuses);
@@ -104,10 +105,11 @@ async function awaitParts(
     if (statuses.length === queued && statuses.every((s) => s.done || s.error !== null)) {
       // The first failing part in file order is the error one pass would have met first.
       const failed = statuses.find((s) => s.error !== null);
-      if (failed === undefined) return;
+      if (failed === undefined) return 'done';
       const { code, message, details } = failed.error!;
       if (code === 'RETRIES_EXHAUSTED')
         throw new Error(`part ${failed.part} of the file could not be analysed`);
+      if (failed.part > 0 && code !== 'FILE_CORRUPT') return 'one piece';
       throw new TallyError(code as ErrorCode, message, details);
     }
     // Rejects with the abort when the attempt is cancelled or fenced off (the caller checks why).
@@ -118,25 +120,23 @@ async function awaitParts(
 /** The last part's output, or what it threw. */
 type LastPart = { out: PartOutput } | { error: unknown };
 
-/** Analyses the last part here, from the rest of the scan's own read (the file verified at its end). */
-async function runLastPart(
-  a: SplitAttempt,
-  scanned: ScannedToLastCut,
-  progress: LastProgress,
-): Promise<LastPart> {
-  const part = scanned.last.index;
-  a.deps.log.info({ jobId: a.jobId, part }, 'last part started in the attempt');
+/** Analyses the last part here, from its own range read, as any part is read (run-part-job.ts). */
+async function runLastPart(a: SplitAttempt, task: PartTask, progress: LastProgress): Promise<LastPart> {
+  const { deps, jobId, started } = a;
+  deps.log.info({ jobId, part: task.index }, 'last part started in the attempt');
   try {
-    const out = await analyzePart(scanned.tail, scanned.last, a.options, {
+    const ref = { jobId, bytes: started.bytes, sha256: started.sha256 };
+    const read = readAhead(deps.files.readRange(ref, task.range.start, task.range.end), 16);
+    const out = await analyzePart(deps.hooks?.wrapSource?.(jobId, read, a.signal) ?? read, task, a.options, {
       signal: a.signal,
       onProgress: (bytes, rows) => {
         progress.bytes = bytes;
         progress.rows = rows;
       },
-      maxRecordBytes: a.deps.maxRecordBytes,
+      maxRecordBytes: deps.maxRecordBytes,
       spill: a.spill,
     });
-    a.deps.log.info({ jobId: a.jobId, part, rows: out.figures.total }, 'last part finished');
+    deps.log.info({ jobId, part: task.index, rows: out.figures.total }, 'last part finished');
     return { out };
   } catch (error) {
     return { error };
@@ -144,28 +144,46 @@ async function runLastPart(
 }
 
 /**
- * The last part's outcome with the queued parts': what one pass would have thrown first,
- * or nothing. A FILE_CORRUPT at its end (the whole file's check) stops at once: no figure
- * of a file that is not the upload means anything.
+ * The last part's outcome with the queued parts': its output, what one pass would have
+ * thrown first, or 'one piece' (a part after the first, the last included, failed on its
+ * input: see awaitParts). A FILE_CORRUPT, or a fault that is not the input's, stops at once.
  */
 async function settleParts(
   last: LastPart,
-  others: Promise<void>,
+  others: Promise<'done' | 'one piece'>,
   stopWaiting: AbortController,
-): Promise<PartOutput> {
-  if ('out' in last) {
-    await others;
-    return last.out;
+): Promise<PartOutput | 'one piece'> {
+  if ('error' in last && (!isInputError(last.error) || last.error.code === 'FILE_CORRUPT')) {
+    stopWaiting.abort(last.error);
+    throw last.error;
   }
-  const { error } = last;
-  if (!isInputError(error) || error.code === 'FILE_CORRUPT') {
-    stopWaiting.abort(error);
-    throw error;
-  }
-  await others; // an earlier part's failure is met first by one pass
-  throw error;
+  const queued = await others; // an earlier part's failure is met first by one pass
+  return 'error' in last || queued === 'one piece' ? 'one piece' : last.out;
 }
 
+/** The runs of every part in part order: the queued parts' as of the finish their figures come from, then the last's. */
+async function runsOf(
+  parts: { finishedAt: string | null }[],
+  prefetch: RunPrefetch,
+  last: PartOutput,
+): Promise<PartRun[]> {
+  const runs: PartRun[] = [];
+  for (const [part, { finishedAt }] of parts.entries()) {
+    for (const run of await prefetch.runsOf(part, finishedAt!)) {
+      const bounds = new Int32Array(
+        run.bounds.buffer.slice(run.bounds.byteOffset, run.bounds.byteOffset + run.bounds.byteLength),
+      );
+      runs.push({ part, currency: run.currency, table: run.table as TableName, bytes: run.data, bounds });
+    }
+  }
+  runs.push(...last.runs);
+  return runs;
+}
+
+/**
+ * The result from every part's figures and runs: the parts' CRC-32s checked together against
+ * the upload's first (FILE_CORRUPT), then merged; null when they cannot be merged exactly.
+ */
 async function mergeStored(
   a: SplitAttempt,
   plan: SplitPlan,
@@ -173,7 +191,8 @@ async function mergeStored(
   last: PartOutput,
 ): Promise<RevenueAnalysis | null> {
   const parts = await finishedFiguresOf(a.deps.db.kysely, a.jobId, a.token);
-  const merged = mergeFigures([...parts.map((p) => p.figures as PartFigures), last.figures]);
+  const figures = [...parts.map((p) => p.figures as PartFigures), last.figures];
+  const merged = mergeCheckedFigures(plan, figures, a.started.crc32!);
   if (typeof merged === 'string') {
     a.deps.log.info(
       { jobId: a.jobId, why: merged },
@@ -181,23 +200,13 @@ async function mergeStored(
     );
     return null;
   }
-  const view = new MergedAggregate(merged, plan.decision, a.spill);
-  for (const [part, { finishedAt }] of parts.entries()) {
-    for (const run of await prefetch.runsOf(part, finishedAt!)) {
-      const bounds = new Int32Array(
-        run.bounds.buffer.slice(run.bounds.byteOffset, run.bounds.byteOffset + run.bounds.byteLength),
-      );
-      view.adoptRun({ part, currency: run.currency, table: run.table as TableName, bytes: run.data, bounds });
-    }
-  }
-  for (const run of last.runs) view.adoptRun(run);
   const input = { filename: a.started.filename, bytes: a.started.bytes, options: a.options };
-  return assemble(view, plan.head, input, a.signal);
+  return resultOfParts(plan, merged, await runsOf(parts, prefetch, last), input, a.spill, a.signal);
 }
 
-/** Queues one part (the scan has passed its end, or it is part 0 starting at once): its row first, then its pg-boss job. */
-async function queuePart(a: SplitAttempt, task: AnyPartTask): Promise<void> {
-  a.signal.throwIfAborted(); // cancelled or fenced off during the scan: queue nothing more
+/** Queues one part: its row first, then its pg-boss job. */
+async function queuePart(a: SplitAttempt, task: PartTask): Promise<void> {
+  a.signal.throwIfAborted(); // cancelled or fenced off while planning: queue nothing more
   const { deps, jobId, token, started } = a;
   await addParts(deps.db.kysely, jobId, token, task.index);
   const data: PartJobData = {
@@ -213,79 +222,50 @@ async function queuePart(a: SplitAttempt, task: AnyPartTask): Promise<void> {
 }
 
 /**
- * One big plain file analysed by every worker: this attempt scans the file for where its
- * parts start (one pass over the verified read, `stored`), queueing a pg-boss job per part
- * for any worker on any host: part 0 once the head is read (its end and CRC-32 written to
- * its row when the scan passes them), each later part once the scan has passed its end. At
- * the last cut it analyses the last part itself from the rest of that same read, so the
- * file's tail is read once and verified at the last part's end. Meanwhile it sums the
- * parts' progress into the job's, and it merges their figures into the result one pass
- * would give. Null when the file is read in one piece after all (the scan refused it, or
- * the parts cannot be merged exactly); `stored` is then consumed and the caller reads the
- * file again. The parts' rows are deleted however this ends, which also stops parts still
- * running (their next progress write finds no row) and parts not yet started (they find
- * no row to start).
+ * One big plain file analysed by every worker: this attempt plans the split (the head's
+ * decisions, and a record start near each equal share of the file: plan-split.ts, which
+ * reads the head and ~1 MiB a cut, never the file through) and queues a pg-boss job per part
+ * but the last, for any worker on any host; it analyses the last part itself, at the same
+ * time. Meanwhile it sums the parts' progress into the job's, and it merges their figures
+ * into the result one pass would give, once their CRC-32s add up to the upload's. Null when
+ * the file is read in one piece after all (the plan refused it, the parts cannot be merged
+ * exactly, or a part after the first failed on its input). The parts' rows are deleted
+ * however this ends, which also stops parts still running (their next progress write finds
+ * no row) and parts not yet started (they find no row to start).
  */
-export async function analyzeSplit(
-  a: SplitAttempt,
-  stored: AsyncIterable<Buffer>,
-): Promise<RevenueAnalysis | null> {
+export async function analyzeSplit(a: SplitAttempt): Promise<RevenueAnalysis | null> {
   const { deps, jobId, token, started } = a;
   const split = deps.split!;
-  // This process takes no other part while it scans and runs the last part (scan-gate.ts).
-  split.scanGate?.begin();
+  // This process takes no other part while it runs the last part (last-part-gate.ts).
+  split.lastPartGate?.begin();
   let gateOpen = false;
   const openGate = () => {
-    if (!gateOpen) split.scanGate?.end();
+    if (!gateOpen) split.lastPartGate?.end();
     gateOpen = true;
   };
   try {
     await createParts(deps.db.kysely, jobId, token, 0); // an earlier attempt's rows go
     const planStarted = performance.now();
-    // Part 0 starts at once, its end sent to it when the scan passes it (first-part-range.ts).
-    let firstEarly = false;
-    const partReady = (task: PartTask): Promise<void> =>
-      task.index === 0 && firstEarly
-        ? setPartRange(
-            deps.db.kysely,
-            { jobId, token, part: 0 },
-            { end: task.range.end, crc32: task.range.crc32! },
-          )
-        : queuePart(a, task);
-    // With two parts the scan cuts them on part 0's progress (balancedFirstCut).
-    const firstWatch = new FirstPartWatch(
-      async () => (await partStatuses(deps.db.kysely, jobId, token)).find((s) => s.part === 0)?.bytes ?? null,
-      deps.progressIntervalMs ?? 250,
-      deps.log,
-    );
-    const scanned = await scanToLastCut(
-      // Read ahead as a part's read is (run-part-job.ts): the scan, then the last part, parse
-      // one piece while the next is on its way.
-      readAhead(stored, 16),
+    const ref = { jobId, bytes: started.bytes, sha256: started.sha256 };
+    const planned = await planSplit(
+      (start, end) => deps.files.readRange(ref, start, end),
       started.bytes,
       a.parts,
       a.options,
-      partReady,
-      {
-        signal: a.signal,
-        onFirst: async (task) => {
-          firstEarly = true;
-          await queuePart(a, task);
-          firstWatch.start();
-        },
-        firstPartRead: () => firstWatch.read,
-      },
-    ).finally(() => firstWatch.stop());
-    const planMs = Math.round(performance.now() - planStarted);
-    if ('refused' in scanned) {
-      deps.log.info({ jobId, why: scanned.refused }, 'big file not split; analysing in one piece');
+      { signal: a.signal, windowBytes: Math.max(CUT_WINDOW_BYTES, deps.maxRecordBytes) },
+    );
+    if ('refused' in planned) {
+      deps.log.info({ jobId, why: planned.refused }, 'big file not split; analysing in one piece');
       return null;
     }
-    const queued = scanned.last.index;
+    const { plan } = planned;
+    const queued = plan.parts.length - 1;
+    for (let k = 0; k < queued; k++) await queuePart(a, partTask(plan, k));
+    const planMs = Math.round(performance.now() - planStarted);
     deps.log.info({ jobId, parts: queued + 1, planMs, maxRssMiB: maxRssMiB() }, 'big file split into parts');
     const waitStarted = performance.now();
     const lastProgress: LastProgress = { bytes: 0, rows: 0 };
-    const lastPart = runLastPart(a, scanned, lastProgress).finally(openGate);
+    const lastPart = runLastPart(a, partTask(plan, queued), lastProgress).finally(openGate);
     const prefetch = new RunPrefetch(deps.db.kysely, { jobId, token });
     const stopWaiting = new AbortController();
     const others = awaitParts(
@@ -296,26 +276,19 @@ export async function analyzeSplit(
       AbortSignal.any([a.signal, stopWaiting.signal]),
     );
     others.catch(() => undefined); // settled below, or abandoned once the last part failed
-    const settled = await lastPart;
-    // The tail stopped short where the scan refused the file (a CR it cannot number lines
-    // past): whatever the last part made of it is thrown away.
-    const refusedInTail = 'error' in settled ? scanned.refusal() : null;
-    if (refusedInTail !== null) {
-      stopWaiting.abort();
-      deps.log.info({ jobId, why: refusedInTail }, 'big file not split; analysing in one piece');
-      return null;
-    }
-    const last = await settleParts(settled, others, stopWaiting);
-    const outcome = scanned.plan();
-    if ('refused' in outcome) {
-      deps.log.info({ jobId, why: outcome.refused }, 'big file not split; analysing in one piece');
+    const last = await settleParts(await lastPart, others, stopWaiting);
+    if (last === 'one piece') {
+      deps.log.info(
+        { jobId, why: 'a part after the first failed on its input' },
+        'big file not split; analysing in one piece',
+      );
       return null;
     }
     const waitMs = Math.round(performance.now() - waitStarted);
     const waitMaxRssMiB = maxRssMiB(); // this process's part has run
     const waitMemMiB = memoryMiB(); // P6m: what of that is V8's heap, what Buffers, what neither
     const mergeStarted = performance.now();
-    const result = await mergeStored(a, outcome.plan, prefetch, last);
+    const result = await mergeStored(a, plan, prefetch, last);
     deps.log.info(
       {
         jobId,

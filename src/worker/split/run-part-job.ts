@@ -1,6 +1,6 @@
 import type { Job } from 'pg-boss';
 import { analyzePart } from '../../analysis/split/analyze-part.ts';
-import type { AnyPartTask } from '../../analysis/split/analyze-part.ts';
+import type { PartTask } from '../../analysis/split/analyze-part.ts';
 import type { JobOptions } from '../../analysis/options.ts';
 import { FileSpillStore } from '../../analysis/spill/file-spill-store.ts';
 import { failPart, finishPart, recordPartProgress, startPart } from '../../db/jobs/analysis-parts.ts';
@@ -8,7 +8,6 @@ import type { PartKey } from '../../db/jobs/analysis-parts.ts';
 import { TallyError, isInputError } from '../../errors.ts';
 import { AttemptSuperseded } from '../progress-writer.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
-import { firstPartRange } from './first-part-range.ts';
 import { readAhead } from './read-ahead.ts';
 
 /** What a part's pg-boss job carries: everything the part needs, decided once by the attempt. */
@@ -17,7 +16,7 @@ export interface PartJobData {
   /** The coordinating attempt's token (the fence). */
   token: string;
   part: number;
-  task: AnyPartTask;
+  task: PartTask;
   options: JobOptions;
   bytes: number;
   sha256: string;
@@ -91,19 +90,15 @@ export async function runPartJob(deps: WorkerDeps, job: Job<PartJobData>): Promi
   const spill = deps.spill!;
   const store = new FileSpillStore(spill.dir, spill.maxBytes);
   try {
-    // A queued range always carries its CRC-32; one without was queued by an earlier Tally (a
-    // SHA-256 then). Read unchecked is not an option: pg-boss retries it, its last retry
-    // records the part as failed (settleFailedPart), and the job fails and can be retried whole.
-    if ('range' in task && typeof task.range.crc32 !== 'number')
-      throw new Error('a part queued without its CRC-32 (by an earlier version of Tally)');
+    // A part queued by an earlier Tally (a scanned plan: lines counted from the file's start,
+    // a CRC-32 to check, or part 0 without its end) would be read wrongly here. pg-boss
+    // retries it, its last retry records the part as failed (settleFailedPart), and the job
+    // fails and can be retried whole.
+    if (!('range' in task) || 'linesBefore' in task.range || typeof task.encodingProvisional !== 'boolean')
+      throw new Error('a part queued by an earlier version of Tally');
     const ref = { jobId, bytes, sha256 };
-    let total = 'range' in task ? task.range.end - task.range.start : 0;
-    const source = readAhead(
-      'range' in task
-        ? deps.files.readRange(ref, task.range.start, task.range.end)
-        : firstPartRange(deps, ref, key, task, abort.signal, (end) => (total = end)),
-      16,
-    );
+    const total = task.range.end - task.range.start;
+    const source = readAhead(deps.files.readRange(ref, task.range.start, task.range.end), 16);
     const out = await analyzePart(
       deps.hooks?.wrapSource?.(jobId, source, abort.signal) ?? source,
       task,
