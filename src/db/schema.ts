@@ -47,6 +47,11 @@ export interface JobsTable {
   filename: string;
   bytes: BigIntColumn;
   sha256: string;
+  /**
+   * Unsigned CRC-32 of the stored bytes (migration 0018), for checking a file analysed in
+   * parallel parts; null for a job stored before it.
+   */
+  crc32: ColumnType<number | null, number | bigint | null | undefined, number | bigint | null>;
   compression: 'none' | 'gzip';
   options: ColumnType<unknown, string, string>;
   delimiter: string;

@@ -180,6 +180,7 @@ export class S3Staging implements Staging {
         id: this.id,
         bytes: digested.bytes,
         sha256: digested.sha256,
+        crc32: digested.crc32,
         head: digested.head,
         location: `s3://${bucket}/${this.key}`,
       };

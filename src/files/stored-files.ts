@@ -46,6 +46,8 @@ export interface StagedFile {
   readonly bytes: number;
   /** Hex SHA-256 of all the bytes, however many requests and hosts wrote them. */
   readonly sha256: string;
+  /** Unsigned CRC-32 of all the bytes (zlib.crc32 of the whole file), taken in the same pass. */
+  readonly crc32: number;
   /** The first HEAD_BYTES (lib/file-head.ts), for the upload's check of the head. */
   readonly head: Buffer;
   /** Where the store keeps the bytes, for logs (postgres: `job_file_chunks`). */
@@ -74,10 +76,10 @@ export interface Staging {
    */
   suspend(keepUntil: Date): Promise<void>;
   /**
-   * Commits everything written: the file is complete. The SHA-256 is hashed as the bytes
-   * are written when this staging saw every byte from offset 0; a resumed staging reads its
-   * stored bytes back once to hash them (node:crypto cannot save a hash's state between
-   * requests; reading back at the store's read speed is the price of resuming).
+   * Commits everything written: the file is complete. The SHA-256 and CRC-32 are taken as
+   * the bytes are written when this staging saw every byte from offset 0; a resumed staging
+   * reads its stored bytes back once to hash them (node:crypto cannot save a hash's state
+   * between requests; reading back at the store's read speed is the price of resuming).
    */
   finish(): Promise<StagedFile>;
   /**

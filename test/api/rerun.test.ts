@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WRONG_DATE_COLUMN } from '../support/csv-samples.ts';
@@ -52,6 +53,15 @@ async function snapshot(jobId: string) {
   return rows[0] as { row: Record<string, unknown>; file_md5: string | null; chunks: number };
 }
 
+/** jobs.crc32 as stored (null: none). */
+async function crc32Of(jobId: string): Promise<number | null> {
+  const { rows } = await sql.query<{ crc32: string | null }>(
+    'select crc32::text as crc32 from jobs where id = $1',
+    [jobId],
+  );
+  return rows[0]!.crc32 === null ? null : Number(rows[0]!.crc32);
+}
+
 const jobCount = async () => Number((await sql.query('select count(*) from jobs')).rows[0].count);
 
 describe('jobs.rerun', () => {
@@ -104,6 +114,9 @@ describe('jobs.rerun', () => {
       sha256: before.row.sha256,
       options: { columns: { date: 'Fecha cobro' } },
     });
+    // Its CRC-32 too (the split's check of the whole file), as taken at the upload.
+    expect(await crc32Of(created.jobId)).toBe(crc32(Buffer.from(WRONG_DATE_COLUMN)));
+    expect(await crc32Of(oldId)).toBe(crc32(Buffer.from(WRONG_DATE_COLUMN)));
     // Both are in the owner's list, newest first.
     const list = (await trpcQuery(tally.url, 'jobs.list', {}, asAlice)).body.result.data.items;
     expect(list.map((j: { id: string }) => j.id).slice(0, 2)).toEqual([created.jobId, oldId]);

@@ -74,7 +74,7 @@ describe('upload → queue → worker → status over tRPC', () => {
     const upload = await postCsv(tally.url, CSV);
     const jobId = upload.body.jobId as string;
     const { rows } = await sql.query(
-      `select j.id, j.sha256,
+      `select j.id, j.sha256, j.crc32::text as crc32,
               (select count(*)::int from job_file_chunks c where c.job_id = j.id) as chunks,
               (select count(*)::int from pgboss.job b where b.id = j.id) as queued
          from jobs j where j.id = $1`,
@@ -84,6 +84,8 @@ describe('upload → queue → worker → status over tRPC', () => {
       {
         id: jobId,
         sha256: (await import('node:crypto')).createHash('sha256').update(CSV).digest('hex'),
+        // What the parts of a split file are checked against together (lib/crc32-combine.ts).
+        crc32: String((await import('node:zlib')).crc32(CSV)),
         chunks: 1,
         queued: 1,
       },

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
@@ -51,6 +52,15 @@ function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
+/** jobs.crc32 as stored, by plain SQL (null: none). */
+async function storedCrc32(db: Db, jobId: string): Promise<number | null> {
+  const { rows } = await db.pool.query<{ crc32: string | null }>(
+    'select crc32::text as crc32 from jobs where id = $1',
+    [jobId],
+  );
+  return rows[0]!.crc32 === null ? null : Number(rows[0]!.crc32);
+}
+
 async function newJobFor(db: Db, files: S3StoredFiles, staging: Staging): Promise<string> {
   const file = await staging.finish();
   const adopted = await db.kysely.transaction().execute((trx) =>
@@ -63,6 +73,7 @@ async function newJobFor(db: Db, files: S3StoredFiles, staging: Staging): Promis
         filename: 'f.csv',
         bytes: file.bytes,
         sha256: file.sha256,
+        crc32: file.crc32,
         compression: 'none',
         options: {},
         delimiter: ',',
@@ -88,6 +99,7 @@ describe('S3 staging', () => {
       .where('id', '=', jobId)
       .executeTakeFirstOrThrow();
     expect({ bytes: job.bytes, sha256: job.sha256 }).toEqual({ bytes: data.length, sha256: sha256(data) });
+    expect(await storedCrc32(db, jobId)).toBe(crc32(data));
     expect((job as unknown as { file_store: string }).file_store).toBe('s3');
     expect(await s3.keys()).toContain(`${s3.prefix}${jobId}`);
     expect(await s3.openMultipartUploads()).toEqual([]);
@@ -180,6 +192,7 @@ describe('S3 staging', () => {
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
     expect(job.sha256).toBe(sha256(data));
+    expect(await storedCrc32(db, id)).toBe(crc32(data)); // read back from the object, as the SHA-256
     expect((await s3.keys()).filter((k) => k.endsWith('.tail'))).toEqual([]);
     expect(await s3.openMultipartUploads()).toEqual([]);
   });

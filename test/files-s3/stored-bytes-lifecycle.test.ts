@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postCsv, trpcMutation, trpcQuery, waitForFinal } from '../support/http.ts';
@@ -22,6 +23,15 @@ describe.each(['postgres', 's3'] as const)('stored bytes, FILE_STORE=%s', (store
   let store: StoreUnderTest;
   let tally: TestTally;
 
+  /** jobs.crc32 as stored: the whole file's CRC-32 taken at upload (null: none). */
+  const storedCrc32 = async (jobId: string): Promise<number | null> => {
+    const { rows } = await tally.database.sql.query<{ crc32: string | null }>(
+      'select crc32::text as crc32 from jobs where id = $1',
+      [jobId],
+    );
+    return rows[0]!.crc32 === null ? null : Number(rows[0]!.crc32);
+  };
+
   beforeAll(async () => {
     store = await startStore(storeName);
     tally = await startTestTally({ env: { ...store.env, FILE_RETENTION_HOURS: '1' } });
@@ -38,6 +48,7 @@ describe.each(['postgres', 's3'] as const)('stored bytes, FILE_STORE=%s', (store
     expect(upload.status).toBe(202);
     const jobId = upload.body.jobId as string;
     expect(await store.storedPieces(tally.database.sql, jobId)).toBeGreaterThan(0);
+    expect(await storedCrc32(jobId)).toBe(crc32(file));
     const status = await waitForFinal(tally.url, jobId, {}, 90_000);
     expect(status).toMatchObject({ state: 'completed', bytes: file.length });
     const result = await trpcQuery(tally.url, 'jobs.result', { jobId });
@@ -86,6 +97,7 @@ describe.each(['postgres', 's3'] as const)('stored bytes, FILE_STORE=%s', (store
     const rerunId = rerun.body.result.data.jobId as string;
     expect((await waitForFinal(tally.url, rerunId)).state).toBe('completed');
     expect(await store.storedPieces(tally.database.sql, rerunId)).toBeGreaterThan(0);
+    expect(await storedCrc32(rerunId)).toBe(crc32(file)); // copied from the job it re-runs
 
     // Backdate instead of waiting FILE_RETENTION_HOURS.
     await tally.database.sql.query(`update jobs set finished_at = now() - interval '2 hours' where id = $1`, [

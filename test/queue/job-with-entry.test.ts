@@ -74,6 +74,7 @@ function newJob(file: StagedFile, owner: string) {
     filename: 'a.csv',
     bytes: file.bytes,
     sha256: file.sha256,
+    crc32: file.crc32,
     compression: 'none' as const,
     options: {},
     delimiter: ',',

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import pg from 'pg';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
@@ -85,9 +86,12 @@ describe.each(['postgres', 's3'] as const)(
       return proxy;
     }
 
-    async function expectExactFigures(jobId: string, rows: number, bytes: number): Promise<void> {
+    async function expectExactFigures(jobId: string, rows: number, file: Buffer): Promise<void> {
       const status = await waitForFinal(tally.url, jobId, auth, 60_000);
-      expect(status).toMatchObject({ state: 'completed', bytes });
+      expect(status).toMatchObject({ state: 'completed', bytes: file.length });
+      // The whole file's CRC-32, continued across the requests that wrote it.
+      const stored = await sql.query('select crc32::text as crc32 from jobs where id = $1', [jobId]);
+      expect(stored.rows).toEqual([{ crc32: String(crc32(file)) }]);
       const result = await trpcQuery(tally.url, 'jobs.result', { jobId }, auth);
       expect(result.body.result.data.rows).toMatchObject({ total: rows, valid: rows });
       expect(result.body.result.data.currencies[0].totals.revenue).toBe(Math.round(1234 * rows) / 100);
@@ -136,7 +140,7 @@ describe.each(['postgres', 's3'] as const)(
         expect(patchOffsets.length).toBeGreaterThanOrEqual(2);
         expect(patchOffsets[0]).toBe(0);
         expect(patchOffsets.at(-1)).toBeGreaterThan(0);
-        await expectExactFigures(jobId, rows, file.length);
+        await expectExactFigures(jobId, rows, file);
       } finally {
         await proxy.stop();
       }
@@ -181,7 +185,7 @@ describe.each(['postgres', 's3'] as const)(
         expect(progress.at(-1)).toBe(file.length);
         expect(patchOffsets[0]).toBe(0);
         expect(patchOffsets.at(-1)).toBeGreaterThan(0);
-        await expectExactFigures(jobId, rows, file.length);
+        await expectExactFigures(jobId, rows, file);
       } finally {
         await proxy.stop();
       }

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trpcQuery, waitForFinal } from '../support/http.ts';
 import { startTestTally, type TestTally } from '../support/tally.ts';
@@ -63,6 +64,12 @@ describe.each(['postgres', 's3'] as const)('tus at /api/uploads, FILE_STORE=%s',
 
     const status = await waitForFinal(tally.url, jobId!, asAlice);
     expect(status).toMatchObject({ state: 'completed', filename: 'sales.csv', bytes: CSV.length });
+    // The whole file's CRC-32, though the host that completed it saw only the last PATCH (it
+    // read the stored bytes back).
+    const stored = await tally.database.sql.query('select crc32::text as crc32 from jobs where id = $1', [
+      jobId,
+    ]);
+    expect(stored.rows).toEqual([{ crc32: String(crc32(CSV)) }]);
     const result = await trpcQuery(tally.url, 'jobs.result', { jobId }, asAlice);
     expect(result.body.result.data.currencies[0].totals).toMatchObject({ revenue: 160.75, refunds: 20 });
 

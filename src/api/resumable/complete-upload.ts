@@ -58,6 +58,7 @@ export async function completeUpload(
         filename: upload.filename,
         bytes: file.bytes,
         sha256: file.sha256,
+        crc32: file.crc32,
         compression: sniffed.compression,
         options,
         delimiter: sniffed.delimiter,

@@ -34,6 +34,7 @@ export function recordUpload(
     filename: input.received.filename,
     bytes: file.bytes,
     sha256: file.sha256,
+    crc32: file.crc32,
     compression: input.sniffed.compression,
     options: input.options,
     delimiter: input.sniffed.delimiter,

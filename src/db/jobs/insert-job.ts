@@ -8,6 +8,8 @@ export interface NewJob {
   filename: string;
   bytes: number;
   sha256: string;
+  /** Unsigned CRC-32 of the stored bytes (FileDigest), stored as bigint. */
+  crc32: number;
   compression: 'none' | 'gzip';
   options: unknown;
   delimiter: string;
@@ -32,9 +34,9 @@ export interface InsertedJob {
 export function jobAdoption(job: NewJob, file: JobFile, fileStore?: 's3'): RawBuilder<unknown> {
   const store = fileStore === undefined ? sql`` : sql`, file_store`;
   const storeValue = fileStore === undefined ? sql`` : sql`, ${fileStore}`;
-  const columns = sql`(id, owner, state, filename, bytes, sha256, compression, options, delimiter${store})`;
+  const columns = sql`(id, owner, state, filename, bytes, sha256, crc32, compression, options, delimiter${store})`;
   const values = sql`${job.id}::uuid, ${job.owner}, 'queued', ${job.filename}, ${job.bytes}, ${job.sha256},
-    ${job.compression}, ${JSON.stringify(job.options)}::jsonb, ${job.delimiter}${storeValue}`;
+    ${job.crc32}, ${job.compression}, ${JSON.stringify(job.options)}::jsonb, ${job.delimiter}${storeValue}`;
   return file.staged
     ? sql`adopted as (delete from staged_uploads where id = ${job.id} returning id),
           job as (insert into jobs ${columns} select ${values} from adopted returning id)`

@@ -1,6 +1,12 @@
 import { claimChoice, entryJobId } from './claim-choice.ts';
 import { smallBatchClaim } from './small-batch-claim.ts';
-import { ATTEMPT_START_SET, startedColumns, type StartedAttempt } from './start-attempt.ts';
+import {
+  ATTEMPT_START_SET,
+  crc32Of,
+  startedColumns,
+  type StartedAttempt,
+  type StartedRow,
+} from './start-attempt.ts';
 
 /** The column of a claimed row that carries its attempt's start (null: nothing to run). */
 const STARTED = '__tallyStarted';
@@ -62,7 +68,7 @@ export function startAttemptOnClaimSql(claim: string, inlineUpTo: number): strin
     from claimed`;
 }
 
-interface StartedJson extends Omit<StartedAttempt, 'inline'> {
+interface StartedJson extends Omit<StartedRow, 'inline'> {
   token: string;
   /** bytea in JSON: '\x' and hex. */
   inline: string | null;
@@ -78,11 +84,15 @@ export function takeStartedOnClaim(row: Record<string, unknown>): TakenFromClaim
   delete row[STARTED];
   delete row[MORE];
   if (json === null || json === undefined) return { started: null, moreWaiting };
-  const { token, inline, ...rest } = json;
+  const { token, inline, crc32, ...rest } = json;
   return {
     started: {
       token,
-      started: { ...rest, inline: inline === null ? null : Buffer.from(inline.slice(2), 'hex') },
+      started: {
+        ...rest,
+        crc32: crc32Of(crc32),
+        inline: inline === null ? null : Buffer.from(inline.slice(2), 'hex'),
+      },
     },
     moreWaiting,
   };

@@ -7,6 +7,11 @@ export interface StartedAttempt {
   bytes: number;
   /** What the stored bytes must hash to (the worker's read checks it). */
   sha256: string;
+  /**
+   * Unsigned CRC-32 of the stored bytes, taken at upload (migration 0018), which the parts
+   * of a split file can be checked against together; null for a job stored before it.
+   */
+  crc32: number | null;
   compression: 'none' | 'gzip';
   options: unknown;
   attempts: number;
@@ -38,13 +43,28 @@ export function startAttempt(
   token: string,
   inlineUpTo = 0,
 ): Promise<StartedAttempt | undefined> {
-  return sql<StartedAttempt>`
+  return sql<StartedRow>`
     update jobs set ${sql.raw(ATTEMPT_START_SET)}, attempt_token = ${token}
     where id = ${jobId} and state in ('queued', 'running')
     returning ${sql.raw(startedColumns(inlineUpTo))}
   `
     .execute(db)
-    .then((result) => result.rows[0]);
+    .then((result) => {
+      const row = result.rows[0];
+      return row && { ...row, crc32: crc32Of(row.crc32) };
+    });
+}
+
+/**
+ * A started row as the statement returns it: `crc32` as text (int8 is read as text and
+ * converted, as `analysis_parts.range_crc32` is in analysis-parts.ts, so it does not depend
+ * on a type parser, and the claim's JSON carries it the same way).
+ */
+export type StartedRow = Omit<StartedAttempt, 'crc32'> & { crc32: string | null };
+
+/** `jobs.crc32` as startedColumns returns it, as a number (null stays null). */
+export function crc32Of(text: string | null): number | null {
+  return text === null ? null : Number(text);
 }
 
 /**
@@ -67,6 +87,6 @@ export function startedColumns(inlineUpTo: number): string {
           (select string_agg(c.data, ''::bytea order by c.seq) from job_file_chunks c where c.job_id = jobs.id)
         end`
       : 'null::bytea';
-  return `jobs.id, jobs.filename, jobs.bytes, jobs.sha256, jobs.compression, jobs.options,
-    jobs.attempts, ${inline} as inline`;
+  return `jobs.id, jobs.filename, jobs.bytes, jobs.sha256, jobs.crc32::text as crc32, jobs.compression,
+    jobs.options, jobs.attempts, ${inline} as inline`;
 }
