@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type pg from 'pg';
 import type { JobState } from '../../src/db/schema.ts';
 
@@ -8,7 +9,7 @@ export interface TestJobFields {
   owner?: string;
   state?: JobState;
   filename?: string;
-  /** The stored file (one chunk in PostgreSQL); `bytes` and `sha256` are taken from it. */
+  /** The stored file (one chunk in PostgreSQL); `bytes`, `sha256` and `crc32` are taken from it. */
   csv?: string;
   attempts?: number;
   createdAt?: Date;
@@ -43,9 +44,9 @@ export async function insertTestJob(
   await sql.query(
     `insert into jobs (id, owner, state, filename, bytes, sha256, compression, options, delimiter,
         attempts, attempt_token, error_code, error_message, result,
-        created_at, started_at, finished_at, updated_at, file_deleted_at)
+        created_at, started_at, finished_at, updated_at, file_deleted_at, crc32)
      values ($1, $2, $3, $4, $5, $6, 'none', $7::jsonb, ',', $8, $9, $10, $11, $12::jsonb,
-        $13, $14, $15, $16, $17)`,
+        $13, $14, $15, $16, $17, $18)`,
     [
       id,
       fields.owner ?? 'local',
@@ -64,6 +65,7 @@ export async function insertTestJob(
       finishedAt,
       fields.updatedAt ?? finishedAt ?? startedAt ?? createdAt,
       fields.fileDeletedAt ?? null,
+      crc32(csv),
     ],
   );
   if (!fields.fileDeletedAt) {

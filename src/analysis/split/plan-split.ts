@@ -41,10 +41,15 @@ function headOf(first: Buffer, options: JobOptions): HeadAnalysis | string {
   }
 }
 
+/** The reader is fed this much at a time, so the bytes the decision needed are known to this much. */
+const DECIDE_SLICE_BYTES = 64 * 1024;
+
 /** Feeds the file's first bytes to a reader until it has decided the format from the first DECIDE_ROWS records. */
 class HeadDecision {
   decision: FormatDecision | null = null;
   failed = false;
+  /** Bytes fed until the decision was made (no cut may come before them). */
+  bytes = 0;
   private readonly reader: RecordReader;
 
   constructor(
@@ -64,15 +69,22 @@ class HeadDecision {
   }
 
   push(chunk: Buffer): void {
-    if (this.decision !== null || this.failed) return;
-    try {
-      this.reader.write(chunk, false);
-    } catch (error) {
-      if (!(error instanceof TallyError)) throw error;
-      this.failed = true; // one pass reports it
-      return;
+    for (
+      let off = 0;
+      off < chunk.length && this.decision === null && !this.failed;
+      off += DECIDE_SLICE_BYTES
+    ) {
+      const slice = chunk.subarray(off, off + DECIDE_SLICE_BYTES);
+      try {
+        this.reader.write(slice, false);
+      } catch (error) {
+        if (!(error instanceof TallyError)) throw error;
+        this.failed = true; // one pass reports it
+        return;
+      }
+      this.bytes += slice.length;
+      this.decision = this.reader.aggregator?.decision ?? null;
     }
-    this.decision = this.reader.aggregator?.decision ?? null;
   }
 }
 
@@ -87,7 +99,7 @@ interface Decided {
   decision: FormatDecision;
   recordDelimiter: RecordDelimiter;
   provisional: boolean;
-  /** Bytes the decision read (no cut may come before them). */
+  /** Bytes the decision needed (no cut may come before them). */
   bytes: number;
 }
 
@@ -136,9 +148,9 @@ async function decideHead(
           decision: decide.decision,
           recordDelimiter: recordDelimiter!,
           provisional,
-          bytes: taken,
+          bytes: decide.bytes,
         };
-      if (taken >= limit) return 'the first 1,000 records reach past the first cut';
+      if (decide.bytes >= limit) return 'the first 1,000 records reach past the first cut';
     }
   } finally {
     await it.return?.();

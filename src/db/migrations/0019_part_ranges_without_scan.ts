@@ -12,5 +12,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`alter table analysis_parts add column range_end bigint, add column range_crc32 bigint`.execute(db);
+  await sql`alter table analysis_parts add column range_end bigint, add column range_crc32 bigint`.execute(
+    db,
+  );
 }
