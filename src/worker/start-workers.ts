@@ -6,7 +6,7 @@ import type { SettledAhead } from '../queue/settled-ahead.ts';
 import { inlineFileBytes, type WorkerDeps } from './run-analysis-job.ts';
 import { runClaimedJobs } from './run-claimed-jobs.ts';
 import { runPartJob, type PartJobData } from './split/run-part-job.ts';
-import { LastPartGate } from './split/last-part-gate.ts';
+import { OwnPartGate } from './split/own-part-gate.ts';
 import { AttemptStartsOnClaim } from './start-on-claim.ts';
 
 /**
@@ -40,11 +40,11 @@ export async function startWorkers(
   if (startsOnClaim) claims!.extend(ANALYSIS_QUEUE, startsOnClaim);
   else if (claims !== undefined && maxRunningPerOwner > 0)
     claims.extend(ANALYSIS_QUEUE, new CappedClaims(ANALYSIS_QUEUE));
-  // The parts' worker, stopped while this process runs a split file's last part (split/last-part-gate.ts).
+  // The parts' worker, stopped while this process runs its own part of a split file (split/own-part-gate.ts).
   const gate =
     deps.split === undefined
       ? undefined
-      : new LastPartGate(
+      : new OwnPartGate(
           {
             start: () => startPartWorker(boss, workerDeps),
             stop: (id) => boss.offWork(ANALYSIS_PART_QUEUE, { id, wait: true }),
@@ -56,7 +56,7 @@ export async function startWorkers(
     ...deps,
     ...(settleAhead ? { settleAhead } : {}),
     ...(startsOnClaim ? { startsOnClaim } : {}),
-    ...(gate === undefined ? {} : { split: { ...deps.split!, lastPartGate: gate } }),
+    ...(gate === undefined ? {} : { split: { ...deps.split!, ownPartGate: gate } }),
   };
   for (let i = 0; i < concurrency; i++) {
     const self = { id: '' };

@@ -5,7 +5,7 @@ import type { StoredFiles } from '../files/stored-files.ts';
 import type { Logger } from '../logger.ts';
 import type { SettledAhead } from '../queue/settled-ahead.ts';
 import type { BatchEndings } from './batch-endings.ts';
-import type { LastPartGate } from './split/last-part-gate.ts';
+import type { OwnPartGate } from './split/own-part-gate.ts';
 import type { AttemptStartsOnClaim } from './start-on-claim.ts';
 
 /** What a worker's attempts need, given once by the worker role (src/roles/worker-role.ts). */
@@ -61,6 +61,6 @@ export interface SplitSettings {
   parts: number | 'auto';
   /** The machines with live worker processes (worker-presence.ts); without it `auto` never splits. */
   liveMachines?: () => Promise<WorkerMachine[]>;
-  /** Stops this process taking parts while it runs a last part (split/last-part-gate.ts); none: never stopped. */
-  lastPartGate?: LastPartGate;
+  /** Stops this process taking parts while it runs its own part of a split (split/own-part-gate.ts); none: never stopped. */
+  ownPartGate?: OwnPartGate;
 }

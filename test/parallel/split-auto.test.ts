@@ -47,7 +47,7 @@ describe('PARALLEL_ANALYSIS_PARTS=auto', () => {
     // Three processes on this machine: min(cores, 3) parts, none below 2 (else one piece).
     const expected = Math.min(os.availableParallelism(), 3);
     const { result, parts } = await analysed();
-    // Every part but the last is a pg-boss job; the attempt that planned runs the last itself.
+    // Every part after the first is a pg-boss job; the attempt that planned runs part 0 itself.
     expect(parts).toBe(expected >= 2 ? expected - 1 : 0);
     expect(result).toEqual(single);
   });

@@ -65,7 +65,7 @@ describe('one big file, every worker', () => {
       `select count(*)::int as n from pgboss.job where name = $1 and data->>'jobId' = $2 and state = 'completed'`,
       [ANALYSIS_PART_QUEUE, body.jobId],
     );
-    // Parts 0 and 1 as pg-boss jobs; the attempt runs the last itself.
+    // Parts 1 and 2 as pg-boss jobs; the attempt runs part 0 itself.
     expect(rows[0].n).toBe(2);
     // The attempt deleted its parts' figures and runs once merged.
     expect((await fleet.sql.query('select count(*)::int as n from analysis_parts')).rows[0].n).toBe(0);
@@ -80,7 +80,7 @@ describe('one big file, every worker', () => {
     const b = fleet.worker(['--throttle', '2048:10']);
     await Promise.all([a.waitForLog(/tally started/), b.waitForLog(/tally started/)]);
     const { body } = await postCsv(fleet.api.url, csv);
-    // The attempt queues every part but the last at once: the other worker's first part is
+    // The attempt queues every part after the first at once: the other worker's first part is
     // killed while under way (not yet finished).
     const split = await Promise.race(
       [a, b].map(async (w) => (await w.waitForLog(/attempt started/, 60_000), w)),
@@ -137,7 +137,7 @@ describe('one big file, every worker', () => {
       `select (data->>'part')::int as part from pgboss.job where name = $1 and data->>'jobId' = $2 order by 1`,
       [ANALYSIS_PART_QUEUE, body.jobId],
     );
-    expect(queued.rows).toEqual([{ part: 0 }, { part: 1 }]);
+    expect(queued.rows).toEqual([{ part: 1 }, { part: 2 }]);
     await waitUntil(
       async () =>
         (await fleet.sql.query('select 1 from analysis_parts where job_id = $1', [body.jobId])).rowCount ===

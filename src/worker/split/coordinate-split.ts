@@ -17,8 +17,7 @@ import {
   partStatuses,
 } from '../../db/jobs/analysis-parts.ts';
 import type { StartedAttempt } from '../../db/jobs/start-attempt.ts';
-import { TallyError, isInputError } from '../../errors.ts';
-import type { ErrorCode } from '../../errors.ts';
+import { TallyError } from '../../errors.ts';
 import { ANALYSIS_PART_QUEUE } from '../../queue/boss.ts';
 import type { Progress } from '../progress-writer.ts';
 import type { WorkerDeps } from '../worker-deps.ts';
@@ -75,55 +74,62 @@ export async function splitPartsFor(deps: WorkerDeps, started: StartedAttempt): 
   return partsForFleet(await split.liveMachines(), MAX_SPLIT_PARTS);
 }
 
-/** Bytes and rows the last part (run by the attempt itself) has read so far. */
-interface LastProgress {
+/** Bytes and rows the attempt's own part (part 0) has read so far. */
+interface OwnProgress {
   bytes: number;
   rows: number;
 }
 
 /**
- * Waits until every queued part finished or failed; sums their progress, and the last
- * part's, into the job's meanwhile. `stop` ends the wait (rejecting with its reason).
- * 'one piece': a part after the first failed on its input, and its error names lines
- * counted from its own start; one pass meets that error (or an earlier one) with the
- * file's line numbers.
+ * Waits until every queued part finished or failed; sums their progress, and the attempt's
+ * own part's, into the job's meanwhile. `stop` ends the wait (rejecting with its reason).
+ * 'one piece': a queued part (all come after part 0) failed on its input, and its error
+ * names lines counted from its own start; one pass meets that error (or an earlier one)
+ * with the file's line numbers.
  */
 async function awaitParts(
   a: SplitAttempt,
   queued: number,
   prefetch: RunPrefetch,
-  last: LastProgress,
+  own: OwnProgress,
   stop: AbortSignal,
 ): Promise<'done' | 'one piece'> {
   for (;;) {
     const statuses = await partStatuses(a.deps.db.kysely, a.jobId, a.token);
     prefetch.note(statuses);
     a.onProgress({
-      bytesProcessed: statuses.reduce((n, s) => n + s.bytes, last.bytes),
-      rowsProcessed: statuses.reduce((n, s) => n + s.rows, last.rows),
+      bytesProcessed: statuses.reduce((n, s) => n + s.bytes, own.bytes),
+      rowsProcessed: statuses.reduce((n, s) => n + s.rows, own.rows),
     });
     if (statuses.length === queued && statuses.every((s) => s.done || s.error !== null)) {
-      // The first failing part in file order is the error one pass would have met first.
       const failed = statuses.find((s) => s.error !== null);
       if (failed === undefined) return 'done';
       const { code, message, details } = failed.error!;
       if (code === 'RETRIES_EXHAUSTED')
         throw new Error(`part ${failed.part} of the file could not be analysed`);
-      if (failed.part > 0 && code !== 'FILE_CORRUPT') return 'one piece';
-      throw new TallyError(code as ErrorCode, message, details);
+      if (code === 'FILE_CORRUPT') throw new TallyError(code, message, details);
+      return 'one piece';
     }
     // Rejects with the abort when the attempt is cancelled or fenced off (the caller checks why).
     await sleep(a.deps.progressIntervalMs ?? 250, undefined, { signal: stop });
   }
 }
 
-/** The last part's output, or what it threw. */
-type LastPart = { out: PartOutput } | { error: unknown };
+/** The attempt's own part's output, or what it threw. */
+type OwnPart = { out: PartOutput } | { error: unknown };
 
-/** Analyses the last part here, from its own range read, as any part is read (run-part-job.ts). */
-async function runLastPart(a: SplitAttempt, task: PartTask, progress: LastProgress): Promise<LastPart> {
+/**
+ * Analyses part 0 here, from its own range read, as any part is read (run-part-job.ts). Part
+ * 0 is the attempt's, not a queued one, because it reads the head and decides the format as
+ * one pass does, as the plan just did in this process: a later part, which is handed the
+ * decision, parsed 300 MiB in 12.5–19.6 s (5 runs) in a process that had made the plan,
+ * against 10.6–14.1 s in a fresh one, while part 0 took 12.0–13.7 s after the plan and
+ * 10.7–18.0 s fresh (2026-12-06, 2 × EPYC; V8 then runs the parse with feedback from
+ * both kinds of reader, a cause not pinned down further).
+ */
+async function runOwnPart(a: SplitAttempt, task: PartTask, progress: OwnProgress): Promise<OwnPart> {
   const { deps, jobId, started } = a;
-  deps.log.info({ jobId, part: task.index }, 'last part started in the attempt');
+  deps.log.info({ jobId, part: task.index }, 'first part started in the attempt');
   try {
     const ref = { jobId, bytes: started.bytes, sha256: started.sha256 };
     const read = readAhead(deps.files.readRange(ref, task.range.start, task.range.end), 16);
@@ -136,7 +142,7 @@ async function runLastPart(a: SplitAttempt, task: PartTask, progress: LastProgre
       maxRecordBytes: deps.maxRecordBytes,
       spill: a.spill,
     });
-    deps.log.info({ jobId, part: task.index, rows: out.figures.total }, 'last part finished');
+    deps.log.info({ jobId, part: task.index, rows: out.figures.total }, 'first part finished');
     return { out };
   } catch (error) {
     return { error };
@@ -144,31 +150,30 @@ async function runLastPart(a: SplitAttempt, task: PartTask, progress: LastProgre
 }
 
 /**
- * The last part's outcome with the queued parts': its output, what one pass would have
- * thrown first, or 'one piece' (a part after the first, the last included, failed on its
- * input: see awaitParts). A FILE_CORRUPT, or a fault that is not the input's, stops at once.
+ * The attempt's own part's outcome with the queued parts': its output, what one pass would
+ * have thrown first (part 0's error: its lines are the file's), or 'one piece' (a queued part
+ * failed on its input: see awaitParts). A fault that is not the input's stops at once.
  */
 async function settleParts(
-  last: LastPart,
+  own: OwnPart,
   others: Promise<'done' | 'one piece'>,
   stopWaiting: AbortController,
 ): Promise<PartOutput | 'one piece'> {
-  if ('error' in last && (!isInputError(last.error) || last.error.code === 'FILE_CORRUPT')) {
-    stopWaiting.abort(last.error);
-    throw last.error;
+  if ('error' in own) {
+    stopWaiting.abort(own.error); // part 0's error is the first one pass would meet
+    throw own.error;
   }
-  const queued = await others; // an earlier part's failure is met first by one pass
-  return 'error' in last || queued === 'one piece' ? 'one piece' : last.out;
+  return (await others) === 'one piece' ? 'one piece' : own.out;
 }
 
-/** The runs of every part in part order: the queued parts' as of the finish their figures come from, then the last's. */
+/** The runs of every part in part order: the attempt's own (part 0), then the queued parts' as of the finish their figures come from. */
 async function runsOf(
-  parts: { finishedAt: string | null }[],
+  queued: { part: number; finishedAt: string | null }[],
   prefetch: RunPrefetch,
-  last: PartOutput,
+  own: PartOutput,
 ): Promise<PartRun[]> {
-  const runs: PartRun[] = [];
-  for (const [part, { finishedAt }] of parts.entries()) {
+  const runs: PartRun[] = [...own.runs];
+  for (const { part, finishedAt } of queued) {
     for (const run of await prefetch.runsOf(part, finishedAt!)) {
       const bounds = new Int32Array(
         run.bounds.buffer.slice(run.bounds.byteOffset, run.bounds.byteOffset + run.bounds.byteLength),
@@ -176,7 +181,6 @@ async function runsOf(
       runs.push({ part, currency: run.currency, table: run.table as TableName, bytes: run.data, bounds });
     }
   }
-  runs.push(...last.runs);
   return runs;
 }
 
@@ -188,10 +192,13 @@ async function mergeStored(
   a: SplitAttempt,
   plan: SplitPlan,
   prefetch: RunPrefetch,
-  last: PartOutput,
+  own: PartOutput,
 ): Promise<RevenueAnalysis | null> {
-  const parts = await finishedFiguresOf(a.deps.db.kysely, a.jobId, a.token);
-  const figures = [...parts.map((p) => p.figures as PartFigures), last.figures];
+  const queued = (await finishedFiguresOf(a.deps.db.kysely, a.jobId, a.token)).map((p, k) => ({
+    ...p,
+    part: k + 1,
+  }));
+  const figures = [own.figures, ...queued.map((p) => p.figures as PartFigures)];
   const merged = mergeCheckedFigures(plan, figures, a.started.crc32!);
   if (typeof merged === 'string') {
     a.deps.log.info(
@@ -201,7 +208,7 @@ async function mergeStored(
     return null;
   }
   const input = { filename: a.started.filename, bytes: a.started.bytes, options: a.options };
-  return resultOfParts(plan, merged, await runsOf(parts, prefetch, last), input, a.spill, a.signal);
+  return resultOfParts(plan, merged, await runsOf(queued, prefetch, own), input, a.spill, a.signal);
 }
 
 /** Queues one part: its row first, then its pg-boss job. */
@@ -225,22 +232,21 @@ async function queuePart(a: SplitAttempt, task: PartTask): Promise<void> {
  * One big plain file analysed by every worker: this attempt plans the split (the head's
  * decisions, and a record start near each equal share of the file: plan-split.ts, which
  * reads the head and ~1 MiB a cut, never the file through) and queues a pg-boss job per part
- * but the last, for any worker on any host; it analyses the last part itself, at the same
- * time. Meanwhile it sums the parts' progress into the job's, and it merges their figures
+ * after the first, for any worker on any host; it analyses part 0 itself, at the same time. Meanwhile it sums the parts' progress into the job's, and it merges their figures
  * into the result one pass would give, once their CRC-32s add up to the upload's. Null when
  * the file is read in one piece after all (the plan refused it, the parts cannot be merged
- * exactly, or a part after the first failed on its input). The parts' rows are deleted
+ * exactly, or a queued part failed on its input). The parts' rows are deleted
  * however this ends, which also stops parts still running (their next progress write finds
  * no row) and parts not yet started (they find no row to start).
  */
 export async function analyzeSplit(a: SplitAttempt): Promise<RevenueAnalysis | null> {
   const { deps, jobId, token, started } = a;
   const split = deps.split!;
-  // This process takes no other part while it runs the last part (last-part-gate.ts).
-  split.lastPartGate?.begin();
+  // This process takes no other part while it runs its own (own-part-gate.ts).
+  split.ownPartGate?.begin();
   let gateOpen = false;
   const openGate = () => {
-    if (!gateOpen) split.lastPartGate?.end();
+    if (!gateOpen) split.ownPartGate?.end();
     gateOpen = true;
   };
   try {
@@ -260,24 +266,24 @@ export async function analyzeSplit(a: SplitAttempt): Promise<RevenueAnalysis | n
     }
     const { plan } = planned;
     const queued = plan.parts.length - 1;
-    for (let k = 0; k < queued; k++) await queuePart(a, partTask(plan, k));
+    for (let k = 1; k <= queued; k++) await queuePart(a, partTask(plan, k));
     const planMs = Math.round(performance.now() - planStarted);
     deps.log.info({ jobId, parts: queued + 1, planMs, maxRssMiB: maxRssMiB() }, 'big file split into parts');
     const waitStarted = performance.now();
-    const lastProgress: LastProgress = { bytes: 0, rows: 0 };
-    const lastPart = runLastPart(a, partTask(plan, queued), lastProgress).finally(openGate);
+    const ownProgress: OwnProgress = { bytes: 0, rows: 0 };
+    const ownPart = runOwnPart(a, partTask(plan, 0), ownProgress).finally(openGate);
     const prefetch = new RunPrefetch(deps.db.kysely, { jobId, token });
     const stopWaiting = new AbortController();
     const others = awaitParts(
       a,
       queued,
       prefetch,
-      lastProgress,
+      ownProgress,
       AbortSignal.any([a.signal, stopWaiting.signal]),
     );
-    others.catch(() => undefined); // settled below, or abandoned once the last part failed
-    const last = await settleParts(await lastPart, others, stopWaiting);
-    if (last === 'one piece') {
+    others.catch(() => undefined); // settled below, or abandoned once part 0 failed
+    const own = await settleParts(await ownPart, others, stopWaiting);
+    if (own === 'one piece') {
       deps.log.info(
         { jobId, why: 'a part after the first failed on its input' },
         'big file not split; analysing in one piece',
@@ -288,7 +294,7 @@ export async function analyzeSplit(a: SplitAttempt): Promise<RevenueAnalysis | n
     const waitMaxRssMiB = maxRssMiB(); // this process's part has run
     const waitMemMiB = memoryMiB(); // P6m: what of that is V8's heap, what Buffers, what neither
     const mergeStarted = performance.now();
-    const result = await mergeStored(a, plan, prefetch, last);
+    const result = await mergeStored(a, plan, prefetch, own);
     deps.log.info(
       {
         jobId,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LastPartGate } from '../../src/worker/split/last-part-gate.ts';
+import { OwnPartGate } from '../../src/worker/split/own-part-gate.ts';
 
-// A process stops taking parts while it runs the last part of a file it split, and takes them
+// A process stops taking parts while it runs its own part of a file it split, and takes them
 // again after its last one, never with two part workers at once (a stop waits for the running part).
 
 function fakeParts() {
@@ -32,19 +32,19 @@ function fakeParts() {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
 
-describe('the last part gate', () => {
-  it('stops the parts worker for the first last part and starts it after the last one', async () => {
+describe('the own part gate', () => {
+  it('stops the parts worker for the first own part and starts it after the last one', async () => {
     const f = fakeParts();
     const errors: unknown[] = [];
-    const gate = new LastPartGate(f.parts, (e) => errors.push(e));
+    const gate = new OwnPartGate(f.parts, (e) => errors.push(e));
     await gate.open();
     gate.begin();
-    gate.begin(); // a second attempt of this process runs its last part too
+    gate.begin(); // a second attempt of this process runs its own part too
     await gate.settled();
     expect(f.log).toEqual(['start w1 (running 1)', 'stop w1']);
     gate.end();
     await gate.settled();
-    expect(f.log).toEqual(['start w1 (running 1)', 'stop w1']); // one last part still runs
+    expect(f.log).toEqual(['start w1 (running 1)', 'stop w1']); // one own part still runs
     gate.end();
     await gate.settled();
     expect(f.log).toEqual(['start w1 (running 1)', 'stop w1', 'start w2 (running 1)']);
@@ -53,12 +53,12 @@ describe('the last part gate', () => {
 
   it('starts again only once the stop (its running part) is over', async () => {
     const f = fakeParts();
-    const gate = new LastPartGate(f.parts, () => undefined);
+    const gate = new OwnPartGate(f.parts, () => undefined);
     await gate.open();
     void f.runPart();
     gate.begin();
     await tick();
-    gate.end(); // a short last part: over before the part the stop waits for
+    gate.end(); // a short own part: over before the part the stop waits for
     await tick();
     expect(f.log).toEqual(['start w1 (running 1)', 'stop w1']);
     f.finishPart();
@@ -70,7 +70,7 @@ describe('the last part gate', () => {
     const f = fakeParts();
     const errors: unknown[] = [];
     let fail = true;
-    const gate = new LastPartGate(
+    const gate = new OwnPartGate(
       {
         start: async () => {
           if (fail) throw new Error('pg-boss is stopping');
