@@ -22,7 +22,6 @@ function part(over: Partial<PartFigures>): PartFigures {
     currencies: [],
     endedInQuote: false,
     lines: 0,
-    lineBreaks: null,
     crc32: 0,
     encoding: null,
     ...over,
@@ -108,12 +107,6 @@ describe('merging the figures of a split file', () => {
     expect(typeof none !== 'string' && none.encoding).toBeNull();
     expect(mergeFigures([decided(null), decided('utf-8'), decided('windows-1252')])).toBe(
       'the parts read different encodings',
-    );
-  });
-
-  it('refuses line breaks a part could not number', () => {
-    expect(mergeFigures([part({}), part({ lineBreaks: 'a CR not followed by LF' })])).toBe(
-      'its line breaks: a CR not followed by LF',
     );
   });
 

@@ -1,10 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import {
-  PartLineBreaks,
-  discoverRecordDelimiter,
-  recordStartNear,
-} from '../../src/analysis/split/record-boundaries.ts';
+import { discoverRecordDelimiter, recordStartNear } from '../../src/analysis/split/record-boundaries.ts';
 import type { RecordDelimiter } from '../../src/analysis/split/record-boundaries.ts';
 import { splitFile } from './split-files.ts';
 
@@ -90,27 +86,8 @@ describe('a record start found near a cut, without the bytes before it', () => {
   }
 });
 
-describe("a part's line breaks", () => {
-  function lineBreaks(text: string, recordDelimiter: RecordDelimiter, chunk = 1 << 16): PartLineBreaks {
-    const bytes = Buffer.from(text);
-    const breaks = new PartLineBreaks(recordDelimiter);
-    for (let at = 0; at < bytes.length; at += chunk) breaks.push(bytes.subarray(at, at + chunk));
-    return breaks;
-  }
-
-  it('counts every LF, in quoted fields too, whatever the chunks', () => {
-    for (const chunk of [1, 2, 3, 7, 1 << 16]) {
-      expect(lineBreaks('a,"b\nc"\r\nd,e\r\n\r\n', '\r\n', chunk)).toMatchObject({ lines: 4, refused: null });
-    }
-  });
-
-  it('refuses what its line numbers cannot follow', () => {
-    expect(lineBreaks('h1,h2\n1,2\r\n', '\n').refused).toBe('CR bytes in a file whose lines end in LF');
-    expect(lineBreaks('h1,h2\r\n1\r2\r\n', '\r\n').refused).toBe('a CR not followed by LF');
-    expect(lineBreaks('h1,h2\r\n1\r2\r\n', '\r\n', 9).refused).toBe('a CR not followed by LF');
-  });
-
-  it("takes the record delimiter from the file's first line break, as csv-parse discovers it", () => {
+describe('the record delimiter', () => {
+  it("is taken from the file's first line break, as csv-parse discovers it", () => {
     expect(discoverRecordDelimiter(Buffer.from('h1,h2\r\n1,2\n'))).toBe('\r\n');
     expect(discoverRecordDelimiter(Buffer.from('h1,h2\n1,2\r\n'))).toBe('\n');
     expect(discoverRecordDelimiter(Buffer.from('h1,h2\r1,2\r'))).toBe('cr');

@@ -178,6 +178,19 @@ export class RecordReader {
     return this.late === null;
   }
 
+  /**
+   * After the last `write` of bytes that end in a line break: the lines before a record that
+   * would follow, as this reader would number it (csv-parse's count, less its double count
+   * of CRLFs in quoted fields, less the one line it adds when the input ends). A split file's
+   * part reports it, and the merge adds it to every line number of the parts after: the
+   * counts add up across a cut on a record start (csv-parse's state there is a fresh one's),
+   * so the parts number lines as one pass does, whatever csv-parse makes of a CR or a lone
+   * LF (test/parallel/split-identical.test.ts).
+   */
+  get linesAtEnd(): number {
+    return this.api.info.lines - this.crlfCorrection - 1;
+  }
+
   /** Data records read so far (valid and rejected). */
   get rows(): number {
     return this.aggregator?.total ?? 0;

@@ -9,7 +9,6 @@ import type { PartRun } from './merged-aggregate.ts';
 import { PartChecksum } from './part-checksum.ts';
 import { TABLE_NAMES, partFigures } from './part-figures.ts';
 import type { PartFigures } from './part-figures.ts';
-import { PartLineBreaks } from './record-boundaries.ts';
 import type { RecordDelimiter } from './record-boundaries.ts';
 
 /** One part of a split file: bytes [start, end) of it, the first starting on a record. */
@@ -108,7 +107,6 @@ export async function analyzePart(
   const { index, range } = task;
   const reader = readerFor(task, options, hooks);
   const check = new PartChecksum();
-  const lineBreaks = new PartLineBreaks(task.recordDelimiter);
   const want = range.end - range.start;
   let bytes = 0;
   let lastYield = performance.now();
@@ -116,7 +114,6 @@ export async function analyzePart(
     bytes += chunk.length;
     if (bytes > want) throw fileCorrupt();
     check.update(chunk);
-    lineBreaks.push(chunk);
     for (let off = 0; off < chunk.length; off += SLICE_BYTES) {
       reader.write(chunk.subarray(off, Math.min(chunk.length, off + SLICE_BYTES)), false);
       hooks.onProgress?.(bytes, reader.rows);
@@ -133,8 +130,7 @@ export async function analyzePart(
   const agg = reader.finish();
   const figures = partFigures(agg, {
     endedInQuote: reader.endedInQuote,
-    lines: lineBreaks.lines,
-    lineBreaks: lineBreaks.refused,
+    lines: reader.linesAtEnd,
     crc32: check.value,
     encoding: reader.encodingDecided ? reader.encoding : null,
   });

@@ -28,8 +28,8 @@ export interface MergedFigures extends Omit<
  * rows came in (the first 100 exclusion reasons, the first 1,000 values of a column, the
  * first 20 currencies): past it, a part cannot know what the whole file would have kept,
  * and the job is analysed in one piece instead. So are the parts of a file a split cannot
- * follow: a part ending inside a quote (a cut not on a record), line breaks the parts cannot
- * number (a CR), parts that decided different encodings.
+ * follow: a part ending inside a quote (a cut not on a record), parts that decided
+ * different encodings.
  */
 export type Inexact = string;
 
@@ -149,8 +149,6 @@ function mergeEncoding(parts: readonly PartFigures[]): { decided: string | null 
 export function mergeFigures(inParts: readonly PartFigures[]): MergedFigures | Inexact {
   const last = inParts.length - 1;
   if (inParts.some((p, i) => p.endedInQuote && i < last)) return 'a cut fell inside a quoted field';
-  const lineBreaks = inParts.find((p) => p.lineBreaks !== null)?.lineBreaks;
-  if (lineBreaks != null) return `its line breaks: ${lineBreaks}`;
   const encoding = mergeEncoding(inParts);
   if (typeof encoding === 'string') return encoding;
   let linesBefore = 0;

@@ -44,10 +44,11 @@ export interface PartCurrency {
 export interface PartBytes {
   /** csv-parse ended this part inside a quoted field: the cut after it was not a record's. */
   endedInQuote: boolean;
-  /** Physical lines in the part's bytes (its LFs): the lines before every later part. */
+  /**
+   * The lines the part read, as its reader numbers them (RecordReader.linesAtEnd): what one pass
+   * would have counted at the part's end, so the lines before every later part.
+   */
   lines: number;
-  /** Why the part's lines cannot be numbered as the whole file's (a CR: PartLineBreaks), or null. */
-  lineBreaks: string | null;
   /** CRC-32 of the part's bytes (unsigned): with the others', the file's, checked against the upload's. */
   crc32: number;
   /** The encoding the part read in, once decided (given, or by its first non-ASCII bytes); null: none seen yet. */

@@ -6,8 +6,8 @@ export type RecordDelimiter = '\n' | '\r\n';
 
 /**
  * The record delimiter csv-parse discovers from the file's first line break (`head` from the
- * file's first byte): CRLF or LF; 'cr' for a lone CR, whose lines a split cannot number (see
- * PartLineBreaks); null when the head holds no line break.
+ * file's first byte): CRLF or LF; 'cr' for a lone CR (cuts are found after LFs: such a file
+ * is read in one piece); null when the head holds no line break.
  */
 export function discoverRecordDelimiter(head: Buffer): RecordDelimiter | 'cr' | null {
   const lf = head.indexOf(LF);
@@ -95,46 +95,4 @@ function step(
   if (p1 === delimiter) return INSIDE;
   if (p1 !== LF) return OUTSIDE; // a quote inside an unquoted field is text
   return recordDelimiter === '\n' || window[at - 2] === CR ? INSIDE : OUTSIDE;
-}
-
-/**
- * What a part of a split file learns of its line breaks as its bytes go by: its physical
- * lines (each LF, as csv-parse numbers them), which the merge adds to the line numbers of
- * every later part; and whether its lines can be numbered that simply (`refused` says why
- * not). Only files whose line numbering is that simple are split: lines end LF or CRLF as
- * the file's first line break says, every CR is followed by LF, and in an LF file there is
- * no CR at all (csv-parse counts a CR outside a quote as a line of its own).
- *
- * Counting costs ~0.4 s of CPU a GiB (13.7M lines of 78 bytes, `indexOf` per LF, Node 24,
- * 2 × EPYC, 2026-12-06), split among the parts; a byte-by-byte loop took 1.5 s.
- */
-export class PartLineBreaks {
-  lines = 0;
-  refused: string | null = null;
-  /** The last chunk ended in a CR: the next byte must be LF. */
-  private crPending = false;
-
-  constructor(private readonly recordDelimiter: RecordDelimiter) {}
-
-  push(chunk: Buffer): void {
-    for (let at = chunk.indexOf(LF); at >= 0; at = chunk.indexOf(LF, at + 1)) this.lines++;
-    if (this.refused === null) this.checkCarriageReturns(chunk);
-  }
-
-  private checkCarriageReturns(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    if (this.crPending && chunk[0] !== LF) this.refused = 'a CR not followed by LF';
-    this.crPending = false;
-    if (this.recordDelimiter === '\n') {
-      if (chunk.indexOf(CR) >= 0) this.refused = 'CR bytes in a file whose lines end in LF';
-      return;
-    }
-    for (let at = chunk.indexOf(CR); at >= 0; at = chunk.indexOf(CR, at + 1)) {
-      if (at + 1 === chunk.length) this.crPending = true;
-      else if (chunk[at + 1] !== LF) {
-        this.refused = 'a CR not followed by LF';
-        return;
-      }
-    }
-  }
 }
