@@ -6,7 +6,7 @@ import type { Job } from 'pg-boss';
 import { describe, expect, it } from 'vitest';
 import { analyzeHead } from '../../src/analysis/head.ts';
 import { partTask, type PartTask } from '../../src/analysis/split/analyze-part.ts';
-import { planSplit } from '../../src/analysis/split/plan-split.ts';
+import { partTargets, planSplit } from '../../src/analysis/split/plan-split.ts';
 import { addParts, finishedFiguresOf, partStatuses } from '../../src/db/jobs/analysis-parts.ts';
 import { createStoredFiles } from '../../src/files/create-stored-files.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -80,7 +80,7 @@ describe('a part read from its range in the stored file', () => {
     if ('refused' in planned) throw new Error(planned.refused);
     const task = partTask(planned.plan, 1);
     const { start } = task.range;
-    expect(start).toBeGreaterThan(csv.length / 2);
+    expect(start).toBeGreaterThanOrEqual(partTargets(csv.length, 2)[0]!);
     await addParts(deps.db.kysely, key.jobId, key.token, 1);
     await withSpillDir(async (spill) => {
       const partDeps = { ...deps, retryLimit: 2, maxRecordBytes: 1024 * 1024, spill } as WorkerDeps;

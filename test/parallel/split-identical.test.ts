@@ -3,7 +3,12 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { analyzeCsvStream } from '../../src/analysis/analyze-stream.ts';
 import type { JobOptions } from '../../src/analysis/options.ts';
-import { CUT_WINDOW_BYTES, partTargets, planSplit } from '../../src/analysis/split/plan-split.ts';
+import {
+  CUT_WINDOW_BYTES,
+  OWN_PART_PACE,
+  partTargets,
+  planSplit,
+} from '../../src/analysis/split/plan-split.ts';
 import { useSpillStores } from './spill-stores.ts';
 import { splitFile } from './split-files.ts';
 import { splitInProcess } from './split-in-process.ts';
@@ -72,6 +77,13 @@ describe('a file analysed in parts', () => {
     const naive = plan.parts.slice(1).filter((p, k) => file.indexOf(10, targets[k]) + 1 !== p.start);
     // Most targets fall inside a quoted note; the plan skipped the newlines in it.
     expect(naive.length).toBeGreaterThan(0);
+  });
+
+  it("sizes the parts alike but the attempt's own, which it parses beside its other work", () => {
+    const targets = partTargets(1_000_000, 4);
+    const sizes = [...targets, 1_000_000].map((t, k) => t - (k === 0 ? 0 : targets[k - 1]!));
+    expect(sizes[0]! / sizes[1]!).toBeCloseTo(OWN_PART_PACE, 3);
+    expect(new Set(sizes.slice(1).map((n) => Math.round(n / 10)))).toHaveLength(1);
   });
 
   it('reads the head and a window at each cut, never the file through', async () => {

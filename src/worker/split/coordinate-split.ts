@@ -230,7 +230,7 @@ async function queuePart(a: SplitAttempt, task: PartTask): Promise<void> {
 
 /**
  * One big plain file analysed by every worker: this attempt plans the split (the head's
- * decisions, and a record start near each equal share of the file: plan-split.ts, which
+ * decisions, and a record start near each share of the file: plan-split.ts, which
  * reads the head and ~1 MiB a cut, never the file through) and queues a pg-boss job per part
  * after the first, for any worker on any host; it analyses part 0 itself, at the same time. Meanwhile it sums the parts' progress into the job's, and it merges their figures
  * into the result one pass would give, once their CRC-32s add up to the upload's. Null when
