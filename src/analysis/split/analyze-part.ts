@@ -66,7 +66,7 @@ export interface PartHooks {
 
 const SLICE_BYTES = 64 * 1024;
 /**
- * A part yields to the event loop this often: the attempt runs the last part in its own
+ * A part yields to the event loop this often: the attempt runs part 0 in its own
  * process while it polls the other parts' progress and writes the job's, and those timers
  * run only when the part yields. (Tuned when a scan shared the process: with 15 ms its reads
  * slowed ~3× beside a part. A yield costs microseconds; 3 ms stays.)

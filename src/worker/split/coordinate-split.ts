@@ -230,14 +230,15 @@ async function queuePart(a: SplitAttempt, task: PartTask): Promise<void> {
 
 /**
  * One big plain file analysed by every worker: this attempt plans the split (the head's
- * decisions, and a record start near each share of the file: plan-split.ts, which
- * reads the head and ~1 MiB a cut, never the file through) and queues a pg-boss job per part
- * after the first, for any worker on any host; it analyses part 0 itself, at the same time. Meanwhile it sums the parts' progress into the job's, and it merges their figures
- * into the result one pass would give, once their CRC-32s add up to the upload's. Null when
- * the file is read in one piece after all (the plan refused it, the parts cannot be merged
- * exactly, or a queued part failed on its input). The parts' rows are deleted
- * however this ends, which also stops parts still running (their next progress write finds
- * no row) and parts not yet started (they find no row to start).
+ * decisions, and a record start near each share of the file: plan-split.ts, which reads the
+ * head and ~1 MiB a cut, never the file through), queues a pg-boss job per part after the
+ * first, for any worker on any host, and analyses part 0 itself at the same time. Meanwhile
+ * it sums the parts' progress into the job's, and it merges their figures into the result
+ * one pass would give, once their CRC-32s add up to the upload's. Null when the file is read
+ * in one piece after all (the plan refused it, the parts cannot be merged exactly, or a
+ * queued part failed on its input). The parts' rows are deleted however this ends, which also
+ * stops parts still running (their next progress write finds no row) and parts not yet
+ * started (they find no row to start).
  */
 export async function analyzeSplit(a: SplitAttempt): Promise<RevenueAnalysis | null> {
   const { deps, jobId, token, started } = a;
