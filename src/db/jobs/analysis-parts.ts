@@ -182,17 +182,17 @@ export async function finishedRunsOf(db: Kysely<Database>, k: PartKey): Promise<
   return { finishedAt: rows[0]!.finished_at, runs };
 }
 
-/** Every part's figures and finish time (null figures: not finished), in part order. */
+/** Every part's number, figures and finish time (null figures: not finished), in part order. */
 export async function finishedFiguresOf(
   db: Kysely<Database>,
   jobId: string,
   token: string,
-): Promise<{ figures: unknown; finishedAt: string | null }[]> {
-  const { rows } = await sql<{ figures: unknown; finished_at: string | null }>`
-    select figures, finished_at::text as finished_at from analysis_parts
+): Promise<{ part: number; figures: unknown; finishedAt: string | null }[]> {
+  const { rows } = await sql<{ part: number; figures: unknown; finished_at: string | null }>`
+    select part, figures, finished_at::text as finished_at from analysis_parts
      where job_id = ${jobId} and attempt_token = ${token} order by part
   `.execute(db);
-  return rows.map((r) => ({ figures: r.figures, finishedAt: r.finished_at }));
+  return rows.map((r) => ({ part: r.part, figures: r.figures, finishedAt: r.finished_at }));
 }
 
 /** One part's runs, in the order it wrote them. */

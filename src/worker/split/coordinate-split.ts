@@ -194,10 +194,7 @@ async function mergeStored(
   prefetch: RunPrefetch,
   own: PartOutput,
 ): Promise<RevenueAnalysis | null> {
-  const queued = (await finishedFiguresOf(a.deps.db.kysely, a.jobId, a.token)).map((p, k) => ({
-    ...p,
-    part: k + 1,
-  }));
+  const queued = await finishedFiguresOf(a.deps.db.kysely, a.jobId, a.token);
   const figures = [own.figures, ...queued.map((p) => p.figures as PartFigures)];
   const merged = mergeCheckedFigures(plan, figures, a.started.crc32!);
   if (typeof merged === 'string') {
