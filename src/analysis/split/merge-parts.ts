@@ -21,10 +21,12 @@ export function mergeCheckedFigures(
   figures: readonly PartFigures[],
   uploadCrc32: number,
 ): MergedFigures | Inexact {
+  if (figures.length !== plan.parts.length)
+    throw new Error(`figures of ${figures.length} parts for a plan of ${plan.parts.length}`);
   const crc = fileCrc32(
     figures.map((f, k) => ({ crc32: f.crc32, bytes: plan.parts[k]!.end - plan.parts[k]!.start })),
   );
-  if (figures.length !== plan.parts.length || crc !== uploadCrc32) throw fileCorrupt();
+  if (crc !== uploadCrc32) throw fileCorrupt();
   return mergeFigures(figures);
 }
 
