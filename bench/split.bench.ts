@@ -37,10 +37,11 @@ interface FleetRun {
    * CPU seconds from the stored file to the completed job: the worker processes' sum, and
    * PostgreSQL's (its backends and helpers). On 2 cores the wall time is at least their sum / 2.
    */
-  cpuS: { workers: number; postgres: number };
+  cpuS: { workers: number; postgres: number; each: number[] };
 }
 
-const cpuNote = (r: FleetRun) => `(CPU s: workers ${r.cpuS.workers}, PostgreSQL ${r.cpuS.postgres})`;
+const cpuNote = (r: FleetRun) =>
+  `(CPU s: workers ${r.cpuS.workers} = ${r.cpuS.each.join(' + ')}, PostgreSQL ${r.cpuS.postgres})`;
 
 function logged(lines: readonly string[], field: string): number | null {
   for (const line of lines) {
@@ -50,7 +51,7 @@ function logged(lines: readonly string[], field: string): number | null {
   return null;
 }
 
-async function runFleet(server: BenchServer, path: string, processes: number): Promise<FleetRun> {
+export async function runFleet(server: BenchServer, path: string, processes: number): Promise<FleetRun> {
   const database = await server.createDatabase();
   const config = loadConfig({
     DATABASE_URL: database.url,
@@ -84,10 +85,10 @@ async function runFleet(server: BenchServer, path: string, processes: number): P
     const { rows: backend } = await sql.query<{ pid: number }>('select pg_backend_pid() as pid');
     const postmaster = postmasterOf(backend[0]!.pid);
     const seconds = (c: CpuSeconds) => c.user + c.system;
-    const cpuNow = () => ({
-      workers: workers.reduce((n, w) => n + seconds(cpuOf(w.child.pid)), 0),
-      postgres: seconds(postgresCpu(postmaster)),
-    });
+    const cpuNow = () => {
+      const each = workers.map((w) => seconds(cpuOf(w.child.pid)));
+      return { each, workers: each.reduce((n, c) => n + c, 0), postgres: seconds(postgresCpu(postmaster)) };
+    };
     const { jobId } = await storeUpload({ db: tally.db, boss: tally.boss, files: tally.files }, { path });
     const cpu0 = cpuNow();
     for (;;) {
@@ -117,6 +118,8 @@ async function runFleet(server: BenchServer, path: string, processes: number): P
           cpuS: {
             workers: round(cpu1.workers - cpu0.workers, 1),
             postgres: round(cpu1.postgres - cpu0.postgres, 1),
+            // Per worker process: which ones parsed, and what the idle ones cost.
+            each: cpu1.each.map((c, i) => round(c - cpu0.each[i]!, 1)),
           },
         };
       }
