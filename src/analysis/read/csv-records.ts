@@ -50,19 +50,46 @@ export function csvParseOptions(
 }
 
 /**
+ * The methods of csv-parse's push API, taken from the first one made in this process and
+ * shared by every later one (see createCsvPushApi).
+ */
+let sharedMethods: object | null = null;
+
+/**
  * The push API of a fresh csv-parse Parser. It calls `push` synchronously per record, so
  * `info.lines` read there is that record's line: the public Transform buffers records, so
  * its `info` is ahead of the record being read unless `info: true` builds an info object
  * per record (measured 20 % slower on the 1M-row bench: 3.2 s against 2.7 s).
  * `Parser#api` is undocumented; this throws at once if a csv-parse upgrade drops it.
+ *
+ * csv-parse builds each parser's API as an object literal holding its own copy of every
+ * method (`parse`, `__needMoreData`, `__isQuote`, …). V8 treats a method stored on the
+ * first such object as a constant and inlines it into the parse loop; a second parser's
+ * other copies turn those into field loads of unknown functions, and the loop ran slower
+ * for every parser after the first in a process: a 265 MB part of the 1 GiB bench file
+ * parsed in 8.9–9.2 s in a fresh process, 10.0–10.2 s after a split plan's head decision
+ * and 10.3–11.6 s after a 4 MB one-pass analysis had run there (2026-12-06, `node
+ * --import tsx`, alternating). So every API made here is the parser's own state (`info`,
+ * `options`, `state`, in csv-parse's order) on top of one shared set of methods, which use
+ * nothing but `this` (csv-parse 7: test/analysis/csv-push-api.test.ts feeds two parsers in
+ * turn and checks each reads as if alone).
  */
 export function createCsvPushApi(options: CsvOptions): CsvPushApi {
   const parser = new Parser(options) as Parser & { api?: CsvPushApi };
-  const api = parser.api;
+  const api = parser.api as (CsvPushApi & Record<string, unknown>) | undefined;
   if (api === undefined || typeof api.parse !== 'function') {
     throw new Error('csv-parse no longer exposes Parser#api; csv-records.ts needs updating');
   }
-  return api;
+  sharedMethods ??= methodsOf(api);
+  const own = Object.create(sharedMethods) as Record<string, unknown>;
+  for (const key of Object.keys(api)) if (typeof api[key] !== 'function') own[key] = api[key];
+  return own as unknown as CsvPushApi;
+}
+
+function methodsOf(api: Record<string, unknown>): object {
+  const methods: Record<string, unknown> = {};
+  for (const key of Object.keys(api)) if (typeof api[key] === 'function') methods[key] = api[key];
+  return methods;
 }
 
 /**
