@@ -120,12 +120,12 @@ type OwnPart = { out: PartOutput } | { error: unknown };
 
 /**
  * Analyses part 0 here, from its own range read, as any part is read (run-part-job.ts). Part
- * 0 is the attempt's, not a queued one, because it reads the head and decides the format as
- * one pass does, as the plan just did in this process: a later part, which is handed the
- * decision, parsed 300 MiB in 12.5–19.6 s (5 runs) in a process that had made the plan,
- * against 10.6–14.1 s in a fresh one, while part 0 took 12.0–13.7 s after the plan and
- * 10.7–18.0 s fresh (2026-12-06, 2 × EPYC; V8 then runs the parse with feedback from
- * both kinds of reader, a cause not pinned down further).
+ * 0 is the attempt's, not a queued one: it reads the head and decides the format as one pass
+ * does, and it can start the moment the plan is made, with no queue between. (It was also
+ * chosen because a later part parsed 10–40 % slower in the process that had made the plan.
+ * The cause was csv-parse's per-parser copies of its methods, which slowed its parse loop
+ * for every parser after the first in a process; createCsvPushApi now shares one set, and
+ * a part after another analysis parses as fast as in a fresh process: read/csv-records.ts.)
  */
 async function runOwnPart(a: SplitAttempt, task: PartTask, progress: OwnProgress): Promise<OwnPart> {
   const { deps, jobId, started } = a;
