@@ -63,10 +63,11 @@ let sharedMethods: object | null = null;
  * `Parser#api` is undocumented; this throws at once if a csv-parse upgrade drops it.
  *
  * csv-parse builds each parser's API as an object literal holding its own copy of every
- * method (`parse`, `__needMoreData`, `__isQuote`, …). V8 treats a method stored on the
- * first such object as a constant and inlines it into the parse loop; a second parser's
- * other copies turn those into field loads of unknown functions, and the loop ran slower
- * for every parser after the first in a process: a 265 MB part of the 1 GiB bench file
+ * method (`parse`, `__needMoreData`, `__isQuote`, …). V8 can take the methods of the first
+ * such object for constants and inline them into the parse loop; the copies of a second
+ * parser leave it calls of unknown functions (our reading of a CPU profile, where the whole
+ * difference was `parse`'s own time), and the loop ran slower for every parser after the
+ * first in a process: a 265 MB part of the 1 GiB bench file
  * parsed in 8.9–9.2 s in a fresh process, 10.0–10.2 s after a split plan's head decision
  * and 10.3–11.6 s after a 4 MB one-pass analysis had run there (2026-12-06, `node
  * --import tsx`, alternating). So every API made here is the parser's own state (`info`,
