@@ -51,7 +51,7 @@ function logged(lines: readonly string[], field: string): number | null {
   return null;
 }
 
-export async function runFleet(server: BenchServer, path: string, processes: number): Promise<FleetRun> {
+async function runFleet(server: BenchServer, path: string, processes: number): Promise<FleetRun> {
   const database = await server.createDatabase();
   const config = loadConfig({
     DATABASE_URL: database.url,
