@@ -67,13 +67,13 @@ let sharedMethods: object | null = null;
  * such object for constants and inline them into the parse loop; the copies of a second
  * parser leave it calls of unknown functions (our reading of a CPU profile, where the whole
  * difference was `parse`'s own time), and the loop ran slower for every parser after the
- * first in a process: a 265 MB part of the 1 GiB bench file
- * parsed in 8.9–9.2 s in a fresh process, 10.0–10.2 s after a split plan's head decision
- * and 10.3–11.6 s after a 4 MB one-pass analysis had run there (2026-12-06, `node
- * --import tsx`, alternating). So every API made here is the parser's own state (`info`,
- * `options`, `state`, in csv-parse's order) on top of one shared set of methods, which use
- * nothing but `this` (csv-parse 7: test/analysis/csv-push-api.test.ts feeds two parsers in
- * turn and checks each reads as if alone).
+ * first in a process: a 265 MB part of the 1 GiB bench file parsed in 8.9–9.2 s in a fresh
+ * process, 10.0–10.2 s after a split plan's head decision and 10.3–11.6 s after a 4 MB
+ * one-pass analysis had run there (2026-12-06, `node --import tsx`, alternating). So every
+ * API made here is the parser's own state (`info`, `options`, `state`, in csv-parse's
+ * order) on top of one shared set of methods, which use nothing but `this` (csv-parse 7:
+ * test/analysis/csv-push-api.test.ts feeds two parsers in turn and checks each reads as if
+ * alone).
  */
 export function createCsvPushApi(options: CsvOptions): CsvPushApi {
   const parser = new Parser(options) as Parser & { api?: CsvPushApi };
