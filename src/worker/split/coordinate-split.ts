@@ -74,11 +74,20 @@ export async function splitPartsFor(deps: WorkerDeps, started: StartedAttempt): 
   return partsForFleet(await split.liveMachines(), MAX_SPLIT_PARTS);
 }
 
-/** Bytes and rows the attempt's own part (part 0) has read so far. */
+/** Bytes and rows the attempt's own part (part 0) has read so far, and whether it has ended. */
 interface OwnProgress {
   bytes: number;
   rows: number;
+  ended: boolean;
 }
+
+/**
+ * How often the wait polls the parts once the attempt's own part has ended: the merge then
+ * waits on nothing but the queued parts, and each poll that misses their end adds to the
+ * job's time (up to a progress interval, 250 ms, an eighth of a second on average). A poll
+ * is one indexed read of the job's part rows; the queued parts are near their end by then.
+ */
+const TAIL_POLL_MS = 25;
 
 /**
  * Waits until every queued part finished or failed; sums their progress, and the attempt's
@@ -111,7 +120,8 @@ async function awaitParts(
       return 'one piece';
     }
     // Rejects with the abort when the attempt is cancelled or fenced off (the caller checks why).
-    await sleep(a.deps.progressIntervalMs ?? 250, undefined, { signal: stop });
+    const interval = a.deps.progressIntervalMs ?? 250;
+    await sleep(own.ended ? Math.min(interval, TAIL_POLL_MS) : interval, undefined, { signal: stop });
   }
 }
 
@@ -268,8 +278,11 @@ export async function analyzeSplit(a: SplitAttempt): Promise<RevenueAnalysis | n
     const planMs = Math.round(performance.now() - planStarted);
     deps.log.info({ jobId, parts: queued + 1, planMs, maxRssMiB: maxRssMiB() }, 'big file split into parts');
     const waitStarted = performance.now();
-    const ownProgress: OwnProgress = { bytes: 0, rows: 0 };
-    const ownPart = runOwnPart(a, partTask(plan, 0), ownProgress).finally(openGate);
+    const ownProgress: OwnProgress = { bytes: 0, rows: 0, ended: false };
+    const ownPart = runOwnPart(a, partTask(plan, 0), ownProgress).finally(() => {
+      ownProgress.ended = true;
+      openGate();
+    });
     const prefetch = new RunPrefetch(deps.db.kysely, { jobId, token });
     const stopWaiting = new AbortController();
     const others = awaitParts(
