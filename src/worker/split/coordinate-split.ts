@@ -25,6 +25,7 @@ import type { PartJobData } from './run-part-job.ts';
 import { partsForFleet } from './fleet-parts.ts';
 import { readAhead } from './read-ahead.ts';
 import { RunPrefetch } from './run-prefetch.ts';
+import { TAIL_POLL_MS, partsNearEnd } from './tail-poll.ts';
 
 export interface SplitAttempt {
   deps: WorkerDeps;
@@ -82,14 +83,6 @@ interface OwnProgress {
 }
 
 /**
- * How often the wait polls the parts once the attempt's own part has ended: the merge then
- * waits on nothing but the queued parts, and each poll that misses their end adds to the
- * job's time (up to a progress interval, 250 ms, an eighth of a second on average). A poll
- * is one indexed read of the job's part rows; the queued parts are near their end by then.
- */
-const TAIL_POLL_MS = 25;
-
-/**
  * Waits until every queued part finished or failed; sums their progress, and the attempt's
  * own part's, into the job's meanwhile. `stop` ends the wait (rejecting with its reason).
  * 'one piece': a queued part (all come after part 0) failed on its input, and its error
@@ -98,7 +91,7 @@ const TAIL_POLL_MS = 25;
  */
 async function awaitParts(
   a: SplitAttempt,
-  queued: number,
+  plan: SplitPlan,
   prefetch: RunPrefetch,
   own: OwnProgress,
   stop: AbortSignal,
@@ -110,7 +103,7 @@ async function awaitParts(
       bytesProcessed: statuses.reduce((n, s) => n + s.bytes, own.bytes),
       rowsProcessed: statuses.reduce((n, s) => n + s.rows, own.rows),
     });
-    if (statuses.length === queued && statuses.every((s) => s.done || s.error !== null)) {
+    if (statuses.length === plan.parts.length - 1 && statuses.every((s) => s.done || s.error !== null)) {
       const failed = statuses.find((s) => s.error !== null);
       if (failed === undefined) return 'done';
       const { code, message, details } = failed.error!;
@@ -121,7 +114,8 @@ async function awaitParts(
     }
     // Rejects with the abort when the attempt is cancelled or fenced off (the caller checks why).
     const interval = a.deps.progressIntervalMs ?? 250;
-    await sleep(own.ended ? Math.min(interval, TAIL_POLL_MS) : interval, undefined, { signal: stop });
+    const tail = partsNearEnd(plan, own, statuses);
+    await sleep(tail ? Math.min(interval, TAIL_POLL_MS) : interval, undefined, { signal: stop });
   }
 }
 
@@ -287,7 +281,7 @@ export async function analyzeSplit(a: SplitAttempt): Promise<RevenueAnalysis | n
     const stopWaiting = new AbortController();
     const others = awaitParts(
       a,
-      queued,
+      plan,
       prefetch,
       ownProgress,
       AbortSignal.any([a.signal, stopWaiting.signal]),
