@@ -12,11 +12,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const registry = new Registry();
 /**
  * The event-loop lag histogram samples every 50 ms, not prom-client's default 10 ms: each
- * sample wakes an idle process, and an idle worker (one of those past the cores, which only
- * polls: worker/wake-policy.ts) spends its CPU mostly on those wake-ups. A process with
- * nothing but the default metrics, Node 24, 20 s idle: 3.7 ms of CPU a second at 10 ms,
- * 0.8 at 50 ms, 0.07 without them (2026-12-06). A stall of the loop still shows in full:
- * the sample after it waits out the stall.
+ * sample wakes an idle process. A process with nothing but the default metrics, Node 24,
+ * 20 s idle: 3.7 ms of CPU a second at 10 ms, 0.8 at 50 ms, 0.07 without them; an idle
+ * worker (one past the cores polls and waits: worker/wake-policy.ts) 7.3 → 5.3 ms a second
+ * (2026-12-06, docs/performance.md). A stall of the loop still shows in full: the sample
+ * after it waits the stall out.
  */
 collectDefaultMetrics({ register: registry, prefix: 'tally_', eventLoopMonitoringPrecision: 50 });
 

@@ -12,11 +12,11 @@ export const TAIL_POLL_MS = 25;
 
 /**
  * What "near its end" leaves of a part: ~0.6 s of parsing at the P6 bench's pace (26 MB/s
- * on a core), more than the two progress intervals (a queued part writes its progress every
- * 250 ms) that the last reading can lag behind, and ~24 polls. A part still in the queue, or
- * further from its end, is polled at the progress interval: a lone worker runs the queued
- * parts one after another after its own, and the attempt's own part shares its thread with
- * the polls.
+ * on a core), ~24 polls, and more than two progress intervals (a queued part writes its
+ * progress every 250 ms, so its last reading can be one interval old). A part still in the
+ * queue, or further from its end, is polled at the progress interval: a lone worker runs
+ * the queued parts one after another after its own, and the attempt's own part shares its
+ * thread with the polls.
  */
 const NEAR_END_BYTES = 16 * 1024 * 1024;
 
